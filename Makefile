@@ -1,0 +1,66 @@
+# image-mirror: every entry point a developer or CI needs.
+#   make run    render the examples on the local API server (or $KUBECONFIG) and show the result
+#   make test   install what the tests need, then run unit, consumer and e2e tests
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+NODE_MODULES_STAMP := node_modules/.install-stamp
+
+$(NODE_MODULES_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+.PHONY: deps
+deps: $(NODE_MODULES_STAMP)
+
+# Debian packages used by the consumer and chain tests (real containerd, skopeo, registry).
+.PHONY: system-deps
+system-deps:
+	scripts/install-system-deps.sh
+
+.PHONY: build
+build: $(NODE_MODULES_STAMP)
+	npx tsc -p tsconfig.json
+
+.PHONY: test
+test: system-deps build controlplane-build
+	npm run --silent test:unit
+	npm run --silent test:consumer
+	npm run --silent test:e2e
+
+.PHONY: test-unit
+test-unit: build
+	npm run --silent test:unit
+
+.PHONY: test-consumer
+test-consumer: system-deps build
+	npm run --silent test:consumer
+
+.PHONY: test-e2e
+test-e2e: build controlplane-build
+	npm run --silent test:e2e
+
+# kube-apiserver + etcd built from source into a cache outside git (e2e/controlplane).
+.PHONY: controlplane-build
+controlplane-build:
+	e2e/controlplane/build.sh
+
+.PHONY: controlplane
+controlplane: controlplane-build
+	e2e/controlplane/up.sh
+
+.PHONY: controlplane-down
+controlplane-down:
+	e2e/controlplane/down.sh
+
+.PHONY: run
+run: build controlplane-build
+	scripts/run.sh
+
+.PHONY: bench
+bench: build controlplane-build
+	scripts/bench.sh
+
+.PHONY: clean
+clean:
+	rm -rf dist
