@@ -1,0 +1,105 @@
+// Small process and filesystem helpers shared by the consumer-test harness.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Command line, for assertion messages. */
+  command: string;
+}
+
+/**
+ * Runs a program to completion and never throws on a non-zero exit: tests
+ * assert on failures as often as on successes.
+ */
+export function run(cmd: string, args: readonly string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot run ${cmd}: ${e.message}`, { cause: e }));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({
+        code: code ?? (signal ? 128 : 1),
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        command: [cmd, ...args].join(' '),
+      });
+    });
+  });
+}
+
+/** Runs a program and throws with its output when it fails (setup steps). */
+export async function runOk(cmd: string, args: readonly string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+  const r = await run(cmd, args, opts);
+  if (r.code !== 0) throw new Error(`${r.command} exited ${r.code}\n${r.stdout}${r.stderr}`);
+  return r;
+}
+
+/** A fresh temporary directory; the caller removes it with `removeDir`. */
+export function tempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `imc-${prefix}-`));
+}
+
+export function removeDir(dir: string): Promise<void> {
+  return rm(dir, { recursive: true, force: true });
+}
+
+/** A port that was free a moment ago on 127.0.0.1 (the OS picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` every `intervalMs` until it returns true or `timeoutMs` passes. */
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 10_000, intervalMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** Sends SIGTERM, then SIGKILL after `graceMs`, and resolves once the process is gone. */
+export function stopProcess(child: ChildProcess, graceMs = 3_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Keeps the last `max` characters a child wrote, for error messages. */
+export function tailOf(child: ChildProcess, max = 4_000): () => string {
+  let buf = '';
+  const keep = (b: Buffer): void => {
+    buf = (buf + b.toString('utf8')).slice(-max);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return () => buf;
+}

@@ -1,0 +1,163 @@
+// A real registry (distribution 2.8, Debian's `docker-registry`) behind a
+// small recording HTTP(S) proxy.
+//
+// Why a proxy rather than parsing the registry's access log: distribution
+// writes its access log line after the handler returns, i.e. after the
+// client already has its answer, so a test reading the log right after
+// skopeo or ctr exits can miss the last requests. The proxy records each
+// request when it arrives and its status when the registry answers, before
+// the client sees that answer: once a client process has exited, every
+// request it made is in `requests()`. The proxy also terminates TLS (with a
+// certificate from our throwaway CA), which keeps the registry itself on
+// plain HTTP on a private port; storage, manifests, blobs and htpasswd
+// authentication are all the real registry's.
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import { join } from 'node:path';
+import { freePort, removeDir, runOk, stopProcess, tailOf, tempDir, waitFor } from './proc.js';
+import type { TlsMaterial } from './tls.js';
+
+export interface RegistryOptions {
+  /** Serve HTTPS with this certificate; otherwise plain HTTP. */
+  tls?: TlsMaterial;
+  /** Require HTTP basic authentication with these credentials (htpasswd, bcrypt). */
+  auth?: { username: string; password: string };
+}
+
+export interface RequestRecord {
+  method: string;
+  /** URL path without the query string, e.g. `/v2/team/app/manifests/v1`. */
+  path: string;
+  /** HTTP status the registry answered with; 0 while still in flight. */
+  status: number;
+  /** Whether the request carried an Authorization header. */
+  authorized: boolean;
+}
+
+type Server = http.Server | https.Server;
+
+export class Registry {
+  private constructor(
+    /** `127.0.0.1:PORT`: what configuration files and image references name. */
+    readonly host: string,
+    readonly tls: TlsMaterial | undefined,
+    /** The credentials the registry requires, if any. */
+    readonly credentials: { username: string; password: string } | undefined,
+    private readonly proc: ChildProcess,
+    private readonly proxy: Server,
+    private readonly dir: string,
+    /** Shared with the proxy, which appends to it. */
+    private readonly log: RequestRecord[],
+  ) {}
+
+  /** Starts the registry and its proxy on free ports; resolves once it answers. */
+  static async start(opts: RegistryOptions = {}): Promise<Registry> {
+    const dir = await tempDir('registry');
+    const backendPort = await freePort();
+    const proc = await startBackend(dir, backendPort, opts);
+    const log: RequestRecord[] = [];
+    const proxy = await listenProxy(backendPort, opts.tls, log).catch(async (e: unknown) => {
+      await stopProcess(proc);
+      throw e;
+    });
+    const addr = proxy.address();
+    const port = typeof addr === 'object' && addr ? addr.port : 0;
+    return new Registry(`127.0.0.1:${port}`, opts.tls, opts.auth, proc, proxy, dir, log);
+  }
+
+  /** Every request since the start or the last `clearRequests()`, in arrival order. */
+  requests(): RequestRecord[] {
+    return this.log.map((r) => ({ ...r }));
+  }
+
+  clearRequests(): void {
+    this.log.length = 0;
+  }
+
+  /** Requests whose path is under `/v2/<repo>/` (manifests, blobs, tags of that repository). */
+  requestsFor(repo: string): RequestRecord[] {
+    return this.requests().filter((r) => r.path.startsWith(`/v2/${repo}/`));
+  }
+
+  /** `https://` or `http://` plus host. */
+  get url(): string {
+    return `${this.tls ? 'https' : 'http'}://${this.host}`;
+  }
+
+  /** Stops the proxy and the registry and removes its storage. Safe to call twice. */
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.proxy.close(() => resolve());
+      this.proxy.closeAllConnections();
+    });
+    await stopProcess(this.proc);
+    await removeDir(this.dir);
+  }
+}
+
+async function startBackend(dir: string, port: number, opts: RegistryOptions): Promise<ChildProcess> {
+  const config: Record<string, unknown> = {
+    version: '0.1',
+    log: { level: 'warn', accesslog: { disabled: true } },
+    storage: { filesystem: { rootdirectory: join(dir, 'storage') } },
+    http: { addr: `127.0.0.1:${port}`, secret: 'consumer-test-secret' },
+  };
+  if (opts.auth) {
+    const line = await runOk('htpasswd', ['-Bbn', opts.auth.username, opts.auth.password]);
+    await writeFile(join(dir, 'htpasswd'), line.stdout);
+    config.auth = { htpasswd: { realm: 'consumer-test', path: join(dir, 'htpasswd') } };
+  }
+  // YAML is a superset of JSON: the registry's YAML loader reads this as is.
+  await writeFile(join(dir, 'config.yml'), JSON.stringify(config, null, 2));
+  const proc = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const tail = tailOf(proc);
+  try {
+    await waitFor(`docker-registry on 127.0.0.1:${port}`, async () => {
+      if (proc.exitCode !== null) throw new Error('exited');
+      const res = await fetch(`http://127.0.0.1:${port}/v2/`);
+      return res.status === 200 || res.status === 401;
+    });
+  } catch (e) {
+    await stopProcess(proc);
+    throw new Error(`docker-registry did not start: ${String(e)}\n${tail()}`, { cause: e });
+  }
+  return proc;
+}
+
+function listenProxy(backendPort: number, tls: TlsMaterial | undefined, log: RequestRecord[]): Promise<Server> {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const rec: RequestRecord = {
+      method: req.method ?? '',
+      path: new URL(req.url ?? '/', 'http://x').pathname,
+      status: 0,
+      authorized: req.headers.authorization !== undefined,
+    };
+    log.push(rec);
+    forward(req, res, backendPort, tls !== undefined, rec);
+  };
+  const server: Server = tls ? https.createServer({ cert: tls.certPEM, key: tls.keyPEM }, handler) : http.createServer(handler);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
+
+function forward(req: http.IncomingMessage, res: http.ServerResponse, port: number, tls: boolean, rec: RequestRecord): void {
+  // Host is kept and X-Forwarded-Proto set, so the upload URLs the registry
+  // hands out point back at the proxy with the right scheme.
+  const headers = { ...req.headers, 'x-forwarded-proto': tls ? 'https' : 'http' };
+  const up = http.request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers }, (ur) => {
+    rec.status = ur.statusCode ?? 0;
+    res.writeHead(rec.status, ur.rawHeaders);
+    ur.pipe(res);
+  });
+  up.on('error', (e) => {
+    rec.status = 502;
+    if (!res.headersSent) res.writeHead(502);
+    res.end(String(e));
+  });
+  req.pipe(up);
+}
