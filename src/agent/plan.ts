@@ -1,0 +1,276 @@
+// What the agent should do on a node, decided purely from the published
+// output (files.json, ConfigMap and Secret data) and the files it owns now.
+// No I/O: apply.ts carries the plan out.
+//
+// Any error rejects the whole plan, so a bad publication never leaves a node
+// with half of a new configuration: the previous files stay.
+import { posix } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import type { FilesManifestEntry } from '../render/types.js';
+import { formatOf, isObject, withMarker, type FileFormat } from './marker.js';
+
+/** A place the agent may write: one file, or anything below a directory. */
+export interface AllowedRoot {
+  path: string;
+  kind: 'file' | 'dir';
+}
+
+/** Where node files may go (shared contract); nothing else is ever written. */
+export const DEFAULT_ALLOWED_ROOTS: readonly AllowedRoot[] = [
+  { path: '/etc/containers/registries.conf.d', kind: 'dir' },
+  { path: '/etc/containers/certs.d', kind: 'dir' },
+  { path: '/etc/containers/auth.json', kind: 'file' },
+  { path: '/etc/containerd/certs.d', kind: 'dir' },
+];
+
+export const MANIFEST_KEY = 'files.json';
+
+export interface PlanInput {
+  /** `ConfigMap ns/name`, used in every message. */
+  configMapRef: string;
+  /** `Secret ns/name`. */
+  secretRef: string;
+  /** ConfigMap data; undefined when the ConfigMap does not exist. */
+  configMapData: Readonly<Record<string, string>> | undefined;
+  /** Secret data, already base64-decoded; undefined when the Secret does not exist. */
+  secretData: Readonly<Record<string, string>> | undefined;
+  allowedRoots: readonly AllowedRoot[];
+  /** Node paths the agent owns now (state file). */
+  owned: readonly string[];
+}
+
+export interface PlannedWrite {
+  key: string;
+  path: string;
+  mode: number;
+  from: FilesManifestEntry['from'];
+  format: FileFormat;
+  /** Content as installed, marker included. */
+  content: string;
+}
+
+export interface Plan {
+  /** Sorted so that PEM files come before the hosts.toml that references them, then by path. */
+  writes: PlannedWrite[];
+  /** Owned paths no longer published, TOML first (so no hosts.toml names a removed CA), then by path. */
+  removals: string[];
+  /** Owned paths outside the allowed roots (a tampered state file): never removed. */
+  ignoredOwned: string[];
+}
+
+export type PlanErrorReason =
+  | 'ManifestMissing'
+  | 'ManifestInvalid'
+  | 'KeyMissing'
+  | 'PathNotAllowed'
+  | 'DuplicatePath'
+  | 'InvalidMode'
+  | 'UnsupportedFileType'
+  | 'InvalidContent';
+
+export interface PlanError {
+  reason: PlanErrorReason;
+  /** Full sentence naming object, key, field and value. */
+  message: string;
+  key?: string;
+}
+
+export type PlanResult = { ok: true; plan: Plan } | { ok: false; errors: PlanError[] };
+
+/**
+ * Computes the plan. When the ConfigMap does not exist the target publishes
+ * nothing, and every owned file is removed.
+ */
+export function computePlan(input: PlanInput): PlanResult {
+  const manifest = readManifest(input);
+  if (!manifest.ok) return manifest;
+  const errors: PlanError[] = [];
+  const writes: PlannedWrite[] = [];
+  const seen = new Map<string, string>();
+  for (const [key, raw] of Object.entries(manifest.value).sort(([a], [b]) => cmp(a, b))) {
+    const w = planOne(input, key, raw, errors);
+    if (!w) continue;
+    const other = seen.get(w.path);
+    if (other !== undefined) {
+      errors.push(err(input, 'DuplicatePath', key, `path ${JSON.stringify(w.path)}: also the path of key ${JSON.stringify(other)}`));
+      continue;
+    }
+    seen.set(w.path, key);
+    writes.push(w);
+  }
+  errors.push(...nestedPaths(input, writes));
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, plan: buildPlan(writes, input) };
+}
+
+/** A file path that is also a directory of another file cannot be installed. */
+function nestedPaths(input: PlanInput, writes: readonly PlannedWrite[]): PlanError[] {
+  return writes.flatMap((outer) => {
+    const inner = writes.find((w) => w.path.startsWith(`${outer.path}/`));
+    if (!inner) return [];
+    return [err(input, 'DuplicatePath', outer.key, `path ${JSON.stringify(outer.path)}: is also a directory of ${JSON.stringify(inner.path)} (key ${JSON.stringify(inner.key)})`)];
+  });
+}
+
+function buildPlan(writes: PlannedWrite[], input: PlanInput): Plan {
+  const wanted = new Set(writes.map((w) => w.path));
+  const stale = [...new Set(input.owned)].filter((p) => !wanted.has(p));
+  const removable = stale.filter((p) => checkPath(p, input.allowedRoots) === undefined);
+  return {
+    writes: writes.sort((a, b) => formatRank(a.format, 'write') - formatRank(b.format, 'write') || cmp(a.path, b.path)),
+    removals: removable.sort((a, b) => rankOfPath(a, 'remove') - rankOfPath(b, 'remove') || cmp(a, b)),
+    ignoredOwned: stale.filter((p) => !removable.includes(p)).sort(cmp),
+  };
+}
+
+function formatRank(f: FileFormat | undefined, op: 'write' | 'remove'): number {
+  const pemFirst = f === 'pem' ? 0 : 1;
+  return op === 'write' ? pemFirst : 1 - pemFirst;
+}
+
+function rankOfPath(p: string, op: 'write' | 'remove'): number {
+  return formatRank(formatOf(p), op);
+}
+
+type ManifestResult = { ok: true; value: Record<string, unknown> } | { ok: false; errors: PlanError[] };
+
+function readManifest(input: PlanInput): ManifestResult {
+  if (input.configMapData === undefined) return { ok: true, value: {} };
+  const text = input.configMapData[MANIFEST_KEY];
+  if (text === undefined) {
+    return { ok: false, errors: [err(input, 'ManifestMissing', MANIFEST_KEY, 'key missing: the ConfigMap has no file list')] };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    return { ok: false, errors: [err(input, 'ManifestInvalid', MANIFEST_KEY, `not valid JSON: ${why}`)] };
+  }
+  if (!isObject(parsed)) {
+    return { ok: false, errors: [err(input, 'ManifestInvalid', MANIFEST_KEY, 'must be a JSON object mapping keys to {path, mode, from}')] };
+  }
+  return { ok: true, value: parsed };
+}
+
+/** Validates one files.json entry and resolves its content; pushes errors and returns undefined on failure. */
+function planOne(input: PlanInput, key: string, raw: unknown, errors: PlanError[]): PlannedWrite | undefined {
+  const at = `files.json[${JSON.stringify(key)}]`;
+  if (!isObject(raw)) {
+    errors.push(err(input, 'ManifestInvalid', key, `${at}: must be an object {path, mode, from}, got ${JSON.stringify(raw)}`));
+    return undefined;
+  }
+  const before = errors.length;
+  const { path, mode, from } = raw;
+  if (from !== 'ConfigMap' && from !== 'Secret') {
+    errors.push(err(input, 'ManifestInvalid', key, `${at}.from: ${JSON.stringify(from)}: must be "ConfigMap" or "Secret"`));
+  }
+  const pathError = checkPath(path, input.allowedRoots);
+  if (pathError) errors.push(err(input, 'PathNotAllowed', key, `${at}.path: ${JSON.stringify(path)}: ${pathError}`));
+  const modeValue = parseMode(mode);
+  if (typeof modeValue === 'string') errors.push(err(input, 'InvalidMode', key, `${at}.mode: ${JSON.stringify(mode)}: ${modeValue}`));
+  if (errors.length > before) return undefined;
+  return resolveContent(input, key, path as string, modeValue as number, from as FilesManifestEntry['from'], errors);
+}
+
+function resolveContent(
+  input: PlanInput,
+  key: string,
+  path: string,
+  mode: number,
+  from: FilesManifestEntry['from'],
+  errors: PlanError[],
+): PlannedWrite | undefined {
+  const format = formatOf(path);
+  if (!format) {
+    errors.push(err(input, 'UnsupportedFileType', key, `files.json[${JSON.stringify(key)}].path: ${JSON.stringify(path)}: unsupported file type (expected .toml, .conf, .crt, .cert, .key, .pem or .json)`));
+    return undefined;
+  }
+  const data = from === 'Secret' ? input.secretData : input.configMapData;
+  const content = data?.[key];
+  if (content === undefined) {
+    const holder = from === 'Secret' ? input.secretRef : input.configMapRef;
+    const why = data === undefined ? `${holder} does not exist` : `${holder} has no such key`;
+    errors.push({ reason: 'KeyMissing', key, message: `${input.configMapRef}: files.json lists key ${JSON.stringify(key)} from ${from}, but ${why}` });
+    return undefined;
+  }
+  const bad = checkContent(format, content);
+  if (bad) {
+    // Only the reason is quoted: the content may be a credential.
+    const holder = from === 'Secret' ? input.secretRef : input.configMapRef;
+    errors.push({ reason: 'InvalidContent', key, message: `${holder}: key ${JSON.stringify(key)} (${path}): ${bad}` });
+    return undefined;
+  }
+  return { key, path, mode, from, format, content: withMarker(format, content) };
+}
+
+/** Why `content` is not a valid file of `format`, or undefined. */
+export function checkContent(format: FileFormat, content: string): string | undefined {
+  if (content.includes('\u0000')) return 'contains a NUL byte';
+  switch (format) {
+    case 'toml':
+      try {
+        parseToml(content);
+        return undefined;
+      } catch (e) {
+        // smol-toml messages quote a line of the input; keep only the first line.
+        const first = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+        return `invalid TOML: ${first}`;
+      }
+    case 'json':
+      return checkJson(content);
+    case 'pem':
+      return /-----BEGIN [A-Z0-9 ]+-----[\s\S]*?-----END [A-Z0-9 ]+-----/.test(content) ? undefined : 'no PEM block (-----BEGIN ...-----) found';
+  }
+}
+
+function checkJson(content: string): string | undefined {
+  try {
+    return isObject(JSON.parse(content)) ? undefined : 'invalid JSON: must be an object';
+  } catch {
+    // JSON.parse messages can quote the input, which may hold credentials.
+    return 'invalid JSON';
+  }
+}
+
+/**
+ * Why `path` may not be written, or undefined. Paths must be absolute and
+ * already normal (no `.`/`..`/`//`, no trailing slash), free of control
+ * characters and backslashes, without hidden components (the agent's own
+ * temporary files start with a dot), and inside an allowed root.
+ * Symbolic links on the node are checked when applying.
+ */
+export function checkPath(path: unknown, roots: readonly AllowedRoot[]): string | undefined {
+  if (typeof path !== 'string' || path === '') return 'must be a non-empty string';
+  if (/[\u0000-\u001f\u007f\\]/.test(path)) return 'contains a control character, NUL or backslash';
+  if (!path.startsWith('/')) return 'must be absolute';
+  const parts = path.split('/').slice(1);
+  if (parts.some((p) => p === '..' || p === '.')) return 'must not contain "." or ".." components';
+  if (posix.normalize(path) !== path || path.endsWith('/')) return 'must be in normal form (no "//", no trailing "/")';
+  if (parts.some((p) => p.startsWith('.'))) return 'must not contain hidden (dot) components';
+  const inside = roots.some((r) => (r.kind === 'file' ? path === r.path : path.startsWith(`${r.path}/`)));
+  if (!inside) return `outside the allowed roots (${roots.map((r) => (r.kind === 'dir' ? `${r.path}/` : r.path)).join(', ')})`;
+  return undefined;
+}
+
+/**
+ * Parses an octal mode string like "0644". Accepts read/write bits only,
+ * with the owner able to read: these are configuration files, never
+ * executables, and set-id or sticky bits make no sense on them.
+ * Returns the mode or a reason string.
+ */
+export function parseMode(mode: unknown): number | string {
+  if (typeof mode !== 'string' || !/^0?[0-7]{3}$/.test(mode)) return 'must be an octal string like "0644"';
+  const value = Number.parseInt(mode, 8);
+  if ((value & 0o111) !== 0) return 'execute bits are not allowed on configuration files';
+  if ((value & 0o400) === 0) return 'the owner must be able to read the file';
+  return value;
+}
+
+function err(input: PlanInput, reason: PlanErrorReason, key: string, detail: string): PlanError {
+  return { reason, key, message: `${input.configMapRef}: ${key === MANIFEST_KEY ? `${MANIFEST_KEY}: ` : ''}${detail}` };
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
