@@ -1,0 +1,172 @@
+// Our layer over client-node's ListWatch. ListWatch lists, watches, keeps a
+// cache and relists on 410 Gone, but on any other error it stops for good.
+// This wrapper restarts it with capped, jittered exponential backoff, knows
+// when the first list has been applied (hasSynced), and logs reconnects.
+// List and watch are injected (STYLE.md 6): unit tests feed events by hand,
+// the controller passes the real API calls.
+import { KubeConfig, ListWatch, Watch, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { errorFields, type Logger } from './log.js';
+import type { Timers } from './queue.js';
+
+export type ListFn<T extends KubernetesObject> = () => Promise<KubernetesListObject<T>>;
+/** Same contract as client-node's `Watch.watch`. */
+export type WatchFn = Watch['watch'];
+export type EventType = 'add' | 'update' | 'delete';
+
+export interface Backoff {
+  initialMs: number;
+  maxMs: number;
+  /** 0..1: the delay is stretched by up to this fraction at random, so informers do not retry in lockstep. */
+  jitter: number;
+}
+
+export const DEFAULT_BACKOFF: Backoff = { initialMs: 250, maxMs: 30_000, jitter: 0.5 };
+
+export interface InformerOptions<T extends KubernetesObject> {
+  /** For logs, e.g. `configmaps ns=clusters`. */
+  name: string;
+  path: string;
+  list: ListFn<T>;
+  watch: WatchFn;
+  labelSelector?: string;
+  fieldSelector?: string;
+  backoff?: Partial<Backoff>;
+  logger: Logger;
+  random?: () => number;
+  timers?: Timers;
+}
+
+const realTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/** The delay before restart number `attempt` (1-based). */
+export function backoffDelay(b: Backoff, attempt: number, random: number): number {
+  const base = Math.min(b.maxMs, b.initialMs * 2 ** Math.min(attempt - 1, 30));
+  return Math.min(b.maxMs, Math.round(base * (1 + b.jitter * random)));
+}
+
+/** A Watch whose `watch` is the injected function (ListWatch wants a Watch instance). */
+class InjectedWatch extends Watch {
+  constructor(private readonly fn: WatchFn) {
+    super(new KubeConfig());
+  }
+
+  override watch(...args: Parameters<WatchFn>): ReturnType<WatchFn> {
+    return this.fn(...args);
+  }
+}
+
+export class Informer<T extends KubernetesObject> {
+  private readonly lw: ListWatch<T>;
+  private readonly backoff: Backoff;
+  private readonly timers: Timers;
+  private readonly random: () => number;
+  private synced = false;
+  private stopped = true;
+  private failures = 0;
+  private restartTimer: unknown;
+  private syncWaiters: Array<() => void> = [];
+
+  constructor(private readonly opts: InformerOptions<T>) {
+    this.backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
+    this.timers = opts.timers ?? realTimers;
+    this.random = opts.random ?? Math.random;
+    const watch = new InjectedWatch((path, query, cb, done) => this.watchHook(path, query, cb, done));
+    this.lw = new ListWatch<T>(opts.path, watch, opts.list, false, opts.labelSelector, opts.fieldSelector);
+    this.lw.on('error', (err?: unknown) => this.onError(err));
+  }
+
+  get name(): string {
+    return this.opts.name;
+  }
+
+  on(event: EventType, cb: (obj: T) => void): void {
+    this.lw.on(event, cb);
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    void this.lw.start();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.restartTimer !== undefined) this.timers.clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    await this.lw.stop();
+  }
+
+  /** True once the first list has been applied to the cache. */
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  /** Resolves true once synced, false after `timeoutMs`. */
+  waitForSync(timeoutMs: number): Promise<boolean> {
+    if (this.synced) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = this.timers.setTimeout(() => resolve(false), timeoutMs);
+      this.syncWaiters.push(() => {
+        this.timers.clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.lw.get(name, namespace);
+  }
+
+  list(namespace?: string): readonly T[] {
+    return this.lw.list(namespace);
+  }
+
+  /** Consecutive failed (re)starts; 0 while connected. */
+  failureCount(): number {
+    return this.failures;
+  }
+
+  // ListWatch calls watch only after the list has been applied (or to
+  // resume from a known resourceVersion), so the first call marks the sync.
+  private async watchHook(...[path, query, cb, done]: Parameters<WatchFn>): Promise<AbortController> {
+    this.markSynced();
+    let failed = false;
+    const ctl = await this.opts.watch(path, query, cb, (err: unknown) => {
+      if (err) failed = true;
+      done(err);
+    });
+    if (!failed) this.onConnected();
+    return ctl;
+  }
+
+  private markSynced(): void {
+    if (this.synced) return;
+    this.synced = true;
+    const waiters = this.syncWaiters;
+    this.syncWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private onConnected(): void {
+    if (this.failures === 0) return;
+    this.opts.logger.info({ informer: this.opts.name, after: this.failures }, 'watch reconnected');
+    this.failures = 0;
+  }
+
+  private onError(err: unknown): void {
+    if (this.stopped) return;
+    this.failures++;
+    const delay = backoffDelay(this.backoff, this.failures, this.random());
+    this.opts.logger.warn(
+      { informer: this.opts.name, attempt: this.failures, retryInMs: delay, ...errorFields(err) },
+      'list/watch failed; restarting',
+    );
+    this.restartTimer = this.timers.setTimeout(() => {
+      this.restartTimer = undefined;
+      if (!this.stopped) void this.lw.start();
+    }, delay);
+  }
+}

@@ -1,0 +1,204 @@
+import { expect } from 'chai';
+import type { KubernetesListObject, V1ConfigMap } from '@kubernetes/client-node';
+import { backoffDelay, Informer, type WatchFn } from '../../../src/controller/informer.js';
+import { silentLogger } from '../../../src/controller/log.js';
+
+type Phase = 'ADDED' | 'MODIFIED' | 'DELETED' | 'ERROR' | 'BOOKMARK';
+
+interface WatchCall {
+  query: Record<string, string | number | boolean | undefined>;
+  emit: (phase: Phase, obj: object) => void;
+  done: (err: unknown) => void;
+  aborted: () => boolean;
+}
+
+/** A hand-driven API: a list result per call and a record of every watch. */
+class FakeApi {
+  lists = 0;
+  listResults: Array<V1ConfigMap[] | Error> = [];
+  rv = 1;
+  watches: WatchCall[] = [];
+  failWatch: unknown[] = [];
+
+  list = async (): Promise<KubernetesListObject<V1ConfigMap>> => {
+    this.lists++;
+    const next = this.listResults.shift() ?? [];
+    if (next instanceof Error) throw next;
+    return { apiVersion: 'v1', kind: 'ConfigMapList', metadata: { resourceVersion: String(this.rv++) }, items: next };
+  };
+
+  watch: WatchFn = async (_path, query, cb, done) => {
+    const ctl = new AbortController();
+    const failure = this.failWatch.shift();
+    if (failure !== undefined) {
+      done(failure);
+      return ctl;
+    }
+    this.watches.push({
+      query,
+      emit: (phase, obj) => cb(phase, obj),
+      done,
+      aborted: () => ctl.signal.aborted,
+    });
+    return ctl;
+  };
+}
+
+function cm(name: string, rv: string, data: Record<string, string> = {}): V1ConfigMap {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'ns', resourceVersion: rv }, data };
+}
+
+function apiError(code: number): Error & { statusCode: number } {
+  return Object.assign(new Error(`status ${code}`), { statusCode: code });
+}
+
+async function until(cond: () => boolean, timeoutMs = 2000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+function informer(api: FakeApi): Informer<V1ConfigMap> {
+  return new Informer<V1ConfigMap>({
+    name: 'test',
+    path: '/api/v1/namespaces/ns/configmaps',
+    list: api.list,
+    watch: api.watch,
+    labelSelector: '!imagemirror.io/output',
+    backoff: { initialMs: 5, maxMs: 40, jitter: 0 },
+    logger: silentLogger(),
+  });
+}
+
+describe('Informer', () => {
+  let inf: Informer<V1ConfigMap> | undefined;
+  afterEach(async () => {
+    await inf?.stop();
+    inf = undefined;
+  });
+
+  it('is synced once the first list is in the cache, and passes the selectors to the watch', async () => {
+    const api = new FakeApi();
+    api.listResults.push([cm('a', '5')]);
+    inf = informer(api);
+    const added: string[] = [];
+    inf.on('add', (o) => added.push(o.metadata?.name ?? ''));
+    expect(inf.hasSynced()).to.equal(false);
+    inf.start();
+    expect(await inf.waitForSync(1000)).to.equal(true);
+    expect(inf.get('a', 'ns')?.metadata?.resourceVersion).to.equal('5');
+    expect(added).to.deep.equal(['a']);
+    expect(api.watches[0].query).to.include({ resourceVersion: '1', labelSelector: '!imagemirror.io/output' });
+  });
+
+  it('applies watch events to the cache and fires callbacks', async () => {
+    const api = new FakeApi();
+    inf = informer(api);
+    const events: string[] = [];
+    inf.on('add', (o) => events.push(`add ${o.metadata?.name}`));
+    inf.on('update', (o) => events.push(`update ${o.metadata?.name}`));
+    inf.on('delete', (o) => events.push(`delete ${o.metadata?.name}`));
+    inf.start();
+    await inf.waitForSync(1000);
+    const w = api.watches[0];
+    w.emit('ADDED', cm('a', '2'));
+    w.emit('MODIFIED', cm('a', '3', { k: 'v' }));
+    w.emit('MODIFIED', cm('a', '3', { k: 'v' })); // same resourceVersion: no callback
+    expect(inf.get('a', 'ns')?.data).to.deep.equal({ k: 'v' });
+    w.emit('DELETED', cm('a', '4'));
+    expect(inf.get('a', 'ns')).to.equal(undefined);
+    expect(events).to.deep.equal(['add a', 'update a', 'delete a']);
+  });
+
+  it('restarts after a watch error from the last resourceVersion, with growing delays', async () => {
+    const api = new FakeApi();
+    inf = informer(api);
+    inf.start();
+    await inf.waitForSync(1000);
+    api.watches[0].emit('ADDED', cm('a', '7'));
+    // The API server goes away: the open watch fails, and so do the next two attempts.
+    api.failWatch.push(apiError(503), apiError(503));
+    const t0 = Date.now();
+    api.watches[0].done(apiError(500));
+    await until(() => api.watches.length === 2);
+    // 5 + 10 + 20 ms of backoff before the third restart connects.
+    expect(Date.now() - t0).to.be.at.least(30);
+    expect(api.lists).to.equal(1);
+    expect(api.watches[1].query.resourceVersion).to.equal('7');
+    expect(inf.failureCount()).to.equal(0);
+    expect(inf.get('a', 'ns')).to.not.equal(undefined);
+  });
+
+  it('keeps retrying a failing list and syncs when it succeeds', async () => {
+    const api = new FakeApi();
+    api.listResults.push(apiError(500), apiError(500), [cm('x', '1')]);
+    inf = informer(api);
+    inf.start();
+    expect(await inf.waitForSync(1000)).to.equal(true);
+    expect(api.lists).to.equal(3);
+    expect(inf.list('ns').map((o) => o.metadata?.name)).to.deep.equal(['x']);
+  });
+
+  it('relists on 410 Gone and reports objects that vanished meanwhile as deleted', async () => {
+    const api = new FakeApi();
+    api.listResults.push([cm('a', '1'), cm('b', '1')], [cm('b', '9')]);
+    inf = informer(api);
+    const deleted: string[] = [];
+    const updated: string[] = [];
+    inf.on('delete', (o) => deleted.push(o.metadata?.name ?? ''));
+    inf.on('update', (o) => updated.push(o.metadata?.name ?? ''));
+    inf.start();
+    await inf.waitForSync(1000);
+    api.watches[0].done(apiError(410));
+    await until(() => api.watches.length === 2);
+    expect(api.lists).to.equal(2);
+    expect(deleted).to.deep.equal(['a']);
+    expect(updated).to.deep.equal(['b']);
+  });
+
+  it('relists after a 410 ERROR event inside the watch stream', async () => {
+    const api = new FakeApi();
+    api.listResults.push([cm('a', '1')], [cm('a', '1')]);
+    inf = informer(api);
+    inf.start();
+    await inf.waitForSync(1000);
+    api.watches[0].emit('ERROR', { code: 410, reason: 'Expired' });
+    api.watches[0].done(null);
+    await until(() => api.watches.length === 2);
+    expect(api.lists).to.equal(2);
+    expect(api.watches[1].query.resourceVersion).to.equal('2');
+  });
+
+  it('stop cancels a pending restart', async () => {
+    const api = new FakeApi();
+    inf = informer(api);
+    inf.start();
+    await inf.waitForSync(1000);
+    api.watches[0].done(apiError(500));
+    await inf.stop();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(api.watches.length).to.equal(1);
+  });
+
+  it('waitForSync gives up after its timeout', async () => {
+    const api = new FakeApi();
+    api.listResults.push(apiError(500), apiError(500), apiError(500), apiError(500));
+    inf = informer(api);
+    inf.start();
+    expect(await inf.waitForSync(20)).to.equal(false);
+  });
+});
+
+describe('backoffDelay', () => {
+  const b = { initialMs: 100, maxMs: 1000, jitter: 0.5 };
+  it('doubles per attempt and caps at max', () => {
+    expect([1, 2, 3, 4, 5, 6].map((n) => backoffDelay(b, n, 0))).to.deep.equal([100, 200, 400, 800, 1000, 1000]);
+  });
+  it('stretches by up to the jitter fraction, never beyond the cap', () => {
+    expect(backoffDelay(b, 1, 1)).to.equal(150);
+    expect(backoffDelay(b, 4, 1)).to.equal(1000);
+    expect(backoffDelay(b, 40, 0.3)).to.equal(1000);
+  });
+});
