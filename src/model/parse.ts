@@ -48,7 +48,7 @@ export interface ParseResult {
 // (objects from the API server simply have no entry).
 const locations = new WeakMap<object, string>();
 
-/** Where a parsed object came from (`file.yaml:12 (document 2)`), if it was parsed from text. */
+/** Where a parsed object came from (`file.yaml:12, document 2`), if it was parsed from text. */
 export function locationOf(obj: KubeObject): string | undefined {
   return locations.get(obj);
 }
@@ -65,7 +65,7 @@ export function parseObjects(text: string, opts: ParseOptions): ParseResult {
 /** One document of a text, before its envelope is checked. */
 interface RawDocument {
   value: unknown;
-  /** `file.yaml:12` or `file.yaml:12 (document 2)`. */
+  /** `file.yaml:12` or `file.yaml:12, document 2`. */
   location: string;
 }
 
@@ -106,7 +106,7 @@ function constructDocuments(text: string, events: Event[], location: string, pro
   const docs: RawDocument[] = [];
   for (const [i, slice] of slices.entries()) {
     if (slice.start < 0) continue; // empty document
-    const where = `${location}:${lines.lineOf(slice.start)}` + (slices.length > 1 ? ` (document ${i + 1})` : '');
+    const where = `${location}:${lines.lineOf(slice.start)}` + (slices.length > 1 ? `, document ${i + 1}` : '');
     const end = slices.slice(i + 1).find((s) => s.start >= 0)?.start ?? text.length;
     const size = byteLength(text.slice(slice.start, end));
     if (size > MAX_DOCUMENT_BYTES) {
@@ -211,7 +211,7 @@ function acceptDocument(doc: RawDocument, opts: ParseOptions, out: ParseResult):
       out.problems.push(problem('InvalidDocument', `${location}: ${String(value.kind)} has no items list`));
       return;
     }
-    items.forEach((item, i) => acceptObject(item, `${location} items[${i}]`, opts, out));
+    items.forEach((item, i) => acceptObject(item, `${location}, items[${i}]`, opts, out));
     return;
   }
   acceptObject(value, location, opts, out);

@@ -1,0 +1,269 @@
+// Everything one target needs, read once into MergeInputs (SPEC §1, §6;
+// STYLE.md 2). The only I/O is through the ObjectSource; every lookup is
+// recorded in `references` so that the controller can map ConfigMap and
+// Secret events back to the targets that read them.
+import { readRegistryAccess } from './access.js';
+import { isMirrorKind, isOurs, kindOf, OUTPUT_LABEL, type KnownKind } from './kinds.js';
+import { locationOf, parseObjects, type ParseOptions } from './parse.js';
+import { quote } from './patterns.js';
+import { isEmptySelector, isWellFormedSelector, selectorMatches, type LabelSelector } from './selector.js';
+import {
+  originOf,
+  type Gathered,
+  type KubeObject,
+  type NamespacedKind,
+  type ObjectSource,
+  type Reference,
+  type Target,
+} from './source.js';
+import type { DefaultMirror, HostAccess, MirrorEntry, Origin, Problem, ScopeEntry } from './types.js';
+import { mirrorEntriesOf, scopesOf, validateObject } from './validate.js';
+
+/** Gathers the inputs of one target. Deterministic: the order of objects in `src` does not matter. */
+export function gather(src: ObjectSource, target: Target): Gathered {
+  const g = new Collector(src);
+  if (target.kind === 'Cluster') g.clusterScoped((sel) => isEmptySelector(sel));
+  else g.nodePoolTarget(target.namespace, target.name);
+  return g.result();
+}
+
+const MIRROR_KINDS: readonly KnownKind[] = ['IDMS', 'ITMS', 'ICSP'];
+
+/** Keys of the HostedCluster mirror ConfigMap (SPEC §1). */
+const MIRROR_CONFIG_KEYS = ['idms.yaml', 'itms.yaml'];
+
+class Collector {
+  private readonly entries: MirrorEntry[] = [];
+  private readonly insecure: ScopeEntry[] = [];
+  private readonly blocked: ScopeEntry[] = [];
+  private readonly access: HostAccess[] = [];
+  private defaultMirror: DefaultMirror | undefined;
+  private readonly contributors = new Map<string, Origin>();
+  private readonly references = new Map<string, Reference>();
+  private readonly problems: Problem[] = [];
+  private nodePool: KubeObject | undefined;
+  private hostedCluster: KubeObject | undefined;
+
+  constructor(private readonly src: ObjectSource) {}
+
+  result(): Gathered {
+    const out: Gathered = {
+      inputs: {
+        entries: this.entries,
+        insecure: this.insecure,
+        blocked: this.blocked,
+        access: this.access,
+        contributors: sortOrigins([...this.contributors.values()]),
+      },
+      problems: this.problems,
+      references: [...this.references.values()].sort((a, b) => compare(refKey(a), refKey(b))),
+    };
+    if (this.defaultMirror) out.inputs = { ...out.inputs, defaultMirror: this.defaultMirror };
+    if (this.nodePool) out.nodePool = this.nodePool;
+    if (this.hostedCluster) out.hostedCluster = this.hostedCluster;
+    return out;
+  }
+
+  /** Looks an object up and records the lookup, found or not. */
+  private get(kind: NamespacedKind, namespace: string, name: string): KubeObject | undefined {
+    const ref: Reference = { kind, namespace, name };
+    this.references.set(refKey(ref), ref);
+    return this.src.get(kind, namespace, name);
+  }
+
+  /** Cluster-scoped mirror objects, Image `cluster` and RegistryAccess objects whose selector `applies`. */
+  clusterScoped(applies: (sel: LabelSelector | undefined) => boolean): void {
+    const objects = [...this.src.clusterScoped()].sort((a, b) => compare(objectKey(a), objectKey(b)));
+    for (const obj of objects) {
+      const kind = kindOf(obj);
+      if (!kind || (kind === 'Image' && obj.metadata.name !== 'cluster')) continue;
+      if (!isMirrorKind(kind) && kind !== 'Image' && kind !== 'RegistryAccess') continue;
+      const sel = selectorOf(obj);
+      if (isWellFormedSelector(sel) && !applies(sel)) continue;
+      this.use(obj, originOf(obj, locationOf(obj)));
+    }
+  }
+
+  nodePoolTarget(namespace: string, name: string): void {
+    const np = this.get('NodePool', namespace, name);
+    if (!np) {
+      this.problems.push({ reason: 'MissingReference', message: `NodePool ${namespace}/${name} not found` });
+      return;
+    }
+    this.nodePool = np;
+    const npOrigin = originOf(np, locationOf(np));
+    if (!this.valid(np, npOrigin)) return;
+    this.contribute(npOrigin);
+    const labels = np.metadata.labels ?? {};
+    this.hostedClusterOf(np, npOrigin);
+    this.nodePoolConfig(np, npOrigin);
+    this.clusterScoped((sel) => selectorMatches(sel, labels));
+  }
+
+  private hostedClusterOf(np: KubeObject, npOrigin: Origin): void {
+    const ns = np.metadata.namespace ?? '';
+    const clusterName = String(field(np, 'spec', 'clusterName'));
+    const hc = this.get('HostedCluster', ns, clusterName);
+    if (!hc) {
+      this.problems.push({
+        reason: 'MissingReference',
+        message: `HostedCluster ${ns}/${clusterName} not found`,
+        origin: npOrigin,
+        field: 'spec.clusterName',
+        value: clusterName,
+      });
+      return;
+    }
+    this.hostedCluster = hc;
+    const origin = originOf(hc, locationOf(hc));
+    if (!this.use(hc, origin)) return;
+    const ref = field(hc, 'spec', 'imageMirrorConfigRef', 'name') ?? field(hc, 'spec', 'imageMirrorConfig', 'name');
+    if (typeof ref !== 'string') return;
+    const refField = field(hc, 'spec', 'imageMirrorConfigRef') ? 'spec.imageMirrorConfigRef.name' : 'spec.imageMirrorConfig.name';
+    this.mirrorConfigMap(ns, ref, { origin, field: refField });
+  }
+
+  /** HostedCluster `imageMirrorConfigRef`: keys idms.yaml / itms.yaml, mirror kinds only. */
+  private mirrorConfigMap(ns: string, name: string, from: { origin: Origin; field: string }): void {
+    const cm = this.configMap(ns, name, from);
+    if (!cm) return;
+    const present = MIRROR_CONFIG_KEYS.filter((k) => typeof dataOf(cm)[k] === 'string');
+    if (present.length === 0) {
+      this.problems.push({
+        reason: 'InvalidReference',
+        message: `ConfigMap ${ns}/${name} has neither key idms.yaml nor itms.yaml`,
+        ...from,
+        value: name,
+      });
+      return;
+    }
+    for (const key of present) this.embedded(cm, key, 'error');
+  }
+
+  /** NodePool `spec.config[]`: key `config`; mirror kinds count, other kinds are ignored (SPEC §1). */
+  private nodePoolConfig(np: KubeObject, npOrigin: Origin): void {
+    const ns = np.metadata.namespace ?? '';
+    const configs = (field(np, 'spec', 'config') ?? []) as { name: string }[];
+    configs.forEach((c, i) => {
+      const from = { origin: npOrigin, field: `spec.config[${i}].name` };
+      const cm = this.configMap(ns, c.name, from);
+      if (!cm) return;
+      if (typeof dataOf(cm).config !== 'string') {
+        this.problems.push({ reason: 'InvalidReference', message: `ConfigMap ${ns}/${c.name} has no key "config"`, ...from, value: c.name });
+        return;
+      }
+      this.embedded(cm, 'config', 'ignore');
+    });
+  }
+
+  /**
+   * A referenced ConfigMap, or undefined when it is missing (a problem) or
+   * is one of our outputs (never read as an input: shared contract).
+   */
+  private configMap(ns: string, name: string, from: { origin: Origin; field: string }): KubeObject | undefined {
+    const cm = this.get('ConfigMap', ns, name);
+    if (!cm) {
+      this.problems.push({ reason: 'MissingReference', message: `ConfigMap ${ns}/${name} not found`, ...from, value: name });
+      return undefined;
+    }
+    if (cm.metadata.labels && Object.hasOwn(cm.metadata.labels, OUTPUT_LABEL)) return undefined;
+    const origin = originOf(cm, locationOf(cm));
+    if (!this.valid(cm, origin)) return undefined;
+    this.contribute(origin);
+    return cm;
+  }
+
+  /** Mirror documents embedded in one ConfigMap key. */
+  private embedded(cm: KubeObject, key: string, otherKinds: ParseOptions['otherKinds']): void {
+    const location = `ConfigMap ${cm.metadata.namespace ?? ''}/${cm.metadata.name} key ${key}`;
+    const parsed = parseObjects(dataOf(cm)[key] as string, { location, kinds: MIRROR_KINDS, otherKinds });
+    this.problems.push(...parsed.problems);
+    for (const doc of parsed.objects) this.use(doc, originOf(doc, locationOf(doc)));
+  }
+
+  /** Validates an object and adds what it contributes; false when it is invalid. */
+  private use(obj: KubeObject, origin: Origin): boolean {
+    if (!this.valid(obj, origin)) return false;
+    this.contribute(origin);
+    this.entries.push(...mirrorEntriesOf(obj, origin));
+    const scopes = scopesOf(obj, origin);
+    this.insecure.push(...scopes.insecure);
+    this.blocked.push(...scopes.blocked);
+    if (kindOf(obj) === 'RegistryAccess') this.registryAccess(obj, origin);
+    return true;
+  }
+
+  private valid(obj: KubeObject, origin: Origin): boolean {
+    const problems = validateObject(obj, origin);
+    this.problems.push(...problems);
+    return problems.length === 0;
+  }
+
+  private registryAccess(obj: KubeObject, origin: Origin): void {
+    const read = readRegistryAccess(obj, origin, (kind, ns, name) => this.get(kind, ns, name));
+    this.problems.push(...read.problems);
+    for (const used of read.used) this.contribute(originOf(used, locationOf(used)));
+    for (const a of read.access) {
+      const first = this.access.find((b) => b.host.toLowerCase() === a.host.toLowerCase());
+      if (first) this.problems.push(duplicate(`host ${quote(a.host)}`, a, first));
+      else this.access.push(a);
+    }
+    if (!read.defaultMirror) return;
+    if (this.defaultMirror) this.problems.push(duplicate('defaultMirror', read.defaultMirror, this.defaultMirror));
+    else this.defaultMirror = read.defaultMirror;
+  }
+
+  private contribute(o: Origin): void {
+    this.contributors.set(originKey(o), o);
+  }
+}
+
+function duplicate(what: string, later: { origin: Origin; field: string }, first: { origin: Origin; field: string }): Problem {
+  const where = `${first.origin.kind} ${first.origin.name}${first.origin.location ? ` (${first.origin.location})` : ''} ${first.field}`;
+  return {
+    reason: 'DuplicateAccess',
+    message: `${what} is also set by ${where}; one target takes one setting per host`,
+    origin: later.origin,
+    field: later.field,
+  };
+}
+
+/** A nested field of an object, or undefined when any step is missing. */
+function field(obj: KubeObject, ...path: string[]): unknown {
+  let v: unknown = obj;
+  for (const p of path) {
+    if (typeof v !== 'object' || v === null || !Object.hasOwn(v, p)) return undefined;
+    v = (v as Record<string, unknown>)[p];
+  }
+  return v;
+}
+
+function dataOf(cm: KubeObject): Record<string, unknown> {
+  const d = cm.data;
+  return typeof d === 'object' && d !== null ? (d as Record<string, unknown>) : {};
+}
+
+/** Only our own kinds carry a nodePoolSelector; OpenShift's apply to every target. */
+function selectorOf(obj: KubeObject): unknown {
+  return isOurs(obj) ? field(obj, 'spec', 'nodePoolSelector') : undefined;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function objectKey(o: KubeObject): string {
+  return `${o.kind}\u0000${o.apiVersion}\u0000${o.metadata.namespace ?? ''}\u0000${o.metadata.name}\u0000${locationOf(o) ?? ''}`;
+}
+
+function refKey(r: Reference): string {
+  return `${r.kind}\u0000${r.namespace}\u0000${r.name}`;
+}
+
+function originKey(o: Origin): string {
+  return `${o.kind}\u0000${o.apiVersion}\u0000${o.namespace ?? ''}\u0000${o.name}\u0000${o.location ?? ''}`;
+}
+
+function sortOrigins(list: Origin[]): Origin[] {
+  return list.sort((a, b) => compare(originKey(a), originKey(b)));
+}
