@@ -1,0 +1,323 @@
+// The node agent: finds which output its node installs, watches that
+// ConfigMap and Secret by name, and on every change (and on a slow resync
+// that repairs drift) plans, applies and reports. It never restarts
+// containerd (which re-reads hosts.toml on every pull) and runs a CRI-O
+// reload only when told to.
+import {
+  CoreV1Api,
+  KubeConfig,
+  ListWatch,
+  Watch,
+  type KubernetesObject,
+  type V1ConfigMap,
+  type V1Secret,
+} from '@kubernetes/client-node';
+import { spawn } from 'node:child_process';
+import type { Logger } from 'pino';
+import { checkContainerd, DEFAULT_CERTS_DIR, type ContainerdCheck } from './containerd-check.js';
+import { isObject } from './marker.js';
+import { DEFAULT_ALLOWED_ROOTS, MANIFEST_KEY, type AllowedRoot } from './plan.js';
+import { CONTENT_HASH_ANNOTATION, conditionFor, NodeReporter, type Outcome } from './report.js';
+import { decodeSecretData, syncFiles, type Published } from './sync.js';
+import { resolveTarget, type AgentTarget, type TargetFlags } from './target.js';
+
+export interface AgentOptions {
+  kubeconfig?: string;
+  /** Node to report on and whose labels pick the output; without it nothing is reported to the API. */
+  nodeName?: string;
+  target: TargetFlags;
+  /** Directory the node's `/` is mounted at. */
+  root: string;
+  statePath: string;
+  allowedRoots?: readonly AllowedRoot[];
+  /** Node path of containerd's config.toml; empty or undefined disables the check. */
+  containerdConfig?: string;
+  certsDir?: string;
+  /** Run after files under /etc/containers changed (e.g. `systemctl reload crio`); never run otherwise. */
+  reloadCrioCommand?: string;
+  resyncMs?: number;
+  debounceMs?: number;
+  log: Logger;
+}
+
+const MAX_BACKOFF_MS = 60_000;
+
+/** Applies the output once and returns the process exit code (0 applied, 1 not). */
+export async function runOnce(opts: AgentOptions): Promise<number> {
+  const agent = new Agent(opts);
+  const target = await agent.resolve();
+  const core = agent.core;
+  const [cm, secret] = await Promise.all([
+    orUndefined(core.readNamespacedConfigMap({ namespace: target.namespace, name: target.name })),
+    orUndefined(core.readNamespacedSecret({ namespace: target.namespace, name: target.name })),
+  ]);
+  const outcome = await agent.pass(cm, secret);
+  return outcome && outcome.sync.ok && outcome.sync.report.errors.length === 0 ? 0 : 1;
+}
+
+/** Runs until `signal` aborts. */
+export async function runLoop(opts: AgentOptions, signal: AbortSignal): Promise<void> {
+  const agent = new Agent(opts);
+  await agent.start(signal);
+}
+
+export class Agent {
+  readonly core: CoreV1Api;
+  private readonly kc: KubeConfig;
+  private readonly reporter: NodeReporter | undefined;
+  private target: AgentTarget | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: AgentOptions) {
+    this.kc = new KubeConfig();
+    if (opts.kubeconfig) this.kc.loadFromFile(opts.kubeconfig);
+    else this.kc.loadFromDefault();
+    this.core = this.kc.makeApiClient(CoreV1Api);
+    this.reporter = opts.nodeName ? new NodeReporter(this.core, opts.nodeName) : undefined;
+  }
+
+  /** Reads the node's labels (retrying while the API is unreachable) and picks the output. */
+  async resolve(signal?: AbortSignal): Promise<AgentTarget> {
+    let labels: Record<string, string> | undefined;
+    if (this.opts.nodeName && !this.opts.target.configMap) {
+      const name = this.opts.nodeName;
+      const node = await retry(() => this.core.readNode({ name }), `read Node ${name}`, this.opts.log, signal);
+      labels = node.metadata?.labels;
+    }
+    this.target = resolveTarget(labels, this.opts.target);
+    this.opts.log.info({ namespace: this.target.namespace, name: this.target.name, why: this.target.why }, 'agent target');
+    return this.target;
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    const target = await this.resolve(signal);
+    const fieldSelector = `metadata.name=${target.name}`;
+    const { namespace } = target;
+    // Listed once at least: until both are, a missing object means "not known yet", not "deleted".
+    const synced = { cm: false, secret: false };
+    const cms = new ListWatch<V1ConfigMap>(
+      `/api/v1/namespaces/${namespace}/configmaps`,
+      new Watch(this.kc),
+      async () => {
+        const list = await this.core.listNamespacedConfigMap({ namespace, fieldSelector });
+        synced.cm = true;
+        return list;
+      },
+      false,
+      undefined,
+      fieldSelector,
+    );
+    const secrets = new ListWatch<V1Secret>(
+      `/api/v1/namespaces/${namespace}/secrets`,
+      new Watch(this.kc),
+      async () => {
+        const list = await this.core.listNamespacedSecret({ namespace, fieldSelector });
+        synced.secret = true;
+        return list;
+      },
+      false,
+      undefined,
+      fieldSelector,
+    );
+    const trigger = (): void => {
+      if (!synced.cm || !synced.secret) return;
+      this.schedule(() => this.pass(cms.get(target.name, namespace), secrets.get(target.name, namespace)));
+    };
+    cms.on('change', trigger);
+    secrets.on('change', trigger);
+    await Promise.all([supervise(cms, 'ConfigMap', this.opts.log, signal, trigger), supervise(secrets, 'Secret', this.opts.log, signal, trigger)]);
+    trigger();
+    const resync = setInterval(trigger, this.opts.resyncMs ?? 300_000);
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    clearInterval(resync);
+    if (this.timer) clearTimeout(this.timer);
+    await Promise.all([cms.stop(), secrets.stop()]);
+    await this.running;
+  }
+
+  /** Coalesces bursts (the operator writes the Secret and the ConfigMap back to back) into one pass at a time. */
+  private schedule(run: () => Promise<unknown>): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.running = run()
+        .then(() => undefined)
+        .catch((e: unknown) => this.opts.log.error({ err: String(e) }, 'agent pass failed'))
+        .finally(() => {
+          this.running = undefined;
+          if (this.again) {
+            this.again = false;
+            this.schedule(run);
+          }
+        });
+    }, this.opts.debounceMs ?? 200);
+  }
+
+  /** One pass: plan + apply + containerd check + report. Undefined when it waited for a consistent publication. */
+  async pass(cm: V1ConfigMap | undefined, secret: V1Secret | undefined): Promise<Outcome | undefined> {
+    const target = this.target ?? (await this.resolve());
+    const log = this.opts.log;
+    const waiting = inconsistency(cm, secret);
+    if (waiting) {
+      log.info({ target: `${target.namespace}/${target.name}` }, waiting);
+      return undefined;
+    }
+    const pub = published(target, cm, secret);
+    const sync = await syncFiles(pub, { root: this.opts.root, statePath: this.opts.statePath, allowedRoots: this.opts.allowedRoots ?? DEFAULT_ALLOWED_ROOTS });
+    if (sync.recovered) log.warn({ recovered: sync.recovered }, 'state file');
+    const containerd = await this.checkContainerd();
+    const outcome: Outcome = { target, sync, containerd, contentHash: pub.contentHash };
+    logOutcome(log, outcome);
+    if (sync.ok && sync.changed) await this.reloadCrio(sync.report.written.concat(sync.report.removed, sync.report.modeFixed));
+    if (this.reporter) await this.reporter.report(outcome).catch((e: unknown) => log.warn({ err: String(e) }, 'cannot report to the Node'));
+    return outcome;
+  }
+
+  private async checkContainerd(): Promise<ContainerdCheck | undefined> {
+    if (!this.opts.containerdConfig) return undefined;
+    try {
+      return await checkContainerd(this.opts.root, this.opts.containerdConfig, this.opts.certsDir ?? DEFAULT_CERTS_DIR);
+    } catch (e) {
+      return { status: 'Unknown', reason: 'ConfigInvalid', message: String(e) };
+    }
+  }
+
+  private async reloadCrio(changedPaths: readonly string[]): Promise<void> {
+    const cmd = this.opts.reloadCrioCommand;
+    if (!cmd || !changedPaths.some((p) => p.startsWith('/etc/containers/'))) return;
+    const code = await runShell(cmd);
+    if (code === 0) this.opts.log.info({ command: cmd }, 'CRI-O reload command succeeded');
+    else this.opts.log.error({ command: cmd, code }, 'CRI-O reload command failed');
+  }
+}
+
+function published(target: AgentTarget, cm: V1ConfigMap | undefined, secret: V1Secret | undefined): Published {
+  return {
+    configMapRef: `ConfigMap ${target.namespace}/${target.name}`,
+    secretRef: `Secret ${target.namespace}/${target.name}`,
+    configMapData: cm ? (cm.data ?? {}) : undefined,
+    secretData: secret ? decodeSecretData(secret.data) : undefined,
+    contentHash: cm?.metadata?.annotations?.[CONTENT_HASH_ANNOTATION],
+  };
+}
+
+/**
+ * When files.json takes keys from the Secret and both objects carry a content
+ * hash, they must agree: otherwise one of them is still being written and
+ * applying now would mix two publications. The next watch event retries.
+ */
+export function inconsistency(cm: V1ConfigMap | undefined, secret: V1Secret | undefined): string | undefined {
+  const cmHash = cm?.metadata?.annotations?.[CONTENT_HASH_ANNOTATION];
+  const secretHash = secret?.metadata?.annotations?.[CONTENT_HASH_ANNOTATION];
+  if (!cmHash || !secretHash || cmHash === secretHash) return undefined;
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(cm?.data?.[MANIFEST_KEY] ?? '{}');
+  } catch {
+    return undefined; // the plan reports it
+  }
+  const usesSecret = isObject(manifest) && Object.values(manifest).some((e) => isObject(e) && e.from === 'Secret');
+  return usesSecret ? `waiting for the Secret (content hash ${secretHash}) to match the ConfigMap (${cmHash})` : undefined;
+}
+
+function logOutcome(log: Logger, o: Outcome): void {
+  const c = conditionFor(o);
+  const base = { target: `${o.target.namespace}/${o.target.name}`, contentHash: o.contentHash, reason: c.reason };
+  if (!o.sync.ok) {
+    log.error({ ...base, errors: o.sync.errors.map((e) => e.message) }, 'published configuration is invalid: nothing changed on the node');
+    return;
+  }
+  const r = o.sync.report;
+  const detail = { ...base, written: r.written, modeFixed: r.modeFixed, removed: r.removed, removedDirs: r.removedDirs };
+  if (o.sync.changed) log.info(detail, 'applied');
+  else log.debug({ ...base, unchanged: r.unchanged.length }, 'no change');
+  if (r.foreign.length) log.warn({ ...base, foreign: r.foreign }, 'files not managed by image-mirror left in place');
+  if (r.errors.length) log.error({ ...base, errors: r.errors }, 'some files could not be applied');
+  if (o.containerd && o.containerd.status !== 'True') log.warn({ ...base, containerd: o.containerd }, o.containerd.message);
+}
+
+/**
+ * Starts a ListWatch and restarts it after errors with a doubling delay.
+ * ListWatch reports list and watch failures on `error` and then stops.
+ */
+async function supervise<T extends KubernetesObject>(lw: ListWatch<T>, what: string, log: Logger, signal: AbortSignal, onRestart: () => void): Promise<void> {
+  let failures = 0;
+  lw.on('error', (err: unknown) => {
+    if (signal.aborted) return;
+    failures += 1;
+    const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** Math.min(failures - 1, 10));
+    log.warn({ err: describeError(err), retryInMs: delay }, `${what} watch failed`);
+    setTimeout(() => {
+      if (signal.aborted) return;
+      lw.start()
+        .then(() => onRestart())
+        .catch(() => undefined);
+    }, delay).unref();
+  });
+  lw.on('connect', () => {
+    if (failures > 0) log.info(`${what} watch reconnecting`);
+  });
+  lw.on('change', () => {
+    failures = 0;
+  });
+  await lw.start();
+}
+
+/** Retries `fn` with a doubling delay until it succeeds or `signal` aborts. */
+async function retry<T>(fn: () => Promise<T>, what: string, log: Logger, signal?: AbortSignal): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (signal?.aborted || !signal) throw new Error(`cannot ${what}: ${describeError(e)}`, { cause: e });
+      const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** Math.min(attempt, 10));
+      log.warn({ err: describeError(e), retryInMs: delay }, `cannot ${what}`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (e) {
+    if (isObject(e) && e.code === 404) return undefined;
+    throw new Error(`cannot read the published configuration: ${describeError(e)}`, { cause: e });
+  }
+}
+
+/** A one-line description of an API or network error (never a stack). */
+export function describeError(e: unknown): string {
+  if (isObject(e) && typeof e.code === 'number') {
+    const body = typeof e.body === 'string' ? e.body : JSON.stringify(e.body);
+    try {
+      const msg = (JSON.parse(body) as { message?: string }).message;
+      if (msg) return `${msg} (HTTP ${e.code})`;
+    } catch {
+      // not a Status body
+    }
+    return `HTTP ${e.code}`;
+  }
+  return e instanceof Error ? e.message : String(e);
+}
+
+function runShell(cmd: string): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn('/bin/sh', ['-c', cmd], { stdio: 'ignore' });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', () => resolve(127));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve(code ?? 1);
+    });
+  });
+}

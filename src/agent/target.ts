@@ -1,0 +1,37 @@
+// Which published output a node installs. Pure: node labels and flags in,
+// object names out.
+
+export const NODEPOOL_LABEL = 'hypershift.openshift.io/nodePool';
+export const CLUSTER_OUTPUT = 'cluster-image-mirrors';
+export const DEFAULT_NAMESPACE = 'image-mirror-system';
+export const OUTPUT_SUFFIX = '-image-mirrors';
+
+export interface TargetFlags {
+  /** Namespace of the cluster-wide output (the operator namespace). */
+  namespace: string;
+  /** Namespace of NodePool outputs; defaults to `namespace`. */
+  nodePoolNamespace?: string;
+  /** Forces the ConfigMap (and Secret) name, in `namespace`. */
+  configMap?: string;
+}
+
+export interface AgentTarget {
+  namespace: string;
+  /** Name of both the ConfigMap and the Secret. */
+  name: string;
+  /** Why this output, for the log. */
+  why: string;
+}
+
+export function resolveTarget(labels: Readonly<Record<string, string>> | undefined, flags: TargetFlags): AgentTarget {
+  const pool = labels?.[NODEPOOL_LABEL];
+  if (flags.configMap) return { namespace: flags.namespace, name: flags.configMap, why: 'named by --configmap' };
+  if (pool) {
+    return {
+      namespace: flags.nodePoolNamespace ?? flags.namespace,
+      name: `${pool}${OUTPUT_SUFFIX}`,
+      why: `node label ${NODEPOOL_LABEL}=${pool}`,
+    };
+  }
+  return { namespace: flags.namespace, name: CLUSTER_OUTPUT, why: `no ${NODEPOOL_LABEL} label: cluster-wide output` };
+}

@@ -1,0 +1,90 @@
+// `image-mirror agent`: installs the published node files on this node.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { statSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { pino } from 'pino';
+import { DEFAULT_CONTAINERD_CONFIG } from '../agent/containerd-check.js';
+import { runLoop, runOnce, type AgentOptions } from '../agent/index.js';
+import { DEFAULT_STATE_PATH } from '../agent/state.js';
+import { DEFAULT_NAMESPACE } from '../agent/target.js';
+
+interface AgentFlags {
+  kubeconfig?: string;
+  nodeName?: string;
+  namespace: string;
+  nodepoolNamespace?: string;
+  configmap?: string;
+  root: string;
+  stateFile: string;
+  containerdConfig: string;
+  reloadCrioCommand?: string;
+  resyncInterval: number;
+  once?: boolean;
+  logLevel: string;
+}
+
+function rootDir(value: string): string {
+  if (!isAbsolute(value)) throw new InvalidArgumentError(`"${value}" must be an absolute path`);
+  const st = statSync(value, { throwIfNoEntry: false });
+  if (!st?.isDirectory()) throw new InvalidArgumentError(`"${value}" is not a directory`);
+  return value;
+}
+
+function nodePath(value: string): string {
+  if (value !== '' && !isAbsolute(value)) throw new InvalidArgumentError(`"${value}" must be an absolute path on the node`);
+  return value;
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`"${value}" must be a whole number of seconds >= 1`);
+  return n;
+}
+
+/** Registers the `agent` subcommand on `program` and returns it. */
+export function registerAgentCommand(program: Command): Command {
+  return program
+    .command('agent')
+    .description('install the published registries.conf / hosts.toml files on this node and keep them current')
+    .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster config, $KUBECONFIG or ~/.kube/config)')
+    .addOption(new Option('--node-name <name>', 'this node: its labels pick the output, and it receives the condition, annotation and events').env('NODE_NAME'))
+    .option('--namespace <ns>', 'namespace of the cluster-wide output (the operator namespace)', DEFAULT_NAMESPACE)
+    .option('--nodepool-namespace <ns>', 'namespace of NodePool outputs (default: --namespace)')
+    .option('--configmap <name>', 'use this ConfigMap and Secret in --namespace instead of picking by node label')
+    .option('--root <dir>', 'directory where the node root filesystem is mounted', rootDir, '/')
+    .option('--state-file <path>', 'node path of the list of files the agent owns', nodePath, DEFAULT_STATE_PATH)
+    .option('--containerd-config <path>', 'node path of containerd config.toml to check for config_path ("" to skip)', nodePath, DEFAULT_CONTAINERD_CONFIG)
+    .option('--reload-crio-command <cmd>', 'shell command run after files under /etc/containers changed, e.g. "systemctl reload crio" (never run by default)')
+    .option('--resync-interval <seconds>', 're-apply this often even without changes, to repair drift', seconds, 300)
+    .option('--once', 'apply once and exit: 0 when applied, 1 otherwise')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .action(async (flags: AgentFlags) => {
+      process.exitCode = await runAgentCommand(flags);
+    });
+}
+
+async function runAgentCommand(flags: AgentFlags): Promise<number> {
+  const log = pino({ level: flags.logLevel, base: { component: 'agent', node: flags.nodeName } });
+  const opts: AgentOptions = {
+    kubeconfig: flags.kubeconfig,
+    nodeName: flags.nodeName || undefined,
+    target: { namespace: flags.namespace, nodePoolNamespace: flags.nodepoolNamespace, configMap: flags.configmap },
+    root: flags.root,
+    statePath: flags.stateFile,
+    containerdConfig: flags.containerdConfig || undefined,
+    reloadCrioCommand: flags.reloadCrioCommand,
+    resyncMs: flags.resyncInterval * 1000,
+    log,
+  };
+  try {
+    if (flags.once) return await runOnce(opts);
+    const stop = new AbortController();
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stop.abort());
+    await runLoop(opts, stop.signal);
+    log.info('agent stopped');
+    return 0;
+  } catch (e) {
+    log.error({ err: e instanceof Error ? e.message : String(e) }, 'agent failed');
+    return 1;
+  }
+}
