@@ -115,7 +115,10 @@ export interface YamlObject extends KubernetesObject {
   readonly source: string;
 }
 
-/** Every document of every *.yaml / *.yml file in `dir` (subdirectories too when recursive), in path order. */
+/**
+ * Every document of every *.yaml / *.yml file in `dir` (subdirectories too
+ * when recursive), in path order; kustomization.yaml files are skipped.
+ */
 export async function readYamlDir(dir: string, { recursive = false } = {}): Promise<YamlObject[]> {
   if (!existsSync(dir)) return [];
   const files = (await listYamlFiles(dir, recursive)).sort();
@@ -130,7 +133,8 @@ async function listYamlFiles(dir: string, recursive: boolean): Promise<string[]>
   for (const e of entries) {
     const full = path.join(dir, e.name);
     if (e.isDirectory() && recursive) files.push(...(await listYamlFiles(full, true)));
-    else if (e.isFile() && /\.ya?ml$/.test(e.name)) files.push(full);
+    // kustomization.yaml describes a directory, it is not an object to apply.
+    else if (e.isFile() && /\.ya?ml$/.test(e.name) && !/^kustomization\.ya?ml$/.test(e.name)) files.push(full);
   }
   return files;
 }
@@ -210,7 +214,7 @@ export interface ApplyResult {
  * Continues past failures and reports them all.
  */
 export async function applyAll(kube: Kube, objects: readonly KubernetesObject[], opts: WaitOptions = {}): Promise<ApplyResult> {
-  const ordered = [...objects].sort((a, b) => rank(a) - rank(b));
+  const ordered = withoutRepeatedNamespaces(objects).sort((a, b) => rank(a) - rank(b));
   const result: ApplyResult = { applied: [], failed: [] };
   let crdsReady = false;
   for (const obj of ordered) {
@@ -227,6 +231,13 @@ export async function applyAll(kube: Kube, objects: readonly KubernetesObject[],
   }
   if (!crdsReady) await waitForCrds(kube, result.applied.map((a) => a.object).filter((o) => o.kind === CRD_KIND), opts);
   return result;
+}
+
+// Several example directories each declare the same namespace: apply it once, as last declared.
+function withoutRepeatedNamespaces(objects: readonly KubernetesObject[]): KubernetesObject[] {
+  const lastNamespace = new Map<string, KubernetesObject>();
+  for (const o of objects) if (o.kind === 'Namespace') lastNamespace.set(o.metadata?.name ?? '', o);
+  return objects.filter((o) => o.kind !== 'Namespace' || lastNamespace.get(o.metadata?.name ?? '') === o);
 }
 
 async function waitForCrds(kube: Kube, crds: readonly KubernetesObject[], opts: WaitOptions): Promise<void> {
