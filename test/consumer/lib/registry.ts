@@ -37,6 +37,9 @@ export interface RequestRecord {
   authorized: boolean;
 }
 
+/** The proxy's record: requests in arrival order plus a connection count. */
+type Log = RequestRecord[] & { connections: number };
+
 type Server = http.Server | https.Server;
 
 export class Registry {
@@ -50,7 +53,7 @@ export class Registry {
     private readonly proxy: Server,
     private readonly dir: string,
     /** Shared with the proxy, which appends to it. */
-    private readonly log: RequestRecord[],
+    private readonly log: Log,
   ) {}
 
   /** Starts the registry and its proxy on free ports; resolves once it answers. */
@@ -58,7 +61,7 @@ export class Registry {
     const dir = await tempDir('registry');
     const backendPort = await freePort();
     const proc = await startBackend(dir, backendPort, opts);
-    const log: RequestRecord[] = [];
+    const log: Log = Object.assign([] as RequestRecord[], { connections: 0 });
     const proxy = await listenProxy(backendPort, opts.tls, log).catch(async (e: unknown) => {
       await stopProcess(proc);
       throw e;
@@ -73,8 +76,19 @@ export class Registry {
     return this.log.map((r) => ({ ...r }));
   }
 
+  /**
+   * TCP connections accepted since the start or the last `clearRequests()`,
+   * whether or not an HTTP request followed (an HTTPS attempt on a plain-HTTP
+   * port, or a failed TLS handshake, is a connection without a request).
+   * Zero connections is the strict form of "never contacted".
+   */
+  connections(): number {
+    return this.log.connections;
+  }
+
   clearRequests(): void {
     this.log.length = 0;
+    this.log.connections = 0;
   }
 
   /** Requests whose path is under `/v2/<repo>/` (manifests, blobs, tags of that repository). */
@@ -127,7 +141,7 @@ async function startBackend(dir: string, port: number, opts: RegistryOptions): P
   return proc;
 }
 
-function listenProxy(backendPort: number, tls: TlsMaterial | undefined, log: RequestRecord[]): Promise<Server> {
+function listenProxy(backendPort: number, tls: TlsMaterial | undefined, log: Log): Promise<Server> {
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const rec: RequestRecord = {
       method: req.method ?? '',
@@ -139,6 +153,9 @@ function listenProxy(backendPort: number, tls: TlsMaterial | undefined, log: Req
     forward(req, res, backendPort, tls !== undefined, rec);
   };
   const server: Server = tls ? https.createServer({ cert: tls.certPEM, key: tls.keyPEM }, handler) : http.createServer(handler);
+  server.on('connection', () => {
+    log.connections += 1;
+  });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve(server));

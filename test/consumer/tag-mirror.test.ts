@@ -1,0 +1,59 @@
+// Scenario 2: ITMS mirrors serve pulls by tag. The mirror and the source
+// hold different images under the same tag, so the blobs fetched show
+// which registry the pull really used.
+import { expect } from 'chai';
+import { itms, plainHTTP, registryAccess } from './lib/inputs.js';
+import type { Registry } from './lib/registry.js';
+import { renderOk, type Rendered } from './lib/render.js';
+import { consumers, explain, lines, statusesOf, World, type TestImage } from './lib/world.js';
+
+describe('consumer: ITMS mirror for tag pulls', function () {
+  const world = new World();
+  let source: Registry;
+  let mirror: Registry;
+  let atSource: TestImage;
+  let atMirror: TestImage;
+  let rendered: Rendered;
+
+  before(async function () {
+    [source, mirror] = await Promise.all([world.registry(), world.registry()]);
+    [atSource, atMirror] = await Promise.all([world.image('tag-source'), world.image('tag-mirror')]);
+    await Promise.all([world.push(atSource, source, 'team/app'), world.push(atMirror, mirror, 'team/app')]);
+    rendered = await renderOk([
+      itms('team-app', [{ source: `${source.host}/team/app`, mirrors: [`${mirror.host}/team/app`] }]),
+      registryAccess('test-registries', plainHTTP(source.host, mirror.host)),
+    ]);
+  });
+  after(() => world.stop());
+  beforeEach(() => world.clearLogs());
+
+  for (const c of consumers(world)) {
+    it(`${c.name}: resolves the tag on the mirror and fetches the mirror's image`, async function () {
+      const r = await c.pull(rendered, `${source.host}/team/app:v1`);
+      const why = await explain(rendered, r, { source, mirror });
+      expect(r.code, why).to.equal(0);
+      expect(statusesOf(mirror, '/v2/team/app/manifests/v1'), why).to.deep.equal([200]);
+      expect(lines(mirror.requestsFor('team/app')), why).to.include(`GET /v2/team/app/blobs/${atMirror.layerDigest} 200`);
+      // The mirror answered, so the source (AllowContactingSource) was not needed.
+      expect(source.connections(), why).to.equal(0);
+    });
+  }
+
+  it('skopeo: a digest pull does not use tag-only mirrors', async function () {
+    const [skopeo] = consumers(world);
+    const r = await skopeo.pull(rendered, `${source.host}/team/app@${atSource.manifestDigest}`);
+    const why = await explain(rendered, r, { source, mirror });
+    expect(r.code, why).to.equal(0);
+    expect(mirror.requestsFor('team/app'), why).to.deep.equal([]);
+    expect(statusesOf(source, `/v2/team/app/manifests/${atSource.manifestDigest}`), why).to.deep.equal([200]);
+  });
+
+  it('containerd: tag-only is approximated by pull+resolve, so a digest pull asks the mirror first, then the source', async function () {
+    const [, containerd] = consumers(world);
+    const r = await containerd.pull(rendered, `${source.host}/team/app@${atSource.manifestDigest}`);
+    const why = await explain(rendered, r, { source, mirror });
+    expect(r.code, why).to.equal(0);
+    expect(statusesOf(mirror, `/v2/team/app/manifests/${atSource.manifestDigest}`), why).to.deep.equal([404]);
+    expect(statusesOf(source, `/v2/team/app/manifests/${atSource.manifestDigest}`), why).to.deep.equal([200]);
+  });
+});
