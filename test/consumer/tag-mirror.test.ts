@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { itms, plainHTTP, registryAccess } from './lib/inputs.js';
 import type { Registry } from './lib/registry.js';
 import { renderOk, type Rendered } from './lib/render.js';
+import { inspectRawOnNode, skopeoOnNode } from './lib/skopeo.js';
 import { consumers, explain, lines, statusesOf, World, type TestImage } from './lib/world.js';
 
 describe('consumer: ITMS mirror for tag pulls', function () {
@@ -46,6 +47,26 @@ describe('consumer: ITMS mirror for tag pulls', function () {
     expect(r.code, why).to.equal(0);
     expect(mirror.requestsFor('team/app'), why).to.deep.equal([]);
     expect(statusesOf(source, `/v2/team/app/manifests/${atSource.manifestDigest}`), why).to.deep.equal([200]);
+  });
+
+  // What `skopeo inspect` does with mirrors in 1.9.3: --raw (manifest only)
+  // goes through them; the default form also lists the repository's tags,
+  // and that request always goes to the source, mirrors or not.
+  it('skopeo: inspect --raw resolves the tag on the mirror only', async function () {
+    const r = await inspectRawOnNode(rendered.out, `${source.host}/team/app:v1`);
+    const why = await explain(rendered, r, { source, mirror });
+    expect(r.code, why).to.equal(0);
+    expect(JSON.parse(r.stdout), why).to.have.nested.property('layers[0].digest', atMirror.layerDigest);
+    expect(statusesOf(mirror, '/v2/team/app/manifests/v1'), why).to.deep.equal([200]);
+    expect(source.connections(), why).to.equal(0);
+  });
+
+  it('skopeo: plain inspect takes the manifest from the mirror but lists tags at the source', async function () {
+    const r = await skopeoOnNode(rendered.out, ['inspect', `docker://${source.host}/team/app:v1`]);
+    const why = await explain(rendered, r, { source, mirror });
+    expect(r.code, why).to.equal(0);
+    expect(statusesOf(mirror, '/v2/team/app/manifests/v1'), why).to.deep.equal([200]);
+    expect(lines(source.requestsFor('team/app')), why).to.deep.equal(['GET /v2/team/app/tags/list 200']);
   });
 
   it('containerd: tag-only is approximated by pull+resolve, so a digest pull asks the mirror first, then the source', async function () {

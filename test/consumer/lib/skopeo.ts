@@ -10,9 +10,10 @@
 //   included. `--cert-dir` would replace that with one directory for every
 //   host, which is not how a node uses the files.
 // - credentials: never `/etc/containers/auth.json` by default (it reads
-//   `$XDG_RUNTIME_DIR/containers/auth.json`, `~/.docker/config.json`, ...), so
-//   the rendered auth.json is passed with `--authfile`, as CRI-O does with
-//   its `global_auth_file`.
+//   `/run/containers/$UID/auth.json` or `$XDG_RUNTIME_DIR/containers/auth.json`,
+//   then `~/.config/containers/auth.json`, `~/.docker/config.json`,
+//   `~/.dockercfg`), so the rendered auth.json is passed with `--authfile`,
+//   as CRI-O does with its `global_auth_file`.
 // To let skopeo find CAs and drop-ins by its own rules, each pull runs in a
 // private mount namespace (`unshare --mount`) where a directory holding the
 // rendered tree is bind-mounted over `/etc/containers`. Nothing on the
@@ -66,6 +67,20 @@ async function nodeEtcContainers(rendered: string, into: string): Promise<void> 
 }
 
 /**
+ * Even with --authfile, skopeo 1.9 also reads ~/.config/containers/auth.json,
+ * ~/.docker/config.json and ~/.dockercfg: a throwaway HOME (and no
+ * XDG_RUNTIME_DIR/XDG_CONFIG_HOME) keeps the machine's credentials out.
+ */
+function hermeticEnv(home: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
+  delete env.XDG_RUNTIME_DIR;
+  delete env.XDG_CONFIG_HOME;
+  delete env.REGISTRY_AUTH_FILE;
+  delete env.CONTAINERS_REGISTRIES_CONF;
+  return env;
+}
+
+/**
  * Runs `skopeo --debug ARGS` as a node with the rendered files installed
  * would. `--authfile` points at the rendered auth.json, or at a file that
  * does not exist when none was rendered (so no ambient credentials leak in).
@@ -80,6 +95,7 @@ export async function skopeoOnNode(rendered: string, args: readonly string[]): P
     const script = 'mount --bind "$1" /etc/containers && shift && exec skopeo "$@"';
     return await run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', etc, '--debug', verb, ...authArgs, ...rest], {
       timeoutMs: 60_000,
+      env: hermeticEnv(etc),
     });
   } finally {
     await removeDir(etc);
