@@ -40,7 +40,7 @@ export interface AgentOptions {
   log: Logger;
 }
 
-const MAX_BACKOFF_MS = 60_000;
+const MAX_BACKOFF_MS = 30_000;
 
 /** Applies the output once and returns the process exit code (0 applied, 1 not). */
 export async function runOnce(opts: AgentOptions): Promise<number> {

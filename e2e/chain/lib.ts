@@ -1,0 +1,80 @@
+// Helpers for the chain tests: the agent as a child process, and the
+// objects the operator publishes for a target.
+import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { run, stopProcess, type RunResult } from '../../test/consumer/lib/proc.js';
+
+const AGENT_MAIN = fileURLToPath(new URL('./agent-main.js', import.meta.url));
+
+/** One JSON log line of the agent (pino). */
+export interface LogLine {
+  level: number;
+  msg: string;
+  [k: string]: unknown;
+}
+
+/** The agent running in watch mode, its log kept for assertions and failure messages. */
+export class AgentProcess {
+  private buf = '';
+  private constructor(private readonly child: ChildProcess) {
+    child.stdout?.on('data', (b: Buffer) => (this.buf += b.toString('utf8')));
+    child.stderr?.on('data', (b: Buffer) => (this.buf += b.toString('utf8')));
+  }
+
+  static start(args: readonly string[]): AgentProcess {
+    return new AgentProcess(spawn(process.execPath, [AGENT_MAIN, 'agent', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  }
+
+  lines(): LogLine[] {
+    return this.buf
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as LogLine);
+  }
+
+  /** The last few log lines, for assertion messages. */
+  tail(n = 30): string {
+    return this.buf.split('\n').slice(-n).join('\n');
+  }
+
+  get exited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
+  stop(): Promise<void> {
+    return stopProcess(this.child, 5_000);
+  }
+}
+
+/** `agent --once ARGS`: exit code and log. */
+export function agentOnce(args: readonly string[]): Promise<RunResult> {
+  return run(process.execPath, [AGENT_MAIN, 'agent', '--once', ...args], { timeoutMs: 60_000 });
+}
+
+export interface FileSpec {
+  key: string;
+  path: string;
+  content: string;
+  secret?: boolean;
+}
+
+/** The ConfigMap and Secret an operator publishes for `files` (shared contract). */
+export function publication(namespace: string, name: string, files: readonly FileSpec[], hash: string): { cm: V1ConfigMap; secret: V1Secret } {
+  const manifest: Record<string, { path: string; mode: string; from: 'ConfigMap' | 'Secret' }> = {};
+  const data: Record<string, string> = {};
+  const secretData: Record<string, string> = {};
+  for (const f of files) {
+    manifest[f.key] = { path: f.path, mode: f.secret ? '0600' : '0644', from: f.secret ? 'Secret' : 'ConfigMap' };
+    if (f.secret) secretData[f.key] = Buffer.from(f.content).toString('base64');
+    else data[f.key] = f.content;
+  }
+  data['files.json'] = JSON.stringify(manifest);
+  const metadata = {
+    name,
+    namespace,
+    labels: { 'imagemirror.io/output': 'true', 'imagemirror.io/target': 'cluster' },
+    annotations: { 'imagemirror.io/content-hash': hash },
+  };
+  return { cm: { metadata, data }, secret: { metadata, type: 'Opaque', data: secretData } };
+}
