@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { removeDir, run, stopProcess, tailOf, tempDir, waitFor, type RunResult } from './proc.js';
+import { removeDir, run, stopProcess, tailOf, tempDir, track, waitFor, type RunResult } from './proc.js';
 
 // Everything that needs privileges or host state beyond a content store:
 // CRI, runtimes, cgroup monitor, snapshotters that mount, and the `opt`
@@ -60,7 +60,7 @@ export class Containerd {
   static async start(): Promise<Containerd> {
     const dir = await tempDir('containerd');
     await writeFile(join(dir, 'config.toml'), configToml(dir));
-    const proc = spawn('containerd', ['--config', join(dir, 'config.toml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = track(spawn('containerd', ['--config', join(dir, 'config.toml')], { stdio: ['ignore', 'pipe', 'pipe'] }));
     const tail = tailOf(proc);
     const address = join(dir, 'containerd.sock');
     try {

@@ -80,6 +80,23 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
   }
 }
 
+const daemons = new Set<ChildProcess>();
+
+/**
+ * Remembers a long-running child so that it is killed when the test process
+ * exits, even if mocha is interrupted before the `after` hooks run.
+ */
+export function track(child: ChildProcess): ChildProcess {
+  if (daemons.size === 0) {
+    process.once('exit', () => {
+      for (const c of daemons) c.kill('SIGKILL');
+    });
+  }
+  daemons.add(child);
+  child.once('exit', () => daemons.delete(child));
+  return child;
+}
+
 /** Sends SIGTERM, then SIGKILL after `graceMs`, and resolves once the process is gone. */
 export function stopProcess(child: ChildProcess, graceMs = 3_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();

@@ -17,7 +17,7 @@ import { writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
-import { freePort, removeDir, runOk, stopProcess, tailOf, tempDir, waitFor } from './proc.js';
+import { freePort, removeDir, runOk, stopProcess, tailOf, tempDir, track, waitFor } from './proc.js';
 import type { TlsMaterial } from './tls.js';
 
 export interface RegistryOptions {
@@ -126,7 +126,7 @@ async function startBackend(dir: string, port: number, opts: RegistryOptions): P
   }
   // YAML is a superset of JSON: the registry's YAML loader reads this as is.
   await writeFile(join(dir, 'config.yml'), JSON.stringify(config, null, 2));
-  const proc = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = track(spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] }));
   const tail = tailOf(proc);
   try {
     await waitFor(`docker-registry on 127.0.0.1:${port}`, async () => {
