@@ -168,9 +168,12 @@ async function removeEmptyDirs(root: string, dirs: Set<string>, report: ApplyRep
     const entries = await readdir(hostPath(root, dir)).catch((e: unknown) => (errCode(e) === 'ENOENT' ? undefined : ['?']));
     if (entries === undefined) dirs.delete(dir);
     else if (entries.length === 0) {
-      await rmdir(hostPath(root, dir));
-      dirs.delete(dir);
-      report.removedDirs.push(dir);
+      // A mount point (EBUSY) or a read-only file system stays; it is retried on the next pass.
+      const removed = await rmdir(hostPath(root, dir)).then(() => true, () => false);
+      if (removed) {
+        dirs.delete(dir);
+        report.removedDirs.push(dir);
+      }
     }
   }
 }
