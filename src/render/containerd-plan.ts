@@ -1,0 +1,232 @@
+// What containerd can do with the mirror model (SPEC §4): one directory per
+// registry host, each an ordered list of endpoints plus a root `server`.
+// containerd maps HOSTS, not repositories, so everything finer than a host
+// is either expressed exactly (a mirror that keeps the source path), widened
+// to the whole host (reported as HostWideWidening), or left out (reported as
+// NotExpressible). Failing closed: a block is widened rather than dropped;
+// an insecure setting is dropped rather than widened.
+//
+// This file produces the model side (`HostDirPlan`, `MirrorHost`);
+// hosts-toml.ts maps it onto the file format.
+import { byteOrder, hostPort, isInside, isWildcard, repoPath } from '../merge/scope.js';
+import type { HostAccess, MirrorModel, RegistryRule, RenderWarning, WarningCode } from '../model/types.js';
+import { combineMirrors } from './mirrors.js';
+import { DEFAULT_DIR, hostDir } from './paths.js';
+
+export type Capability = 'pull' | 'resolve';
+
+/** One endpoint containerd may contact for a registry host. */
+export interface MirrorHost {
+  /** `scheme://host` or `scheme://host/v2/prefix`. */
+  url: string;
+  /** Logical `host[:port]`: selects the access settings and names their files. */
+  host: string;
+  overridePath: boolean;
+  /** Absent: containerd's default, every capability (the source itself). */
+  capabilities?: Capability[];
+  skipVerify: boolean;
+  access?: HostAccess;
+}
+
+export interface HostDirPlan {
+  dir: string;
+  /** The registry host (`host[:port]`) the directory configures; absent for `_default`. */
+  host?: string;
+  /** Root `server`; absent for `_default`, where containerd uses the pulled host. */
+  server?: MirrorHost;
+  hosts: MirrorHost[];
+}
+
+interface Context {
+  insecure: ReadonlySet<string>;
+  access: ReadonlyMap<string, HostAccess>;
+  defaultMirror?: string;
+}
+
+/** An endpoint being collected, with the pools that use it and who asked first. */
+interface Table {
+  endpoint: MirrorHost;
+  digest: boolean;
+  tag: boolean;
+  source: string;
+  mirror: string;
+  /** Used by the host-level rule itself: trying it for every repository is exact. */
+  hostLevel: boolean;
+}
+
+type Warn = (code: WarningCode, source: string, message: string, mirror?: string) => void;
+
+export function planContainerd(model: MirrorModel): { dirs: HostDirPlan[]; warnings: RenderWarning[] } {
+  const warnings: RenderWarning[] = [];
+  const warn: Warn = (code, source, message, mirror) =>
+    warnings.push({ code, renderer: 'containerd', source, message, ...(mirror ? { mirror } : {}) });
+  const context: Context = {
+    insecure: new Set(model.insecureScopes),
+    access: new Map(model.access.map((a) => [a.host, a])),
+    defaultMirror: model.defaultMirror?.mirror,
+  };
+  const byHost = groupByHost(model, warn);
+  const dirs: HostDirPlan[] = [];
+  for (const host of [...byHost.keys()].sort(byteOrder)) {
+    const plan = planHost(host, byHost.get(host)!, context, warn);
+    if (plan) dirs.push(plan);
+  }
+  if (context.defaultMirror) dirs.push({ dir: DEFAULT_DIR, hosts: [withCapabilities(defaultTable(context))] });
+  return { dirs, warnings };
+}
+
+/** Rules by source host (most specific first); hosts with access settings get an entry too. */
+function groupByHost(model: MirrorModel, warn: Warn): Map<string, RegistryRule[]> {
+  const byHost = new Map<string, RegistryRule[]>();
+  for (const rule of model.rules) {
+    if (isWildcard(rule.source)) {
+      warn('NotExpressible', rule.source, `containerd has no wildcard host directories: ${rule.source} is not rendered for containerd`);
+      continue;
+    }
+    const host = hostPort(rule.source);
+    const list = byHost.get(host);
+    if (list) list.push(rule);
+    else byHost.set(host, [rule]);
+  }
+  for (const a of model.access) if (!byHost.has(a.host)) byHost.set(a.host, []);
+  for (const rules of byHost.values()) {
+    rules.sort((a, b) => b.source.length - a.source.length || byteOrder(a.source, b.source));
+  }
+  return byHost;
+}
+
+function planHost(host: string, rules: RegistryRule[], context: Context, warn: Warn): HostDirPlan | undefined {
+  const tables = collectTables(host, rules, context, warn);
+  if (context.defaultMirror && hostPort(context.defaultMirror) !== host) addTable(tables, defaultTable(context));
+  const hosts = [...tables.values()].map((t) => withCapabilities(t));
+  const server = chooseServer(host, rules, hosts, context, warn);
+  warnInsecureRepositories(host, rules, context, warn);
+  if (hosts.length > 0) return { dir: hostDir(host), host, server, hosts };
+  // containerd 1.6 ignores a hosts.toml without host tables, so a host that
+  // needs settings but has no mirror lists itself as its only endpoint.
+  const needsFile = context.access.has(host) || isInside(context.insecure, host);
+  return needsFile ? { dir: hostDir(host), host, server, hosts: [server] } : undefined;
+}
+
+/** Every expressible mirror of the host's rules, in order, duplicates merged. */
+function collectTables(host: string, rules: readonly RegistryRule[], context: Context, warn: Warn): Map<string, Table> {
+  const tables = new Map<string, Table>();
+  const widened: Array<{ source: string; mirror: string; url: string }> = [];
+  for (const rule of rules) {
+    for (const use of combineMirrors(rule.digestMirrors, rule.tagMirrors)) {
+      const endpoint = mirrorEndpoint(rule.source, use.location, context);
+      if (!endpoint) {
+        warn('NotExpressible', rule.source, notExpressible(rule.source, use.location), use.location);
+        continue;
+      }
+      const hostLevel = rule.source === host;
+      addTable(tables, { endpoint, digest: use.digest, tag: use.tag, source: rule.source, mirror: use.location, hostLevel });
+      if (!hostLevel) widened.push({ source: rule.source, mirror: use.location, url: endpoint.url });
+    }
+  }
+  for (const w of widened) {
+    if (tables.get(w.url)!.hostLevel) continue;
+    warn('HostWideWidening', w.source, `containerd tries ${w.url} for every repository of ${host}, not only ${w.source} ` +
+      '(other repositories get a 404 there and containerd moves on to the next endpoint)', w.mirror);
+  }
+  for (const t of tables.values()) {
+    // The source listed as its own mirror serves digest pulls anyway.
+    if (t.tag && !t.digest && t.mirror !== t.source) {
+      warn('TagOnlyApproximated', t.source, `containerd cannot restrict a mirror to tag pulls: ${t.mirror} ` +
+        `(tag pulls only, for ${t.source}) is also used for pulls by digest`, t.mirror);
+    }
+  }
+  return tables;
+}
+
+function addTable(tables: Map<string, Table>, table: Table): void {
+  const existing = tables.get(table.endpoint.url);
+  if (!existing) {
+    tables.set(table.endpoint.url, table);
+    return;
+  }
+  existing.digest ||= table.digest;
+  existing.tag ||= table.tag;
+  existing.endpoint.skipVerify ||= table.endpoint.skipVerify;
+  if (table.hostLevel && !existing.hostLevel) {
+    // Name the host-level source in messages: it is the one that asked for the whole host.
+    Object.assign(existing, { hostLevel: true, source: table.source, mirror: table.mirror });
+  }
+}
+
+/** Digest pulls need only "pull"; a tag must be resolved, so tag mirrors also get "resolve". */
+function withCapabilities(t: Table): MirrorHost {
+  return { ...t.endpoint, capabilities: t.tag ? ['pull', 'resolve'] : ['pull'] };
+}
+
+function notExpressible(source: string, mirror: string): string {
+  return `containerd maps whole registry hosts and keeps the repository path: mirror ${mirror} does not end with ` +
+    `"/${repoPath(source)}", so it cannot serve ${source}; it is left out of the containerd configuration`;
+}
+
+/**
+ * The host table for mirror `location` of `source`, or undefined when the
+ * mirror does not keep the source's repository path (SPEC §4).
+ */
+export function mirrorEndpoint(source: string, location: string, context: Context): MirrorHost | undefined {
+  const sourcePath = repoPath(source);
+  const mirrorPath = repoPath(location);
+  let prefix: string;
+  if (sourcePath === '') prefix = mirrorPath;
+  else if (mirrorPath === sourcePath) prefix = '';
+  else if (mirrorPath.endsWith(`/${sourcePath}`)) prefix = mirrorPath.slice(0, -(sourcePath.length + 1));
+  else return undefined;
+  return endpoint(hostPort(location), prefix, isInside(context.insecure, location), context);
+}
+
+function endpoint(host: string, prefix: string, insecure: boolean, context: Context): MirrorHost {
+  // docker.io is a name, not a server: containerd itself maps it the same way.
+  const server = host === 'docker.io' ? 'registry-1.docker.io' : host;
+  const url = `${insecure ? 'http' : 'https'}://${server}${prefix ? `/v2/${prefix}` : ''}`;
+  const e: MirrorHost = { url, host, overridePath: prefix !== '', skipVerify: insecure };
+  const access = context.access.get(host);
+  if (access) e.access = access;
+  return e;
+}
+
+function defaultTable(context: Context): Table {
+  const location = context.defaultMirror!;
+  const e = endpoint(hostPort(location), repoPath(location), isInside(context.insecure, location), context);
+  return { endpoint: e, digest: true, tag: true, source: '*', mirror: location, hostLevel: true };
+}
+
+/**
+ * AllowContactingSource: the source itself. NeverContactSource (or a blocked
+ * source that has mirrors): the last mirror, with its own capabilities, so
+ * that containerd has no endpoint left that reaches the source.
+ */
+function chooseServer(host: string, rules: readonly RegistryRule[], hosts: readonly MirrorHost[], context: Context, warn: Warn): MirrorHost {
+  const hasMirrors = (r: RegistryRule): boolean => r.digestMirrors.length + r.tagMirrors.length > 0;
+  for (const r of rules.filter((r) => r.blocked && !hasMirrors(r))) {
+    warn('NotExpressible', r.source, `containerd cannot block a registry without a mirror: ${r.source} stays reachable for containerd`);
+  }
+  const blocking = rules.filter((r) => r.neverContactSource || (r.blocked && hasMirrors(r)));
+  if (blocking.length === 0) return endpoint(host, '', isInside(context.insecure, host), context);
+  if (hosts.length === 0) {
+    for (const r of blocking) {
+      warn('NotExpressible', r.source, `no mirror of ${r.source} can be expressed for containerd, so it cannot be kept from contacting ${host}`);
+    }
+    return endpoint(host, '', isInside(context.insecure, host), context);
+  }
+  if (!blocking.some((r) => r.source === host)) {
+    for (const r of blocking) {
+      warn('HostWideWidening', r.source, `containerd never contacts ${host} for any repository, not only ${r.source}: ` +
+        'a source can only be blocked for a whole host');
+    }
+  }
+  return { ...hosts[hosts.length - 1] };
+}
+
+/** containerd sets TLS per host: an insecure repository scope is not widened to the host (fail closed). */
+function warnInsecureRepositories(host: string, rules: readonly RegistryRule[], context: Context, warn: Warn): void {
+  if (isInside(context.insecure, host)) return;
+  for (const r of rules.filter((r) => r.insecure)) {
+    warn('NotExpressible', r.source, `containerd configures TLS per host: ${r.source} is insecure for containers/image only; ` +
+      `containerd keeps verifying ${host}`);
+  }
+}

@@ -1,0 +1,30 @@
+// containerd registry host configuration (SPEC §4): one
+// /etc/containerd/certs.d/<dir>/hosts.toml per registry host, plus the CA
+// and client certificate files it refers to, in the same directory.
+import type { RenderWarning } from '../model/types.js';
+import type { MirrorModel } from '../model/types.js';
+import { planContainerd } from './containerd-plan.js';
+import { formatHostsToml, toHostsToml } from './hosts-toml.js';
+import { CONTAINERD_CERTS_DIR, PUBLIC_MODE, SECRET_MODE } from './paths.js';
+import type { NodeFile } from './types.js';
+
+export function renderContainerd(model: MirrorModel): { files: NodeFile[]; warnings: RenderWarning[] } {
+  const { dirs, warnings } = planContainerd(model);
+  const files: NodeFile[] = [];
+  for (const plan of dirs) {
+    const mapped = toHostsToml(plan);
+    files.push(nodeFile(plan.dir, 'hosts.toml', formatHostsToml(mapped.doc), mapped.secret));
+    for (const f of mapped.files) files.push(nodeFile(plan.dir, f.name, f.content, f.secret));
+  }
+  return { files, warnings };
+}
+
+function nodeFile(dir: string, name: string, content: string, secret: boolean): NodeFile {
+  return {
+    key: `containerd.${dir}.${name}`,
+    path: `${CONTAINERD_CERTS_DIR}/${dir}/${name}`,
+    mode: secret ? SECRET_MODE : PUBLIC_MODE,
+    content,
+    secret,
+  };
+}
