@@ -170,7 +170,7 @@ describe('gather: NodePool target', () => {
       'tag all.io -> m.io/all (ImageTagMirrorSet for-all)',
     ]);
     expect(g.inputs.entries.find((e) => e.origin.name === 'np-idms')!.origin.location).to.equal('ConfigMap clusters/np-config key config:5, document 2');
-    expect(g.inputs.entries.find((e) => e.origin.name === 'hc-itms2')!.origin.location).to.equal('ConfigMap clusters/mirrors key itms.yaml:8, document 2');
+    expect(g.inputs.entries.find((e) => e.origin.name === 'hc-itms2')!.origin.location).to.equal('ConfigMap clusters/mirrors key itms.yaml:9, document 2');
     expect(g.inputs.insecure.map((s) => `${s.scope} ${s.field}`)).to.deep.equal(['m.io spec.configuration.image.registrySources.insecureRegistries[0]']);
     expect(g.inputs.blocked.map((s) => s.scope)).to.deep.equal(['*.bad.io']);
     expect(g.inputs.access.map((a) => [a.host, a.auth])).to.deep.equal([['m.io', { username: 'u', password: 'pw-not-in-messages' }]]);
