@@ -11,7 +11,7 @@
 import { byteOrder, hostPort, isInside, isWildcard, repoPath } from '../merge/scope.js';
 import type { HostAccess, MirrorModel, RegistryRule, RenderWarning, WarningCode } from '../model/types.js';
 import { combineMirrors } from './mirrors.js';
-import { DEFAULT_DIR, hostDir } from './paths.js';
+import { assertHostPort, DEFAULT_DIR, hostDir } from './paths.js';
 
 export type Capability = 'pull' | 'resolve';
 
@@ -84,6 +84,7 @@ function groupByHost(model: MirrorModel, warn: Warn): Map<string, RegistryRule[]
       continue;
     }
     const host = hostPort(rule.source);
+    assertHostPort(host);
     const list = byHost.get(host);
     if (list) list.push(rule);
     else byHost.set(host, [rule]);
