@@ -1,0 +1,107 @@
+// Status conditions (metav1.Condition): one setter that keeps
+// lastTransitionTime while the status stays the same, and checks that turn
+// state into the first problem found (STYLE.md 3).
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+export interface Condition {
+  type: string;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+/** A condition as a check decides it; time and generation are added by `setCondition`. */
+export interface ConditionInput {
+  type: string;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+}
+
+/** What a failing check reports. */
+export interface CheckProblem {
+  reason: string;
+  message: string;
+}
+
+export type Check<S> = (state: S) => CheckProblem | undefined;
+
+/** The first problem of a chain of checks, or undefined when all pass. */
+export function firstProblem<S>(state: S, checks: readonly Check<S>[]): CheckProblem | undefined {
+  for (const check of checks) {
+    const p = check(state);
+    if (p) return p;
+  }
+  return undefined;
+}
+
+/**
+ * Returns `conditions` with `next` set. lastTransitionTime changes only when
+ * the status does (Kubernetes API conventions); reason, message and
+ * observedGeneration follow `next`. The order of other conditions is kept.
+ */
+export function setCondition(
+  conditions: readonly Condition[],
+  next: ConditionInput,
+  generation: number | undefined,
+  now: () => Date,
+): Condition[] {
+  const prev = conditions.find((c) => c.type === next.type);
+  const lastTransitionTime = prev && prev.status === next.status ? prev.lastTransitionTime : formatTime(now());
+  const cond: Condition = { ...next, lastTransitionTime };
+  if (generation !== undefined) cond.observedGeneration = generation;
+  if (!prev) return [...conditions, cond];
+  return conditions.map((c) => (c.type === next.type ? cond : c));
+}
+
+/** Sets several conditions in order. */
+export function setConditions(
+  conditions: readonly Condition[],
+  next: readonly ConditionInput[],
+  generation: number | undefined,
+  now: () => Date,
+): Condition[] {
+  return next.reduce<Condition[]>((acc, c) => setCondition(acc, c, generation, now), [...conditions]);
+}
+
+export function findCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
+  return conditions?.find((c) => c.type === type);
+}
+
+/** Conditions as stored (lists from the API may be missing or malformed). */
+export function conditionsOf(status: unknown): Condition[] {
+  if (!status || typeof status !== 'object') return [];
+  const list = (status as { conditions?: unknown }).conditions;
+  return Array.isArray(list) ? (list.filter((c) => c && typeof c === 'object' && typeof c.type === 'string') as Condition[]) : [];
+}
+
+/** RFC 3339 with second precision, as the API server stores metav1.Time. */
+export function formatTime(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * JSON equality that ignores key order and undefined fields: the API
+ * server returns objects with its own key order.
+ */
+export function sameJSON(a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, val: unknown) => {
+    if (val && typeof val === 'object' && !Array.isArray(val)) {
+      const obj = val as Record<string, unknown>;
+      return Object.fromEntries(
+        Object.keys(obj)
+          .sort()
+          .filter((k) => obj[k] !== undefined)
+          .map((k) => [k, obj[k]]),
+      );
+    }
+    return val;
+  });
+}

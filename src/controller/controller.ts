@@ -1,0 +1,441 @@
+// The operator: caches (sources.ts) feed events into a work queue of target
+// and object keys; workers reconcile targets (reconcile.ts) and the status
+// of our cluster-scoped objects (objects.ts). With leader election only the
+// Lease holder works; followers keep their caches warm to take over fast.
+import type { KubeObject, Reference, Target } from '../model/source.js';
+import { contentHash, outputName, TARGET_LABEL } from '../pipeline.js';
+import { ACCEPTED, buildObjectStatus, objectState, selectedTargets, writeObjectStatus } from './objects.js';
+import { conditionsOf, findCondition } from './conditions.js';
+import { toEvent, involvedOf, type EventSpec } from './events.js';
+import { RESOURCES, type ClusterObjectKind, type Writer } from './kube.js';
+import { backoffDelay, DEFAULT_BACKOFF } from './informer.js';
+import { LeaderElector, type LeaseClient } from './leader.js';
+import { errorFields, type Logger } from './log.js';
+import type { ControllerMetrics } from './metrics.js';
+import { formatHash, outputNamespace, secretDigest, type Published } from './outputs.js';
+import { WorkQueue, type HandlerResult } from './queue.js';
+import { ReferenceIndex } from './refindex.js';
+import { parseTargetKey, reconcileTarget, targetKey, type TargetSummary } from './reconcile.js';
+import { ClusterSources, type InformerApi, type SourceEvent } from './sources.js';
+import { statusName, statusNamespace } from './status.js';
+
+export type TargetMode = 'auto' | 'cluster' | 'nodepools';
+
+export interface LeaderElectionConfig {
+  leaseName: string;
+  leaseDurationMs: number;
+  renewPeriodMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  client: LeaseClient;
+}
+
+export interface ControllerConfig {
+  operatorNamespace: string;
+  /** This replica, in the Lease and in Events. */
+  identity: string;
+  concurrency: number;
+  /** Every period all targets are reconciled again (a no-op when nothing changed); 0 disables. */
+  resyncPeriodMs: number;
+  targets: TargetMode;
+  leaderElection?: LeaderElectionConfig;
+}
+
+export interface ControllerDeps {
+  informerApi: InformerApi;
+  writer: Writer;
+  /** Whether HyperShift's HostedCluster and NodePool CRDs are served. */
+  hypershiftServed: () => Promise<boolean>;
+  logger: Logger;
+  metrics: ControllerMetrics;
+  now?: () => Date;
+}
+
+/** Object keys are `obj:<Kind>/<name>`, target keys `cluster` or `np:<ns>/<name>`. */
+const OBJECT_PREFIX = 'obj:';
+const KIND_OF: Record<string, ClusterObjectKind> = {
+  [RESOURCES.IDMS.kind]: 'IDMS',
+  [RESOURCES.ITMS.kind]: 'ITMS',
+  [RESOURCES.RegistryAccess.kind]: 'RegistryAccess',
+};
+/** Object statuses wait this long so that a burst of target passes updates them once. */
+const OBJECT_DELAY_MS = 100;
+/** How often an object status may wait for busy targets before it is written anyway. */
+const MAX_OBJECT_DEFERRALS = 25;
+
+export class Controller {
+  private sources: ClusterSources | undefined;
+  private queue: WorkQueue | undefined;
+  private elector: LeaderElector | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private readonly index = new ReferenceIndex();
+  private readonly summaries = new Map<string, TargetSummary>();
+  private readonly published = new Map<string, Published>();
+  private readonly deferrals = new Map<string, number>();
+  /** Serialises starting and stopping work (leadership can flap). */
+  private transition: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly config: ControllerConfig,
+    private readonly deps: ControllerDeps,
+  ) {
+    this.now = deps.now ?? (() => new Date());
+    deps.metrics.setQueueDepth(() => this.queue?.depth() ?? 0);
+    deps.metrics.setTargets(() => this.targetCounts());
+  }
+
+  async start(): Promise<void> {
+    const hypershift = await this.detectHypershift();
+    this.sources = new ClusterSources({
+      api: this.deps.informerApi,
+      operatorNamespace: this.config.operatorNamespace,
+      hypershift,
+      logger: this.deps.logger,
+      onEvent: (e) => this.onEvent(e),
+    });
+    this.sources.start();
+    this.deps.logger.info({ targets: hypershift ? 'NodePools' : 'cluster', namespace: this.config.operatorNamespace }, 'controller started');
+    const le = this.config.leaderElection;
+    if (!le) {
+      this.onLeading(true);
+      return;
+    }
+    this.elector = new LeaderElector({
+      namespace: this.config.operatorNamespace,
+      name: le.leaseName,
+      identity: this.config.identity,
+      leaseDurationMs: le.leaseDurationMs,
+      renewPeriodMs: le.renewPeriodMs,
+      renewDeadlineMs: le.renewDeadlineMs,
+      retryPeriodMs: le.retryPeriodMs,
+      client: le.client,
+      logger: this.deps.logger,
+      onStartedLeading: () => this.onLeading(true),
+      onStoppedLeading: () => this.onLeading(false),
+    });
+    this.elector.start();
+  }
+
+  /** Finishes the keys in progress, hands the Lease back, stops the caches. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    // Drain first, then hand the Lease back: the next leader must not overlap our last writes.
+    this.onLeading(false);
+    await this.transition;
+    if (this.elector) await this.elector.stop();
+    await this.sources?.stop();
+    this.deps.logger.info('controller stopped');
+  }
+
+  /** Caches filled: ready to serve (leader or follower). */
+  ready(): boolean {
+    return this.sources?.hasSynced() ?? false;
+  }
+
+  isLeader(): boolean {
+    return this.queue !== undefined;
+  }
+
+  /** True when nothing is queued or running (tests and benchmarks). */
+  idle(): boolean {
+    return this.queue?.idle() ?? true;
+  }
+
+  summary(key: string): TargetSummary | undefined {
+    return this.summaries.get(key);
+  }
+
+  private async detectHypershift(): Promise<boolean> {
+    if (this.config.targets !== 'auto') return this.config.targets === 'nodepools';
+    // The API server may not be up yet: retry like the informers do.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const served = await this.deps.hypershiftServed();
+        this.deps.logger.info({ hypershift: served }, 'HyperShift API discovery');
+        return served;
+      } catch (err) {
+        if (this.stopped) return false;
+        const delay = backoffDelay(DEFAULT_BACKOFF, attempt, Math.random());
+        this.deps.logger.warn({ attempt, retryInMs: delay, ...errorFields(err) }, 'API discovery failed; retrying');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  private onLeading(leading: boolean): void {
+    this.transition = this.transition.then(() => (leading && !this.stopped ? this.startWorking() : this.stopWorking()));
+  }
+
+  private async startWorking(): Promise<void> {
+    if (this.queue) return;
+    const sources = this.sources as ClusterSources;
+    this.deps.metrics.isLeader.set(1);
+    while (!(await sources.waitForSync(5_000))) {
+      if (this.stopped) return;
+      this.deps.logger.info('waiting for caches to fill');
+    }
+    this.queue = new WorkQueue({
+      concurrency: this.config.concurrency,
+      onError: (key, err, attempt) => this.deps.logger.warn({ key, attempt, ...errorFields(err) }, 'reconcile failed; retrying'),
+    });
+    this.queue.start((key) => this.handle(key));
+    this.enqueueAll();
+    if (this.config.resyncPeriodMs > 0) this.resyncTimer = setInterval(() => this.resync(), this.config.resyncPeriodMs);
+    this.deps.logger.info('workers started');
+  }
+
+  private async stopWorking(): Promise<void> {
+    this.deps.metrics.isLeader.set(0);
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    this.resyncTimer = undefined;
+    const q = this.queue;
+    this.queue = undefined;
+    if (q) {
+      await q.shutdown();
+      this.deps.logger.info('workers stopped');
+    }
+  }
+
+  private resync(): void {
+    this.enqueueAll();
+    const q = this.queue;
+    // Only between passes: a pass records its references after it started the caches they need.
+    if (q && !q.busyWith(isTargetKey)) {
+      void this.sources?.collectGarbage((ref: Reference) => this.index.isReferenced(ref)).then((n) => {
+        if (n > 0) this.deps.logger.info({ stopped: n, ...this.sources?.watchCounts() }, 'stopped caches nothing references');
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------- events -> keys
+
+  private onEvent(e: SourceEvent): void {
+    const q = this.queue;
+    if (!q) return;
+    switch (e.type) {
+      case 'input':
+        if (e.kind === 'NodePool') {
+          q.add(targetKey({ kind: 'NodePool', namespace: e.namespace, name: e.name }));
+          // Labels may have changed which objects select it.
+          this.enqueueObjects();
+        }
+        for (const t of this.index.targetsOf({ kind: e.kind, namespace: e.namespace, name: e.name })) q.add(t);
+        return;
+      case 'clusterObject':
+        for (const t of this.targetKeys()) q.add(t);
+        q.addAfter(`${OBJECT_PREFIX}${RESOURCES[e.kind].kind}/${e.name}`, OBJECT_DELAY_MS);
+        return;
+      case 'output':
+        return this.onOutputEvent(q, e);
+      case 'status': {
+        const t = targetOfStatus(e.obj);
+        if (e.event === 'delete' && t) q.add(targetKey(t));
+        return;
+      }
+    }
+  }
+
+  /** Our outputs trigger a pass only when they no longer hold what we stored (edited or deleted by someone else). */
+  private onOutputEvent(q: WorkQueue, e: Extract<SourceEvent, { type: 'output' }>): void {
+    const key = keyOfTargetLabel(e.obj.metadata.labels?.[TARGET_LABEL]);
+    if (!key) return;
+    if (e.event === 'delete') return q.add(key);
+    const memo = this.published.get(key);
+    const data = (e.obj.data ?? {}) as Record<string, string>;
+    const drifted =
+      e.kind === 'ConfigMap'
+        ? formatHash(contentHash({ ...data })) !== memo?.configMapHash
+        : secretDigest(decodeAll(data)) !== memo?.secretDigest;
+    if (drifted) q.add(key);
+  }
+
+  private enqueueAll(): void {
+    const q = this.queue;
+    if (!q) return;
+    const keys = new Set(this.targetKeys());
+    // Targets that are gone but left outputs or a status behind (deleted while no leader ran).
+    for (const s of this.sources?.allStatuses() ?? []) {
+      const t = targetOfStatus(s);
+      if (t) keys.add(targetKey(t));
+    }
+    for (const o of this.sources?.allOutputs() ?? []) {
+      const k = keyOfTargetLabel(o.metadata.labels?.[TARGET_LABEL]);
+      if (k) keys.add(k);
+    }
+    for (const k of [...keys].sort()) q.add(k);
+    this.enqueueObjects();
+  }
+
+  private enqueueObjects(): void {
+    const q = this.queue;
+    if (!q || !this.sources) return;
+    for (const o of this.sources.clusterScoped()) q.addAfter(`${OBJECT_PREFIX}${o.kind}/${o.metadata.name}`, OBJECT_DELAY_MS);
+  }
+
+  private targetKeys(): string[] {
+    const s = this.sources;
+    if (!s) return [];
+    if (!s.hypershift) return ['cluster'];
+    return s.nodePools().map((np) => targetKey({ kind: 'NodePool', namespace: np.metadata.namespace ?? '', name: np.metadata.name }));
+  }
+
+  // ---------------------------------------------------------------- keys -> passes
+
+  private async handle(key: string): Promise<HandlerResult> {
+    const kind = key.startsWith(OBJECT_PREFIX) ? 'object' : 'target';
+    const end = this.deps.metrics.reconcileDuration.startTimer({ kind });
+    try {
+      return kind === 'object' ? await this.reconcileObject(key) : await this.reconcileTargetKey(key);
+    } catch (err) {
+      this.deps.metrics.reconcileErrors.inc();
+      this.deps.metrics.reconciles.inc({ result: 'error' });
+      throw err;
+    } finally {
+      end();
+    }
+  }
+
+  private async reconcileTargetKey(key: string): Promise<HandlerResult> {
+    const target = parseTargetKey(key);
+    const sources = this.sources;
+    if (!target || !sources) return;
+    if (!this.targetExists(target)) return this.cleanup(key, target);
+    const summary = await reconcileTarget(
+      {
+        sources,
+        writer: this.deps.writer,
+        operatorNamespace: this.config.operatorNamespace,
+        logger: this.deps.logger.child({ target: key }),
+        now: this.now,
+        onPublish: (k, p) => this.published.set(k, p),
+        emit: (e) => this.emit(e),
+      },
+      target,
+    );
+    const prev = this.summaries.get(key);
+    this.summaries.set(key, summary);
+    this.index.set(key, summary.references);
+    this.deps.metrics.reconciles.inc({ result: summary.result });
+    this.enqueueAffectedObjects(prev, summary);
+  }
+
+  private targetExists(t: Target): boolean {
+    const s = this.sources as ClusterSources;
+    if (t.kind === 'Cluster') return !s.hypershift;
+    return s.hypershift && s.get('NodePool', t.namespace, t.name) !== undefined;
+  }
+
+  /** The target is gone: remove its outputs and status (no garbage collector is assumed to run). */
+  private async cleanup(key: string, t: Target): Promise<void> {
+    const s = this.sources as ClusterSources;
+    const w = this.deps.writer;
+    const ns = outputNamespace(t, this.config.operatorNamespace);
+    const name = outputName(t);
+    const sns = statusNamespace(t, this.config.operatorNamespace);
+    const deletes: Array<() => Promise<void>> = [];
+    if (s.outputConfigMap(ns, name)) deletes.push(() => w.deleteConfigMap(ns, name));
+    if (s.outputSecret(ns, name)) deletes.push(() => w.deleteSecret(ns, name));
+    if (s.status(sns, statusName(t))) deletes.push(() => w.deleteCustom(RESOURCES.RenderedMirrorConfig, sns, statusName(t)));
+    for (const d of deletes) await d();
+    const deleted = deletes.length > 0;
+    const prev = this.summaries.get(key);
+    this.summaries.delete(key);
+    this.index.remove(key);
+    this.published.delete(key);
+    if (deleted) {
+      this.deps.logger.info({ target: key }, 'target gone; removed its outputs and status');
+      this.deps.metrics.reconciles.inc({ result: 'deleted' });
+    }
+    if (prev) this.enqueueObjects();
+  }
+
+  /** Object statuses depend on target results: refresh the objects whose part in a target changed. */
+  private enqueueAffectedObjects(prev: TargetSummary | undefined, now: TargetSummary): void {
+    const q = this.queue;
+    if (!q) return;
+    const fingerprint = (s: TargetSummary | undefined): string =>
+      s ? JSON.stringify([s.ok, s.contributors, s.problems.map((p) => [p.origin?.kind, p.origin?.name, p.reason, p.message])]) : '';
+    if (fingerprint(prev) === fingerprint(now)) return;
+    const keys = new Set([...(prev?.contributors ?? []), ...now.contributors]);
+    for (const p of [...(prev?.problems ?? []), ...now.problems]) {
+      if (p.origin && KIND_OF[p.origin.kind] && !p.origin.namespace) keys.add(`${p.origin.kind}/${p.origin.name}`);
+    }
+    // Objects that select the target but did not contribute (invalid ones) are refreshed too.
+    if (prev?.ok !== now.ok) return this.enqueueObjects();
+    for (const k of keys) q.addAfter(`${OBJECT_PREFIX}${k}`, OBJECT_DELAY_MS);
+  }
+
+  private async reconcileObject(key: string): Promise<HandlerResult> {
+    const s = this.sources as ClusterSources;
+    const [kindName, ...rest] = key.slice(OBJECT_PREFIX.length).split('/');
+    const kind = KIND_OF[kindName];
+    const obj = kind ? s.clusterObject(kind, rest.join('/')) : undefined;
+    if (!kind || !obj) return;
+    // Wait for target passes in flight, so counts are not written half-way (bounded, never starves).
+    const waited = this.deferrals.get(key) ?? 0;
+    if (this.queue?.busyWith(isTargetKey) && waited < MAX_OBJECT_DEFERRALS) {
+      this.deferrals.set(key, waited + 1);
+      return { requeueAfterMs: 200 };
+    }
+    this.deferrals.delete(key);
+    const selected = selectedTargets(obj, s.hypershift ? s.nodePools() : undefined);
+    const status = buildObjectStatus(objectState(obj, selected, this.summaries), this.now);
+    const before = findCondition(conditionsOf(obj.status), ACCEPTED);
+    if (!(await writeObjectStatus(this.deps.writer, RESOURCES[kind], obj, status))) return;
+    const after = findCondition(status.conditions, ACCEPTED);
+    if (after?.status === 'False' && (before?.status !== 'False' || before.message !== after.message)) {
+      await this.emit({ involved: involvedOf(obj), namespace: this.config.operatorNamespace, type: 'Warning', reason: after.reason, message: after.message });
+    } else if (after?.status === 'True' && before?.status === 'False') {
+      await this.emit({ involved: involvedOf(obj), namespace: this.config.operatorNamespace, type: 'Normal', reason: 'Accepted', message: after.message });
+    }
+  }
+
+  /** Events are best effort: a failure is logged, never retried. */
+  private async emit(e: EventSpec): Promise<void> {
+    try {
+      await this.deps.writer.createEvent(toEvent(e, this.config.identity, this.now()));
+    } catch (err) {
+      this.deps.logger.warn({ involved: `${e.involved.kind} ${e.involved.name}`, reason: e.reason, ...errorFields(err) }, 'could not record event');
+    }
+  }
+
+  private targetCounts(): Array<{ condition: string; status: string; count: number }> {
+    const counts = new Map<string, number>();
+    for (const s of this.summaries.values()) {
+      for (const [condition, on] of [['Ready', s.ready], ['Degraded', s.degraded]] as const) {
+        const k = `${condition}|${on ? 'True' : 'False'}`;
+        counts.set(k, (counts.get(k) ?? 0) + 1);
+      }
+    }
+    return [...counts].map(([k, count]) => {
+      const [condition, status] = k.split('|');
+      return { condition, status, count };
+    });
+  }
+}
+
+function isTargetKey(key: string): boolean {
+  return !key.startsWith(OBJECT_PREFIX);
+}
+
+/** TARGET_LABEL values: `cluster` or `<namespace>.<name>` (namespaces hold no dots). */
+export function keyOfTargetLabel(label: string | undefined): string | undefined {
+  if (!label) return undefined;
+  if (label === 'cluster') return 'cluster';
+  const dot = label.indexOf('.');
+  if (dot <= 0) return undefined;
+  return targetKey({ kind: 'NodePool', namespace: label.slice(0, dot), name: label.slice(dot + 1) });
+}
+
+function targetOfStatus(obj: KubeObject): Target | undefined {
+  const t = (obj.spec as { target?: { kind?: string; namespace?: string; name?: string } } | undefined)?.target;
+  if (t?.kind === 'Cluster') return { kind: 'Cluster' };
+  if (t?.kind === 'NodePool' && t.namespace && t.name) return { kind: 'NodePool', namespace: t.namespace, name: t.name };
+  return undefined;
+}
+
+function decodeAll(data: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+}

@@ -1,0 +1,209 @@
+// Every API call the controller makes, in one place: list/watch functions
+// for the informers, discovery, and the writes (each counted by kind and
+// verb for /metrics). The reconciler only sees the `Writer` interface, so
+// its unit tests can record writes in memory.
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  Watch,
+  type CoreV1Event,
+  type KubernetesListObject,
+  type V1ConfigMap,
+  type V1Secret,
+} from '@kubernetes/client-node';
+import type { KubeObject } from '../model/source.js';
+import type { ListFn, WatchFn } from './informer.js';
+import { statusCode } from './leader.js';
+
+/** A resource the controller lists and watches. */
+export interface Resource {
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+  namespaced: boolean;
+}
+
+export const RESOURCES = {
+  IDMS: ours('imagedigestmirrorsets', 'ImageDigestMirrorSet', false),
+  ITMS: ours('imagetagmirrorsets', 'ImageTagMirrorSet', false),
+  RegistryAccess: ours('registryaccesses', 'RegistryAccess', false),
+  RenderedMirrorConfig: ours('renderedmirrorconfigs', 'RenderedMirrorConfig', true),
+  HostedCluster: { group: 'hypershift.openshift.io', version: 'v1beta1', plural: 'hostedclusters', kind: 'HostedCluster', namespaced: true },
+  NodePool: { group: 'hypershift.openshift.io', version: 'v1beta1', plural: 'nodepools', kind: 'NodePool', namespaced: true },
+  ConfigMap: { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true },
+  Secret: { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true },
+} satisfies Record<string, Resource>;
+
+export type ClusterObjectKind = 'IDMS' | 'ITMS' | 'RegistryAccess';
+
+function ours(plural: string, kind: string, namespaced: boolean): Resource {
+  return { group: 'imagemirror.io', version: 'v1alpha1', plural, kind, namespaced };
+}
+
+export function apiVersionOf(r: Resource): string {
+  return r.group === '' ? r.version : `${r.group}/${r.version}`;
+}
+
+/** URL path of a collection, e.g. `/apis/imagemirror.io/v1alpha1/imagedigestmirrorsets`. */
+export function collectionPath(r: Resource, namespace?: string): string {
+  const base = r.group === '' ? `/api/${r.version}` : `/apis/${r.group}/${r.version}`;
+  return namespace ? `${base}/namespaces/${namespace}/${r.plural}` : `${base}/${r.plural}`;
+}
+
+export interface Selectors {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+export type WriteVerb = 'create' | 'update' | 'delete';
+
+/** The writes the reconciler makes. Objects go to the API as given; errors carry `.code`. */
+export interface Writer {
+  createConfigMap(cm: V1ConfigMap): Promise<V1ConfigMap>;
+  replaceConfigMap(cm: V1ConfigMap): Promise<V1ConfigMap>;
+  deleteConfigMap(namespace: string, name: string): Promise<void>;
+  readConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined>;
+  createSecret(s: V1Secret): Promise<V1Secret>;
+  replaceSecret(s: V1Secret): Promise<V1Secret>;
+  deleteSecret(namespace: string, name: string): Promise<void>;
+  readSecret(namespace: string, name: string): Promise<V1Secret | undefined>;
+  createCustom(r: Resource, obj: KubeObject): Promise<KubeObject>;
+  /** PUT on the status subresource, with the resourceVersion in `obj`. */
+  replaceStatus(r: Resource, obj: KubeObject): Promise<KubeObject>;
+  deleteCustom(r: Resource, namespace: string | undefined, name: string): Promise<void>;
+  createEvent(ev: CoreV1Event): Promise<void>;
+}
+
+/** The client-node clients of one kubeconfig. */
+export class KubeApi {
+  readonly core: CoreV1Api;
+  readonly custom: CustomObjectsApi;
+  private readonly watcher: Watch;
+
+  constructor(readonly kc: KubeConfig) {
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.watcher = new Watch(kc);
+  }
+
+  readonly watch: WatchFn = (path, query, cb, done) => this.watcher.watch(path, query, cb, done);
+
+  /** A list function for an informer; items get apiVersion and kind (lists leave them out). */
+  lister(r: Resource, sel: Selectors): ListFn<KubeObject> {
+    return async () => {
+      const list = await this.rawList(r, sel);
+      const items = (list.items ?? []) as Array<Partial<KubeObject>>;
+      const apiVersion = apiVersionOf(r);
+      return { ...list, items: items.filter(hasName).map((i) => ({ ...i, apiVersion, kind: r.kind }) as KubeObject) };
+    };
+  }
+
+  /** True when the API server serves `r` (its CRD is installed and established). */
+  async serves(r: Resource): Promise<boolean> {
+    try {
+      const list = await this.custom.getAPIResources({ group: r.group, version: r.version });
+      return list.resources.some((res) => res.name === r.plural);
+    } catch (err) {
+      if (statusCode(err) === 404) return false;
+      throw err;
+    }
+  }
+
+  private async rawList(r: Resource, sel: Selectors): Promise<KubernetesListObject<object>> {
+    const { namespace, labelSelector, fieldSelector } = sel;
+    if (r.group === '' && r.plural === 'configmaps') {
+      return namespace
+        ? this.core.listNamespacedConfigMap({ namespace, labelSelector, fieldSelector })
+        : this.core.listConfigMapForAllNamespaces({ labelSelector, fieldSelector });
+    }
+    if (r.group === '' && r.plural === 'secrets') {
+      return namespace
+        ? this.core.listNamespacedSecret({ namespace, labelSelector, fieldSelector })
+        : this.core.listSecretForAllNamespaces({ labelSelector, fieldSelector });
+    }
+    const base = { group: r.group, version: r.version, plural: r.plural, labelSelector, fieldSelector };
+    const list = !r.namespaced
+      ? await this.custom.listClusterCustomObject(base)
+      : namespace
+        ? await this.custom.listNamespacedCustomObject({ ...base, namespace })
+        : await this.custom.listCustomObjectForAllNamespaces(base);
+    return list as KubernetesListObject<object>;
+  }
+}
+
+function hasName(o: Partial<KubeObject>): boolean {
+  return typeof o.metadata?.name === 'string';
+}
+
+/** The real writer; `count` is called once per write attempt (for the API writes metric). */
+export function apiWriter(api: KubeApi, count: (kind: string, verb: WriteVerb) => void): Writer {
+  const { core, custom } = api;
+  const ns = (o: { metadata?: { namespace?: string } }): string => o.metadata?.namespace ?? '';
+  const nm = (o: { metadata?: { name?: string } }): string => o.metadata?.name ?? '';
+  return {
+    createConfigMap: (body) => counted(count, 'ConfigMap', 'create', () => core.createNamespacedConfigMap({ namespace: ns(body), body })),
+    replaceConfigMap: (body) =>
+      counted(count, 'ConfigMap', 'update', () => core.replaceNamespacedConfigMap({ namespace: ns(body), name: nm(body), body })),
+    deleteConfigMap: (namespace, name) =>
+      counted(count, 'ConfigMap', 'delete', () => ignoreNotFound(core.deleteNamespacedConfigMap({ namespace, name }))),
+    readConfigMap: (namespace, name) => orUndefined(core.readNamespacedConfigMap({ namespace, name })),
+    createSecret: (body) => counted(count, 'Secret', 'create', () => core.createNamespacedSecret({ namespace: ns(body), body })),
+    replaceSecret: (body) =>
+      counted(count, 'Secret', 'update', () => core.replaceNamespacedSecret({ namespace: ns(body), name: nm(body), body })),
+    deleteSecret: (namespace, name) =>
+      counted(count, 'Secret', 'delete', () => ignoreNotFound(core.deleteNamespacedSecret({ namespace, name }))),
+    readSecret: (namespace, name) => orUndefined(core.readNamespacedSecret({ namespace, name })),
+    createCustom: (r, body) =>
+      counted(count, r.kind, 'create', async () => {
+        const base = { group: r.group, version: r.version, plural: r.plural, body };
+        const out = r.namespaced
+          ? await custom.createNamespacedCustomObject({ ...base, namespace: body.metadata.namespace ?? '' })
+          : await custom.createClusterCustomObject(base);
+        return out as KubeObject;
+      }),
+    replaceStatus: (r, body) =>
+      counted(count, `${r.kind}/status`, 'update', async () => {
+        const base = { group: r.group, version: r.version, plural: r.plural, name: body.metadata.name, body };
+        const out = r.namespaced
+          ? await custom.replaceNamespacedCustomObjectStatus({ ...base, namespace: body.metadata.namespace ?? '' })
+          : await custom.replaceClusterCustomObjectStatus(base);
+        return out as KubeObject;
+      }),
+    deleteCustom: (r, namespace, name) =>
+      counted(count, r.kind, 'delete', async () => {
+        const base = { group: r.group, version: r.version, plural: r.plural, name };
+        await ignoreNotFound(
+          namespace ? custom.deleteNamespacedCustomObject({ ...base, namespace }) : custom.deleteClusterCustomObject(base),
+        );
+      }),
+    createEvent: (body) =>
+      counted(count, 'Event', 'create', async () => {
+        await core.createNamespacedEvent({ namespace: ns(body), body });
+      }),
+  };
+}
+
+async function counted<T>(count: (kind: string, verb: WriteVerb) => void, kind: string, verb: WriteVerb, fn: () => Promise<T>): Promise<T> {
+  count(kind, verb);
+  return fn();
+}
+
+async function ignoreNotFound(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if (statusCode(err) !== 404) throw err;
+  }
+}
+
+async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (err) {
+    if (statusCode(err) === 404) return undefined;
+    throw err;
+  }
+}

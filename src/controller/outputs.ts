@@ -1,0 +1,207 @@
+// Publishing a target's output: the ConfigMap (non-secret files and
+// files.json) and the Secret (files with credentials or private keys).
+// Nothing is written when the stored objects already hold the content;
+// updates carry the resourceVersion read from the cache, so a concurrent
+// edit makes the write fail (409) and the pass is retried from fresh data.
+//
+// Order matters for the node agent, which reads files.json from the
+// ConfigMap and secret keys from the Secret: new Secret keys are written
+// first, the ConfigMap next, and a Secret that became empty is deleted last.
+import type { V1ConfigMap, V1OwnerReference, V1Secret } from '@kubernetes/client-node';
+import type { KubeObject, Target } from '../model/source.js';
+import { contentHash, HASH_ANNOTATION, OUTPUT_LABEL, outputName, TARGET_LABEL, targetLabelValue, type RenderedData } from '../pipeline.js';
+import type { Writer } from './kube.js';
+import { statusCode } from './leader.js';
+import type { Logger } from './log.js';
+import type { TargetSources } from './reconcile.js';
+
+/** What the operator stores for a target; compared with later watch events to spot drift. */
+export interface Published {
+  /** `sha256:<hex>` of the ConfigMap data, as in the annotation and the status. */
+  configMapHash: string;
+  /** Digest of the Secret data, kept in memory only; undefined when there is no Secret. */
+  secretDigest: string | undefined;
+}
+
+export interface PublishResult {
+  /** Something was written. */
+  changed: boolean;
+  configMap: string;
+  secret?: string;
+  hash: string;
+}
+
+export interface PublishDeps {
+  sources: Pick<TargetSources, 'outputConfigMap' | 'outputSecret'>;
+  writer: Writer;
+  operatorNamespace: string;
+  logger: Logger;
+}
+
+export function outputNamespace(t: Target, operatorNamespace: string): string {
+  return t.kind === 'Cluster' ? operatorNamespace : t.namespace;
+}
+
+export function formatHash(hex: string): string {
+  return `sha256:${hex}`;
+}
+
+/** Digest of secret data for in-memory comparison only (never stored or logged). */
+export function secretDigest(data: Readonly<Record<string, string>>): string {
+  return contentHash({ ...data });
+}
+
+export async function publishOutputs(
+  deps: PublishDeps,
+  target: Target,
+  data: RenderedData,
+  owner: KubeObject | undefined,
+  onPublish: (p: Published) => void,
+): Promise<PublishResult> {
+  const name = outputName(target);
+  const namespace = outputNamespace(target, deps.operatorNamespace);
+  const meta = { name, namespace, labels: outputLabels(target), annotations: { [HASH_ANNOTATION]: formatHash(data.hash) } };
+  const ownerRefs = owner ? [ownerReference(owner)] : [];
+  const hasSecret = Object.keys(data.secretData).length > 0;
+  onPublish({ configMapHash: formatHash(data.hash), secretDigest: hasSecret ? secretDigest(data.secretData) : undefined });
+  let changed = false;
+  if (hasSecret) changed = (await putSecret(deps, { ...meta, ownerReferences: ownerRefs }, data.secretData)) || changed;
+  changed = (await putConfigMap(deps, { ...meta, ownerReferences: ownerRefs }, data.configMapData, data.hash)) || changed;
+  if (!hasSecret && deps.sources.outputSecret(namespace, name)) {
+    await deps.writer.deleteSecret(namespace, name);
+    changed = true;
+  }
+  const result: PublishResult = { changed, configMap: name, hash: formatHash(data.hash) };
+  if (hasSecret) result.secret = name;
+  return result;
+}
+
+export function outputLabels(t: Target): Record<string, string> {
+  return { [OUTPUT_LABEL]: 'true', [TARGET_LABEL]: targetLabelValue(t) };
+}
+
+export function ownerReference(owner: KubeObject): V1OwnerReference {
+  return { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name, uid: owner.metadata.uid ?? '', controller: true };
+}
+
+interface Meta {
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  ownerReferences: V1OwnerReference[];
+}
+
+async function putConfigMap(deps: PublishDeps, meta: Meta, data: Record<string, string>, hash: string): Promise<boolean> {
+  const current = deps.sources.outputConfigMap(meta.namespace, meta.name) as V1ConfigMap | undefined;
+  if (current && !configMapDiffers(current, meta, hash)) return false;
+  const build = (base: V1ConfigMap | undefined): V1ConfigMap => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: mergedMeta(base, meta),
+    data,
+  });
+  await createOrReplace(
+    current,
+    build,
+    (cm) => deps.writer.createConfigMap(cm),
+    (cm) => deps.writer.replaceConfigMap(cm),
+    () => deps.writer.readConfigMap(meta.namespace, meta.name),
+  );
+  deps.logger.info({ configMap: `${meta.namespace}/${meta.name}`, hash: formatHash(hash) }, 'published output ConfigMap');
+  return true;
+}
+
+async function putSecret(deps: PublishDeps, meta: Meta, data: Record<string, string>): Promise<boolean> {
+  const current = deps.sources.outputSecret(meta.namespace, meta.name) as V1Secret | undefined;
+  if (current && !secretDiffers(current, meta, data)) return false;
+  const encoded = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]));
+  const build = (base: V1Secret | undefined): V1Secret => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: mergedMeta(base, meta),
+    data: encoded,
+  });
+  await createOrReplace(
+    current,
+    build,
+    (s) => deps.writer.createSecret(s),
+    (s) => deps.writer.replaceSecret(s),
+    () => deps.writer.readSecret(meta.namespace, meta.name),
+  );
+  // Names only: never the data.
+  deps.logger.info({ secret: `${meta.namespace}/${meta.name}`, keys: Object.keys(data).length }, 'published output Secret');
+  return true;
+}
+
+/**
+ * Creates when the cache has nothing; if the object exists after all (the
+ * cache lagged, or the label was removed by hand), reads it and replaces it.
+ */
+async function createOrReplace<T extends { metadata?: { resourceVersion?: string } }>(
+  current: T | undefined,
+  build: (base: T | undefined) => T,
+  create: (o: T) => Promise<T>,
+  replace: (o: T) => Promise<T>,
+  read: () => Promise<T | undefined>,
+): Promise<void> {
+  if (current) {
+    await replace(build(current));
+    return;
+  }
+  try {
+    await create(build(undefined));
+  } catch (err) {
+    if (statusCode(err) !== 409) throw err;
+    const fresh = await read();
+    if (!fresh) throw err;
+    await replace(build(fresh));
+  }
+}
+
+/** Our labels, annotation and owner over whatever else the stored object carries; keeps its resourceVersion. */
+function mergedMeta(
+  base: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string; ownerReferences?: V1OwnerReference[] } } | undefined,
+  meta: Meta,
+): V1ConfigMap['metadata'] {
+  const out: NonNullable<V1ConfigMap['metadata']> = {
+    name: meta.name,
+    namespace: meta.namespace,
+    labels: { ...(base?.metadata?.labels ?? {}), ...meta.labels },
+    annotations: { ...(base?.metadata?.annotations ?? {}), ...meta.annotations },
+  };
+  const others = (base?.metadata?.ownerReferences ?? []).filter((r) => !meta.ownerReferences.some((o) => o.uid === r.uid) && !r.controller);
+  const owners = [...meta.ownerReferences, ...others];
+  if (owners.length > 0) out.ownerReferences = owners;
+  if (base?.metadata?.resourceVersion) out.resourceVersion = base.metadata.resourceVersion;
+  return out;
+}
+
+function metaDiffers(current: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: V1OwnerReference[] } }, meta: Meta): boolean {
+  const labels = current.metadata?.labels ?? {};
+  const annotations = current.metadata?.annotations ?? {};
+  if (Object.entries(meta.labels).some(([k, v]) => labels[k] !== v)) return true;
+  if (Object.entries(meta.annotations).some(([k, v]) => annotations[k] !== v)) return true;
+  const owners = current.metadata?.ownerReferences ?? [];
+  return meta.ownerReferences.some((o) => !owners.some((c) => c.uid === o.uid && c.controller === true));
+}
+
+/** Compares the stored data itself, not only the annotation: an edit by hand is drift to repair. */
+function configMapDiffers(current: V1ConfigMap, meta: Meta, hash: string): boolean {
+  if (Object.keys(current.binaryData ?? {}).length > 0) return true;
+  if (contentHash({ ...(current.data ?? {}) }) !== hash) return true;
+  return metaDiffers(current, meta);
+}
+
+function secretDiffers(current: V1Secret, meta: Meta, data: Record<string, string>): boolean {
+  const stored = current.data ?? {};
+  const keys = Object.keys(data);
+  if (Object.keys(stored).length !== keys.length) return true;
+  if (keys.some((k) => stored[k] === undefined || !equalBase64(stored[k], data[k]))) return true;
+  return metaDiffers(current, meta);
+}
+
+function equalBase64(encoded: string, plain: string): boolean {
+  return Buffer.from(encoded, 'base64').equals(Buffer.from(plain, 'utf8'));
+}

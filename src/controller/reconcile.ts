@@ -1,0 +1,170 @@
+// One target, one pass: render from the caches, publish the output only when
+// it differs from what is stored, then write the RenderedMirrorConfig status
+// only when it changed. Invalid inputs never touch the published output: the
+// last good one stays and the status says why (SPEC §6).
+import { OUR_API_VERSION } from '../model/kinds.js';
+import type { KubeObject, ObjectSource, Reference, Target } from '../model/source.js';
+import { formatProblem, type Origin, type Problem } from '../model/types.js';
+import { renderTarget, type RenderedTarget } from '../pipeline.js';
+import { findCondition, type Condition } from './conditions.js';
+import { eventFor, type EventSpec } from './events.js';
+import type { Writer } from './kube.js';
+import type { Logger } from './log.js';
+import { publishOutputs, type PublishResult, type Published } from './outputs.js';
+import { buildTargetStatus, statusNamespace, writeTargetStatus, type TargetStatusInput } from './status.js';
+
+/** What reconciling reads: an ObjectSource over the caches plus our own objects. */
+export interface TargetSources extends ObjectSource {
+  ensure(refs: readonly Reference[]): Promise<boolean>;
+  outputConfigMap(namespace: string, name: string): KubeObject | undefined;
+  outputSecret(namespace: string, name: string): KubeObject | undefined;
+  status(namespace: string, name: string): KubeObject | undefined;
+}
+
+export interface ReconcileDeps {
+  sources: TargetSources;
+  writer: Writer;
+  operatorNamespace: string;
+  logger: Logger;
+  now: () => Date;
+  /** Called before the output is written, with what will be stored (drift detection compares against it). */
+  onPublish?: (targetKey: string, p: Published) => void;
+  /** Emits an Event (the controller adds the source and timestamps). */
+  emit?: (e: EventSpec) => Promise<void>;
+  render?: (src: ObjectSource, target: Target) => RenderedTarget;
+}
+
+/** What the controller keeps per target after a pass (object status, metrics). */
+export interface TargetSummary {
+  ok: boolean;
+  ready: boolean;
+  degraded: boolean;
+  /** `Kind/name` of our cluster-scoped objects that contributed. */
+  contributors: string[];
+  /** Problems of this pass, for attributing them to our objects. */
+  problems: Problem[];
+  references: Reference[];
+  result: 'rendered' | 'unchanged' | 'degraded';
+}
+
+/** How many times references may pull in new caches before giving up for this pass. */
+const MAX_RENDER_ROUNDS = 4;
+
+export function targetKey(t: Target): string {
+  return t.kind === 'Cluster' ? 'cluster' : `np:${t.namespace}/${t.name}`;
+}
+
+export function parseTargetKey(key: string): Target | undefined {
+  if (key === 'cluster') return { kind: 'Cluster' };
+  const m = /^np:([^/]+)\/(.+)$/.exec(key);
+  return m ? { kind: 'NodePool', namespace: m[1], name: m[2] } : undefined;
+}
+
+export async function reconcileTarget(deps: ReconcileDeps, target: Target): Promise<TargetSummary> {
+  const rendered = await renderWithCaches(deps, target);
+  const key = targetKey(target);
+  const ns = statusNamespace(target, deps.operatorNamespace);
+  const existing = deps.sources.status(ns, target.kind === 'Cluster' ? 'cluster' : target.name);
+  const owner = ownerOf(rendered);
+  let published: PublishResult | undefined;
+  if (rendered.outcome.ok) {
+    published = await publishOutputs(deps, target, rendered.outcome, owner, (p) => deps.onPublish?.(key, p));
+  }
+  const input: TargetStatusInput = { target, rendered, published, existing, now: deps.now };
+  const status = buildTargetStatus(input);
+  await writeTargetStatus(deps, target, existing, status, owner);
+  await emitTransition(deps, target, rendered, existing, status.conditions);
+  return summarize(rendered, published, status.conditions);
+}
+
+/**
+ * Renders, then makes sure every object the render looked up is cached; if
+ * a cache had to be filled first, renders again with the complete picture.
+ * Without this a first reference would read as missing (a false Degraded).
+ */
+async function renderWithCaches(deps: ReconcileDeps, target: Target): Promise<RenderedTarget> {
+  let rendered = safeRender(deps, target);
+  for (let round = 1; round < MAX_RENDER_ROUNDS; round++) {
+    if (!(await deps.sources.ensure(rendered.gathered.references))) break;
+    rendered = safeRender(deps, target);
+  }
+  return rendered;
+}
+
+/** A throwing render is a bug, not a user mistake: report it as InternalError and keep the last output. */
+function safeRender(deps: ReconcileDeps, target: Target): RenderedTarget {
+  try {
+    return (deps.render ?? renderTarget)(deps.sources, target);
+  } catch (err) {
+    const message = `internal error while rendering: ${err instanceof Error ? err.message : String(err)}`;
+    deps.logger.error({ target: targetKey(target), err: message }, 'render failed');
+    const inputs = { entries: [], insecure: [], blocked: [], access: [], contributors: [] };
+    return { target, gathered: { inputs, problems: [], references: [] }, outcome: { ok: false, errors: [{ reason: 'InternalError', message }] } };
+  }
+}
+
+/** NodePool targets: outputs and status are owned by the NodePool, so the garbage collector also removes them. */
+function ownerOf(rendered: RenderedTarget): KubeObject | undefined {
+  const np = rendered.gathered.nodePool;
+  return rendered.target.kind === 'NodePool' && np?.metadata.uid ? np : undefined;
+}
+
+function summarize(rendered: RenderedTarget, published: PublishResult | undefined, conditions: readonly Condition[]): TargetSummary {
+  const problems = rendered.outcome.ok ? [] : rendered.outcome.errors;
+  const contributors = rendered.outcome.ok ? rendered.outcome.model.contributors : rendered.gathered.inputs.contributors;
+  return {
+    ok: rendered.outcome.ok,
+    ready: findCondition(conditions, 'Ready')?.status === 'True',
+    degraded: findCondition(conditions, 'Degraded')?.status === 'True',
+    contributors: contributors.filter(isClusterObjectOrigin).map(clusterObjectKey).sort(),
+    problems,
+    references: rendered.gathered.references,
+    result: !rendered.outcome.ok ? 'degraded' : published?.changed ? 'rendered' : 'unchanged',
+  };
+}
+
+/** Our own cluster-scoped objects (not documents embedded in ConfigMaps). */
+export function isClusterObjectOrigin(o: Origin): boolean {
+  return o.apiVersion === OUR_API_VERSION && !o.namespace && !o.location;
+}
+
+export function clusterObjectKey(o: { kind: string; name: string }): string {
+  return `${o.kind}/${o.name}`;
+}
+
+/** An event when Degraded turns on or changes, and when it clears. */
+async function emitTransition(
+  deps: ReconcileDeps,
+  target: Target,
+  rendered: RenderedTarget,
+  existing: KubeObject | undefined,
+  next: readonly Condition[],
+): Promise<void> {
+  if (!deps.emit) return;
+  const prev = findCondition(conditionsOfObject(existing), 'Degraded');
+  const now = findCondition(next, 'Degraded');
+  if (!now) return;
+  const wasDegraded = prev?.status === 'True';
+  if (now.status === 'True' && (!wasDegraded || prev?.reason !== now.reason || prev?.message !== now.message)) {
+    await deps.emit(eventFor(target, rendered, deps.operatorNamespace, 'Warning', now.reason, now.message));
+  } else if (now.status !== 'True' && wasDegraded) {
+    const msg = `inputs are valid again; output ${describeOutput(target)} is current`;
+    await deps.emit(eventFor(target, rendered, deps.operatorNamespace, 'Normal', 'Recovered', msg));
+  }
+}
+
+function describeOutput(target: Target): string {
+  return target.kind === 'Cluster' ? 'of the cluster target' : `of NodePool ${target.namespace}/${target.name}`;
+}
+
+function conditionsOfObject(obj: KubeObject | undefined): Condition[] {
+  const status = obj?.status as { conditions?: Condition[] } | undefined;
+  return Array.isArray(status?.conditions) ? status.conditions : [];
+}
+
+/** Up to `max` problems, one line each, for condition messages and events. */
+export function describeProblems(problems: readonly Problem[], max = 5): string {
+  const lines = problems.slice(0, max).map(formatProblem);
+  if (problems.length > max) lines.push(`and ${problems.length - max} more`);
+  return lines.join('; ');
+}

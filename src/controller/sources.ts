@@ -1,0 +1,311 @@
+// An ObjectSource over informer caches, caching only what targets use
+// (docs/adr/0001-referenced-object-caches.md):
+// - our cluster-scoped IDMS/ITMS/RegistryAccess, and HostedClusters and
+//   NodePools when HyperShift's CRDs are served: whole collections;
+// - ConfigMaps, namespace-wide but only in namespaces that hold
+//   HostedClusters/NodePools (plus the operator namespace), and only once a
+//   target references one there; our own outputs are excluded by label;
+// - any other referenced ConfigMap, and every referenced Secret: one watch
+//   per object (field selector metadata.name), started on first reference,
+//   stopped when nothing references it any more;
+// - our outputs (by label) and RenderedMirrorConfigs, to compare before writing.
+import { OUTPUT_LABEL } from '../model/kinds.js';
+import type { KubeObject, NamespacedKind, ObjectSource, Reference } from '../model/source.js';
+import { Informer, type Backoff, type EventType, type ListFn, type WatchFn } from './informer.js';
+import { RESOURCES, collectionPath, type ClusterObjectKind, type Resource, type Selectors } from './kube.js';
+import type { Logger } from './log.js';
+
+/** What the informers need from the API (KubeApi in production, a fake in unit tests). */
+export interface InformerApi {
+  lister(r: Resource, sel: Selectors): ListFn<KubeObject>;
+  watch: WatchFn;
+}
+
+/** A change the controller may have to react to. */
+export type SourceEvent =
+  | { type: 'input'; kind: NamespacedKind; namespace: string; name: string }
+  | { type: 'clusterObject'; kind: ClusterObjectKind; name: string }
+  | { type: 'output'; kind: 'ConfigMap' | 'Secret'; event: EventType; obj: KubeObject }
+  | { type: 'status'; event: EventType; obj: KubeObject };
+
+export interface SourcesOptions {
+  api: InformerApi;
+  operatorNamespace: string;
+  /** HostedCluster and NodePool CRDs are served. */
+  hypershift: boolean;
+  logger: Logger;
+  onEvent: (e: SourceEvent) => void;
+  backoff?: Partial<Backoff>;
+  /** How long `ensure` waits for a new cache to fill. */
+  syncTimeoutMs?: number;
+}
+
+const CLUSTER_KINDS: readonly ClusterObjectKind[] = ['IDMS', 'ITMS', 'RegistryAccess'];
+
+export class ClusterSources implements ObjectSource {
+  private readonly cluster = new Map<ClusterObjectKind, Informer<KubeObject>>();
+  private readonly hostedClusters: Informer<KubeObject> | undefined;
+  private readonly nodePoolInformer: Informer<KubeObject> | undefined;
+  private readonly outputConfigMaps: Informer<KubeObject>;
+  private readonly outputSecrets: Informer<KubeObject>;
+  private readonly statuses: Informer<KubeObject>;
+  /** ConfigMaps of one namespace, by namespace. */
+  private readonly namespaceConfigMaps = new Map<string, Informer<KubeObject>>();
+  /** One object each, by `Kind/namespace/name`. */
+  private readonly objectWatches = new Map<string, Informer<KubeObject>>();
+  private started = false;
+
+  constructor(private readonly opts: SourcesOptions) {
+    for (const kind of CLUSTER_KINDS) {
+      const inf = this.informer(RESOURCES[kind], {}, `${RESOURCES[kind].plural}`);
+      // Status writes (ours) do not change the generation: only spec changes count.
+      this.onChange(inf, generationOf, (o) => opts.onEvent({ type: 'clusterObject', kind, name: o.metadata.name }));
+      this.cluster.set(kind, inf);
+    }
+    if (opts.hypershift) {
+      this.hostedClusters = this.informer(RESOURCES.HostedCluster, {}, 'hostedclusters');
+      this.onChange(this.hostedClusters, generationOf, (o) => this.emitInput('HostedCluster', o));
+      this.nodePoolInformer = this.informer(RESOURCES.NodePool, {}, 'nodepools');
+      // Labels matter too: they decide which nodePoolSelectors select the NodePool.
+      this.onChange(this.nodePoolInformer, (o) => `${generationOf(o)}|${JSON.stringify(o.metadata.labels ?? {})}`, (o) =>
+        this.emitInput('NodePool', o),
+      );
+    }
+    const outputs = { labelSelector: OUTPUT_LABEL };
+    this.outputConfigMaps = this.informer(RESOURCES.ConfigMap, outputs, 'configmaps (outputs)');
+    this.outputSecrets = this.informer(RESOURCES.Secret, outputs, 'secrets (outputs)');
+    this.statuses = this.informer(RESOURCES.RenderedMirrorConfig, {}, 'renderedmirrorconfigs');
+    this.forward(this.outputConfigMaps, (event, obj) => opts.onEvent({ type: 'output', kind: 'ConfigMap', event, obj }));
+    this.forward(this.outputSecrets, (event, obj) => opts.onEvent({ type: 'output', kind: 'Secret', event, obj }));
+    this.forward(this.statuses, (event, obj) => opts.onEvent({ type: 'status', event, obj }));
+  }
+
+  get hypershift(): boolean {
+    return this.opts.hypershift;
+  }
+
+  start(): void {
+    this.started = true;
+    for (const inf of this.baseInformers()) inf.start();
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+    const all = [...this.baseInformers(), ...this.namespaceConfigMaps.values(), ...this.objectWatches.values()];
+    await Promise.all(all.map((i) => i.stop()));
+  }
+
+  /** The always-on caches have been filled once. */
+  hasSynced(): boolean {
+    return this.baseInformers().every((i) => i.hasSynced());
+  }
+
+  async waitForSync(timeoutMs: number): Promise<boolean> {
+    const results = await Promise.all(this.baseInformers().map((i) => i.waitForSync(timeoutMs)));
+    return results.every(Boolean);
+  }
+
+  // ---------------------------------------------------------------- ObjectSource
+
+  clusterScoped(): readonly KubeObject[] {
+    return CLUSTER_KINDS.flatMap((k) => this.clusterObjects(k));
+  }
+
+  get(kind: NamespacedKind, namespace: string, name: string): KubeObject | undefined {
+    switch (kind) {
+      case 'HostedCluster':
+        return this.hostedClusters?.get(name, namespace);
+      case 'NodePool':
+        return this.nodePoolInformer?.get(name, namespace);
+      case 'ConfigMap': {
+        const nsWide = this.namespaceConfigMaps.get(namespace);
+        if (nsWide?.hasSynced()) return nsWide.get(name, namespace);
+        return this.objectWatches.get(refKey({ kind, namespace, name }))?.get(name, namespace);
+      }
+      case 'Secret':
+        return this.objectWatches.get(refKey({ kind, namespace, name }))?.get(name, namespace);
+    }
+  }
+
+  // ---------------------------------------------------------------- other lookups
+
+  clusterObjects(kind: ClusterObjectKind): readonly KubeObject[] {
+    return this.cluster.get(kind)?.list() ?? [];
+  }
+
+  clusterObject(kind: ClusterObjectKind, name: string): KubeObject | undefined {
+    return this.cluster.get(kind)?.get(name);
+  }
+
+  nodePools(): readonly KubeObject[] {
+    return this.nodePoolInformer?.list() ?? [];
+  }
+
+  outputConfigMap(namespace: string, name: string): KubeObject | undefined {
+    return this.outputConfigMaps.get(name, namespace);
+  }
+
+  outputSecret(namespace: string, name: string): KubeObject | undefined {
+    return this.outputSecrets.get(name, namespace);
+  }
+
+  allOutputs(): readonly KubeObject[] {
+    return [...this.outputConfigMaps.list(), ...this.outputSecrets.list()];
+  }
+
+  status(namespace: string, name: string): KubeObject | undefined {
+    return this.statuses.get(name, namespace);
+  }
+
+  allStatuses(): readonly KubeObject[] {
+    return this.statuses.list();
+  }
+
+  /** Open watches by kind of cache, for logs and docs. */
+  watchCounts(): { base: number; namespaces: number; objects: number } {
+    return { base: this.baseInformers().length, namespaces: this.namespaceConfigMaps.size, objects: this.objectWatches.size };
+  }
+
+  // ---------------------------------------------------------------- referenced objects
+
+  /**
+   * Makes sure every referenced ConfigMap/Secret is cached, starting caches
+   * as needed and waiting for them to fill. Resolves true when it had to wait
+   * (the caller renders again: what it read before was incomplete), and
+   * throws when a cache does not fill in time (the caller retries later).
+   */
+  async ensure(refs: readonly Reference[]): Promise<boolean> {
+    const waiting = new Set<Informer<KubeObject>>();
+    for (const ref of refs) {
+      const inf = this.cacheFor(ref);
+      if (inf && !inf.hasSynced()) waiting.add(inf);
+    }
+    if (waiting.size === 0) return false;
+    const timeout = this.opts.syncTimeoutMs ?? 10_000;
+    const results = await Promise.all([...waiting].map(async (i) => ({ i, ok: await i.waitForSync(timeout) })));
+    const failed = results.filter((r) => !r.ok).map((r) => r.i.name);
+    if (failed.length > 0) throw new Error(`caches not filled within ${timeout} ms: ${failed.join(', ')}`);
+    return true;
+  }
+
+  /**
+   * Stops caches nothing needs any more: per-object watches no target
+   * references (or whose namespace is now cached whole), namespace caches
+   * of namespaces that no longer hold HostedClusters/NodePools.
+   */
+  async collectGarbage(isReferenced: (ref: Reference) => boolean): Promise<number> {
+    const stops: Promise<void>[] = [];
+    for (const [key, inf] of this.objectWatches) {
+      const ref = parseRefKey(key);
+      const coveredByNamespace = ref.kind === 'ConfigMap' && this.namespaceConfigMaps.get(ref.namespace)?.hasSynced() === true;
+      if (isReferenced(ref) && !coveredByNamespace) continue;
+      this.objectWatches.delete(key);
+      stops.push(inf.stop());
+    }
+    for (const [ns, inf] of this.namespaceConfigMaps) {
+      if (this.namespaceWide(ns)) continue;
+      this.namespaceConfigMaps.delete(ns);
+      stops.push(inf.stop());
+    }
+    await Promise.all(stops);
+    return stops.length;
+  }
+
+  /** The cache serving a reference, started if it was not; undefined for kinds always cached. */
+  private cacheFor(ref: Reference): Informer<KubeObject> | undefined {
+    if (ref.kind === 'HostedCluster' || ref.kind === 'NodePool') return undefined;
+    if (ref.kind === 'ConfigMap' && this.namespaceWide(ref.namespace)) return this.namespaceCache(ref.namespace);
+    return this.objectCache(ref);
+  }
+
+  /** Namespaces whose ConfigMaps are cached whole: few of them, each referenced by many targets. */
+  private namespaceWide(ns: string): boolean {
+    if (ns === this.opts.operatorNamespace) return true;
+    return (this.hostedClusters?.list(ns).length ?? 0) > 0 || (this.nodePoolInformer?.list(ns).length ?? 0) > 0;
+  }
+
+  private namespaceCache(ns: string): Informer<KubeObject> {
+    let inf = this.namespaceConfigMaps.get(ns);
+    if (inf) return inf;
+    // Outputs are never inputs (shared contract): the server filters them out.
+    inf = this.informer(RESOURCES.ConfigMap, { namespace: ns, labelSelector: `!${OUTPUT_LABEL}` }, `configmaps ns=${ns}`);
+    this.forward(inf, (_e, o) => this.emitInput('ConfigMap', o));
+    this.namespaceConfigMaps.set(ns, inf);
+    if (this.started) inf.start();
+    return inf;
+  }
+
+  private objectCache(ref: Reference): Informer<KubeObject> {
+    const key = refKey(ref);
+    let inf = this.objectWatches.get(key);
+    if (inf) return inf;
+    const r = ref.kind === 'Secret' ? RESOURCES.Secret : RESOURCES.ConfigMap;
+    const sel = { namespace: ref.namespace, fieldSelector: `metadata.name=${ref.name}` };
+    inf = this.informer(r, sel, `${r.plural} ${ref.namespace}/${ref.name}`);
+    this.forward(inf, (_e, o) => this.emitInput(ref.kind, o));
+    this.objectWatches.set(key, inf);
+    if (this.started) inf.start();
+    return inf;
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private baseInformers(): Informer<KubeObject>[] {
+    const list = [...this.cluster.values(), this.outputConfigMaps, this.outputSecrets, this.statuses];
+    if (this.hostedClusters) list.push(this.hostedClusters);
+    if (this.nodePoolInformer) list.push(this.nodePoolInformer);
+    return list;
+  }
+
+  private informer(r: Resource, sel: Selectors, name: string): Informer<KubeObject> {
+    return new Informer<KubeObject>({
+      name,
+      path: collectionPath(r, sel.namespace),
+      list: this.opts.api.lister(r, sel),
+      watch: this.opts.api.watch,
+      labelSelector: sel.labelSelector,
+      fieldSelector: sel.fieldSelector,
+      backoff: this.opts.backoff,
+      logger: this.opts.logger,
+    });
+  }
+
+  private forward(inf: Informer<KubeObject>, fn: (event: EventType, obj: KubeObject) => void): void {
+    for (const event of ['add', 'update', 'delete'] as const) inf.on(event, (obj) => fn(event, obj));
+  }
+
+  /** Forwards adds, deletes, and updates whose fingerprint changed. */
+  private onChange(inf: Informer<KubeObject>, fingerprint: (o: KubeObject) => string, fn: (o: KubeObject) => void): void {
+    const seen = new Map<string, string>();
+    const key = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+    const changed = (o: KubeObject): void => {
+      const fp = fingerprint(o);
+      if (seen.get(key(o)) === fp) return;
+      seen.set(key(o), fp);
+      fn(o);
+    };
+    inf.on('add', changed);
+    inf.on('update', changed);
+    inf.on('delete', (o) => {
+      seen.delete(key(o));
+      fn(o);
+    });
+  }
+
+  private emitInput(kind: NamespacedKind, o: KubeObject): void {
+    this.opts.onEvent({ type: 'input', kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name });
+  }
+}
+
+function generationOf(o: KubeObject): string {
+  return String(o.metadata.generation ?? '');
+}
+
+export function refKey(r: Reference): string {
+  return `${r.kind}/${r.namespace}/${r.name}`;
+}
+
+export function parseRefKey(key: string): Reference {
+  const [kind, namespace, ...rest] = key.split('/');
+  return { kind: kind as NamespacedKind, namespace: namespace ?? '', name: rest.join('/') };
+}
