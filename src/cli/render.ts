@@ -1,0 +1,101 @@
+// `image-mirror render` and `image-mirror validate`: the operator's merge,
+// offline, over YAML/JSON files. Exit codes: 0 ok (warnings on stderr),
+// 1 invalid input (every error on stderr, nothing written), 2 usage.
+import { Command, InvalidArgumentError } from 'commander';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve, sep } from 'node:path';
+import { FileObjectSource, loadPaths } from '../model/files.js';
+import type { Target } from '../model/source.js';
+import { formatProblem, type Problem, type RenderWarning } from '../model/types.js';
+import { renderTarget, type RenderedTarget } from '../pipeline.js';
+import type { NodeFile } from '../render/types.js';
+
+export const EXIT_INVALID = 1;
+
+/** `NAMESPACE/NODEPOOL` -> Target; the cluster target when absent. */
+export function parseTarget(value: string): Target {
+  const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(value);
+  if (!m) throw new InvalidArgumentError(`"${value}" is not NAMESPACE/NODEPOOL (lower-case DNS names)`);
+  return { kind: 'NodePool', namespace: m[1], name: m[3] };
+}
+
+/** Loads, validates and renders; never writes. */
+export function renderPaths(paths: readonly string[], target: Target): { errors: Problem[]; rendered?: RenderedTarget } {
+  const loaded = loadPaths(paths);
+  if (loaded.problems.length > 0) return { errors: loaded.problems };
+  const rendered = renderTarget(new FileObjectSource(loaded.objects), target);
+  return rendered.outcome.ok ? { errors: [], rendered } : { errors: rendered.outcome.errors, rendered };
+}
+
+export function formatWarning(w: RenderWarning): string {
+  const pair = w.mirror ? `${w.source} -> ${w.mirror}` : w.source;
+  return `warning: ${w.renderer}: ${pair}: ${w.message} [${w.code}]`;
+}
+
+/**
+ * Writes every node file under `outDir` at its node path. Paths were checked
+ * by the renderer; the check here keeps a bug from ever writing outside DIR.
+ */
+export function writeTree(outDir: string, files: readonly NodeFile[]): string[] {
+  const root = resolve(outDir);
+  const written: string[] = [];
+  for (const f of files) {
+    const dest = resolve(root, '.' + f.path);
+    if (!dest.startsWith(root + sep)) throw new Error(`internal error: node path ${JSON.stringify(f.path)} escapes the output directory`);
+    mkdirSync(dirname(dest), { recursive: true });
+    writeFileSync(dest, f.content, { mode: f.mode });
+    chmodSync(dest, f.mode);
+    written.push(dest.slice(root.length + 1));
+  }
+  return written;
+}
+
+function report(errors: readonly Problem[]): void {
+  for (const p of errors) process.stderr.write(`error: ${formatProblem(p)}\n`);
+  process.stderr.write(`${errors.length} error(s); nothing written\n`);
+  process.exitCode = EXIT_INVALID;
+}
+
+export function registerRenderCommands(program: Command): void {
+  program
+    .command('render')
+    .description('merge mirror objects from files and write the node file tree (registries.conf, containerd hosts.toml, CA files, auth.json)')
+    .argument('<path...>', 'YAML/JSON files or directories (recursively: *.yaml, *.yml, *.json); "-" reads standard input')
+    .requiredOption('--out <dir>', 'directory to write the node file tree into (etc/containers/..., etc/containerd/...)')
+    .option('--target <namespace/nodepool>', 'render for this NodePool: its HostedCluster, their ConfigMaps, plus cluster-wide objects (default: the cluster-wide target)', parseTarget)
+    .addHelpText('after', RENDER_HELP)
+    .action((paths: string[], opts: { out: string; target?: Target }) => {
+      const { errors, rendered } = renderPaths(paths, opts.target ?? { kind: 'Cluster' });
+      if (errors.length > 0 || !rendered?.outcome.ok) return report(errors);
+      const { output, hash } = rendered.outcome;
+      for (const w of output.warnings) process.stderr.write(formatWarning(w) + '\n');
+      for (const file of writeTree(opts.out, output.files)) process.stdout.write(`${file}\n`);
+      process.stderr.write(`rendered ${output.files.length} file(s), ${rendered.outcome.model.rules.length} registry rule(s), content hash ${hash.slice(0, 12)}\n`);
+    });
+  program
+    .command('validate')
+    .description('run every check of render without writing anything')
+    .argument('<path...>', 'YAML/JSON files or directories')
+    .option('--target <namespace/nodepool>', 'validate for this NodePool (default: the cluster-wide target)', parseTarget)
+    .action((paths: string[], opts: { target?: Target }) => {
+      const { errors, rendered } = renderPaths(paths, opts.target ?? { kind: 'Cluster' });
+      if (errors.length > 0 || !rendered?.outcome.ok) return report(errors);
+      for (const w of rendered.outcome.output.warnings) process.stderr.write(formatWarning(w) + '\n');
+      process.stdout.write(`valid: ${rendered.gathered.inputs.contributors.length} object(s), ${rendered.outcome.model.rules.length} registry rule(s)\n`);
+    });
+}
+
+const RENDER_HELP = `
+Output tree (paths as on a node):
+  etc/containers/registries.conf.d/99-image-mirrors.conf   containers-registries.conf v2 drop-in (CRI-O, podman, skopeo)
+  etc/containerd/certs.d/<host>/hosts.toml                  containerd hosts (host:port is written as host_port_)
+  etc/containerd/certs.d/<host>/<mirror>.crt                CA referenced by hosts.toml
+  etc/containers/certs.d/<host[:port]>/ca.crt               CA for containers/image
+  etc/containers/auth.json                                  credentials for containers/image (only when configured)
+
+Exit status: 0 rendered (warnings on stderr, one per line), 1 invalid input (every error on stderr, nothing written), 2 usage error.
+
+Examples:
+  image-mirror render --out /tmp/node examples/cluster
+  image-mirror render --target clusters/demo-workers --out /tmp/np examples/hypershift examples/cluster
+`;
