@@ -4,8 +4,9 @@ import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMirrorKind, kindOf } from './kinds.js';
 import { locationOf, parseObjects } from './parse.js';
-import type { KubeObject, NamespacedKind, ObjectSource } from './source.js';
-import type { Problem } from './types.js';
+import { originOf, type KubeObject, type NamespacedKind, type ObjectSource } from './source.js';
+import { formatProblem, type Problem } from './types.js';
+import { validateObject } from './validate.js';
 
 /** A file larger than this is refused unread (a ConfigMap holds 1 MiB; 64 leaves room for many documents). */
 export const MAX_FILE_BYTES = 64 * 1024 * 1024;
@@ -15,7 +16,7 @@ const EXTENSIONS = ['.yaml', '.yml', '.json'];
 export interface Loaded {
   /** In path order, then file order. */
   objects: KubeObject[];
-  /** Unreadable paths, parse errors, and duplicate objects. */
+  /** Unreadable paths, parse errors, invalid objects and duplicate objects. */
   problems: Problem[];
 }
 
@@ -24,9 +25,14 @@ export interface Loaded {
  * order of names, taking `.yaml`, `.yml` and `.json` files and skipping
  * names that start with "." (`.git`); a path given explicitly is read
  * whatever its name. `-` reads standard input. Every document must be of a
- * kind this project reads (UnsupportedKind otherwise). The same object
+ * kind this project reads (UnsupportedKind otherwise), and every object is
+ * validated, including those no target would select. The same object
  * (apiVersion group, kind, namespace, name) twice is a problem naming both
  * places; the first one is kept.
+ *
+ * gather() validates the objects it uses again (the controller has no
+ * loadPaths), so a caller that reports both should drop repeated problems:
+ * see uniqueProblems.
  */
 export function loadPaths(paths: readonly string[]): Loaded {
   const out: Loaded = { objects: [], problems: [] };
@@ -36,7 +42,19 @@ export function loadPaths(paths: readonly string[]): Loaded {
   }
   out.problems.push(...duplicateProblems(out.objects));
   out.objects = dropDuplicates(out.objects);
+  for (const o of out.objects) out.problems.push(...validateObject(o, originOf(o, locationOf(o))));
   return out;
+}
+
+/** Problems without repeats (same formatted line), first occurrence kept. */
+export function uniqueProblems(problems: readonly Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const line = formatProblem(p);
+    if (seen.has(line)) return false;
+    seen.add(line);
+    return true;
+  });
 }
 
 function expand(path: string, problems: Problem[], seen: Set<string>): string[] {
