@@ -77,9 +77,18 @@ function parseBack(f: NodeFile): void {
 
 /** Sorted and de-duplicated, so the status condition is stable. */
 function sortedWarnings(warnings: readonly RenderWarning[]): RenderWarning[] {
-  const byKey = new Map<string, RenderWarning>();
-  for (const w of warnings) byKey.set([w.renderer, w.source, w.mirror ?? '', w.code, w.message].join('\u0000'), w);
-  return [...byKey.keys()].sort(byteOrder).map((k) => byKey.get(k)!);
+  const sorted = [...warnings].sort(compareWarnings);
+  return sorted.filter((w, i) => i === 0 || compareWarnings(sorted[i - 1], w) !== 0);
+}
+
+function compareWarnings(a: RenderWarning, b: RenderWarning): number {
+  return (
+    byteOrder(a.renderer, b.renderer) ||
+    byteOrder(a.source, b.source) ||
+    byteOrder(a.mirror ?? '', b.mirror ?? '') ||
+    byteOrder(a.code, b.code) ||
+    byteOrder(a.message, b.message)
+  );
 }
 
 /**

@@ -16,8 +16,12 @@ const ESCAPES: Record<string, string> = {
   '\r': '\\r',
 };
 
+const SAFE = /^[^"\\\u0000-\u001f\u007f\ud800-\udfff]*$/;
+
 /** A TOML basic string: quotes, backslashes and control characters escaped. */
 export function tomlString(value: string): string {
+  // Fast path: nothing to escape (every registry name and URL).
+  if (SAFE.test(value)) return `"${value}"`;
   let out = '"';
   for (const ch of value) {
     const code = ch.codePointAt(0)!;
