@@ -43,6 +43,6 @@ if $purge; then
   rm -rf "$dir"
 else
   rm -rf "$dir/etcd" "$dir/pki"
-  rm -f "$dir"/{kubeconfig,kubeconfig.tmp,ports.env,owner.pid,etcd.args,kube-apiserver.args,audit-policy.yaml}
+  rm -f "$dir"/{kubeconfig,kubeconfig.tmp,ports.env,etcd.args,kube-apiserver.args,audit-policy.yaml}
 fi
 $quiet || cp_log "stopped; removed data in $dir"

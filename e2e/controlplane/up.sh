@@ -8,8 +8,9 @@
 # Environment:
 #   CONTROLPLANE_TIMEOUT=90     seconds to wait for /readyz
 #   CONTROLPLANE_BIN=DIR        use etcd and kube-apiserver from DIR instead of build.sh
-#   CONTROLPLANE_OWNER_PID=PID  stop the control plane (down.sh) once PID exits,
-#                               so a killed test run does not leave servers behind
+#   CONTROLPLANE_OWNER_PID=PID  stop the control plane and remove STATE_DIR
+#                               (down.sh --purge) once PID exits, so a killed
+#                               test run leaves no servers or files behind
 #
 # Anything a previous run left in STATE_DIR (processes named in pid files,
 # etcd data, certificates) is stopped and removed first: every start is a
@@ -130,9 +131,12 @@ save_command_lines() {
     --disable-admission-plugins=ServiceAccount \
     --audit-policy-file="$dir/audit-policy.yaml" \
     --audit-log-path="$dir/audit.log" \
+    --endpoint-reconciler-type=none \
     --profiling=false
   # No controller-manager runs, so nothing would create the service accounts
   # the ServiceAccount admission plugin insists on (envtest disables it too).
+  # The endpoint reconciler would fail every 10s: Endpoints reject loopback
+  # addresses, and nothing here routes to the kubernetes Service anyway.
 }
 
 write_kubeconfig() {
@@ -163,10 +167,10 @@ EOF
 
 start_watchdog() {
   local owner="$1"
-  setsid bash -c 'source "$1"; while cp_alive "$3"; do sleep 1; done; exec "$2" "$4"' \
+  # The owner is gone, so nobody will read the logs either: purge.
+  setsid bash -c 'source "$1"; while cp_alive "$3"; do sleep 1; done; exec "$2" "$4" --purge --quiet' \
     controlplane-watchdog "$here/lib.sh" "$here/down.sh" "$owner" "$dir" >/dev/null 2>&1 </dev/null &
   echo $! >"$dir/watchdog.pid"
-  echo "$owner" >"$dir/owner.pid"
 }
 
 # One attempt on fresh ports; returns 2 when a port was taken in between.
@@ -190,6 +194,9 @@ start_once() {
 
 "$here/down.sh" "$dir" --quiet
 rm -f "$dir"/{etcd,kube-apiserver}.log "$dir/audit.log"
+# Recorded first thing: if the owner dies before the watchdog runs, the next
+# test run's sweep (e2e/lib/controlplane.ts) still sees whose servers these are.
+[[ -z "${CONTROLPLANE_OWNER_PID:-}" ]] || echo "$CONTROLPLANE_OWNER_PID" >"$dir/owner.pid"
 write_audit_policy
 for attempt in 1 2 3; do
   rc=0
