@@ -37,6 +37,7 @@ class Collector {
   private readonly insecure: ScopeEntry[] = [];
   private readonly blocked: ScopeEntry[] = [];
   private readonly access: HostAccess[] = [];
+  private readonly hosts = new Map<string, HostAccess>();
   private defaultMirror: DefaultMirror | undefined;
   private readonly contributors = new Map<string, Origin>();
   private readonly references = new Map<string, Reference>();
@@ -204,12 +205,16 @@ class Collector {
     this.problems.push(...read.problems);
     for (const used of read.used) this.contribute(originOf(used, locationOf(used)));
     for (const a of read.access) {
-      const first = this.access.find((b) => b.host.toLowerCase() === a.host.toLowerCase());
-      if (first) this.problems.push(duplicate(`host ${quote(a.host)}`, a, first));
-      else this.access.push(a);
+      // Host names are case-insensitive: `Mirror.io` and `mirror.io` are one host.
+      const first = this.hosts.get(a.host.toLowerCase());
+      if (first) this.problems.push(duplicate(`host ${quote(a.host)}`, a, first, 'one setting per host'));
+      else {
+        this.hosts.set(a.host.toLowerCase(), a);
+        this.access.push(a);
+      }
     }
     if (!read.defaultMirror) return;
-    if (this.defaultMirror) this.problems.push(duplicate('defaultMirror', read.defaultMirror, this.defaultMirror));
+    if (this.defaultMirror) this.problems.push(duplicate('defaultMirror', read.defaultMirror, this.defaultMirror, 'one default mirror'));
     else this.defaultMirror = read.defaultMirror;
   }
 
@@ -218,11 +223,16 @@ class Collector {
   }
 }
 
-function duplicate(what: string, later: { origin: Origin; field: string }, first: { origin: Origin; field: string }): Problem {
+function duplicate(
+  what: string,
+  later: { origin: Origin; field: string },
+  first: { origin: Origin; field: string },
+  rule: string,
+): Problem {
   const where = `${first.origin.kind} ${first.origin.name}${first.origin.location ? ` (${first.origin.location})` : ''} ${first.field}`;
   return {
     reason: 'DuplicateAccess',
-    message: `${what} is also set by ${where}; one target takes one setting per host`,
+    message: `${what} is also set by ${where}; a target takes ${rule}`,
     origin: later.origin,
     field: later.field,
   };

@@ -102,21 +102,37 @@ const SCHEMA = CORE_SCHEMA.withTags(mergeTag);
 
 function constructDocuments(text: string, events: Event[], location: string, problems: Problem[]): RawDocument[] {
   const slices = sliceDocuments(events);
+  const all = constructAll(text, events);
   const lines = new LineIndex(text);
   const docs: RawDocument[] = [];
+  let next = 0; // index of the next non-empty slice after the current one
   for (const [i, slice] of slices.entries()) {
     if (slice.start < 0) continue; // empty document
     const where = `${location}:${lines.lineOf(slice.start)}` + (slices.length > 1 ? `, document ${i + 1}` : '');
-    const end = slices.slice(i + 1).find((s) => s.start >= 0)?.start ?? text.length;
+    for (next = Math.max(next, i + 1); next < slices.length && slices[next]!.start < 0; next++);
+    const end = next < slices.length ? slices[next]!.start : text.length;
     const size = byteLength(text.slice(slice.start, end));
     if (size > MAX_DOCUMENT_BYTES) {
       problems.push(tooLarge(where, size));
       continue;
     }
-    const value = constructOne(text, slice, { base: location, where }, problems);
+    const value = all ? checkExpansion(all[i], slice, where, problems) : constructOne(text, slice, { base: location, where }, problems);
     if (value !== undefined) docs.push({ value, location: where });
   }
   return docs;
+}
+
+/**
+ * Constructs every document in one call (each call has a fixed cost, which
+ * matters for files with thousands of documents); undefined when one of
+ * them fails, and then each is constructed alone to place the error.
+ */
+function constructAll(text: string, events: Event[]): unknown[] | undefined {
+  try {
+    return constructFromEvents(events, { source: text, schema: SCHEMA, maxAliases: MAX_ALIASES });
+  } catch {
+    return undefined;
+  }
 }
 
 interface EventSlice {
@@ -168,6 +184,11 @@ function constructOne(
     );
     return undefined;
   }
+  return checkExpansion(value, slice, where, problems);
+}
+
+/** The value, or undefined after a problem when aliases expand it beyond MAX_EXPANDED_BYTES. */
+function checkExpansion(value: unknown, slice: EventSlice, where: string, problems: Problem[]): unknown {
   if (slice.hasAlias && expandedSize(value, MAX_EXPANDED_BYTES) > MAX_EXPANDED_BYTES) {
     problems.push(
       problem('DocumentTooLarge', `${where}: document expands to more than ${mib(MAX_EXPANDED_BYTES)} through YAML aliases`),

@@ -299,12 +299,12 @@ describe('gather: NodePool target', () => {
     [
       'the same host in two RegistryAccess objects',
       [hostedCluster(), nodePool('gpu', {}), registryAccess('a', { hosts: [{ host: 'M.io' }] }), registryAccess('b', { hosts: [{ host: 'm.io', plainHTTP: true }] })],
-      ['RegistryAccess b: spec.hosts[0]: host "m.io" is also set by RegistryAccess a spec.hosts[0]; one target takes one setting per host [DuplicateAccess]'],
+      ['RegistryAccess b: spec.hosts[0]: host "m.io" is also set by RegistryAccess a spec.hosts[0]; a target takes one setting per host [DuplicateAccess]'],
     ],
     [
       'two default mirrors for one target',
       [hostedCluster(), nodePool('gpu', {}), registryAccess('a', { defaultMirror: { mirror: 'c.io' } }), registryAccess('b', { defaultMirror: { mirror: 'd.io' } })],
-      ['RegistryAccess b: spec.defaultMirror: defaultMirror is also set by RegistryAccess a spec.defaultMirror; one target takes one setting per host [DuplicateAccess]'],
+      ['RegistryAccess b: spec.defaultMirror: defaultMirror is also set by RegistryAccess a spec.defaultMirror; a target takes one default mirror [DuplicateAccess]'],
     ],
   ];
   for (const [why, objects, want] of failures) {
