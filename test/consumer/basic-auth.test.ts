@@ -43,11 +43,12 @@ describe('consumer: basic-auth mirror with rendered credentials', function () {
     [source, mirror] = await Promise.all([world.registry(), world.registry({ auth: { username: USER, password: PASSWORD } })]);
     img = await world.image('basic-auth');
     await Promise.all([world.push(img, source, 'team/app'), world.push(img, mirror, 'team/app')]);
-    rendered = {
-      basicAuth: await render(basicAuthSecret('mirror-basic', USER, PASSWORD)),
-      dockerConfig: await render(dockerConfigSecret('mirror-dockercfg', mirror.host)),
-      none: await render(undefined),
-    };
+    const [basicAuth, dockerConfig, none] = await Promise.all([
+      render(basicAuthSecret('mirror-basic', USER, PASSWORD)),
+      render(dockerConfigSecret('mirror-dockercfg', mirror.host)),
+      render(undefined),
+    ]);
+    rendered = { basicAuth, dockerConfig, none };
   });
   after(() => world.stop());
   beforeEach(() => world.clearLogs());

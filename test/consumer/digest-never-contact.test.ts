@@ -13,13 +13,23 @@ describe('consumer: IDMS mirror with NeverContactSource', function () {
   let mirror: Registry;
   let img: TestImage;
   let onlyAtSource: TestImage;
+  let otherRepo: TestImage;
   let rendered: Rendered;
 
   before(async function () {
     [source, mirror] = await Promise.all([world.registry(), world.registry()]);
-    [img, onlyAtSource] = await Promise.all([world.image('never-contact'), world.image('never-contact-source-only', 'only-src')]);
+    [img, onlyAtSource, otherRepo] = await Promise.all([
+      world.image('never-contact'),
+      world.image('never-contact-source-only', 'only-src'),
+      world.image('never-contact-other-repo'),
+    ]);
     // The source holds every image, so any pull that reached it would succeed.
-    await Promise.all([world.push(img, source, 'team/app'), world.push(img, mirror, 'team/app'), world.push(onlyAtSource, source, 'team/app')]);
+    await Promise.all([
+      world.push(img, source, 'team/app'),
+      world.push(img, mirror, 'team/app'),
+      world.push(onlyAtSource, source, 'team/app'),
+      world.push(otherRepo, source, 'other/app'),
+    ]);
     rendered = await renderOk([
       idms('team-app', [{ source: `${source.host}/team/app`, mirrors: [`${mirror.host}/team/app`], mirrorSourcePolicy: 'NeverContactSource' }]),
       registryAccess('test-registries', plainHTTP(source.host, mirror.host)),
@@ -58,4 +68,26 @@ describe('consumer: IDMS mirror with NeverContactSource', function () {
       expect(source.connections(), why).to.equal(0);
     });
   }
+
+  // The policy is for the repository team/app. containerd configures whole
+  // hosts, so there it blocks every repository of the source host; the CLI
+  // says so (HostWideWidening), and this pins what the consumers really do.
+  it('skopeo: another repository of the source host is still pulled from the source', async function () {
+    const [skopeo] = consumers(world);
+    const r = await skopeo.pull(rendered, `${source.host}/other/app@${otherRepo.manifestDigest}`);
+    const why = await explain(rendered, r, { source, mirror });
+    expect(r.code, why).to.equal(0);
+    expect(statusesOf(source, `/v2/other/app/manifests/${otherRepo.manifestDigest}`), why).to.deep.equal([200]);
+    expect(mirror.requests(), why).to.deep.equal([]);
+  });
+
+  it('containerd: the block is host-wide, as the CLI warns: another repository fails without contacting the source', async function () {
+    expect(rendered.result.stderr).to.match(/never contacts .* for any repository.*\[HostWideWidening\]/);
+    const [, containerd] = consumers(world);
+    const r = await containerd.pull(rendered, `${source.host}/other/app@${otherRepo.manifestDigest}`);
+    const why = await explain(rendered, r, { source, mirror });
+    expect(r.code, why).to.not.equal(0);
+    expect(statusesOf(mirror, `/v2/other/app/manifests/${otherRepo.manifestDigest}`), why).to.deep.equal([404]);
+    expect(source.connections(), why).to.equal(0);
+  });
 });

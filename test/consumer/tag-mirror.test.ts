@@ -69,7 +69,8 @@ describe('consumer: ITMS mirror for tag pulls', function () {
     expect(lines(source.requestsFor('team/app')), why).to.deep.equal(['GET /v2/team/app/tags/list 200']);
   });
 
-  it('containerd: tag-only is approximated by pull+resolve, so a digest pull asks the mirror first, then the source', async function () {
+  it('containerd: tag-only is approximated (the CLI warns), so a digest pull asks the mirror first, then the source', async function () {
+    expect(rendered.result.stderr).to.match(/is also used for pulls by digest \[TagOnlyApproximated\]/);
     const [, containerd] = consumers(world);
     const r = await containerd.pull(rendered, `${source.host}/team/app@${atSource.manifestDigest}`);
     const why = await explain(rendered, r, { source, mirror });

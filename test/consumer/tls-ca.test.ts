@@ -40,11 +40,12 @@ describe('consumer: TLS mirror with a private CA', function () {
     [source, mirror] = await Promise.all([world.registry(), world.registry({ tls })]);
     img = await world.image('tls');
     await Promise.all([world.push(img, source, 'team/app'), world.push(img, mirror, 'team/app')]);
-    rendered = {
-      allowWithCA: await render('AllowContactingSource', true),
-      allowNoCA: await render('AllowContactingSource', false),
-      neverNoCA: await render('NeverContactSource', false),
-    };
+    const [allowWithCA, allowNoCA, neverNoCA] = await Promise.all([
+      render('AllowContactingSource', true),
+      render('AllowContactingSource', false),
+      render('NeverContactSource', false),
+    ]);
+    rendered = { allowWithCA, allowNoCA, neverNoCA };
   });
   after(async () => {
     await world.stop();
