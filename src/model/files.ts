@@ -130,7 +130,7 @@ function describe(o: KubeObject): string {
 }
 
 /** One problem per repeated object, naming where it appeared first and again. */
-export function duplicateProblems(objects: readonly KubeObject[]): Problem[] {
+function duplicateProblems(objects: readonly KubeObject[]): Problem[] {
   const first = new Map<string, KubeObject>();
   const problems: Problem[] = [];
   for (const o of objects) {

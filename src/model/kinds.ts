@@ -40,6 +40,19 @@ const TABLE = new Map<string, KnownKind>(Object.entries({
   'v1/Secret': 'Secret',
 }) as [string, KnownKind][]);
 
+/** The Kubernetes kind of each known kind, for messages. */
+export const KIND_NAMES: Record<KnownKind, string> = {
+  IDMS: 'ImageDigestMirrorSet',
+  ITMS: 'ImageTagMirrorSet',
+  ICSP: 'ImageContentSourcePolicy',
+  Image: 'Image',
+  RegistryAccess: 'RegistryAccess',
+  HostedCluster: 'HostedCluster',
+  NodePool: 'NodePool',
+  ConfigMap: 'ConfigMap',
+  Secret: 'Secret',
+};
+
 /** Which known kind an apiVersion/kind pair is, or undefined. */
 export function knownKind(apiVersion: string, kind: string): KnownKind | undefined {
   return TABLE.get(`${apiVersion}/${kind}`);

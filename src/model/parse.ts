@@ -11,7 +11,7 @@ import {
   parseEvents,
   type Event,
 } from 'js-yaml';
-import { apiVersionsOf, isNamespaced, knownKind, type KnownKind } from './kinds.js';
+import { KIND_NAMES, apiVersionsOf, isNamespaced, knownKind, type KnownKind } from './kinds.js';
 import type { KubeObject } from './source.js';
 import type { Problem, Reason } from './types.js';
 import { quote } from './patterns.js';
@@ -293,7 +293,7 @@ function isNonEmptyString(v: unknown): v is string {
 
 function unsupported(apiVersion: string, kind: string, location: string, opts: ParseOptions): Problem {
   const versions = apiVersionsOf(kind);
-  const allowed = opts.kinds ? ` here (allowed: ${opts.kinds.join(', ')})` : '';
+  const allowed = opts.kinds ? ` here (allowed: ${opts.kinds.map((k) => KIND_NAMES[k]).join(', ')})` : '';
   const hint = versions.length && !opts.kinds
     ? `; ${kind} is read from apiVersion ${versions.join(' or ')}`
     : '';
@@ -334,7 +334,7 @@ function describeValue(v: unknown): string {
   return `the ${typeof v} ${quote(v)}`;
 }
 
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
+function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 

@@ -212,7 +212,7 @@ function ownMirrorProblems(e: unknown, field: string, origin: Origin): Problem[]
 }
 
 /** Kubernetes LabelSelector rules: In/NotIn need values, Exists/DoesNotExist take none. */
-export function selectorProblems(sel: Record<string, unknown>, field: string, origin: Origin, reason: Reason): Problem[] {
+function selectorProblems(sel: Record<string, unknown>, field: string, origin: Origin, reason: Reason): Problem[] {
   const problems: Problem[] = [];
   const exprs = Array.isArray(sel.matchExpressions) ? (sel.matchExpressions as unknown[]) : [];
   exprs.forEach((expr, i) => {

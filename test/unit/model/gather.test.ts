@@ -279,7 +279,7 @@ describe('gather: NodePool target', () => {
     [
       'another kind inside the mirror ConfigMap',
       [hostedCluster({ imageMirrorConfigRef: { name: 'm' } }), nodePool('gpu', {}), cm('m', { 'idms.yaml': 'apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n' })],
-      ['ConfigMap clusters/m key idms.yaml:1: kind Secret of apiVersion v1 is not supported here (allowed: IDMS, ITMS, ICSP) [UnsupportedKind]'],
+      ['ConfigMap clusters/m key idms.yaml:1: kind Secret of apiVersion v1 is not supported here (allowed: ImageDigestMirrorSet, ImageTagMirrorSet, ImageContentSourcePolicy) [UnsupportedKind]'],
     ],
     [
       'an invalid mirror inside a NodePool config document',

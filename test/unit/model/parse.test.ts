@@ -64,7 +64,7 @@ describe('parse: text to objects', () => {
     expect(r.objects.map((o) => o.kind)).to.deep.equal(['ImageDigestMirrorSet']);
     const strict = parseObjects(text, { location: 'cm', kinds: ['IDMS'], otherKinds: 'error' });
     expect(strict.problems.map((p) => p.reason)).to.deep.equal(['UnsupportedKind', 'UnsupportedKind']);
-    expect(strict.problems[1]!.message).to.include('allowed: IDMS');
+    expect(strict.problems[1]!.message).to.include('here (allowed: ImageDigestMirrorSet)');
   });
 
   it('an ignored kind needs no metadata.name (it is not ours to check)', () => {
