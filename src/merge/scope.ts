@@ -93,6 +93,8 @@ export function remainder(ref: string, enclosing: string): string {
 /** The most specific member of `scopes` that encloses `ref`, if any. */
 export function mostSpecific<T>(scopes: ReadonlyMap<string, T>, ref: string): [string, T] | undefined {
   if (scopes.size === 0) return undefined;
+  const own = scopes.get(ref);
+  if (own !== undefined) return [ref, own]; // the common case: a source is its own most specific source
   const key = firstEnclosing(ref, (c) => scopes.has(c));
   return key === undefined ? undefined : [key, scopes.get(key)!];
 }

@@ -80,6 +80,8 @@ function groupByHost(model: MirrorModel, warn: Warn): Map<string, RegistryRule[]
   const byHost = new Map<string, RegistryRule[]>();
   for (const rule of model.rules) {
     if (isWildcard(rule.source)) {
+      // A wildcard that is only a default-mirror registry is covered by _default.
+      if (!hasSettings(rule)) continue;
       warn('NotExpressible', rule.source, `containerd has no wildcard host directories: ${rule.source} is not rendered for containerd`);
       continue;
     }
@@ -94,6 +96,10 @@ function groupByHost(model: MirrorModel, warn: Warn): Map<string, RegistryRule[]
     rules.sort((a, b) => b.source.length - a.source.length || byteOrder(a.source, b.source));
   }
   return byHost;
+}
+
+function hasSettings(r: RegistryRule): boolean {
+  return r.digestMirrors.length + r.tagMirrors.length > 0 || r.blocked || r.insecure || r.neverContactSource;
 }
 
 function planHost(host: string, rules: RegistryRule[], context: Context, warn: Warn): HostDirPlan | undefined {

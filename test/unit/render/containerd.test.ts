@@ -221,6 +221,13 @@ describe('containerd hosts.toml (SPEC §4)', () => {
       warnings: ['NotExpressible *.corp.example'],
     },
     {
+      why: 'a wildcard that is only a default-mirror registry is covered by _default, without a warning',
+      in: inputs({ defaultMirror: { mirror: 'cache.corp', registries: ['*.io'], origin: origin('RegistryAccess', 'a'), field: 'spec.defaultMirror' } }),
+      dir: '_default',
+      want: { host: { 'https://cache.corp': { capabilities: ['pull', 'resolve'] } } },
+      warnings: [],
+    },
+    {
       why: 'a blocked registry without mirrors cannot be blocked in containerd (reported)',
       in: inputs({ blocked: [scope('bad.io')] }),
       dir: 'bad.io',
