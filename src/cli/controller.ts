@@ -36,7 +36,7 @@ export function registerControllerCommand(program: Command): Command {
     .command('controller')
     .description('run the operator: render every target into its ConfigMap/Secret and keep them current')
     .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)')
-    .option('--namespace <ns>', 'operator namespace: Lease, cluster-target outputs and status', process.env.POD_NAMESPACE || DEFAULT_NAMESPACE)
+    .option('--namespace <ns>', 'operator namespace: Lease, cluster-target outputs and status ($POD_NAMESPACE or $OPERATOR_NAMESPACE when set)', process.env.POD_NAMESPACE || process.env.OPERATOR_NAMESPACE || DEFAULT_NAMESPACE)
     .option('--leader-elect', 'run only while holding the Lease (for more than one replica)', false)
     .option('--lease-name <name>', 'name of the leader election Lease', 'image-mirror-controller')
     .option('--lease-duration <duration>', 'how long a Lease is valid without renewal', parseDuration, 15_000)

@@ -1,0 +1,164 @@
+// An in-memory stand-in for the API server and the caches, for reconcile
+// unit tests: objects by kind/namespace/name, resourceVersion checks on
+// update (409 on a stale one, 409 on create of an existing object), and a
+// log of every write. The e2e tests prove the same code on the real server.
+import type { CoreV1Event, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
+import { OUTPUT_LABEL } from '../../../src/model/kinds.js';
+import type { KubeObject, NamespacedKind, Reference } from '../../../src/model/source.js';
+import type { Resource, Writer } from '../../../src/controller/kube.js';
+import type { TargetSources } from '../../../src/controller/reconcile.js';
+
+export interface Write {
+  verb: 'create' | 'update' | 'delete';
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+function apiError(code: number, message: string): Error & { code: number } {
+  return Object.assign(new Error(message), { code });
+}
+
+const CLUSTER_KINDS = new Set(['ImageDigestMirrorSet', 'ImageTagMirrorSet', 'RegistryAccess']);
+
+export class FakeCluster implements Writer, TargetSources {
+  readonly objects = new Map<string, KubeObject>();
+  readonly writes: Write[] = [];
+  readonly events: CoreV1Event[] = [];
+  /** While set, the output caches answer "not found" (a cache that lags behind the server). */
+  cacheLag = false;
+  private rv = 100;
+  private uid = 0;
+
+  key(kind: string, namespace: string | undefined, name: string): string {
+    return `${kind}/${namespace ?? ''}/${name}`;
+  }
+
+  /** Seeds or edits an object without recording a write (a user's change). */
+  put(obj: KubeObject): KubeObject {
+    const prev = this.objects.get(this.key(obj.kind, obj.metadata.namespace, obj.metadata.name));
+    const stored = structuredClone(obj);
+    stored.metadata.resourceVersion = String(++this.rv);
+    stored.metadata.uid = prev?.metadata.uid ?? obj.metadata.uid ?? `uid-${++this.uid}`;
+    stored.metadata.generation = obj.metadata.generation ?? (prev ? (prev.metadata.generation ?? 1) + 1 : 1);
+    this.objects.set(this.key(obj.kind, obj.metadata.namespace, obj.metadata.name), stored);
+    return stored;
+  }
+
+  /** A user's edit of an existing object: spec changes bump the generation. */
+  edit(kind: string, namespace: string | undefined, name: string, mutate: (o: KubeObject) => void): KubeObject {
+    const o = this.find(kind, namespace, name);
+    if (!o) throw new Error(`${kind} ${namespace}/${name} not found`);
+    mutate(o);
+    o.metadata.generation = (o.metadata.generation ?? 1) + 1;
+    return this.put(o);
+  }
+
+  remove(kind: string, namespace: string | undefined, name: string): void {
+    this.objects.delete(this.key(kind, namespace, name));
+  }
+
+  find(kind: string, namespace: string | undefined, name: string): KubeObject | undefined {
+    const o = this.objects.get(this.key(kind, namespace, name));
+    return o ? structuredClone(o) : undefined;
+  }
+
+  writesSince(n: number): Write[] {
+    return this.writes.slice(n);
+  }
+
+  // ---------------------------------------------------------------- TargetSources
+
+  clusterScoped(): readonly KubeObject[] {
+    return [...this.objects.values()].filter((o) => CLUSTER_KINDS.has(o.kind));
+  }
+
+  get(kind: NamespacedKind, namespace: string, name: string): KubeObject | undefined {
+    return this.find(kind, namespace, name);
+  }
+
+  async ensure(_refs: readonly Reference[]): Promise<boolean> {
+    return false;
+  }
+
+  outputConfigMap(namespace: string, name: string): KubeObject | undefined {
+    return this.output('ConfigMap', namespace, name);
+  }
+
+  outputSecret(namespace: string, name: string): KubeObject | undefined {
+    return this.output('Secret', namespace, name);
+  }
+
+  status(namespace: string, name: string): KubeObject | undefined {
+    return this.find('RenderedMirrorConfig', namespace, name);
+  }
+
+  private output(kind: string, namespace: string, name: string): KubeObject | undefined {
+    if (this.cacheLag) return undefined;
+    const o = this.find(kind, namespace, name);
+    return o && o.metadata.labels?.[OUTPUT_LABEL] !== undefined ? o : undefined;
+  }
+
+  // ---------------------------------------------------------------- Writer
+
+  async createConfigMap(cm: V1ConfigMap): Promise<V1ConfigMap> {
+    return this.create(cm as unknown as KubeObject, 'ConfigMap') as unknown as V1ConfigMap;
+  }
+  async replaceConfigMap(cm: V1ConfigMap): Promise<V1ConfigMap> {
+    return this.replace(cm as unknown as KubeObject, 'ConfigMap', false) as unknown as V1ConfigMap;
+  }
+  async deleteConfigMap(namespace: string, name: string): Promise<void> {
+    this.del('ConfigMap', namespace, name);
+  }
+  async readConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined> {
+    return this.find('ConfigMap', namespace, name) as unknown as V1ConfigMap | undefined;
+  }
+  async createSecret(s: V1Secret): Promise<V1Secret> {
+    return this.create(s as unknown as KubeObject, 'Secret') as unknown as V1Secret;
+  }
+  async replaceSecret(s: V1Secret): Promise<V1Secret> {
+    return this.replace(s as unknown as KubeObject, 'Secret', false) as unknown as V1Secret;
+  }
+  async deleteSecret(namespace: string, name: string): Promise<void> {
+    this.del('Secret', namespace, name);
+  }
+  async readSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
+    return this.find('Secret', namespace, name) as unknown as V1Secret | undefined;
+  }
+  async createCustom(r: Resource, obj: KubeObject): Promise<KubeObject> {
+    return this.create(obj, r.kind);
+  }
+  async replaceStatus(r: Resource, obj: KubeObject): Promise<KubeObject> {
+    return this.replace(obj, r.kind, true);
+  }
+  async deleteCustom(r: Resource, namespace: string | undefined, name: string): Promise<void> {
+    this.del(r.kind, namespace ?? '', name);
+  }
+  async createEvent(ev: CoreV1Event): Promise<void> {
+    this.events.push(structuredClone(ev));
+  }
+
+  private create(obj: KubeObject, kind: string): KubeObject {
+    const key = this.key(kind, obj.metadata.namespace, obj.metadata.name);
+    this.writes.push({ verb: 'create', kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name });
+    if (this.objects.has(key)) throw apiError(409, `${kind} ${obj.metadata.name} already exists`);
+    // The status subresource ignores status on create, as the API server does.
+    const { status: _status, ...rest } = obj;
+    return this.put({ ...rest, kind, metadata: { ...obj.metadata, generation: 1 } } as KubeObject);
+  }
+
+  private replace(obj: KubeObject, kind: string, statusOnly: boolean): KubeObject {
+    const key = this.key(kind, obj.metadata.namespace, obj.metadata.name);
+    this.writes.push({ verb: 'update', kind: statusOnly ? `${kind}/status` : kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name });
+    const cur = this.objects.get(key);
+    if (!cur) throw apiError(404, `${kind} ${obj.metadata.name} not found`);
+    if (obj.metadata.resourceVersion !== cur.metadata.resourceVersion) throw apiError(409, `${kind} ${obj.metadata.name}: stale resourceVersion`);
+    const next = statusOnly ? { ...cur, status: structuredClone(obj.status) } : { ...structuredClone(obj), kind };
+    return this.put({ ...next, metadata: { ...next.metadata, generation: cur.metadata.generation } } as KubeObject);
+  }
+
+  private del(kind: string, namespace: string, name: string): void {
+    this.writes.push({ verb: 'delete', kind, namespace, name });
+    this.objects.delete(this.key(kind, namespace, name));
+  }
+}

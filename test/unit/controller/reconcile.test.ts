@@ -1,0 +1,266 @@
+import { expect } from 'chai';
+import { parse as parseToml } from 'smol-toml';
+import type { KubeObject, Target } from '../../../src/model/source.js';
+import { HASH_ANNOTATION, OUTPUT_LABEL, TARGET_LABEL } from '../../../src/pipeline.js';
+import { silentLogger } from '../../../src/controller/log.js';
+import { reconcileTarget, type ReconcileDeps } from '../../../src/controller/reconcile.js';
+import { toEvent } from '../../../src/controller/events.js';
+import type { Condition } from '../../../src/controller/conditions.js';
+import { FakeCluster } from './fake-cluster.js';
+
+const NS = 'clusters';
+const OPERATOR_NS = 'image-mirror-system';
+const NP: Target = { kind: 'NodePool', namespace: NS, name: 'workers' };
+
+function hostedCluster(spec: Record<string, unknown>): KubeObject {
+  return { apiVersion: 'hypershift.openshift.io/v1beta1', kind: 'HostedCluster', metadata: { name: 'demo', namespace: NS }, spec };
+}
+
+function nodePool(name = 'workers', labels: Record<string, string> = {}): KubeObject {
+  return { apiVersion: 'hypershift.openshift.io/v1beta1', kind: 'NodePool', metadata: { name, namespace: NS, labels }, spec: { clusterName: 'demo' } };
+}
+
+function idms(name: string, entries: unknown[], selector?: unknown): KubeObject {
+  const spec: Record<string, unknown> = { imageDigestMirrors: entries };
+  if (selector) spec.nodePoolSelector = selector;
+  return { apiVersion: 'imagemirror.io/v1alpha1', kind: 'ImageDigestMirrorSet', metadata: { name }, spec };
+}
+
+function deps(c: FakeCluster, t0 = Date.parse('2030-01-01T00:00:00Z')): ReconcileDeps & { clock: { t: number } } {
+  const clock = { t: t0 };
+  return {
+    clock,
+    sources: c,
+    writer: c,
+    operatorNamespace: OPERATOR_NS,
+    logger: silentLogger(),
+    now: () => new Date(clock.t),
+    emit: async (e) => c.createEvent(toEvent(e, 'test', new Date(clock.t))),
+  };
+}
+
+function statusOf(c: FakeCluster, ns = NS, name = 'workers'): { conditions: Condition[]; contentHash?: string; [k: string]: unknown } {
+  return c.find('RenderedMirrorConfig', ns, name)?.status as { conditions: Condition[]; contentHash?: string };
+}
+
+function cond(c: FakeCluster, type: string, ns = NS, name = 'workers'): Condition | undefined {
+  return statusOf(c, ns, name)?.conditions.find((x) => x.type === type);
+}
+
+function seedHostedCluster(c: FakeCluster): void {
+  c.put(hostedCluster({ imageContentSources: [{ source: 'registry.example.com/team', mirrors: ['mirror.example.net/team'] }] }));
+  c.put(nodePool());
+}
+
+describe('reconcileTarget', () => {
+  it('publishes a NodePool output with labels, hash, owner, and a Ready status; a second pass writes nothing', async () => {
+    const c = new FakeCluster();
+    seedHostedCluster(c);
+    const d = deps(c);
+    const s1 = await reconcileTarget(d, NP);
+    expect(s1).to.include({ ok: true, ready: true, degraded: false, result: 'rendered' });
+    expect(c.writes.map((w) => `${w.verb} ${w.kind}`)).to.deep.equal([
+      'create ConfigMap',
+      'create RenderedMirrorConfig',
+      'update RenderedMirrorConfig/status',
+    ]);
+    const cm = c.find('ConfigMap', NS, 'workers-image-mirrors') as KubeObject & { data: Record<string, string> };
+    expect(cm.metadata.labels).to.deep.equal({ [OUTPUT_LABEL]: 'true', [TARGET_LABEL]: 'clusters.workers' });
+    const np = c.find('NodePool', NS, 'workers') as KubeObject;
+    expect((cm.metadata as { ownerReferences?: unknown[] }).ownerReferences).to.deep.equal([
+      { apiVersion: 'hypershift.openshift.io/v1beta1', kind: 'NodePool', name: 'workers', uid: np.metadata.uid, controller: true },
+    ]);
+    const conf = parseToml(cm.data['registries.conf']) as { registry: Array<{ location: string; mirror: Array<{ location: string }> }> };
+    expect(conf.registry.map((r) => [r.location, r.mirror.map((m) => m.location)])).to.deep.equal([
+      ['registry.example.com/team', ['mirror.example.net/team']],
+    ]);
+    const status = statusOf(c);
+    expect(status.contentHash).to.match(/^sha256:[0-9a-f]{64}$/);
+    expect(cm.metadata.annotations?.[HASH_ANNOTATION]).to.equal(status.contentHash);
+    expect(status).to.include({ observedGeneration: 1, sources: 1, lastRenderedTime: '2030-01-01T00:00:00Z' });
+    expect(status.outputs).to.deep.equal({ configMap: 'workers-image-mirrors' });
+    expect((status.contributors as Array<{ kind: string; generation?: number }>).map((x) => x.kind)).to.deep.equal(['HostedCluster', 'NodePool']);
+    expect(cond(c, 'Ready')).to.include({ status: 'True', reason: 'Rendered', observedGeneration: 1 });
+    expect(cond(c, 'Degraded')).to.include({ status: 'False', reason: 'AsExpected' });
+
+    const before = c.writes.length;
+    d.clock.t += 60_000;
+    const s2 = await reconcileTarget(d, NP);
+    expect(s2.result).to.equal('unchanged');
+    expect(c.writesSince(before)).to.deep.equal([]);
+    expect(c.events).to.deep.equal([]);
+  });
+
+  it('keeps the last good output while inputs are invalid, says why, and recovers by itself', async () => {
+    const c = new FakeCluster();
+    seedHostedCluster(c);
+    c.put(idms('corp', [{ source: 'docker.io', mirrors: ['mirror.example.net/docker'] }]));
+    const d = deps(c);
+    await reconcileTarget(d, NP);
+    const good = c.find('ConfigMap', NS, 'workers-image-mirrors');
+    const goodHash = statusOf(c).contentHash;
+    const readySince = cond(c, 'Ready')?.lastTransitionTime;
+
+    d.clock.t += 1000;
+    c.edit('ImageDigestMirrorSet', undefined, 'corp', (o) => {
+      (o.spec as { imageDigestMirrors: unknown[] }).imageDigestMirrors = [{ source: 'docker.io', mirrors: ['https://mirror.example.net'] }];
+    });
+    const before = c.writes.length;
+    const s = await reconcileTarget(d, NP);
+    expect(s).to.include({ ok: false, ready: false, degraded: true, result: 'degraded' });
+    // Only the status changed; the published output is untouched.
+    expect(c.writesSince(before).map((w) => `${w.verb} ${w.kind}`)).to.deep.equal(['update RenderedMirrorConfig/status']);
+    expect(c.find('ConfigMap', NS, 'workers-image-mirrors')).to.deep.equal(good);
+    expect(statusOf(c).contentHash).to.equal(goodHash);
+    const degraded = cond(c, 'Degraded') as Condition;
+    expect(degraded).to.include({ status: 'True', reason: 'InvalidMirror' });
+    expect(degraded.message).to.contain('ImageDigestMirrorSet corp').and.contain('spec.imageDigestMirrors[0].mirrors[0]');
+    expect(cond(c, 'Ready')).to.include({ status: 'False', reason: 'InvalidInputs' });
+    expect(cond(c, 'Ready')?.message).to.contain(`the last good output (${goodHash}) is kept`);
+    expect(c.events.map((e) => [e.type, e.reason, e.involvedObject.kind, e.involvedObject.name])).to.deep.equal([
+      ['Warning', 'InvalidMirror', 'NodePool', 'workers'],
+    ]);
+
+    // The same problem again: no status write, no second event.
+    const again = c.writes.length;
+    await reconcileTarget(d, NP);
+    expect(c.writesSince(again)).to.deep.equal([]);
+    expect(c.events).to.have.length(1);
+
+    d.clock.t += 1000;
+    c.edit('ImageDigestMirrorSet', undefined, 'corp', (o) => {
+      (o.spec as { imageDigestMirrors: unknown[] }).imageDigestMirrors = [{ source: 'docker.io', mirrors: ['mirror.example.net/hub'] }];
+    });
+    const fixed = await reconcileTarget(d, NP);
+    expect(fixed).to.include({ ok: true, ready: true, degraded: false, result: 'rendered' });
+    expect(statusOf(c).contentHash).to.not.equal(goodHash);
+    expect(cond(c, 'Ready')?.lastTransitionTime).to.not.equal(readySince);
+    expect(c.events.map((e) => [e.type, e.reason])).to.deep.equal([
+      ['Warning', 'InvalidMirror'],
+      ['Normal', 'Recovered'],
+    ]);
+  });
+
+  it('reports a missing referenced ConfigMap as Degraded MissingReference with nothing published', async () => {
+    const c = new FakeCluster();
+    c.put(hostedCluster({ imageMirrorConfigRef: { name: 'absent' } }));
+    c.put(nodePool());
+    const s = await reconcileTarget(deps(c), NP);
+    expect(s.ok).to.equal(false);
+    expect(c.find('ConfigMap', NS, 'workers-image-mirrors')).to.equal(undefined);
+    expect(cond(c, 'Degraded')).to.include({ status: 'True', reason: 'MissingReference' });
+    expect(cond(c, 'Ready')?.message).to.contain('nothing has been published');
+    expect(s.references).to.deep.include({ kind: 'ConfigMap', namespace: NS, name: 'absent' });
+  });
+
+  it('puts credentials only into the Secret, written before the ConfigMap, and deletes it when they go away', async () => {
+    const c = new FakeCluster();
+    seedHostedCluster(c);
+    const password = 'pw-4cbd1e7f';
+    c.put({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'creds', namespace: OPERATOR_NS },
+      type: 'kubernetes.io/basic-auth',
+      data: { username: Buffer.from('robot').toString('base64'), password: Buffer.from(password).toString('base64') },
+    });
+    const access = (withCreds: boolean): KubeObject => ({
+      apiVersion: 'imagemirror.io/v1alpha1',
+      kind: 'RegistryAccess',
+      metadata: { name: 'corp' },
+      spec: { hosts: [{ host: 'mirror.example.net', ...(withCreds ? { credentialsSecretRef: { namespace: OPERATOR_NS, name: 'creds' } } : {}) }] },
+    });
+    c.put(access(true));
+    const d = deps(c);
+    await reconcileTarget(d, NP);
+    const order = c.writes.filter((w) => w.kind === 'Secret' || w.kind === 'ConfigMap').map((w) => `${w.verb} ${w.kind}`);
+    expect(order).to.deep.equal(['create Secret', 'create ConfigMap']);
+    const secret = c.find('Secret', NS, 'workers-image-mirrors') as KubeObject & { data: Record<string, string> };
+    const decoded = Object.values(secret.data).map((v) => Buffer.from(v, 'base64').toString('utf8'));
+    expect(decoded.some((v) => v.includes(password) || v.includes(Buffer.from(`robot:${password}`).toString('base64')))).to.equal(true);
+    const cm = c.find('ConfigMap', NS, 'workers-image-mirrors') as KubeObject & { data: Record<string, string> };
+    expect(JSON.stringify(cm.data)).to.not.contain(password);
+    expect(JSON.stringify(cm.data)).to.not.contain(Buffer.from(`robot:${password}`).toString('base64'));
+    expect(JSON.stringify(c.objects.get('RenderedMirrorConfig/clusters/workers'))).to.not.contain(password);
+    expect(statusOf(c).outputs).to.deep.equal({ configMap: 'workers-image-mirrors', secret: 'workers-image-mirrors' });
+
+    c.edit('RegistryAccess', undefined, 'corp', (o) => Object.assign(o, { spec: access(false).spec }));
+    const before = c.writes.length;
+    await reconcileTarget(d, NP);
+    expect(c.writesSince(before).filter((w) => w.kind !== 'RenderedMirrorConfig/status').map((w) => `${w.verb} ${w.kind}`)).to.deep.equal([
+      'update ConfigMap',
+      'delete Secret',
+    ]);
+    expect(statusOf(c).outputs).to.deep.equal({ configMap: 'workers-image-mirrors' });
+  });
+
+  it('repairs an output edited by hand, and replaces one the cache does not know yet', async () => {
+    const c = new FakeCluster();
+    seedHostedCluster(c);
+    const d = deps(c);
+    await reconcileTarget(d, NP);
+    const good = (c.find('ConfigMap', NS, 'workers-image-mirrors') as KubeObject & { data: Record<string, string> }).data;
+
+    c.edit('ConfigMap', NS, 'workers-image-mirrors', (o) => ((o.data as Record<string, string>)['registries.conf'] = '# emptied by hand\n'));
+    let before = c.writes.length;
+    await reconcileTarget(d, NP);
+    expect(c.writesSince(before).map((w) => `${w.verb} ${w.kind}`)).to.deep.equal(['update ConfigMap']);
+    expect((c.find('ConfigMap', NS, 'workers-image-mirrors') as KubeObject).data).to.deep.equal(good);
+
+    c.edit('ConfigMap', NS, 'workers-image-mirrors', (o) => ((o.data as Record<string, string>)['registries.conf'] = 'x'));
+    c.cacheLag = true;
+    before = c.writes.length;
+    await reconcileTarget(d, NP);
+    expect(c.writesSince(before).map((w) => `${w.verb} ${w.kind}`)).to.deep.equal(['create ConfigMap', 'update ConfigMap']);
+    expect((c.find('ConfigMap', NS, 'workers-image-mirrors') as KubeObject).data).to.deep.equal(good);
+  });
+
+  it('renders the cluster target into the operator namespace from objects without a selector only', async () => {
+    const c = new FakeCluster();
+    c.put(idms('all', [{ source: 'docker.io', mirrors: ['mirror.example.net/docker'] }]));
+    c.put(idms('gpu-only', [{ source: 'nvcr.io', mirrors: ['mirror.example.net/nvcr'] }], { matchLabels: { gpu: 'true' } }));
+    await reconcileTarget(deps(c), { kind: 'Cluster' });
+    const cm = c.find('ConfigMap', OPERATOR_NS, 'cluster-image-mirrors') as KubeObject & { data: Record<string, string> };
+    expect(cm.metadata.labels?.[TARGET_LABEL]).to.equal('cluster');
+    expect((cm.metadata as { ownerReferences?: unknown }).ownerReferences).to.equal(undefined);
+    const conf = parseToml(cm.data['registries.conf']) as { registry: Array<{ location: string }> };
+    expect(conf.registry.map((r) => r.location)).to.deep.equal(['docker.io']);
+    const rmc = c.find('RenderedMirrorConfig', OPERATOR_NS, 'cluster') as KubeObject;
+    expect(rmc.spec).to.deep.equal({ target: { kind: 'Cluster' } });
+    expect(cond(c, 'Ready', OPERATOR_NS, 'cluster')?.status).to.equal('True');
+  });
+
+  it('reports a render that throws as RenderFailed and writes no output', async () => {
+    const c = new FakeCluster();
+    seedHostedCluster(c);
+    const d = { ...deps(c), render: () => { throw new Error('boom'); } };
+    const s = await reconcileTarget(d, NP);
+    expect(s.ok).to.equal(false);
+    expect(c.find('ConfigMap', NS, 'workers-image-mirrors')).to.equal(undefined);
+    expect(cond(c, 'Ready')).to.include({ status: 'False', reason: 'RenderFailed' });
+    expect(cond(c, 'Degraded')).to.include({ status: 'True', reason: 'InternalError' });
+  });
+
+  it('re-renders after new caches were filled, so a first reference never reads as missing', async () => {
+    const c = new FakeCluster();
+    c.put(hostedCluster({ imageMirrorConfigRef: { name: 'mirrors' } }));
+    c.put(nodePool());
+    const cm: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'mirrors', namespace: NS },
+      data: { 'idms.yaml': 'apiVersion: config.openshift.io/v1\nkind: ImageDigestMirrorSet\nmetadata: {name: a}\nspec:\n  imageDigestMirrors:\n  - source: quay.io/x\n    mirrors: [mirror.example.net/x]\n' },
+    };
+    let filled = false;
+    // A cache that only holds the ConfigMap once `ensure` has been asked for it.
+    c.ensure = async (refs) => {
+      if (filled || !refs.some((r) => r.kind === 'ConfigMap' && r.name === 'mirrors')) return false;
+      filled = true;
+      c.put(cm);
+      return true;
+    };
+    const s = await reconcileTarget(deps(c), NP);
+    expect(s).to.include({ ok: true, result: 'rendered' });
+    expect(c.events).to.deep.equal([]);
+  });
+});

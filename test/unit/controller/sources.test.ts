@@ -1,0 +1,192 @@
+import { expect } from 'chai';
+import type { KubeObject } from '../../../src/model/source.js';
+import type { WatchFn } from '../../../src/controller/informer.js';
+import { collectionPath, type Resource, type Selectors } from '../../../src/controller/kube.js';
+import { silentLogger } from '../../../src/controller/log.js';
+import { ClusterSources, type SourceEvent } from '../../../src/controller/sources.js';
+
+interface Watcher {
+  path: string;
+  query: Record<string, string | number | boolean | undefined>;
+  cb: (phase: string, obj: unknown) => void;
+}
+
+/** Lists and watches over an in-memory object set, with the selectors the controller uses. */
+class FakeApi {
+  objects: KubeObject[] = [];
+  lists: Array<{ plural: string } & Selectors> = [];
+  watchers: Watcher[] = [];
+  rv = 1;
+
+  lister(r: Resource, sel: Selectors) {
+    return async () => {
+      this.lists.push({ plural: r.plural, ...sel });
+      const items = this.objects.filter((o) => inCollection(o, r, sel.namespace) && matches(o, sel.labelSelector, sel.fieldSelector));
+      return { metadata: { resourceVersion: String(this.rv) }, items: structuredClone(items) };
+    };
+  }
+
+  watch: WatchFn = async (path, query, cb) => {
+    this.watchers.push({ path, query, cb });
+    return new AbortController();
+  };
+
+  /** Stores a change and sends it to every watch whose collection and selectors match. */
+  change(phase: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject): void {
+    const stored = structuredClone(obj);
+    stored.metadata.resourceVersion = String(++this.rv);
+    this.objects = this.objects.filter((o) => !(o.kind === obj.kind && o.metadata.namespace === obj.metadata.namespace && o.metadata.name === obj.metadata.name));
+    if (phase !== 'DELETED') this.objects.push(stored);
+    for (const w of this.watchers) {
+      const label = w.query.labelSelector as string | undefined;
+      const field = w.query.fieldSelector as string | undefined;
+      if (pathMatches(w.path, stored) && matches(stored, label, field)) w.cb(phase, structuredClone(stored));
+    }
+  }
+}
+
+const PLURALS: Record<string, string> = {
+  ConfigMap: 'configmaps',
+  Secret: 'secrets',
+  NodePool: 'nodepools',
+  HostedCluster: 'hostedclusters',
+  ImageDigestMirrorSet: 'imagedigestmirrorsets',
+};
+
+function inCollection(o: KubeObject, r: Resource, ns: string | undefined): boolean {
+  return PLURALS[o.kind] === r.plural && (!ns || o.metadata.namespace === ns);
+}
+
+function pathMatches(path: string, o: KubeObject): boolean {
+  const plural = PLURALS[o.kind];
+  if (!path.endsWith(`/${plural}`)) return false;
+  const m = /\/namespaces\/([^/]+)\//.exec(path);
+  return !m || m[1] === o.metadata.namespace;
+}
+
+function matches(o: KubeObject, label: string | undefined, field: string | undefined): boolean {
+  const labels = o.metadata.labels ?? {};
+  if (label?.startsWith('!') && Object.hasOwn(labels, label.slice(1))) return false;
+  if (label && !label.startsWith('!') && !Object.hasOwn(labels, label)) return false;
+  if (field && field !== `metadata.name=${o.metadata.name}`) return false;
+  return true;
+}
+
+function obj(kind: string, ns: string | undefined, name: string, extra: Partial<KubeObject> = {}): KubeObject {
+  const apiVersion = kind === 'ConfigMap' || kind === 'Secret' ? 'v1' : kind === 'ImageDigestMirrorSet' ? 'imagemirror.io/v1alpha1' : 'hypershift.openshift.io/v1beta1';
+  return { apiVersion, kind, ...extra, metadata: { name, ...(ns ? { namespace: ns } : {}), ...(extra.metadata ?? {}) } } as KubeObject;
+}
+
+describe('ClusterSources', () => {
+  let api: FakeApi;
+  let events: SourceEvent[];
+  let sources: ClusterSources;
+
+  beforeEach(async () => {
+    api = new FakeApi();
+    api.objects.push(
+      obj('NodePool', 'clusters', 'workers', { metadata: { name: 'workers', generation: 1, labels: { a: '1' } } }),
+      obj('ConfigMap', 'clusters', 'mirrors', { data: { 'idms.yaml': '' } }),
+      obj('ConfigMap', 'clusters', 'workers-image-mirrors', { metadata: { name: 'workers-image-mirrors', labels: { 'imagemirror.io/output': 'true' } } }),
+      obj('ConfigMap', 'elsewhere', 'ca', { data: { 'ca.crt': 'pem' } }),
+      obj('ConfigMap', 'elsewhere', 'unrelated', { data: {} }),
+      obj('Secret', 'ops', 'creds', { data: { password: 'c2VjcmV0' } }),
+      obj('Secret', 'ops', 'other', { data: {} }),
+      obj('ImageDigestMirrorSet', undefined, 'corp', { metadata: { name: 'corp', generation: 1 } }),
+    );
+    events = [];
+    sources = new ClusterSources({ api, operatorNamespace: 'ops', hypershift: true, logger: silentLogger(), onEvent: (e) => events.push(e) });
+    sources.start();
+    expect(await sources.waitForSync(1000)).to.equal(true);
+  });
+
+  afterEach(() => sources.stop());
+
+  it('lists no ConfigMaps or Secrets up front except our own outputs', () => {
+    const coreLists = api.lists.filter((l) => l.plural === 'configmaps' || l.plural === 'secrets');
+    expect(coreLists).to.deep.equal([
+      { plural: 'configmaps', labelSelector: 'imagemirror.io/output' },
+      { plural: 'secrets', labelSelector: 'imagemirror.io/output' },
+    ]);
+    expect(sources.get('ConfigMap', 'clusters', 'mirrors')).to.equal(undefined);
+    expect(sources.outputConfigMap('clusters', 'workers-image-mirrors')?.metadata.name).to.equal('workers-image-mirrors');
+  });
+
+  it('caches a NodePool namespace whole (without outputs) once a ConfigMap there is referenced', async () => {
+    expect(await sources.ensure([{ kind: 'ConfigMap', namespace: 'clusters', name: 'mirrors' }])).to.equal(true);
+    expect(api.lists.at(-1)).to.deep.equal({ plural: 'configmaps', namespace: 'clusters', labelSelector: '!imagemirror.io/output' });
+    expect(sources.get('ConfigMap', 'clusters', 'mirrors')?.data).to.deep.equal({ 'idms.yaml': '' });
+    // Another ConfigMap of the same namespace needs no new cache.
+    expect(await sources.ensure([{ kind: 'ConfigMap', namespace: 'clusters', name: 'absent' }])).to.equal(false);
+    expect(sources.watchCounts()).to.include({ namespaces: 1, objects: 0 });
+  });
+
+  it('watches a Secret, and a ConfigMap outside those namespaces, one object at a time', async () => {
+    await sources.ensure([
+      { kind: 'Secret', namespace: 'ops', name: 'creds' },
+      { kind: 'ConfigMap', namespace: 'elsewhere', name: 'ca' },
+    ]);
+    expect(api.lists.slice(-2)).to.deep.equal([
+      { plural: 'secrets', namespace: 'ops', fieldSelector: 'metadata.name=creds' },
+      { plural: 'configmaps', namespace: 'elsewhere', fieldSelector: 'metadata.name=ca' },
+    ]);
+    expect(sources.get('Secret', 'ops', 'creds')?.data).to.deep.equal({ password: 'c2VjcmV0' });
+    expect(sources.get('Secret', 'ops', 'other')).to.equal(undefined);
+    expect(sources.get('ConfigMap', 'elsewhere', 'unrelated')).to.equal(undefined);
+
+    events.length = 0;
+    api.change('MODIFIED', obj('Secret', 'ops', 'creds', { data: { password: 'bmV3' } }));
+    api.change('MODIFIED', obj('Secret', 'ops', 'other', { data: { x: 'eA==' } }));
+    expect(events).to.deep.equal([{ type: 'input', kind: 'Secret', namespace: 'ops', name: 'creds' }]);
+  });
+
+  it('stops per-object watches nothing references any more, and keeps those still in use', async () => {
+    await sources.ensure([
+      { kind: 'Secret', namespace: 'ops', name: 'creds' },
+      { kind: 'Secret', namespace: 'ops', name: 'other' },
+      { kind: 'ConfigMap', namespace: 'clusters', name: 'mirrors' },
+    ]);
+    const stopped = await sources.collectGarbage((ref) => ref.name === 'creds');
+    expect(stopped).to.equal(1);
+    expect(sources.watchCounts()).to.include({ namespaces: 1, objects: 1 });
+    expect(sources.get('Secret', 'ops', 'other')).to.equal(undefined);
+  });
+
+  it('forwards spec changes of our objects but not status-only updates', () => {
+    events.length = 0;
+    api.change('MODIFIED', obj('ImageDigestMirrorSet', undefined, 'corp', { metadata: { name: 'corp', generation: 1 }, status: { conditions: [] } }));
+    expect(events).to.deep.equal([]);
+    api.change('MODIFIED', obj('ImageDigestMirrorSet', undefined, 'corp', { metadata: { name: 'corp', generation: 2 } }));
+    expect(events).to.deep.equal([{ type: 'clusterObject', kind: 'IDMS', name: 'corp' }]);
+  });
+
+  it('forwards NodePool label changes (selectors) but not status-only updates', () => {
+    events.length = 0;
+    const np = (labels: Record<string, string>, status?: unknown): KubeObject =>
+      obj('NodePool', 'clusters', 'workers', { metadata: { name: 'workers', generation: 1, labels }, ...(status ? { status } : {}) });
+    api.change('MODIFIED', np({ a: '1' }, { replicas: 3 }));
+    expect(events).to.deep.equal([]);
+    api.change('MODIFIED', np({ a: '2' }));
+    expect(events).to.deep.equal([{ type: 'input', kind: 'NodePool', namespace: 'clusters', name: 'workers' }]);
+  });
+
+  it('reports changes of our outputs with the object, for drift checks', () => {
+    events.length = 0;
+    const out = obj('ConfigMap', 'clusters', 'workers-image-mirrors', {
+      metadata: { name: 'workers-image-mirrors', labels: { 'imagemirror.io/output': 'true' } },
+      data: { k: 'edited' },
+    });
+    api.change('MODIFIED', out);
+    expect(events).to.have.length(1);
+    expect(events[0]).to.deep.include({ type: 'output', kind: 'ConfigMap', event: 'update' });
+  });
+});
+
+describe('collectionPath', () => {
+  it('builds core and group paths', () => {
+    const cm: Resource = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true };
+    const np: Resource = { group: 'hypershift.openshift.io', version: 'v1beta1', plural: 'nodepools', kind: 'NodePool', namespaced: true };
+    expect(collectionPath(cm, 'x')).to.equal('/api/v1/namespaces/x/configmaps');
+    expect(collectionPath(np)).to.equal('/apis/hypershift.openshift.io/v1beta1/nodepools');
+  });
+});
