@@ -3,7 +3,7 @@
 // recorded in `references` so that the controller can map ConfigMap and
 // Secret events back to the targets that read them.
 import { readRegistryAccess } from './access.js';
-import { isMirrorKind, isOurs, kindOf, OUTPUT_LABEL, type KnownKind } from './kinds.js';
+import { HYPERSHIFT_API_VERSION, isMirrorKind, isOurs, kindOf, OUTPUT_LABEL, type KnownKind } from './kinds.js';
 import { locationOf, parseObjects, type ParseOptions } from './parse.js';
 import { quote } from './patterns.js';
 import { isEmptySelector, isWellFormedSelector, selectorMatches, type LabelSelector } from './selector.js';
@@ -28,6 +28,13 @@ export function gather(src: ObjectSource, target: Target): Gathered {
 }
 
 const MIRROR_KINDS: readonly KnownKind[] = ['IDMS', 'ITMS', 'ICSP'];
+
+const API_VERSIONS: Record<NamespacedKind, string> = {
+  ConfigMap: 'v1',
+  Secret: 'v1',
+  HostedCluster: HYPERSHIFT_API_VERSION,
+  NodePool: HYPERSHIFT_API_VERSION,
+};
 
 /** Keys of the HostedCluster mirror ConfigMap (SPEC §1). */
 const MIRROR_CONFIG_KEYS = ['idms.yaml', 'itms.yaml'];
@@ -65,11 +72,17 @@ class Collector {
     return out;
   }
 
-  /** Looks an object up and records the lookup, found or not. */
+  /**
+   * Looks an object up and records the lookup, found or not. Items of
+   * Kubernetes list responses for built-in kinds carry no apiVersion/kind;
+   * the lookup knows them, so they are filled in on a copy.
+   */
   private get(kind: NamespacedKind, namespace: string, name: string): KubeObject | undefined {
     const ref: Reference = { kind, namespace, name };
     this.references.set(refKey(ref), ref);
-    return this.src.get(kind, namespace, name);
+    const obj = this.src.get(kind, namespace, name);
+    if (!obj || (obj.kind && obj.apiVersion)) return obj;
+    return { ...obj, apiVersion: obj.apiVersion || API_VERSIONS[kind], kind };
   }
 
   /** Cluster-scoped mirror objects, Image `cluster` and RegistryAccess objects whose selector `applies`. */

@@ -321,4 +321,23 @@ describe('gather: NodePool target', () => {
     expect(g.problems.map((p) => p.reason)).to.deep.equal(['DuplicateAccess']);
     expect(JSON.stringify(g.problems)).to.not.include('pw-not-in-messages');
   });
+
+  it('fills in apiVersion and kind of looked-up objects that lack them (built-in list items), without touching the source', () => {
+    const bare = (o: KubeObject): KubeObject => {
+      const { apiVersion: _a, kind: _k, ...rest } = o;
+      return rest as KubeObject;
+    };
+    const secret = bare(pullSecret);
+    const objects = [...base().filter((o) => o.kind !== 'Secret'), secret];
+    const source = new FileObjectSource(objects);
+    // FileObjectSource indexes by kind, so serve the bare Secret through a wrapper.
+    const g = gather(
+      { clusterScoped: () => source.clusterScoped(), get: (k, ns, n) => (k === 'Secret' && n === 'pull' ? secret : source.get(k, ns, n)) },
+      NP,
+    );
+    expect(problemLines(g)).to.deep.equal([]);
+    expect(g.inputs.access[0]!.auth).to.deep.equal({ username: 'u', password: 'pw-not-in-messages' });
+    expect(g.inputs.contributors.map((o) => `${o.apiVersion} ${o.kind} ${o.name}`)).to.include('v1 Secret pull');
+    expect(secret).to.not.have.property('kind');
+  });
 });
