@@ -6,7 +6,7 @@ import type { KubeObject, Reference, Target } from '../model/source.js';
 import { contentHash, outputName, TARGET_LABEL } from '../pipeline.js';
 import { ACCEPTED, buildObjectStatus, objectState, selectedTargets, writeObjectStatus } from './objects.js';
 import { conditionsOf, findCondition } from './conditions.js';
-import { toEvent, involvedOf, type EventSpec } from './events.js';
+import { CLUSTER_EVENT_NAMESPACE, toEvent, involvedOf, type EventSpec } from './events.js';
 import { RESOURCES, type ClusterObjectKind, type Writer } from './kube.js';
 import { backoffDelay, DEFAULT_BACKOFF } from './informer.js';
 import { LeaderElector, type LeaseClient } from './leader.js';
@@ -386,9 +386,9 @@ export class Controller {
     if (!(await writeObjectStatus(this.deps.writer, RESOURCES[kind], obj, status))) return;
     const after = findCondition(status.conditions, ACCEPTED);
     if (after?.status === 'False' && (before?.status !== 'False' || before.message !== after.message)) {
-      await this.emit({ involved: involvedOf(obj), namespace: this.config.operatorNamespace, type: 'Warning', reason: after.reason, message: after.message });
+      await this.emit({ involved: involvedOf(obj), namespace: CLUSTER_EVENT_NAMESPACE, type: 'Warning', reason: after.reason, message: after.message });
     } else if (after?.status === 'True' && before?.status === 'False') {
-      await this.emit({ involved: involvedOf(obj), namespace: this.config.operatorNamespace, type: 'Normal', reason: 'Accepted', message: after.message });
+      await this.emit({ involved: involvedOf(obj), namespace: CLUSTER_EVENT_NAMESPACE, type: 'Normal', reason: 'Accepted', message: after.message });
     }
   }
 

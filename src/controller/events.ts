@@ -19,12 +19,15 @@ export interface InvolvedObject {
 
 export interface EventSpec {
   involved: InvolvedObject;
-  /** Where the Event is stored: the object's namespace, or the operator namespace for cluster-scoped objects. */
+  /** Where the Event is stored: the object's namespace; `default` for cluster-scoped objects (the API server requires it). */
   namespace: string;
   type: EventType;
   reason: string;
   message: string;
 }
+
+/** Events about cluster-scoped objects must live here (as kubectl and client-go record them). */
+export const CLUSTER_EVENT_NAMESPACE = 'default';
 
 /** The API limits Event messages to 1 KiB. */
 const MAX_MESSAGE = 1024;
@@ -49,7 +52,7 @@ export function eventFor(
     const o = first.origin;
     const involved: InvolvedObject = { apiVersion: o.apiVersion, kind: o.kind, name: o.name };
     if (o.uid) involved.uid = o.uid;
-    return { involved, namespace: operatorNamespace, type, reason, message };
+    return { involved, namespace: CLUSTER_EVENT_NAMESPACE, type, reason, message };
   }
   const rmc = RESOURCES.RenderedMirrorConfig;
   const involved = { apiVersion: apiVersionOf(rmc), kind: rmc.kind, name: statusName(target), namespace: statusNamespace(target, operatorNamespace) };
