@@ -266,6 +266,9 @@ function checkEnvelope(v: Record<string, unknown>, location: string, opts: Parse
   const { apiVersion, kind, metadata } = v;
   if (!isNonEmptyString(apiVersion)) return badField(location, v, 'apiVersion', apiVersion);
   if (!isNonEmptyString(kind)) return badField(location, v, 'kind', kind);
+  // Directories meant for `kubectl apply` carry the namespaces their objects
+  // live in; those say nothing about mirrors and are not a mistake.
+  if (apiVersion === 'v1' && kind === 'Namespace') return 'ignore';
   const known = knownKind(apiVersion, kind);
   if (!known || (opts.kinds && !opts.kinds.includes(known))) {
     return opts.otherKinds === 'ignore' ? 'ignore' : unsupported(apiVersion, kind, location, opts);

@@ -67,6 +67,12 @@ describe('parse: text to objects', () => {
     expect(strict.problems[1]!.message).to.include('here (allowed: ImageDigestMirrorSet)');
   });
 
+  it('skips v1 Namespace documents even where other kinds are errors (kubectl-apply directories carry them)', () => {
+    const r = parse(`apiVersion: v1\nkind: Namespace\nmetadata:\n  name: clusters\n---\n${idms('a')}---\napiVersion: v1\nkind: Service\nmetadata:\n  name: s\n`);
+    expect(r.objects.map((o) => o.metadata.name)).to.deep.equal(['a']);
+    expect(r.problems.map((p) => p.reason)).to.deep.equal(['UnsupportedKind']);
+  });
+
   it('an ignored kind needs no metadata.name (it is not ours to check)', () => {
     const r = parse('apiVersion: machineconfiguration.openshift.io/v1\nkind: MachineConfig\n', 'ignore');
     expect(r.problems).to.deep.equal([]);
