@@ -42,11 +42,10 @@ describe('consumer: basic-auth mirror with rendered credentials', function () {
   before(async function () {
     [source, mirror] = await Promise.all([world.registry(), world.registry({ auth: { username: USER, password: PASSWORD } })]);
     img = await world.image('basic-auth');
-    await Promise.all([world.push(img, source, 'team/app'), world.push(img, mirror, 'team/app')]);
-    const [basicAuth, dockerConfig, none] = await Promise.all([
-      render(basicAuthSecret('mirror-basic', USER, PASSWORD)),
-      render(dockerConfigSecret('mirror-dockercfg', mirror.host)),
-      render(undefined),
+    const [[basicAuth, dockerConfig, none]] = await Promise.all([
+      Promise.all([render(basicAuthSecret('mirror-basic', USER, PASSWORD)), render(dockerConfigSecret('mirror-dockercfg', mirror.host)), render(undefined)]),
+      world.push(img, source, 'team/app'),
+      world.push(img, mirror, 'team/app'),
     ]);
     rendered = { basicAuth, dockerConfig, none };
   });

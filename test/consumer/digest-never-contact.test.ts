@@ -24,15 +24,15 @@ describe('consumer: IDMS mirror with NeverContactSource', function () {
       world.image('never-contact-other-repo'),
     ]);
     // The source holds every image, so any pull that reached it would succeed.
-    await Promise.all([
+    [rendered] = await Promise.all([
+      renderOk([
+        idms('team-app', [{ source: `${source.host}/team/app`, mirrors: [`${mirror.host}/team/app`], mirrorSourcePolicy: 'NeverContactSource' }]),
+        registryAccess('test-registries', plainHTTP(source.host, mirror.host)),
+      ]),
       world.push(img, source, 'team/app'),
       world.push(img, mirror, 'team/app'),
       world.push(onlyAtSource, source, 'team/app'),
       world.push(otherRepo, source, 'other/app'),
-    ]);
-    rendered = await renderOk([
-      idms('team-app', [{ source: `${source.host}/team/app`, mirrors: [`${mirror.host}/team/app`], mirrorSourcePolicy: 'NeverContactSource' }]),
-      registryAccess('test-registries', plainHTTP(source.host, mirror.host)),
     ]);
   });
   after(() => world.stop());

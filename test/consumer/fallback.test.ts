@@ -29,14 +29,17 @@ describe('consumer: AllowContactingSource falls back to the source', function ()
     downMirrorHost = downMirror.host;
     await downMirror.stop();
     img = await world.image('fallback');
-    await Promise.all([world.push(img, emptySource, 'team/app'), world.push(img, downSource, 'team/app')]);
     const entries = (src: Registry, mirrorHost: string): Entry[] => [
       { source: `${src.host}/team/app`, mirrors: [`${mirrorHost}/team/app`], mirrorSourcePolicy: 'AllowContactingSource' },
     ];
-    rendered = await renderOk([
-      idms('fallback-digest', [...entries(emptySource, emptyMirror.host), ...entries(downSource, downMirrorHost)]),
-      itms('fallback-tag', [...entries(emptySource, emptyMirror.host), ...entries(downSource, downMirrorHost)]),
-      registryAccess('test-registries', plainHTTP(emptySource.host, emptyMirror.host, downSource.host, downMirrorHost)),
+    [rendered] = await Promise.all([
+      renderOk([
+        idms('fallback-digest', [...entries(emptySource, emptyMirror.host), ...entries(downSource, downMirrorHost)]),
+        itms('fallback-tag', [...entries(emptySource, emptyMirror.host), ...entries(downSource, downMirrorHost)]),
+        registryAccess('test-registries', plainHTTP(emptySource.host, emptyMirror.host, downSource.host, downMirrorHost)),
+      ]),
+      world.push(img, emptySource, 'team/app'),
+      world.push(img, downSource, 'team/app'),
     ]);
   });
   after(() => world.stop());

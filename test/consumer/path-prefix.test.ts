@@ -19,13 +19,6 @@ describe('consumer: mirror with a path prefix', function () {
   before(async function () {
     [allowSource, neverSource, mirror] = await Promise.all([world.registry(), world.registry(), world.registry()]);
     [app, lib] = await Promise.all([world.image('prefix-app'), world.image('prefix-lib')]);
-    await Promise.all([
-      world.push(app, mirror, 'some/prefix/team/app'),
-      world.push(lib, mirror, 'some/prefix/team/lib'),
-      world.push(app, mirror, 'never/prefix/team/app'),
-      // The sources have them too: a pull that wrongly went there would succeed; the connection count catches it.
-      ...[allowSource, neverSource].flatMap((s) => [world.push(app, s, 'team/app'), world.push(lib, s, 'team/lib')]),
-    ]);
     const entries: Entry[] = [
       // repository-scoped source
       { source: `${allowSource.host}/team/app`, mirrors: [`${mirror.host}/some/prefix/team/app`], mirrorSourcePolicy: 'AllowContactingSource' },
@@ -34,10 +27,17 @@ describe('consumer: mirror with a path prefix', function () {
       // NeverContactSource: containerd's `server` becomes the prefixed mirror too
       { source: `${neverSource.host}/team/app`, mirrors: [`${mirror.host}/never/prefix/team/app`], mirrorSourcePolicy: 'NeverContactSource' },
     ];
-    rendered = await renderOk([
-      idms('prefixed', entries),
-      itms('prefixed', entries),
-      registryAccess('test-registries', plainHTTP(allowSource.host, neverSource.host, mirror.host)),
+    [rendered] = await Promise.all([
+      renderOk([
+        idms('prefixed', entries),
+        itms('prefixed', entries),
+        registryAccess('test-registries', plainHTTP(allowSource.host, neverSource.host, mirror.host)),
+      ]),
+      world.push(app, mirror, 'some/prefix/team/app'),
+      world.push(lib, mirror, 'some/prefix/team/lib'),
+      world.push(app, mirror, 'never/prefix/team/app'),
+      // The sources have them too: a pull that wrongly went there would succeed; the connection count catches it.
+      ...[allowSource, neverSource].flatMap((s) => [world.push(app, s, 'team/app'), world.push(lib, s, 'team/lib')]),
     ]);
   });
   after(() => world.stop());

@@ -19,10 +19,13 @@ describe('consumer: ITMS mirror for tag pulls', function () {
   before(async function () {
     [source, mirror] = await Promise.all([world.registry(), world.registry()]);
     [atSource, atMirror] = await Promise.all([world.image('tag-source'), world.image('tag-mirror')]);
-    await Promise.all([world.push(atSource, source, 'team/app'), world.push(atMirror, mirror, 'team/app')]);
-    rendered = await renderOk([
-      itms('team-app', [{ source: `${source.host}/team/app`, mirrors: [`${mirror.host}/team/app`] }]),
-      registryAccess('test-registries', plainHTTP(source.host, mirror.host)),
+    [rendered] = await Promise.all([
+      renderOk([
+        itms('team-app', [{ source: `${source.host}/team/app`, mirrors: [`${mirror.host}/team/app`] }]),
+        registryAccess('test-registries', plainHTTP(source.host, mirror.host)),
+      ]),
+      world.push(atSource, source, 'team/app'),
+      world.push(atMirror, mirror, 'team/app'),
     ]);
   });
   after(() => world.stop());

@@ -39,11 +39,10 @@ describe('consumer: TLS mirror with a private CA', function () {
     tls = await makeServerCert(certDir);
     [source, mirror] = await Promise.all([world.registry(), world.registry({ tls })]);
     img = await world.image('tls');
-    await Promise.all([world.push(img, source, 'team/app'), world.push(img, mirror, 'team/app')]);
-    const [allowWithCA, allowNoCA, neverNoCA] = await Promise.all([
-      render('AllowContactingSource', true),
-      render('AllowContactingSource', false),
-      render('NeverContactSource', false),
+    const [[allowWithCA, allowNoCA, neverNoCA]] = await Promise.all([
+      Promise.all([render('AllowContactingSource', true), render('AllowContactingSource', false), render('NeverContactSource', false)]),
+      world.push(img, source, 'team/app'),
+      world.push(img, mirror, 'team/app'),
     ]);
     rendered = { allowWithCA, allowNoCA, neverNoCA };
   });
