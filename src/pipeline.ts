@@ -6,7 +6,8 @@ import { gather } from './model/gather.js';
 import type { Gathered, ObjectSource, Target } from './model/source.js';
 import type { MirrorModel, Problem } from './model/types.js';
 import { merge } from './merge/index.js';
-import { render } from './render/index.js';
+import { InternalError, render } from './render/index.js';
+import { MACHINE_CONFIG_KEY, mergeWarnings, renderMachineConfig } from './render/machineconfig.js';
 import type { FilesManifest, NodeFile, RenderOutput } from './render/types.js';
 
 /** Label on every object the operator writes; such objects are never read as inputs. */
@@ -50,18 +51,51 @@ export function targetLabelValue(t: Target): string {
 }
 
 export function renderTarget(src: ObjectSource, target: Target): RenderedTarget {
-  const gathered = gather(src, target);
+  const gathered = gather(target.kind === 'NodePool' ? withOwnOutputHidden(src, target) : src, target);
   if (gathered.problems.length > 0) {
     return { target, gathered, outcome: { ok: false, errors: gathered.problems } };
   }
   const merged = merge(gathered.inputs);
   if (!merged.ok) return { target, gathered, outcome: { ok: false, errors: merged.errors } };
-  const output = render(merged.value);
-  return { target, gathered, outcome: { ok: true, model: merged.value, output, ...toData(output) } };
+  const rendered = render(merged.value);
+  if (target.kind !== 'NodePool') {
+    return { target, gathered, outcome: { ok: true, model: merged.value, output: rendered, ...toData(rendered) } };
+  }
+  // NodePool nodes get their files through NodePool.spec.config (docs/hypershift.md).
+  const mc = renderMachineConfig(merged.value, rendered.files);
+  const output: RenderOutput = { files: rendered.files, warnings: mergeWarnings(rendered.warnings, mc.warnings) };
+  const data = toData(output, { [MACHINE_CONFIG_KEY]: mc.content });
+  return { target, gathered, outcome: { ok: true, model: merged.value, output, ...data } };
 }
 
-/** Splits rendered files into ConfigMap and Secret data plus `files.json`. */
-export function toData(output: RenderOutput): Omit<RenderedData, 'model' | 'output'> {
+/**
+ * A NodePool's own output may be listed in its `spec.config` (that is how
+ * it reaches the nodes), possibly before the operator first wrote it. Gather
+ * must see it as an output, present and labelled, so that it is skipped:
+ * never read as an input, and never reported missing (which would keep it
+ * from ever being written).
+ */
+function withOwnOutputHidden(src: ObjectSource, target: Extract<Target, { kind: 'NodePool' }>): ObjectSource {
+  const name = outputName(target);
+  const placeholder = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace: target.namespace, labels: { [OUTPUT_LABEL]: 'true' } },
+  };
+  return {
+    clusterScoped: () => src.clusterScoped(),
+    get: (kind, namespace, n) =>
+      kind === 'ConfigMap' && namespace === target.namespace && n === name ? placeholder : src.get(kind, namespace, n),
+  };
+}
+
+/**
+ * Splits rendered files into ConfigMap and Secret data plus `files.json`.
+ * `extra` adds ConfigMap keys that are not node files (NodePool targets: the
+ * MachineConfig under `config`); the node agent reads only what files.json
+ * lists, and the content hash covers them too.
+ */
+export function toData(output: RenderOutput, extra: Readonly<Record<string, string>> = {}): Omit<RenderedData, 'model' | 'output'> {
   const configMapData: Record<string, string> = {};
   const secretData: Record<string, string> = {};
   const manifest: FilesManifest = {};
@@ -70,6 +104,10 @@ export function toData(output: RenderOutput): Omit<RenderedData, 'model' | 'outp
     (f.secret ? secretData : configMapData)[f.key] = f.content;
   }
   configMapData[FILES_MANIFEST_KEY] = JSON.stringify(manifest, null, 2) + '\n';
+  for (const [key, value] of Object.entries(extra)) {
+    if (Object.hasOwn(configMapData, key)) throw new InternalError(`internal error: ConfigMap key ${JSON.stringify(key)} is also a node file key`);
+    configMapData[key] = value;
+  }
   return { configMapData, secretData, hash: contentHash(configMapData) };
 }
 
