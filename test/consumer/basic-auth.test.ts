@@ -31,7 +31,7 @@ describe('consumer: basic-auth mirror with rendered credentials', function () {
   let rendered: Record<'basicAuth' | 'dockerConfig' | 'none', Rendered>;
 
   const render = (secret: Doc | undefined): Promise<Rendered> => {
-    const ref = secret ? { credentialsSecretRef: { namespace: NS, name: String((secret.metadata as { name: string }).name) } } : {};
+    const ref = secret ? { credentialsSecretRef: { namespace: NS, name: secret.metadata.name } } : {};
     return renderOk([
       idms('auth', [{ source: `${source.host}/team/app`, mirrors: [`${mirror.host}/team/app`], mirrorSourcePolicy: 'NeverContactSource' }]),
       registryAccess('test-registries', [{ host: mirror.host, plainHTTP: true, ...ref }, { host: source.host, plainHTTP: true }]),

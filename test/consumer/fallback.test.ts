@@ -3,7 +3,7 @@
 // Each case has its own source registry, because containerd configures
 // mirrors per source host and the two cases must not share one.
 import { expect } from 'chai';
-import { idms, itms, plainHTTP, registryAccess, type Entry } from './lib/inputs.js';
+import { idms, itms, OPENSHIFT_API, plainHTTP, registryAccess, type Entry } from './lib/inputs.js';
 import type { Registry } from './lib/registry.js';
 import { renderOk, type Rendered } from './lib/render.js';
 import { consumers, explain, lines, statusesOf, World, type TestImage } from './lib/world.js';
@@ -34,8 +34,9 @@ describe('consumer: AllowContactingSource falls back to the source', function ()
     ];
     [rendered] = await Promise.all([
       renderOk([
-        idms('fallback-digest', [...entries(emptySource, emptyMirror.host), ...entries(downSource, downMirrorHost)]),
-        itms('fallback-tag', [...entries(emptySource, emptyMirror.host), ...entries(downSource, downMirrorHost)]),
+        // OpenShift's own config.openshift.io/v1 documents, as exported from a cluster.
+        idms('fallback-digest', [...entries(emptySource, emptyMirror.host), ...entries(downSource, downMirrorHost)], OPENSHIFT_API),
+        itms('fallback-tag', [...entries(emptySource, emptyMirror.host), ...entries(downSource, downMirrorHost)], OPENSHIFT_API),
         registryAccess('test-registries', plainHTTP(emptySource.host, emptyMirror.host, downSource.host, downMirrorHost)),
       ]),
       world.push(img, emptySource, 'team/app'),

@@ -3,6 +3,8 @@
 // dumped to YAML by render.ts.
 
 export const API = 'imagemirror.io/v1alpha1';
+/** OpenShift's own API version for IDMS/ITMS; the CLI reads those documents as they are. */
+export const OPENSHIFT_API = 'config.openshift.io/v1';
 export const NS = 'mirror-config';
 
 export type Policy = 'AllowContactingSource' | 'NeverContactSource';
@@ -13,14 +15,20 @@ export interface Entry {
   mirrorSourcePolicy?: Policy;
 }
 
-export type Doc = Record<string, unknown>;
-
-export function idms(name: string, entries: Entry[]): Doc {
-  return { apiVersion: API, kind: 'ImageDigestMirrorSet', metadata: { name }, spec: { imageDigestMirrors: entries } };
+/** A Kubernetes-style document; the rest of its fields are free-form. */
+export interface Doc {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  [field: string]: unknown;
 }
 
-export function itms(name: string, entries: Entry[]): Doc {
-  return { apiVersion: API, kind: 'ImageTagMirrorSet', metadata: { name }, spec: { imageTagMirrors: entries } };
+export function idms(name: string, entries: Entry[], apiVersion = API): Doc {
+  return { apiVersion, kind: 'ImageDigestMirrorSet', metadata: { name }, spec: { imageDigestMirrors: entries } };
+}
+
+export function itms(name: string, entries: Entry[], apiVersion = API): Doc {
+  return { apiVersion, kind: 'ImageTagMirrorSet', metadata: { name }, spec: { imageTagMirrors: entries } };
 }
 
 export interface HostSpec {
