@@ -1,6 +1,6 @@
 // Runs the real CLI (`bin/image-mirror render`) on input documents and
 // hands back the directory tree it wrote, as a node would have it under /.
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,13 @@ export interface Rendered {
   result: RunResult;
 }
 
+// Rendered trees are read until the end of a test file; they are removed
+// when the test process exits.
+const renderDirs: string[] = [];
+process.once('exit', () => {
+  for (const d of renderDirs) rmSync(d, { recursive: true, force: true });
+});
+
 function cliBuilt(): boolean {
   return process.env.IMAGE_MIRROR_CLI !== undefined || existsSync(CLI_MAIN);
 }
@@ -30,6 +37,7 @@ function cliBuilt(): boolean {
 export async function render(docs: readonly Doc[], opts: { target?: string } = {}): Promise<Rendered> {
   if (!cliBuilt()) throw new Error(`${CLI_MAIN} is missing: build first (npx tsc -p .)`);
   const dir = await tempDir('render');
+  renderDirs.push(dir);
   const input = join(dir, 'input.yaml');
   await writeFile(input, docs.map((d) => dump(d)).join('---\n'));
   const out = join(dir, 'out');
