@@ -15,6 +15,7 @@ import {
 import type { KubeObject } from '../model/source.js';
 import type { ListFn, WatchFn } from './informer.js';
 import { statusCode } from './leader.js';
+import { jsonPatchNodePool, type PatchNodePool } from './nodepool-config-ref.js';
 
 /** A resource the controller lists and watches. */
 export interface Resource {
@@ -58,7 +59,7 @@ export interface Selectors {
   fieldSelector?: string;
 }
 
-export type WriteVerb = 'create' | 'update' | 'delete';
+export type WriteVerb = 'create' | 'update' | 'delete' | 'patch';
 
 /** The writes the reconciler makes. Objects go to the API as given; errors carry `.code`. */
 export interface Writer {
@@ -75,6 +76,8 @@ export interface Writer {
   replaceStatus(r: Resource, obj: KubeObject): Promise<KubeObject>;
   deleteCustom(r: Resource, namespace: string | undefined, name: string): Promise<void>;
   createEvent(ev: CoreV1Event): Promise<void>;
+  /** JSON patch of a NodePool's spec.config reference (nodepool-config-ref.ts); absent where nothing patches NodePools. */
+  patchNodePool?: PatchNodePool;
 }
 
 /** The client-node clients of one kubeconfig. */
@@ -183,6 +186,7 @@ export function apiWriter(api: KubeApi, count: (kind: string, verb: WriteVerb) =
       counted(count, 'Event', 'create', async () => {
         await core.createNamespacedEvent({ namespace: ns(body), body });
       }),
+    patchNodePool: (namespace, name, ops) => counted(count, 'NodePool', 'patch', () => jsonPatchNodePool(custom, namespace, name, ops)),
   };
 }
 

@@ -5,11 +5,12 @@
 import { OUR_API_VERSION } from '../model/kinds.js';
 import type { KubeObject, ObjectSource, Reference, Target } from '../model/source.js';
 import { formatProblem, type Origin, type Problem } from '../model/types.js';
-import { renderTarget, type RenderedTarget } from '../pipeline.js';
+import { outputName, renderTarget, type RenderedTarget } from '../pipeline.js';
 import { findCondition, type Condition } from './conditions.js';
 import { eventFor, type EventSpec } from './events.js';
 import type { Writer } from './kube.js';
 import type { Logger } from './log.js';
+import { syncConfigRef } from './nodepool-config-ref.js';
 import { publishOutputs, type PublishResult, type Published } from './outputs.js';
 import { buildTargetStatus, statusNamespace, writeTargetStatus, type TargetStatusInput } from './status.js';
 
@@ -69,6 +70,10 @@ export async function reconcileTarget(deps: ReconcileDeps, target: Target): Prom
   let published: PublishResult | undefined;
   if (rendered.outcome.ok) {
     published = await publishOutputs(deps, target, rendered.outcome, owner, (p) => deps.onPublish?.(key, p));
+  }
+  if (target.kind === 'NodePool' && rendered.gathered.nodePool) {
+    const exists = published !== undefined || deps.sources.outputConfigMap(target.namespace, outputName(target)) !== undefined;
+    await syncConfigRef({ patchNodePool: deps.writer.patchNodePool?.bind(deps.writer), logger: deps.logger }, rendered.gathered.nodePool, outputName(target), exists);
   }
   const input: TargetStatusInput = { target, rendered, published, existing, now: deps.now };
   const status = buildTargetStatus(input);

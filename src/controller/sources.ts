@@ -14,6 +14,7 @@ import type { KubeObject, NamespacedKind, ObjectSource, Reference } from '../mod
 import { Informer, type Backoff, type EventType, type ListFn, type WatchFn } from './informer.js';
 import { RESOURCES, collectionPath, type ClusterObjectKind, type Resource, type Selectors } from './kube.js';
 import type { Logger } from './log.js';
+import { configRefFingerprint } from './nodepool-config-ref.js';
 
 /** What the informers need from the API (KubeApi in production, a fake in unit tests). */
 export interface InformerApi {
@@ -66,8 +67,8 @@ export class ClusterSources implements ObjectSource {
       this.hostedClusters = this.informer(RESOURCES.HostedCluster, {}, 'hostedclusters');
       this.onChange(this.hostedClusters, generationOf, (o) => this.emitInput('HostedCluster', o));
       this.nodePoolInformer = this.informer(RESOURCES.NodePool, {}, 'nodepools');
-      // Labels matter too: they decide which nodePoolSelectors select the NodePool.
-      this.onChange(this.nodePoolInformer, (o) => `${generationOf(o)}|${JSON.stringify(o.metadata.labels ?? {})}`, (o) =>
+      // Labels matter too: they decide which nodePoolSelectors select the NodePool; so does the spec.config opt-in annotation.
+      this.onChange(this.nodePoolInformer, (o) => `${generationOf(o)}|${JSON.stringify(o.metadata.labels ?? {})}|${configRefFingerprint(o)}`, (o) =>
         this.emitInput('NodePool', o),
       );
     }
