@@ -1,27 +1,35 @@
 // image-mirror: one binary, four subcommands. Usage errors exit 2.
 import { Command, CommanderError } from 'commander';
-import { registerAgentCommand } from './agent.js';
-import { registerControllerCommand } from './controller.js';
 import { registerRenderCommands } from './render.js';
 
 const EXIT_USAGE = 2;
+/** Subcommands that need neither the Kubernetes client nor the logger. */
+const OFFLINE = new Set(['render', 'validate']);
 
-export function buildProgram(): Command {
+/**
+ * Builds the program. The controller and agent modules pull in the
+ * Kubernetes client (about 0.6 s to import), so `render` and `validate` load
+ * without them; everything else (including top-level help) loads all four.
+ */
+export async function buildProgram(subcommand?: string): Promise<Command> {
   const program = new Command('image-mirror')
     .description('render registry mirror configuration (registries.conf, containerd hosts.toml) from IDMS/ITMS and HyperShift objects')
     .version('0.1.0')
     .showHelpAfterError()
     .exitOverride();
   registerRenderCommands(program);
-  registerControllerCommand(program);
-  registerAgentCommand(program);
+  if (!subcommand || !OFFLINE.has(subcommand)) {
+    const [{ registerControllerCommand }, { registerAgentCommand }] = await Promise.all([import('./controller.js'), import('./agent.js')]);
+    registerControllerCommand(program);
+    registerAgentCommand(program);
+  }
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
 
 async function main(argv: string[]): Promise<void> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(argv[2])).parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
       const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';

@@ -1,0 +1,121 @@
+// The CLI as users and other tools drive it: exit codes, stderr, and that
+// invalid input writes nothing. Runs the real binary (bin/image-mirror).
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FileObjectSource, loadPaths } from '../../src/model/files.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const BIN = join(ROOT, 'bin/image-mirror');
+const INVALID = join(ROOT, 'test/fixtures/invalid');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(BIN, args, { cwd: ROOT, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Runs `fn` over `items`, `limit` at a time (each run is a Node process). */
+async function pool<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: limit }, worker));
+  return out;
+}
+
+/** `--target` for fixtures about a NodePool; the cluster target otherwise. */
+function targetArgs(path: string): string[] {
+  const np = new FileObjectSource(loadPaths([path]).objects).nodePools()[0];
+  return np ? ['--target', `${np.metadata.namespace}/${np.metadata.name}`] : [];
+}
+
+function files(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => statSync(join(dir, f)).isFile());
+}
+
+describe('cli: render and validate', () => {
+  let out: string;
+  beforeEach(() => {
+    out = mkdtempSync(join(tmpdir(), 'image-mirror-cli-'));
+  });
+  afterEach(() => rmSync(out, { recursive: true, force: true }));
+
+  it('renders the examples: exit 0, the node tree on disk, one line per file on stdout', async () => {
+    const r = await cli(['render', '--out', out, 'examples/cluster']);
+    expect(r.code, r.stderr).to.equal(0);
+    const written = files(out).sort();
+    expect(written).to.include('etc/containers/registries.conf.d/99-image-mirrors.conf');
+    expect(written.some((f) => /^etc\/containerd\/certs\.d\/[^/]+\/hosts\.toml$/.test(f))).to.equal(true);
+    expect(r.stdout.trim().split('\n').sort()).to.deep.equal(written);
+  });
+
+  it('writes files with credentials as 0600 and the rest as 0644', async () => {
+    const r = await cli(['render', '--out', out, 'examples/cluster']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(statSync(join(out, 'etc/containers/auth.json')).mode & 0o777).to.equal(0o600);
+    expect(statSync(join(out, 'etc/containers/registries.conf.d/99-image-mirrors.conf')).mode & 0o777).to.equal(0o644);
+  });
+
+  it('prints warnings on stderr, one per line, and still exits 0', async () => {
+    const r = await cli(['render', '--target', 'clusters/demo-workers', '--out', out, 'examples/hypershift']);
+    expect(r.code, r.stderr).to.equal(0);
+    const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning: '));
+    expect(warnings.length).to.be.greaterThan(0);
+    for (const w of warnings) expect(w).to.match(/ \[(NotExpressible|HostWideWidening|TagOnlyApproximated|NoCatchAllInRegistriesConf|CredentialsOmitted)\]$/);
+  });
+
+  it('exit 2 on usage errors: no --out, unknown command, a malformed --target', async () => {
+    for (const args of [['render', 'examples/cluster'], ['frobnicate'], ['render', '--target', 'NotValid', '--out', out, 'examples']]) {
+      const r = await cli(args);
+      expect(r.code, args.join(' ')).to.equal(2);
+      expect(r.stderr).to.match(/^error: /m);
+    }
+    expect(files(out)).to.deep.equal([]);
+  });
+
+  it('exit 1 for a NodePool that is not in the input, naming it', async () => {
+    const r = await cli(['render', '--target', 'clusters/nope', '--out', out, 'examples/hypershift']);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.include('nope');
+    expect(files(out)).to.deep.equal([]);
+  });
+
+  it('every invalid fixture: exit 1, its reason and message on stderr, no stack trace, nothing written', async function () {
+    this.timeout(180_000);
+    const names = readdirSync(INVALID).filter((f) => f.endsWith('.yaml')).sort();
+    expect(names.length).to.be.at.least(30);
+    const failures = await pool(names, 3, async (name) => {
+      const path = join(INVALID, name);
+      const m = /^# expect: ([A-Za-z]+): (.+)$/m.exec(readFileSync(path, 'utf8'));
+      if (!m) return `${name}: no "# expect:" header`;
+      const dir = mkdtempSync(join(out, 'f-'));
+      const r = await cli(['render', ...targetArgs(path), '--out', dir, path]);
+      const line = r.stderr.split('\n').find((l) => l.endsWith(`[${m[1]}]`) && l.includes(m[2]));
+      if (r.code !== 1) return `${name}: exit ${r.code}, want 1\n${r.stderr}`;
+      if (!line) return `${name}: no "${m[1]}" error containing ${JSON.stringify(m[2])}:\n${r.stderr}`;
+      if (/\n\s+at /.test(r.stderr)) return `${name}: stack trace on stderr`;
+      if (files(dir).length > 0) return `${name}: wrote ${files(dir).join(', ')}`;
+      return undefined;
+    });
+    expect(failures.filter(Boolean)).to.deep.equal([]);
+  });
+});
