@@ -1,0 +1,72 @@
+// Smoke variant of bench/render-scale.ts: the benchmark's inputs at a small
+// size render correctly (checked against an expectation computed apart from
+// src/merge), and `gather` on the equivalent objects yields the same files.
+// No timing is asserted here; bench/RESULTS.md holds the figures.
+import { expect } from 'chai';
+import { merge } from '../../src/merge/index.js';
+import { gather } from '../../src/model/gather.js';
+import { render } from '../../src/render/index.js';
+import { measureSize, mergeAndRender, PHASES } from '../../bench/lib/render-bench.js';
+import { checkRendering } from '../../bench/lib/render-check.js';
+import { clusterObjectSource, mirrorSetObjects, nodePoolObjectSource, renderScaleInputs, sourceSpecs } from '../../bench/lib/render-inputs.js';
+import { median, percentile } from '../../bench/lib/stats.js';
+import type { ObjectSource, Target } from '../../src/model/source.js';
+
+const N = 200;
+
+function renderedFrom(src: ObjectSource, target: Target): Map<string, string> {
+  const g = gather(src, target);
+  expect(g.problems, JSON.stringify(g.problems.slice(0, 3))).to.deep.equal([]);
+  const merged = merge(g.inputs);
+  if (!merged.ok) throw new Error(merged.errors[0].message);
+  return new Map(render(merged.value).files.map((f) => [f.key, f.content]));
+}
+
+describe('bench smoke: render-scale', () => {
+  it('the generated inputs have the documented shape: N sources, 10% nested, half with tag mirrors', () => {
+    const specs = sourceSpecs(N);
+    expect(new Set(specs.map((s) => s.source)).size).to.equal(N);
+    expect(specs.filter((s) => s.parent !== undefined)).to.have.length(N / 10);
+    expect(specs.every((s) => s.digest.length === 3)).to.equal(true);
+    expect(specs.filter((s) => s.tag.length === 2)).to.have.length(N / 2);
+  });
+
+  it(`renders every one of ${N} sources with exactly its mirrors per pull type, and a hosts.toml per registry host`, () => {
+    expect(checkRendering(N, mergeAndRender(renderScaleInputs(N)))).to.deep.equal([]);
+  });
+
+  it('the check fails when a source is missing or its mirrors differ (control)', () => {
+    const inputs = renderScaleInputs(N);
+    const dropped = { ...inputs, entries: inputs.entries.filter((e) => e.source !== 'registry3.example.com/team3') };
+    expect(checkRendering(N, mergeAndRender(dropped))).to.include('registries.conf: no entry for registry3.example.com/team3');
+    const swapped = {
+      ...inputs,
+      entries: inputs.entries.map((e) => (e.source === 'registry4.example.com/team4' && e.pool === 'tag' ? { ...e, mirrors: [...e.mirrors].reverse() } : e)),
+    };
+    expect(checkRendering(N, mergeAndRender(swapped)).join('\n')).to.include('registry4.example.com/team4: tag mirrors');
+  });
+
+  it('gather on the equivalent objects (cluster-scoped sets, NodePool config YAML) gives the same registries.conf', () => {
+    const direct = mergeAndRender(renderScaleInputs(N)).files.find((f) => f.key === 'registries.conf')?.content;
+    const cluster = renderedFrom(clusterObjectSource(mirrorSetObjects(N)), { kind: 'Cluster' });
+    const nodePool = renderedFrom(nodePoolObjectSource(N), { kind: 'NodePool', namespace: 'clusters', name: 'bench-pool' });
+    expect(direct).to.be.a('string');
+    expect(cluster.get('registries.conf')).to.equal(direct);
+    expect(nodePool.get('registries.conf')).to.equal(direct);
+  });
+
+  it('measureSize records one sample per run for every phase', () => {
+    const r = measureSize(50, 2, 0);
+    for (const p of PHASES) expect(r.samples[p], p).to.have.length(2);
+    expect(r.files).to.be.greaterThan(1);
+  });
+
+  it('median and percentile use the documented definitions', () => {
+    expect(median([3, 1, 2])).to.equal(2);
+    expect(median([4, 1, 3, 2])).to.equal(2.5);
+    const hundred = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentile(hundred, 50)).to.equal(50);
+    expect(percentile(hundred, 99)).to.equal(99);
+    expect(percentile([5], 99)).to.equal(5);
+  });
+});
