@@ -1,0 +1,176 @@
+// Change flows against the real API server: edits of every kind of input
+// re-render the target; a deleted or broken input makes it Degraded while
+// the last good output stays published untouched; fixing the input recovers
+// it without a restart; outputs edited or deleted by hand are repaired; a
+// deleted NodePool takes its outputs and status with it.
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { kube, kubeconfigPath, localControlPlane } from '../hooks.js';
+import { deleteNamespace, waitUntil, type Kube } from '../lib/kube.js';
+import {
+  condition,
+  createNamespace,
+  deleteCustom,
+  eventsAbout,
+  HS,
+  idmsDoc,
+  mirrorsByLocation,
+  OperatorProcess,
+  putConfigMap,
+  putCustom,
+  readConfigMap,
+  readRmc,
+  readSecret,
+  registriesConf,
+  waitDegraded,
+  waitReady,
+} from './lib.js';
+
+const OURS = 'imagemirror.io/v1alpha1';
+
+describe('operator: change flows', function () {
+  this.timeout(120_000);
+  const id = randomBytes(3).toString('hex');
+  const ns = `chg-${id}`;
+  const opNs = `chg-op-${id}`;
+  const out = 'pool-image-mirrors';
+  let k: Kube;
+  let op: OperatorProcess;
+  let hash = '';
+
+  const mirrors = async (): Promise<Record<string, string[]>> => mirrorsByLocation(registriesConf(await readConfigMap(k, ns, out)));
+  /** Waits for a new output, logs how long it took, returns the mirrors. */
+  const converged = async (what: string, since: number): Promise<Record<string, string[]>> => {
+    const rmc = await waitReady(k, ns, 'pool', { notHash: hash });
+    console.log(`      ${what}: new output after ${Date.now() - since} ms`);
+    hash = rmc.status?.contentHash ?? '';
+    return mirrors();
+  };
+  const mirrorConfig = (mirror: string): Promise<void> =>
+    putConfigMap(k, ns, 'mirrors', { 'idms.yaml': idmsDoc('release', [{ source: 'quay.io/openshift-release-dev', mirrors: [mirror] }]) });
+
+  before(async function () {
+    k = kube();
+    await createNamespace(k, ns);
+    await createNamespace(k, opNs);
+    await mirrorConfig('mirror.example.net/release');
+    await putCustom(k, 'hostedclusters', HS, { kind: 'HostedCluster', metadata: { name: 'hc', namespace: ns }, spec: { imageMirrorConfigRef: { name: 'mirrors' } } });
+    await putCustom(k, 'nodepools', HS, { kind: 'NodePool', metadata: { name: 'pool', namespace: ns, labels: { chg: id } }, spec: { clusterName: 'hc' } });
+    op = await OperatorProcess.start({ kubeconfig: kubeconfigPath(), namespace: opNs });
+    hash = (await waitReady(k, ns, 'pool')).status?.contentHash ?? '';
+  });
+
+  after(async function () {
+    await op?.stop();
+    await deleteCustom(k, 'imagedigestmirrorsets', OURS, `chg-${id}`);
+    await deleteCustom(k, 'registryaccesses', OURS, `chg-${id}`);
+    await deleteCustom(k, 'nodepools', HS, 'pool', ns);
+    await deleteCustom(k, 'hostedclusters', HS, 'hc', ns);
+    const finalize = localControlPlane() !== undefined;
+    await deleteNamespace(k, ns, { finalize });
+    await deleteNamespace(k, opNs, { finalize });
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') console.log(`operator log:\n${op.tail()}`);
+  });
+
+  it('follows an edit of the referenced ConfigMap', async () => {
+    const t = Date.now();
+    await mirrorConfig('mirror.example.net/release-v2');
+    expect((await converged('ConfigMap edit', t))['quay.io/openshift-release-dev']).to.deep.equal(['mirror.example.net/release-v2']);
+  });
+
+  it('follows an edit of our ImageDigestMirrorSet', async () => {
+    const idms = (mirror: string) => ({
+      kind: 'ImageDigestMirrorSet',
+      metadata: { name: `chg-${id}` },
+      spec: { nodePoolSelector: { matchLabels: { chg: id } }, imageDigestMirrors: [{ source: 'docker.io', mirrors: [mirror] }] },
+    });
+    let t = Date.now();
+    await putCustom(k, 'imagedigestmirrorsets', OURS, idms('mirror.example.net/hub'));
+    expect((await converged('IDMS create', t))['docker.io']).to.deep.equal(['mirror.example.net/hub']);
+    t = Date.now();
+    await putCustom(k, 'imagedigestmirrorsets', OURS, idms('mirror.example.net/hub-v2'));
+    expect((await converged('IDMS edit', t))['docker.io']).to.deep.equal(['mirror.example.net/hub-v2']);
+  });
+
+  it('follows an edit of the HostedCluster', async () => {
+    const t = Date.now();
+    await putCustom(k, 'hostedclusters', HS, {
+      kind: 'HostedCluster',
+      metadata: { name: 'hc', namespace: ns },
+      spec: { imageMirrorConfigRef: { name: 'mirrors' }, imageContentSources: [{ source: 'registry.example.com/ubi', mirrors: ['mirror.example.net/ubi'] }] },
+    });
+    expect((await converged('HostedCluster edit', t))['registry.example.com/ubi']).to.deep.equal(['mirror.example.net/ubi']);
+  });
+
+  it('follows a Secret a RegistryAccess references, from its first appearance', async () => {
+    await putCustom(k, 'registryaccesses', OURS, {
+      kind: 'RegistryAccess',
+      metadata: { name: `chg-${id}` },
+      spec: { nodePoolSelector: { matchLabels: { chg: id } }, hosts: [{ host: 'mirror.example.net', credentialsSecretRef: { namespace: opNs, name: 'creds' } }] },
+    });
+    await waitDegraded(k, ns, 'pool', 'MissingReference');
+    const t = Date.now();
+    await k.core.createNamespacedSecret({ namespace: opNs, body: { metadata: { name: 'creds' }, type: 'kubernetes.io/basic-auth', stringData: { username: 'u', password: `first-${id}` } } });
+    await converged('referenced Secret created', t);
+    const secretText = async (): Promise<string> =>
+      Object.values((await readSecret(k, ns, out))?.data ?? {})
+        .map((v) => Buffer.from(v, 'base64').toString('utf8'))
+        .join('\n');
+    expect(await secretText()).to.contain(Buffer.from(`u:first-${id}`).toString('base64'));
+    // A new password changes only the Secret (the ConfigMap hash leaves secrets out on purpose).
+    await k.core.replaceNamespacedSecret({ namespace: opNs, name: 'creds', body: { metadata: { name: 'creds' }, type: 'kubernetes.io/basic-auth', stringData: { username: 'u', password: `second-${id}` } } });
+    await waitUntil('the output Secret to hold the new password', async () => (await secretText()).includes(Buffer.from(`u:second-${id}`).toString('base64')));
+    await deleteCustom(k, 'registryaccesses', OURS, `chg-${id}`);
+    await waitUntil('the output Secret to be deleted', async () => (await readSecret(k, ns, out)) === undefined);
+    hash = (await waitReady(k, ns, 'pool')).status?.contentHash ?? '';
+  });
+
+  it('keeps the last good output when the referenced ConfigMap is deleted or broken, and recovers when it is fixed', async () => {
+    const good = await readConfigMap(k, ns, out);
+    await k.core.deleteNamespacedConfigMap({ namespace: ns, name: 'mirrors' });
+    let rmc = await waitDegraded(k, ns, 'pool', 'MissingReference');
+    expect(condition(rmc.status, 'Degraded')?.message).to.contain(`ConfigMap ${ns}/mirrors not found`);
+    expect(condition(rmc.status, 'Ready')).to.include({ status: 'False', reason: 'InvalidInputs' });
+    expect(rmc.status?.contentHash).to.equal(hash);
+
+    await putConfigMap(k, ns, 'mirrors', { 'idms.yaml': 'apiVersion: config.openshift.io/v1\nkind: ImageDigestMirrorSet\nspec: [unclosed\n' });
+    rmc = await waitDegraded(k, ns, 'pool', 'InvalidYAML');
+    expect(condition(rmc.status, 'Degraded')?.message).to.contain(`ConfigMap ${ns}/mirrors key idms.yaml`);
+    const kept = await readConfigMap(k, ns, out);
+    expect(kept?.metadata?.resourceVersion).to.equal(good?.metadata?.resourceVersion);
+    expect(kept?.data).to.deep.equal(good?.data);
+
+    const t = Date.now();
+    await mirrorConfig('mirror.example.net/release-v3');
+    expect((await converged('fixed ConfigMap', t))['quay.io/openshift-release-dev']).to.deep.equal(['mirror.example.net/release-v3']);
+    const events = await waitUntil('the Recovered event', async () => {
+      const list = await eventsAbout(k, ns, 'pool');
+      return list.some((e) => e.reason === 'Recovered') ? list : undefined;
+    });
+    const reasons = events.map((e) => `${e.type}/${e.reason}`);
+    expect(reasons).to.include.members(['Warning/MissingReference', 'Warning/InvalidYAML', 'Normal/Recovered']);
+    expect(events.every((e) => e.involvedObject.kind === 'NodePool' && e.involvedObject.namespace === ns)).to.equal(true);
+  });
+
+  it('repairs an output edited or deleted by hand', async () => {
+    const good = await readConfigMap(k, ns, out);
+    await k.core.replaceNamespacedConfigMap({ namespace: ns, name: out, body: { ...good, data: { ...good?.data, 'registries.conf': '# edited by hand\n' } } });
+    await waitUntil('the edited output to be repaired', async () => (await readConfigMap(k, ns, out))?.data?.['registries.conf'] === good?.data?.['registries.conf']);
+    await k.core.deleteNamespacedConfigMap({ namespace: ns, name: out });
+    const back = await waitUntil('the deleted output to be back', () => readConfigMap(k, ns, out));
+    expect(back.data).to.deep.equal(good?.data);
+    expect(back.metadata?.labels).to.include({ 'imagemirror.io/output': 'true', 'imagemirror.io/target': `${ns}.pool` });
+  });
+
+  it('removes the outputs and the status of a deleted NodePool', async () => {
+    expect(await readRmc(k, ns, 'pool')).to.not.equal(undefined);
+    await deleteCustom(k, 'nodepools', HS, 'pool', ns);
+    await waitUntil('outputs and status to be gone', async () => {
+      const [cm, secret, rmc] = await Promise.all([readConfigMap(k, ns, out), readSecret(k, ns, out), readRmc(k, ns, 'pool')]);
+      return !cm && !secret && !rmc;
+    });
+  });
+});
