@@ -3,9 +3,10 @@
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { run, stopProcess, type RunResult } from '../../test/consumer/lib/proc.js';
+import { run, stopProcess, track, type RunResult } from '../../test/consumer/lib/proc.js';
 
-const AGENT_MAIN = fileURLToPath(new URL('./agent-main.js', import.meta.url));
+/** The real CLI entry point, so the agent runs exactly as `image-mirror agent`. */
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 /** One JSON log line of the agent (pino). */
 export interface LogLine {
@@ -23,7 +24,7 @@ export class AgentProcess {
   }
 
   static start(args: readonly string[]): AgentProcess {
-    return new AgentProcess(spawn(process.execPath, [AGENT_MAIN, 'agent', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    return new AgentProcess(track(spawn(process.execPath, [MAIN, 'agent', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })));
   }
 
   lines(): LogLine[] {
@@ -42,14 +43,16 @@ export class AgentProcess {
     return this.child.exitCode !== null || this.child.signalCode !== null;
   }
 
-  stop(): Promise<void> {
-    return stopProcess(this.child, 5_000);
+  /** SIGTERM and wait; resolves with the exit code (0 after a clean stop). */
+  async stop(): Promise<number | null> {
+    await stopProcess(this.child, 5_000);
+    return this.child.exitCode;
   }
 }
 
 /** `agent --once ARGS`: exit code and log. */
 export function agentOnce(args: readonly string[]): Promise<RunResult> {
-  return run(process.execPath, [AGENT_MAIN, 'agent', '--once', ...args], { timeoutMs: 60_000 });
+  return run(process.execPath, [MAIN, 'agent', '--once', ...args], { timeoutMs: 60_000 });
 }
 
 export interface FileSpec {
