@@ -245,7 +245,7 @@ describe('operator: steady state', function () {
     const auditWrites = await audit.countWrites({ succeededOnly: false }, mark);
     const opWrites = (await op.metric('imagemirror_api_writes_total')) - writesBefore;
     const rss = op.rssBytes();
-    const rssMetric = await op.metric('imagemirror_process_resident_memory_bytes');
+    const rssMetric = await op.metric('process_resident_memory_bytes');
     console.log(
       `      ${poolCount} NodePools: converged ${convergedMs} ms after start; ${passes} unchanged passes in 3.5 s of 1 s resyncs, ` +
         `${auditWrites} writes (audit), ${opWrites} writes (metric); RSS ${(rss / 2 ** 20).toFixed(1)} MiB (/proc), ${(rssMetric / 2 ** 20).toFixed(1)} MiB (metric)`,

@@ -39,14 +39,14 @@ export function registerControllerCommand(program: Command): Command {
     .option('--namespace <ns>', 'operator namespace: Lease, cluster-target outputs and status ($POD_NAMESPACE or $OPERATOR_NAMESPACE when set)', process.env.POD_NAMESPACE || process.env.OPERATOR_NAMESPACE || DEFAULT_NAMESPACE)
     .option('--leader-elect', 'run only while holding the Lease (for more than one replica)', false)
     .option('--lease-name <name>', 'name of the leader election Lease', 'image-mirror-controller')
-    .option('--lease-duration <duration>', 'how long a Lease is valid without renewal', parseDuration, 15_000)
-    .option('--lease-renew-period <duration>', 'how often the leader renews the Lease', parseDuration, 5_000)
-    .option('--lease-renew-deadline <duration>', 'the leader steps down when it could not renew for this long', parseDuration, 10_000)
-    .option('--lease-retry-period <duration>', 'how often a follower tries to take the Lease', parseDuration, 2_000)
+    .addOption(durationOption('--lease-duration <duration>', 'how long a Lease is valid without renewal', '15s'))
+    .addOption(durationOption('--lease-renew-period <duration>', 'how often the leader renews the Lease', '5s'))
+    .addOption(durationOption('--lease-renew-deadline <duration>', 'the leader steps down when it could not renew for this long', '10s'))
+    .addOption(durationOption('--lease-retry-period <duration>', 'how often a follower tries to take the Lease', '2s'))
     .option('--metrics-bind-address <addr>', 'host:port for /metrics, "0" to disable', ':8080')
     .option('--health-probe-bind-address <addr>', 'host:port for /healthz and /readyz, "0" to disable', ':8081')
     .option('--concurrency <n>', 'targets reconciled at once', parsePositiveInt, 4)
-    .option('--resync-period <duration>', 'reconcile every target again this often ("0" disables)', parseDuration, 10 * 60_000)
+    .addOption(durationOption('--resync-period <duration>', 'reconcile every target again this often ("0" disables)', '10m'))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS as string[]).default('info'))
     .addOption(
       new Option('--targets <mode>', 'auto: NodePools when HyperShift is served, else the cluster; or force one').choices(['auto', 'cluster', 'nodepools']).default('auto'),
@@ -54,6 +54,10 @@ export function registerControllerCommand(program: Command): Command {
     .action(async (opts: ControllerCliOptions) => {
       await runController(opts);
     });
+}
+
+function durationOption(flags: string, description: string, shown: string): Option {
+  return new Option(flags, description).argParser(parseDuration).default(parseDuration(shown), shown);
 }
 
 /** `15s`, `500ms`, `10m`, `1h`, or plain seconds. */

@@ -60,7 +60,7 @@ export class ControllerMetrics {
         for (const t of self.targetsFn()) this.set({ condition: t.condition, status: t.status }, t.count);
       },
     });
-    if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'imagemirror_' });
+    if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
   setQueueDepth(fn: () => number): void {
