@@ -44,15 +44,37 @@ apply_manifests() {
 }
 
 # ---------------------------------------------------------------------------
-# Operator start-up. Runs the controller in the foreground once the CLI has a
-# `controller` subcommand; until then it says so and exits 0.
+# Operator start-up: runs `controller` in the background (metrics and probes on
+# free loopback ports, JSON log in a file), waits until every target's
+# RenderedMirrorConfig has settled and prints what was rendered. On a terminal
+# the operator then keeps running until Ctrl-C (edit the examples and run
+# e2e/operator/show-cli.js again to see the effect); otherwise, or with
+# RUN_ONCE=1, it is stopped once the result is shown.
 # ---------------------------------------------------------------------------
 start_operator() {
-  if [[ -f "$CLI" ]] && node "$CLI" --help 2>/dev/null | grep -qE '^\s+controller\b'; then
-    log "starting the operator: node $CLI controller (namespace $OPERATOR_NAMESPACE)"
-    exec node "$CLI" controller
+  local logdir status=0
+  logdir="$(mktemp -d "${TMPDIR:-/tmp}/image-mirror-run.XXXXXX")"
+  log "starting the operator (namespace $OPERATOR_NAMESPACE, log $logdir/operator.log)"
+  node "$CLI" controller --namespace "$OPERATOR_NAMESPACE" \
+    --metrics-bind-address 127.0.0.1:0 --health-probe-bind-address 127.0.0.1:0 \
+    >"$logdir/operator.log" 2>&1 &
+  operator_pid=$!
+  # Never leave the operator behind, whatever happens next (SIGTERM: it drains and exits).
+  trap 'kill -TERM "$operator_pid" 2>/dev/null || true; wait "$operator_pid" 2>/dev/null || true' EXIT
+  node dist/e2e/operator/show-cli.js --namespace "$OPERATOR_NAMESPACE" --timeout 60 || status=$?
+  if ! kill -0 "$operator_pid" 2>/dev/null; then
+    log "the operator exited early; last lines of its log:"
+    tail -n 20 "$logdir/operator.log" >&2
+    return 1
   fi
-  log "operator not built yet ($CLI has no controller command)"
+  if [[ $status -ne 0 ]]; then
+    log "the result did not settle; last lines of the operator log:"
+    tail -n 20 "$logdir/operator.log" >&2
+  elif [[ -t 0 && "${RUN_ONCE:-0}" != 1 ]]; then
+    log "the operator keeps running (pid $operator_pid); Ctrl-C stops it"
+    wait "$operator_pid" || true
+  fi
+  return "$status"
 }
 
 ensure_built
