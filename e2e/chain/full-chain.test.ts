@@ -1,0 +1,205 @@
+// The whole chain on one machine: the real API server, the operator and the
+// agent as child processes (the agent's root is a temporary directory), and
+// the real consumers reading what the agent installed there: a private
+// containerd resolving with that directory's etc/containerd/certs.d as its
+// hosts directory, and skopeo with its etc/containers (registries.conf.d
+// drop-in). Three docker-registry instances play the source and two mirrors;
+// each holds the image, so a pull that reached the wrong one would succeed
+// and only the request logs tell where it went.
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { lstat, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { kube, kubeconfigPath, localControlPlane } from '../hooks.js';
+import { deleteNamespace, waitUntil, type Kube } from '../lib/kube.js';
+import { createNamespace, deleteCustom, GROUP, OperatorProcess, putCustom, readRmc } from '../operator/lib.js';
+import type { Containerd } from '../../test/consumer/lib/containerd.js';
+import { removeDir, tempDir, type RunResult } from '../../test/consumer/lib/proc.js';
+import type { Registry } from '../../test/consumer/lib/registry.js';
+import { copyOnNode } from '../../test/consumer/lib/skopeo.js';
+import { lines, World, type TestImage } from '../../test/consumer/lib/world.js';
+import { AgentProcess } from './lib.js';
+
+const OURS = `${GROUP}/v1alpha1`;
+const REPO = 'team/app';
+
+/** Regular files below `dir`, as paths relative to it. */
+async function filesUnder(dir: string, rel = ''): Promise<string[]> {
+  const names = await readdir(join(dir, rel)).catch(() => [] as string[]);
+  const out: string[] = [];
+  for (const n of names.sort()) {
+    const p = rel ? `${rel}/${n}` : n;
+    const st = await lstat(join(dir, p));
+    if (st.isDirectory()) out.push(...(await filesUnder(dir, p)));
+    else out.push(p);
+  }
+  return out;
+}
+
+describe('chain: operator + agent + containerd and skopeo', function () {
+  this.timeout(180_000);
+  const id = randomBytes(3).toString('hex');
+  const opNs = `chain-op-${id}`;
+  const nodeName = `chain-node-${id}`;
+  const idmsName = `chain-${id}`;
+  const accessName = `chain-access-${id}`;
+  const world = new World();
+  let k: Kube;
+  let source: Registry;
+  let mirrorA: Registry;
+  let mirrorB: Registry;
+  let img: TestImage;
+  let ctrd: Containerd;
+  let root: string;
+  let op: OperatorProcess | undefined;
+  let agent: AgentProcess | undefined;
+  let ref: string;
+  let lastHash = '';
+
+  const sourceDir = (): string => join(root, 'etc/containerd/certs.d', `${source.host.replace(':', '_')}_`);
+  const hostsDir = (): string => join(root, 'etc/containerd/certs.d');
+  const pullers: Array<{ name: string; pull: () => Promise<RunResult> }> = [
+    { name: 'containerd', pull: () => ctrd.fetch(hostsDir(), ref) },
+    { name: 'skopeo', pull: () => copyOnNode(root, ref) },
+  ];
+
+  const putIdms = (mirror: Registry): Promise<void> =>
+    putCustom(k, 'imagedigestmirrorsets', OURS, {
+      kind: 'ImageDigestMirrorSet',
+      metadata: { name: idmsName },
+      spec: { imageDigestMirrors: [{ source: `${source.host}/${REPO}`, mirrors: [`${mirror.host}/${REPO}`], mirrorSourcePolicy: 'NeverContactSource' }] },
+    });
+
+  /**
+   * Waits until the operator published a new hash and the agent reports it
+   * applied on the Node (the annotation is written after the whole pass).
+   */
+  const waitApplied = async (): Promise<string> => {
+    const hash = await waitUntil(
+      'a new publication applied on the node',
+      async () => {
+        const published = (await readRmc(k, opNs, 'cluster'))?.status?.contentHash;
+        if (!published || published === lastHash) return undefined;
+        const node = await k.core.readNode({ name: nodeName });
+        return node.metadata?.annotations?.['imagemirror.io/applied-hash'] === published ? published : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
+    lastHash = hash;
+    return hash;
+  };
+
+  const explain = (r: RunResult): string =>
+    `${r.command} -> ${r.code}\n${r.stderr.slice(-1500)}\nsource: ${lines(source.requests()).join(', ')}\nA: ${lines(mirrorA.requests()).join(', ')}\nB: ${lines(mirrorB.requests()).join(', ')}`;
+
+  before(async function () {
+    k = kube();
+    await createNamespace(k, opNs);
+    await k.core.createNode({ body: { metadata: { name: nodeName } } });
+    root = await tempDir('chain-root');
+    [source, mirrorA, mirrorB] = await Promise.all([world.registry(), world.registry(), world.registry()]);
+    img = await world.image('full-chain');
+    await Promise.all([world.push(img, source, REPO), world.push(img, mirrorA, REPO), world.push(img, mirrorB, REPO)]);
+    ref = `${source.host}/${REPO}@${img.manifestDigest}`;
+    ctrd = await world.containerd();
+    await putCustom(k, 'registryaccesses', OURS, {
+      kind: 'RegistryAccess',
+      metadata: { name: accessName },
+      spec: { hosts: [source, mirrorA, mirrorB].map((r) => ({ host: r.host, plainHTTP: true })) },
+    });
+    op = await OperatorProcess.start({ kubeconfig: kubeconfigPath(), namespace: opNs, args: ['--targets', 'cluster'] });
+    await op.waitReady();
+    agent = AgentProcess.start(['--kubeconfig', kubeconfigPath(), '--node-name', nodeName, '--namespace', opNs, '--root', root, '--containerd-config', '', '--log-level', 'debug']);
+    // The RegistryAccess-only publication: later waits then see only what each test changes.
+    await waitApplied();
+  });
+
+  after(async function () {
+    await agent?.stop();
+    await op?.stop();
+    await deleteCustom(k, 'imagedigestmirrorsets', OURS, idmsName);
+    await deleteCustom(k, 'registryaccesses', OURS, accessName);
+    await k.core.deleteNode({ name: nodeName }).catch(() => undefined);
+    await deleteNamespace(k, opNs, { finalize: localControlPlane() !== undefined });
+    await world.stop();
+    await removeDir(root);
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state !== 'failed') return;
+    if (op) console.log(`operator log:\n${op.tail()}`);
+    if (agent) console.log(`agent log:\n${agent.tail()}`);
+  });
+
+  it('IDMS with NeverContactSource: the files arrive and both consumers pull by digest from the mirror, zero requests to the source', async function () {
+    const t0 = Date.now();
+    await putIdms(mirrorA);
+    await waitApplied();
+    console.log(`      IDMS created -> files applied on the node: ${Date.now() - t0} ms`);
+    expect(await readFile(join(sourceDir(), 'hosts.toml'), 'utf8')).to.include(mirrorA.host);
+    expect(await readFile(join(root, 'etc/containers/registries.conf.d/99-image-mirrors.conf'), 'utf8')).to.include(`${mirrorA.host}/${REPO}`);
+    for (const p of pullers) {
+      world.clearLogs();
+      const r = await p.pull();
+      expect(r.code, `${p.name}: ${explain(r)}`).to.equal(0);
+      expect(lines(mirrorA.requestsFor(REPO)), `${p.name}: ${explain(r)}`).to.include(`GET /v2/${REPO}/blobs/${img.layerDigest} 200`);
+      expect(source.connections(), `${p.name}: ${explain(r)}`).to.equal(0);
+    }
+  });
+
+  it('switching the IDMS to another mirror: the next pull goes there, still never to the source', async function () {
+    await putIdms(mirrorB);
+    await waitApplied();
+    expect(await readFile(join(sourceDir(), 'hosts.toml'), 'utf8')).to.include(mirrorB.host).and.not.include(mirrorA.host);
+    for (const p of pullers) {
+      world.clearLogs();
+      const r = await p.pull();
+      expect(r.code, `${p.name}: ${explain(r)}`).to.equal(0);
+      expect(lines(mirrorB.requestsFor(REPO)), `${p.name}: ${explain(r)}`).to.include(`GET /v2/${REPO}/blobs/${img.layerDigest} 200`);
+      expect(mirrorA.connections(), `${p.name}: ${explain(r)}`).to.equal(0);
+      expect(source.connections(), `${p.name}: ${explain(r)}`).to.equal(0);
+    }
+  });
+
+  it('deleting the IDMS: the agent removes the mirror configuration and pulls go to the source again', async function () {
+    await deleteCustom(k, 'imagedigestmirrorsets', OURS, idmsName);
+    await waitApplied();
+    // RegistryAccess still says how to reach the three hosts; only the mirroring is gone.
+    const hosts = await readFile(join(sourceDir(), 'hosts.toml'), 'utf8').catch(() => '');
+    expect(hosts).not.to.include(mirrorB.host);
+    const conf = await readFile(join(root, 'etc/containers/registries.conf.d/99-image-mirrors.conf'), 'utf8').catch(() => '');
+    expect(conf).not.to.include(`${mirrorB.host}/${REPO}`);
+    for (const p of pullers) {
+      world.clearLogs();
+      const r = await p.pull();
+      expect(r.code, `${p.name}: ${explain(r)}`).to.equal(0);
+      expect(lines(source.requestsFor(REPO)), `${p.name}: ${explain(r)}`).to.include(`GET /v2/${REPO}/blobs/${img.layerDigest} 200`);
+      expect(mirrorB.connections(), `${p.name}: ${explain(r)}`).to.equal(0);
+    }
+  });
+
+  it('deleting the last input: only an empty registries.conf drop-in is left', async function () {
+    await deleteCustom(k, 'registryaccesses', OURS, accessName);
+    await waitUntil('only the drop-in left under etc/', async () => {
+      const left = await filesUnder(join(root, 'etc'));
+      return left.length === 1 && left[0] === 'containers/registries.conf.d/99-image-mirrors.conf';
+    }, { timeoutMs: 60_000 });
+    const conf = parseToml(await readFile(join(root, 'etc/containers/registries.conf.d/99-image-mirrors.conf'), 'utf8'));
+    expect(conf).to.deep.equal({});
+    // Every directory the agent created for hosts.toml files went with them.
+    expect(await readdir(join(root, 'etc'))).to.deep.equal(['containers']);
+  });
+
+  it('uninstall: with the operator stopped, deleting the output removes every file the agent installed', async function () {
+    expect(await op?.stop()).to.equal(0);
+    op = undefined;
+    await k.core.deleteNamespacedConfigMap({ namespace: opNs, name: 'cluster-image-mirrors' });
+    await k.core.deleteNamespacedSecret({ namespace: opNs, name: 'cluster-image-mirrors' }).catch(() => undefined);
+    await waitUntil('every file removed', async () => (await readdir(root)).join() === 'var', { timeoutMs: 30_000 });
+    const state = JSON.parse(await readFile(join(root, 'var/lib/image-mirror/owned.json'), 'utf8')) as { files: string[]; dirs: string[] };
+    expect(state).to.include({ source: `ConfigMap ${opNs}/cluster-image-mirrors` });
+    expect([state.files, state.dirs]).to.deep.equal([[], []]);
+    expect(agent?.exited).to.equal(false);
+  });
+});
