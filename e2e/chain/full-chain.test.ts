@@ -13,11 +13,12 @@ import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { kube, kubeconfigPath, localControlPlane } from '../hooks.js';
 import { deleteNamespace, waitUntil, type Kube } from '../lib/kube.js';
-import { createNamespace, deleteCustom, GROUP, OperatorProcess, putCustom, readRmc } from '../operator/lib.js';
+import { createNamespace, deleteCustom, GROUP, OperatorProcess, putConfigMap, putCustom, putSecret, readRmc } from '../operator/lib.js';
 import type { Containerd } from '../../test/consumer/lib/containerd.js';
 import { removeDir, tempDir, type RunResult } from '../../test/consumer/lib/proc.js';
 import type { Registry } from '../../test/consumer/lib/registry.js';
 import { copyOnNode } from '../../test/consumer/lib/skopeo.js';
+import { makeServerCert } from '../../test/consumer/lib/tls.js';
 import { lines, World, type TestImage } from '../../test/consumer/lib/world.js';
 import { AgentProcess } from './lib.js';
 
@@ -49,6 +50,9 @@ describe('chain: operator + agent + containerd and skopeo', function () {
   let source: Registry;
   let mirrorA: Registry;
   let mirrorB: Registry;
+  /** HTTPS with a private CA and basic authentication. */
+  let mirrorC: Registry;
+  let certs: string;
   let img: TestImage;
   let ctrd: Containerd;
   let root: string;
@@ -64,6 +68,19 @@ describe('chain: operator + agent + containerd and skopeo', function () {
     { name: 'skopeo', pull: () => copyOnNode(root, ref) },
   ];
 
+  const USER = { username: 'chain-puller', password: `pw-${id}` };
+  const access = (withC: boolean): Promise<void> => {
+    const hosts: Array<Record<string, unknown>> = [source, mirrorA, mirrorB].map((r) => ({ host: r.host, plainHTTP: true }));
+    if (withC) {
+      hosts.push({
+        host: mirrorC.host,
+        ca: { configMapKeyRef: { namespace: opNs, name: 'chain-ca', key: 'ca.crt' } },
+        credentialsSecretRef: { namespace: opNs, name: 'chain-creds' },
+      });
+    }
+    return putCustom(k, 'registryaccesses', OURS, { kind: 'RegistryAccess', metadata: { name: accessName }, spec: { hosts } });
+  };
+
   const putIdms = (mirror: Registry): Promise<void> =>
     putCustom(k, 'imagedigestmirrorsets', OURS, {
       kind: 'ImageDigestMirrorSet',
@@ -75,14 +92,15 @@ describe('chain: operator + agent + containerd and skopeo', function () {
    * Waits until the operator published a new hash and the agent reports it
    * applied on the Node (the annotation is written after the whole pass).
    */
-  const waitApplied = async (): Promise<string> => {
+  const waitApplied = async (settled: () => Promise<boolean> = async () => true): Promise<string> => {
     const hash = await waitUntil(
       'a new publication applied on the node',
       async () => {
         const published = (await readRmc(k, opNs, 'cluster'))?.status?.contentHash;
         if (!published || published === lastHash) return undefined;
         const node = await k.core.readNode({ name: nodeName });
-        return node.metadata?.annotations?.['imagemirror.io/applied-hash'] === published ? published : undefined;
+        if (node.metadata?.annotations?.['imagemirror.io/applied-hash'] !== published) return undefined;
+        return (await settled()) ? published : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 100 },
     );
@@ -91,23 +109,23 @@ describe('chain: operator + agent + containerd and skopeo', function () {
   };
 
   const explain = (r: RunResult): string =>
-    `${r.command} -> ${r.code}\n${r.stderr.slice(-1500)}\nsource: ${lines(source.requests()).join(', ')}\nA: ${lines(mirrorA.requests()).join(', ')}\nB: ${lines(mirrorB.requests()).join(', ')}`;
+    `${r.command} -> ${r.code}\n${r.stderr.slice(-1500)}\nsource: ${lines(source.requests()).join(', ')}\nA: ${lines(mirrorA.requests()).join(', ')}\nB: ${lines(mirrorB.requests()).join(', ')}\nC: ${lines(mirrorC.requests()).join(', ')}`;
 
   before(async function () {
     k = kube();
     await createNamespace(k, opNs);
     await k.core.createNode({ body: { metadata: { name: nodeName } } });
     root = await tempDir('chain-root');
-    [source, mirrorA, mirrorB] = await Promise.all([world.registry(), world.registry(), world.registry()]);
+    certs = await tempDir('chain-tls');
+    const tls = await makeServerCert(certs);
+    [source, mirrorA, mirrorB, mirrorC] = await Promise.all([world.registry(), world.registry(), world.registry(), world.registry({ tls, auth: USER })]);
     img = await world.image('full-chain');
-    await Promise.all([world.push(img, source, REPO), world.push(img, mirrorA, REPO), world.push(img, mirrorB, REPO)]);
+    await Promise.all([source, mirrorA, mirrorB, mirrorC].map((r) => world.push(img, r, REPO)));
+    await putConfigMap(k, opNs, 'chain-ca', { 'ca.crt': tls.caPEM });
+    await putSecret(k, opNs, 'chain-creds', 'kubernetes.io/basic-auth', USER);
     ref = `${source.host}/${REPO}@${img.manifestDigest}`;
     ctrd = await world.containerd();
-    await putCustom(k, 'registryaccesses', OURS, {
-      kind: 'RegistryAccess',
-      metadata: { name: accessName },
-      spec: { hosts: [source, mirrorA, mirrorB].map((r) => ({ host: r.host, plainHTTP: true })) },
-    });
+    await access(false);
     op = await OperatorProcess.start({ kubeconfig: kubeconfigPath(), namespace: opNs, args: ['--targets', 'cluster'] });
     await op.waitReady();
     agent = AgentProcess.start(['--kubeconfig', kubeconfigPath(), '--node-name', nodeName, '--namespace', opNs, '--root', root, '--containerd-config', '', '--log-level', 'debug']);
@@ -124,6 +142,7 @@ describe('chain: operator + agent + containerd and skopeo', function () {
     await deleteNamespace(k, opNs, { finalize: localControlPlane() !== undefined });
     await world.stop();
     await removeDir(root);
+    await removeDir(certs);
   });
 
   afterEach(function () {
@@ -162,20 +181,44 @@ describe('chain: operator + agent + containerd and skopeo', function () {
     }
   });
 
+  it('a TLS mirror with a private CA and credentials: files from the output Secret arrive, 0600, and both consumers use them', async function () {
+    await access(true);
+    await putIdms(mirrorC);
+    const hostsToml = join(sourceDir(), 'hosts.toml');
+    // Two changes may be published one after the other: wait for the one with both.
+    await waitApplied(async () => (await readFile(hostsToml, 'utf8')).includes(mirrorC.host));
+    const cDir = `${mirrorC.host.replace(':', '_')}_`;
+    expect(await readFile(hostsToml, 'utf8')).to.include(mirrorC.host).and.include('authorization');
+    expect((await lstat(hostsToml)).mode & 0o777, 'hosts.toml with credentials').to.equal(0o600);
+    expect((await lstat(join(root, 'etc/containers/auth.json'))).mode & 0o777, 'auth.json').to.equal(0o600);
+    expect(await filesUnder(join(root, 'etc'))).to.include(`containers/certs.d/${mirrorC.host}/ca.crt`);
+    expect((await filesUnder(sourceDir())).some((f) => f.endsWith('.crt')), `CA next to hosts.toml in ${cDir}`).to.equal(true);
+    for (const p of pullers) {
+      world.clearLogs();
+      const r = await p.pull();
+      expect(r.code, `${p.name}: ${explain(r)}`).to.equal(0);
+      const got = mirrorC.requestsFor(REPO);
+      expect(got.some((q) => q.authorized && q.status === 200 && q.path.includes('/blobs/')), `${p.name}: ${explain(r)}`).to.equal(true);
+      expect(source.connections(), `${p.name}: ${explain(r)}`).to.equal(0);
+    }
+    // The credentials reached the node, never the agent's log.
+    expect(agent?.tail(10_000)).not.to.include(USER.password);
+  });
+
   it('deleting the IDMS: the agent removes the mirror configuration and pulls go to the source again', async function () {
     await deleteCustom(k, 'imagedigestmirrorsets', OURS, idmsName);
     await waitApplied();
     // RegistryAccess still says how to reach the three hosts; only the mirroring is gone.
     const hosts = await readFile(join(sourceDir(), 'hosts.toml'), 'utf8').catch(() => '');
-    expect(hosts).not.to.include(mirrorB.host);
+    expect(hosts).not.to.include(mirrorC.host);
     const conf = await readFile(join(root, 'etc/containers/registries.conf.d/99-image-mirrors.conf'), 'utf8').catch(() => '');
-    expect(conf).not.to.include(`${mirrorB.host}/${REPO}`);
+    expect(conf).not.to.include(`${mirrorC.host}/${REPO}`);
     for (const p of pullers) {
       world.clearLogs();
       const r = await p.pull();
       expect(r.code, `${p.name}: ${explain(r)}`).to.equal(0);
       expect(lines(source.requestsFor(REPO)), `${p.name}: ${explain(r)}`).to.include(`GET /v2/${REPO}/blobs/${img.layerDigest} 200`);
-      expect(mirrorB.connections(), `${p.name}: ${explain(r)}`).to.equal(0);
+      expect(mirrorC.connections(), `${p.name}: ${explain(r)}`).to.equal(0);
     }
   });
 
