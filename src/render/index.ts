@@ -11,6 +11,7 @@ import { renderContainerd } from './containerd.js';
 import { InternalError, invariant } from './errors.js';
 import { assertKey, PUBLIC_MODE, REGISTRIES_CONF_KEY, REGISTRIES_CONF_PATH } from './paths.js';
 import { renderRegistriesConf } from './registries-conf.js';
+import { isPlainRegistriesConf } from './registries-conf-check.js';
 import type { NodeFile, RenderOutput } from './types.js';
 
 export { renderAccessFiles } from './access-files.js';
@@ -68,6 +69,8 @@ function checkFiles(files: readonly NodeFile[]): void {
 }
 
 function parseBack(f: NodeFile): void {
+  // The fast check accepts only valid TOML; whatever it does not accept is parsed in full.
+  if (f.key === REGISTRIES_CONF_KEY && isPlainRegistriesConf(f.content)) return;
   try {
     parse(f.content);
   } catch (e) {

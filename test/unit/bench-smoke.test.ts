@@ -3,9 +3,12 @@
 // src/merge), and `gather` on the equivalent objects yields the same files.
 // No timing is asserted here; bench/RESULTS.md holds the figures.
 import { expect } from 'chai';
+import fc from 'fast-check';
+import { parse as parseToml } from 'smol-toml';
 import { merge } from '../../src/merge/index.js';
 import { gather } from '../../src/model/gather.js';
 import { render } from '../../src/render/index.js';
+import { isPlainRegistriesConf } from '../../src/render/registries-conf-check.js';
 import { measureSize, mergeAndRender, PHASES } from '../../bench/lib/render-bench.js';
 import { checkRendering } from '../../bench/lib/render-check.js';
 import { clusterObjectSource, mirrorSetObjects, nodePoolObjectSource, renderScaleInputs, sourceSpecs } from '../../bench/lib/render-inputs.js';
@@ -68,5 +71,56 @@ describe('bench smoke: render-scale', () => {
     expect(percentile(hundred, 50)).to.equal(50);
     expect(percentile(hundred, 99)).to.equal(99);
     expect(percentile([5], 99)).to.equal(5);
+  });
+});
+
+// render/index.ts skips the full TOML parse-back of registries.conf when this
+// check accepts the file (the render-scale benchmark's hot spot): it must
+// never accept text that is not valid TOML.
+describe('registries.conf fast check (render parse-back)', () => {
+  const HEADERS = ['[[registry]]', '[[registry.mirror]]', '[registry]', '', '# comment', '#\ttab', '# bell \u0007'];
+  const LINES = [
+    'prefix = "quay.io/a"',
+    'location = "quay.io/a"',
+    'location = "m.io/a"',
+    'location = "bad\\"escape"',
+    'location = "x\ty"',
+    'blocked = true',
+    'insecure = false',
+    'mirror-by-digest-only = true',
+    'pull-from-mirror = "digest-only"',
+    'mirror = "x"',
+    'registry = "x"',
+    'unqualified-search-registries = ["a"]',
+    'prefix = "\ud800"',
+    'prefix = true ',
+    ' prefix = "a"',
+    'location = "\u00fc.example"',
+  ];
+  // Documents as tables (a header and a few lines each), so that many are accepted.
+  const documents = fc
+    .array(fc.tuple(fc.constantFrom(...HEADERS), fc.array(fc.constantFrom(...LINES), { maxLength: 4 })), { maxLength: 8 })
+    .map((tables) => `${tables.flatMap(([header, lines]) => [header, ...lines]).join('\n')}\n`);
+
+  it('accepts only valid TOML (property over tables in and outside the subset)', () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(documents, (text) => {
+        if (!isPlainRegistriesConf(text)) return;
+        accepted++;
+        expect(() => parseToml(text), text).not.to.throw();
+      }),
+      { numRuns: 3000 },
+    );
+    expect(accepted, 'documents accepted by the check').to.be.greaterThan(300);
+  });
+
+  it('accepts the rendered benchmark file and rejects duplicate keys, keys outside a table and orphan mirrors', () => {
+    const conf = mergeAndRender(renderScaleInputs(N)).files.find((f) => f.key === 'registries.conf')!.content;
+    expect(isPlainRegistriesConf(conf)).to.equal(true);
+    expect(isPlainRegistriesConf('[[registry]]\nprefix = "a"\nprefix = "b"\n')).to.equal(false);
+    expect(isPlainRegistriesConf('prefix = "a"\n')).to.equal(false);
+    expect(isPlainRegistriesConf('[[registry.mirror]]\nlocation = "a"\n')).to.equal(false);
+    expect(isPlainRegistriesConf('[[registry]]\r\nprefix = "a"\r\n')).to.equal(false);
   });
 });
