@@ -98,15 +98,30 @@ function removeOps(list: unknown[], outputName: string): JsonPatchOp[] {
   return [test, ...indices.map((i): JsonPatchOp => ({ op: 'remove', path: `/spec/config/${i}` })), drop];
 }
 
+/**
+ * NodePools patched, by `namespace/name`, with the resourceVersion the patch
+ * was planned from, until the cache shows a newer one: a pass that runs
+ * before the watch delivers the patched object must not plan again from the
+ * old one (its test op would fail and the pass would be retried for nothing).
+ */
+export type PatchedFrom = Map<string, string>;
+const PATCHED_FROM: PatchedFrom = new Map();
+
 /** Applies the plan; resolves true when the NodePool was written. */
 export async function syncConfigRef(
-  deps: { patchNodePool: PatchNodePool | undefined; logger: Logger },
+  deps: { patchNodePool: PatchNodePool | undefined; logger: Logger; patchedFrom?: PatchedFrom },
   np: KubeObject,
   outputName: string,
   outputExists: boolean,
 ): Promise<boolean> {
-  const plan = planConfigRef(np, outputName, outputExists);
   const where = `NodePool ${np.metadata.namespace ?? ''}/${np.metadata.name}`;
+  const patchedFrom = deps.patchedFrom ?? PATCHED_FROM;
+  const rv = np.metadata.resourceVersion ?? '';
+  if (patchedFrom.has(where)) {
+    if (patchedFrom.get(where) === rv) return false;
+    patchedFrom.delete(where);
+  }
+  const plan = planConfigRef(np, outputName, outputExists);
   if (plan.action === 'none') return false;
   if (plan.action === 'full') {
     deps.logger.warn({ nodePool: where, entries: plan.entries, max: MAX_CONFIG_REFS }, `spec.config is full; not adding ${outputName}`);
@@ -118,6 +133,7 @@ export async function syncConfigRef(
   } catch (err) {
     throw new Error(`cannot ${plan.action} the spec.config entry ${outputName} of ${where}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
+  patchedFrom.set(where, rv);
   deps.logger.info({ nodePool: where, entry: outputName, action: plan.action }, 'updated NodePool spec.config reference');
   return true;
 }

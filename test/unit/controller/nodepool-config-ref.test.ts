@@ -145,15 +145,26 @@ describe('NodePool spec.config reference (opt-in)', () => {
 
   it('sync sends one patch per change, none when converged, and names the NodePool when the patch fails', async () => {
     const sent: Array<{ ns: string; name: string; ops: readonly JsonPatchOp[] }> = [];
-    const deps = { patchNodePool: async (ns: string, name: string, ops: readonly JsonPatchOp[]) => sent.push({ ns, name, ops }), logger: silentLogger() };
-    expect(await syncConfigRef(deps, nodePool({ optIn: 'true' }), OUT, true)).to.equal(true);
-    expect(await syncConfigRef(deps, nodePool({ optIn: 'true', added: OUT, config: [{ name: OUT }] }), OUT, true)).to.equal(false);
+    const deps = {
+      patchNodePool: async (ns: string, name: string, ops: readonly JsonPatchOp[]) => sent.push({ ns, name, ops }),
+      logger: silentLogger(),
+      patchedFrom: new Map<string, string>(),
+    };
+    const withRv = (np: KubeObject, rv: string): KubeObject => ({ ...np, metadata: { ...np.metadata, resourceVersion: rv } });
+    expect(await syncConfigRef(deps, withRv(nodePool({ optIn: 'true' }), '42'), OUT, true)).to.equal(true);
+    // The cache still shows the object the patch was planned from: no second patch from stale data.
+    expect(await syncConfigRef(deps, withRv(nodePool({ optIn: 'true' }), '42'), OUT, true)).to.equal(false);
+    expect(await syncConfigRef(deps, withRv(nodePool({ optIn: 'true', added: OUT, config: [{ name: OUT }] }), '43'), OUT, true)).to.equal(false);
     expect(sent.map((s) => `${s.ns}/${s.name} ${s.ops.length}`)).to.deep.equal(['clusters/workers 3']);
+    // A newer object that needs a change again is patched again.
+    expect(await syncConfigRef(deps, withRv(nodePool({ added: OUT, config: [{ name: OUT }] }), '44'), OUT, true)).to.equal(true);
+    expect(sent.map((s) => s.ops.map((o) => o.op).join(','))).to.deep.equal(['test,add,add', 'test,remove,remove']);
     const failing = {
       patchNodePool: async () => {
         throw Object.assign(new Error('the server rejected our request'), { code: 422 });
       },
       logger: silentLogger(),
+      patchedFrom: new Map<string, string>(),
     };
     let err: unknown;
     await syncConfigRef(failing, nodePool({ optIn: 'true' }), OUT, true).catch((e: unknown) => (err = e));
