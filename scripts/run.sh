@@ -40,7 +40,9 @@ apply_manifests() {
   node dist/e2e/lib/apply-cli.js \
     --namespace "$OPERATOR_NAMESPACE" \
     crds crds/hypershift-compat \
-    --recursive examples
+    examples/hypershift examples/cluster
+  # examples/seeds/* are rendered one folder at a time (see README): each sets
+  # a default mirror, and a target takes only one.
 }
 
 # ---------------------------------------------------------------------------
