@@ -224,14 +224,15 @@ describe('chain: operator + agent + containerd and skopeo', function () {
 
   it('deleting the last input: only an empty registries.conf drop-in is left', async function () {
     await deleteCustom(k, 'registryaccesses', OURS, accessName);
+    // Files go first, then the directories the agent created for them, in the same pass.
     await waitUntil('only the drop-in left under etc/', async () => {
       const left = await filesUnder(join(root, 'etc'));
-      return left.length === 1 && left[0] === 'containers/registries.conf.d/99-image-mirrors.conf';
+      const dirs = await readdir(join(root, 'etc'));
+      return left.join() === 'containers/registries.conf.d/99-image-mirrors.conf' && dirs.join() === 'containers';
     }, { timeoutMs: 60_000 });
     const conf = parseToml(await readFile(join(root, 'etc/containers/registries.conf.d/99-image-mirrors.conf'), 'utf8'));
     expect(conf).to.deep.equal({});
-    // Every directory the agent created for hosts.toml files went with them.
-    expect(await readdir(join(root, 'etc'))).to.deep.equal(['containers']);
+    expect(await readdir(join(root, 'etc/containers'))).to.deep.equal(['registries.conf.d']);
   });
 
   it('uninstall: with the operator stopped, deleting the output removes every file the agent installed', async function () {
@@ -239,10 +240,12 @@ describe('chain: operator + agent + containerd and skopeo', function () {
     op = undefined;
     await k.core.deleteNamespacedConfigMap({ namespace: opNs, name: 'cluster-image-mirrors' });
     await k.core.deleteNamespacedSecret({ namespace: opNs, name: 'cluster-image-mirrors' }).catch(() => undefined);
-    await waitUntil('every file removed', async () => (await readdir(root)).join() === 'var', { timeoutMs: 30_000 });
-    const state = JSON.parse(await readFile(join(root, 'var/lib/image-mirror/owned.json'), 'utf8')) as { files: string[]; dirs: string[] };
-    expect(state).to.include({ source: `ConfigMap ${opNs}/cluster-image-mirrors` });
-    expect([state.files, state.dirs]).to.deep.equal([[], []]);
+    type State = { files: string[]; dirs: string[]; source: string };
+    const readState = async (): Promise<State> => JSON.parse(await readFile(join(root, 'var/lib/image-mirror/owned.json'), 'utf8')) as State;
+    // The state file is saved last in a pass.
+    await waitUntil('every file removed and the state saved', async () => (await readState()).files.length === 0 && (await readState()).dirs.length === 0, { timeoutMs: 30_000 });
+    expect(await readdir(root)).to.deep.equal(['var']);
+    expect((await readState()).source).to.equal(`ConfigMap ${opNs}/cluster-image-mirrors`);
     expect(agent?.exited).to.equal(false);
   });
 });
