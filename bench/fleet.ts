@@ -1,0 +1,77 @@
+// Fleet convergence on the real API server: the operator over 500
+// HostedClusters x 2 NodePools; one change of the cluster-wide IDMS timed
+// until all 1,000 outputs carry it, against the floor of a minimal client
+// making the same writes; writes per output; writes on a resync with no
+// change; operator memory with the fleet loaded.
+//
+//   node dist/bench/fleet.js [--hosted-clusters 500] [--nodepools-per-cluster 2] [--namespaces 5]
+//     [--entries 20] [--concurrency 4] [--resync-period-ms 30000] [--kubeconfig K] [--json]
+import { openCluster } from './lib/cluster.js';
+import { runFleet, type FleetResult, type PhaseWrites } from './lib/fleet-run.js';
+import { flagArg, fmt, numberArg, printMachine, stringArg } from './lib/stats.js';
+
+const TARGET_RATIO = 1.5;
+const TARGET_RSS_MIB = 256;
+
+async function main(argv: readonly string[]): Promise<void> {
+  printMachine();
+  const cluster = await openCluster(stringArg(argv, 'kubeconfig'));
+  try {
+    const result = await runFleet(cluster, {
+      shape: {
+        hostedClusters: numberArg(argv, 'hosted-clusters', 500),
+        nodePoolsPerCluster: numberArg(argv, 'nodepools-per-cluster', 2),
+        namespaces: numberArg(argv, 'namespaces', 5),
+        entries: numberArg(argv, 'entries', 20),
+      },
+      concurrency: numberArg(argv, 'concurrency', 4),
+      resyncPeriodMs: numberArg(argv, 'resync-period-ms', 30_000),
+      setupConcurrency: 16,
+      timeoutMs: numberArg(argv, 'timeout-ms', 300_000),
+      floor: true,
+      log: (line) => console.error(`  ${line}`),
+    });
+    print(result, cluster.audit !== undefined);
+    if (flagArg(argv, 'json')) console.log(JSON.stringify({ benchmark: 'fleet', result }));
+  } finally {
+    await cluster.stop();
+  }
+}
+
+function writes(w: PhaseWrites): string {
+  const watch = `watch MODIFIED per output min ${w.watchModified.min} max ${w.watchModified.max} (sum ${w.watchModified.sum})`;
+  if (!w.audit) return `${watch}; no audit log`;
+  const a = w.audit;
+  return `output ConfigMap writes per output min ${a.perOutput.min} max ${a.perOutput.max} (sum ${a.perOutput.sum}); ` +
+    `RMC status ${a.targetStatus}, object status ${a.objectStatus}, output Secrets ${a.outputSecrets}, other ${a.other}, refused ${a.failed}, total ${a.total}; ${watch}`;
+}
+
+function print(r: FleetResult, audited: boolean): void {
+  console.log(`\nfleet: ${r.nodePools} NodePools, operator --concurrency ${r.concurrency}`);
+  console.log(`  setup (create HostedClusters and NodePools): ${fmt(r.setupMs / 1000, 1)} s`);
+  console.log(`  initial convergence (operator start -> every output exists): ${fmt(r.initial.convergeMs / 1000, 2)} s`);
+  console.log(`  memory after initial convergence: RSS ${fmt(r.initial.memory.rssMiB)} MiB, peak (VmHWM) ${fmt(r.initial.memory.hwmMiB)} MiB`);
+  console.log(`  resync with no change (period ${r.resync.periodMs} ms, ${r.resync.reconciles} reconciles): ${writes(r.resync.writes)}`);
+  console.log(`  IDMS change -> every output carries it: ${fmt(r.change.convergeMs / 1000, 2)} s ` +
+    `(operator CPU ${fmt(r.change.operatorCpuSeconds, 2)} s, resync reconciles meanwhile ${r.change.resyncReconcilesDuring})`);
+  console.log(`  writes for the change: ${writes(r.change.writes)}`);
+  console.log(`  memory after the change: RSS ${fmt(r.change.memory.rssMiB)} MiB, peak (VmHWM) ${fmt(r.change.memory.hwmMiB)} MiB`);
+  if (r.floor) console.log(`  floor (same ${r.nodePools} ConfigMap writes, concurrency ${r.concurrency}): ${fmt(r.floor.ms / 1000, 2)} s; operator/floor = ${fmt(r.floor.ratio, 2)}`);
+  console.log('targets:');
+  if (r.floor) console.log(`  change within ${TARGET_RATIO}x the floor: ${fmt(r.floor.ratio, 2)}x ${r.floor.ratio <= TARGET_RATIO ? 'met' : 'MISSED'}`);
+  const a = r.change.writes.audit;
+  const exact = a ? a.perOutput.min === 1 && a.perOutput.max === 1 : r.change.writes.watchModified.min === 1 && r.change.writes.watchModified.max === 1;
+  console.log(`  exactly one write per changed output (${audited ? 'audit log' : 'watch'}): ${exact ? 'met' : 'MISSED'}`);
+  const resyncWrites = r.resync.writes.audit ? r.resync.writes.audit.total : r.resync.writes.watchModified.sum;
+  console.log(`  zero writes on a resync with no change: ${resyncWrites} ${resyncWrites === 0 ? 'met' : 'MISSED'}`);
+  const peak = Math.max(r.initial.memory.hwmMiB, r.change.memory.hwmMiB);
+  console.log(`  operator RSS under ${TARGET_RSS_MIB} MiB with the fleet loaded: RSS ${fmt(r.change.memory.rssMiB)} MiB, peak ${fmt(peak)} MiB ${peak < TARGET_RSS_MIB ? 'met' : 'MISSED'}`);
+}
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  },
+);

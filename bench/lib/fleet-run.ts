@@ -1,0 +1,190 @@
+// The fleet benchmark: an operator over N NodePools on a real API server.
+// 1. initial convergence (every output created), then the operator's memory;
+// 2. one resync with nothing changed (writes counted: should be zero);
+// 3. one change of the cluster-wide IDMS: time until every output carries
+//    it, and writes per output (audit log and watch);
+// 4. the floor: a minimal client making the same N ConfigMap writes at the
+//    operator's concurrency, timed the same way (watch sees all of them).
+import type { V1ConfigMap } from '@kubernetes/client-node';
+import type { AuditEvent } from '../../e2e/lib/audit.js';
+import { ensureNamespace, inPool, pollUntil, type BenchCluster } from './cluster.js';
+import { carries, createFleet, dataOf, outputKey, OUTPUT_SELECTOR, putGlobalIdms, type FleetMember, type FleetShape } from './fleet.js';
+import { Operator, waitQuiet, type MemoryFigures } from './operator.js';
+import { ConfigMapWatch } from './watch.js';
+import { countWrites, perOutput, type WriteCounts } from './writes.js';
+
+export const OPERATOR_NAMESPACE = 'image-mirror-system';
+const FLOOR_NAMESPACE = 'bench-floor';
+const FLOOR_LABEL = 'bench.imagemirror.io/floor';
+
+export interface FleetOptions {
+  shape: FleetShape;
+  /** The operator's --concurrency, and the floor client's. */
+  concurrency: number;
+  resyncPeriodMs: number;
+  /** Requests in flight while creating the fleet. */
+  setupConcurrency: number;
+  /** Bound on every wait. */
+  timeoutMs: number;
+  floor: boolean;
+  log: (line: string) => void;
+}
+
+export interface PhaseWrites {
+  /** From the audit log (local control plane only). */
+  audit?: { perOutput: { min: number; max: number; sum: number }; targetStatus: number; objectStatus: number; outputSecrets: number; other: number; failed: number; total: number };
+  /** MODIFIED events the watch saw per output. */
+  watchModified: { min: number; max: number; sum: number };
+}
+
+export interface FleetResult {
+  nodePools: number;
+  concurrency: number;
+  setupMs: number;
+  initial: { convergeMs: number; memory: MemoryFigures };
+  resync: { periodMs: number; reconciles: number; writes: PhaseWrites };
+  change: { convergeMs: number; operatorCpuSeconds: number; resyncReconcilesDuring: number; writes: PhaseWrites; memory: MemoryFigures };
+  floor?: { ms: number; ratio: number };
+}
+
+export async function runFleet(cluster: BenchCluster, opts: FleetOptions): Promise<FleetResult> {
+  const k = cluster.kube;
+  const log = opts.log;
+  await ensureNamespace(k, OPERATOR_NAMESPACE);
+  await putGlobalIdms(k, opts.shape.entries, 'a');
+  let t = performance.now();
+  const members = await createFleet(k, opts.shape, opts.setupConcurrency);
+  const setupMs = performance.now() - t;
+  log(`created ${members.length} NodePools in ${Math.round(setupMs)} ms`);
+  const keys = members.map(outputKey);
+  const watch = new ConfigMapWatch(k, OUTPUT_SELECTOR);
+  await watch.start();
+  const op = await Operator.start({
+    kubeconfig: cluster.kubeconfig,
+    namespace: OPERATOR_NAMESPACE,
+    concurrency: opts.concurrency,
+    resyncPeriod: `${opts.resyncPeriodMs}ms`,
+  });
+  try {
+    t = performance.now();
+    const initialAt = await watch.waitFor(keys.length, (s) => carries(s.data, 'a'), opts.timeoutMs, 'every output to exist');
+    const initial = { convergeMs: initialAt - t, memory: op.memory() };
+    log(`initial convergence ${Math.round(initial.convergeMs)} ms, RSS ${initial.memory.rssMiB.toFixed(0)} MiB`);
+    await waitQuiet(op, 1_000, opts.timeoutMs);
+    const resync = await measureResync(cluster, op, watch, keys, opts);
+    log(`resync: ${resync.reconciles} reconciles, ${resync.writes.audit?.total ?? 'n/a'} writes`);
+    const change = await measureChange(cluster, op, watch, keys, opts);
+    log(`change converged in ${Math.round(change.convergeMs)} ms`);
+    const sample = await k.core.readNamespacedConfigMap({ namespace: members[0].namespace, name: `${members[0].nodePool}-image-mirrors` });
+    await op.stop();
+    watch.stop();
+    const result: FleetResult = { nodePools: members.length, concurrency: opts.concurrency, setupMs, initial, resync, change };
+    if (opts.floor) {
+      const ms = await measureFloor(cluster, members, sample, opts);
+      result.floor = { ms, ratio: change.convergeMs / ms };
+      log(`floor ${Math.round(ms)} ms`);
+    }
+    return result;
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\noperator log tail:\n${op.logTail()}`, { cause: err });
+  } finally {
+    await op.stop();
+    watch.stop();
+  }
+}
+
+/** Waits for the next resync pass (every target reconciled, nothing changed) and counts the writes it made. */
+async function measureResync(cluster: BenchCluster, op: Operator, watch: ConfigMapWatch, keys: readonly string[], opts: FleetOptions): Promise<FleetResult['resync']> {
+  const mark = await cluster.audit?.mark();
+  watch.resetCounts();
+  const unchanged0 = await op.metric('imagemirror_reconcile_total', { result: 'unchanged' });
+  const total0 = await op.metric('imagemirror_reconcile_total');
+  await pollUntil(
+    'a resync pass over every target',
+    async () => (await op.metric('imagemirror_reconcile_total', { result: 'unchanged' })) >= unchanged0 + keys.length,
+    opts.resyncPeriodMs + opts.timeoutMs,
+    50,
+  );
+  await waitQuiet(op, 1_000, opts.timeoutMs);
+  const reconciles = (await op.metric('imagemirror_reconcile_total')) - total0;
+  return { periodMs: opts.resyncPeriodMs, reconciles, writes: await phaseWrites(cluster, mark, watch, keys) };
+}
+
+/** Changes the cluster-wide IDMS and times until every output carries the new mirrors. */
+async function measureChange(cluster: BenchCluster, op: Operator, watch: ConfigMapWatch, keys: readonly string[], opts: FleetOptions): Promise<FleetResult['change']> {
+  const mark = await cluster.audit?.mark();
+  watch.resetCounts();
+  const cpu0 = op.cpuSeconds();
+  const unchanged0 = await op.metric('imagemirror_reconcile_total', { result: 'unchanged' });
+  const t0 = performance.now();
+  await putGlobalIdms(cluster.kube, opts.shape.entries, 'b');
+  const at = await watch.waitFor(keys.length, (s) => carries(s.data, 'b', ['a']), opts.timeoutMs, 'every output to carry the changed IDMS');
+  const operatorCpuSeconds = op.cpuSeconds() - cpu0;
+  const resyncReconcilesDuring = (await op.metric('imagemirror_reconcile_total', { result: 'unchanged' })) - unchanged0;
+  await waitQuiet(op, 1_500, opts.timeoutMs);
+  const writes = await phaseWrites(cluster, mark, watch, keys, (e) => e.objectRef?.resource === 'imagedigestmirrorsets' && !e.objectRef.subresource);
+  return { convergeMs: at - t0, operatorCpuSeconds, resyncReconcilesDuring, writes, memory: op.memory() };
+}
+
+async function phaseWrites(
+  cluster: BenchCluster,
+  mark: number | undefined,
+  watch: ConfigMapWatch,
+  keys: readonly string[],
+  exclude?: (e: AuditEvent) => boolean,
+): Promise<PhaseWrites> {
+  const modified = keys.map((key) => watch.objects.get(key)?.modified ?? 0);
+  const watchModified = { min: Math.min(...modified), max: Math.max(...modified), sum: modified.reduce((a, b) => a + b, 0) };
+  if (!cluster.audit || mark === undefined) return { watchModified };
+  const c: WriteCounts = await countWrites(cluster.audit, mark, exclude);
+  return {
+    watchModified,
+    audit: {
+      perOutput: perOutput(c, keys),
+      targetStatus: c.targetStatus,
+      objectStatus: c.objectStatus,
+      outputSecrets: c.outputSecrets,
+      other: c.other,
+      failed: c.failed,
+      total: c.total,
+    },
+  };
+}
+
+/**
+ * The same number of ConfigMap writes, with the operator's real output data
+ * (old, then new), by a client that does nothing else, at the operator's
+ * concurrency; timed until a watch has seen every one.
+ */
+async function measureFloor(cluster: BenchCluster, members: readonly FleetMember[], sample: V1ConfigMap, opts: FleetOptions): Promise<number> {
+  const k = cluster.kube;
+  await ensureNamespace(k, FLOOR_NAMESPACE);
+  const newData = dataOf(sample);
+  const oldData: Record<string, string> = Object.fromEntries(
+    Object.entries(newData).map(([key, v]) => [key, v.replaceAll('mirror-b.bench.example', 'mirror-a.bench.example')]),
+  );
+  const versions: string[] = new Array(members.length);
+  await inPool(members, opts.setupConcurrency, async (_, i) => {
+    const cm = await k.core.createNamespacedConfigMap({
+      namespace: FLOOR_NAMESPACE,
+      body: { metadata: { name: `floor-${i}`, labels: { [FLOOR_LABEL]: 'true' } }, data: oldData },
+    });
+    versions[i] = cm.metadata?.resourceVersion ?? '';
+  });
+  const watch = new ConfigMapWatch(k, FLOOR_LABEL);
+  await watch.start();
+  try {
+    const t0 = performance.now();
+    await inPool(members, opts.concurrency, async (_, i) => {
+      await k.core.replaceNamespacedConfigMap({
+        namespace: FLOOR_NAMESPACE,
+        name: `floor-${i}`,
+        body: { metadata: { name: `floor-${i}`, labels: { [FLOOR_LABEL]: 'true' }, resourceVersion: versions[i] }, data: newData },
+      });
+    });
+    const at = await watch.waitFor(members.length, (s) => s.modified > 0 && carries(s.data, 'b', ['a']), opts.timeoutMs, 'every floor write');
+    return at - t0;
+  } finally {
+    watch.stop();
+  }
+}

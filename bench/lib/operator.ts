@@ -1,0 +1,154 @@
+// The operator as a child process (`node dist/src/cli/main.js controller`),
+// as it runs in a pod: its metrics endpoint for queue depth and reconcile
+// counts, and its memory from /proc.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { sleep } from './cluster.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const LOG_TAIL_CHARS = 20_000;
+
+export interface OperatorOptions {
+  kubeconfig: string;
+  namespace: string;
+  concurrency: number;
+  resyncPeriod: string;
+  /** Further flags for `controller`. */
+  args?: readonly string[];
+}
+
+export interface MemoryFigures {
+  /** Resident set size now. */
+  rssMiB: number;
+  /** Peak resident set size since the process started. */
+  hwmMiB: number;
+}
+
+export class Operator {
+  private log = '';
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly metricsPort: number,
+  ) {
+    // Keep only the tail: the log is for error messages, not for measurements.
+    const keep = (b: Buffer): void => {
+      this.log = (this.log + b.toString('utf8')).slice(-LOG_TAIL_CHARS);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+  }
+
+  static async start(opts: OperatorOptions): Promise<Operator> {
+    const metricsPort = await freePort();
+    const args = [
+      MAIN,
+      'controller',
+      '--kubeconfig', opts.kubeconfig,
+      '--namespace', opts.namespace,
+      '--concurrency', String(opts.concurrency),
+      '--resync-period', opts.resyncPeriod,
+      '--metrics-bind-address', `127.0.0.1:${metricsPort}`,
+      '--health-probe-bind-address', '0',
+      '--log-level', 'warn',
+      ...(opts.args ?? []),
+    ];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const op = new Operator(child, metricsPort);
+    process.once('exit', () => child.kill('SIGKILL'));
+    return op;
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  get exited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
+  logTail(lines = 30): string {
+    return this.log.split('\n').slice(-lines).join('\n');
+  }
+
+  /** VmRSS and VmHWM of the operator process. */
+  memory(): MemoryFigures {
+    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
+    const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    return { rssMiB: kib('VmRSS') / 1024, hwmMiB: kib('VmHWM') / 1024 };
+  }
+
+  /** CPU seconds (user + system) the operator has used, from /proc/<pid>/stat. */
+  cpuSeconds(): number {
+    const fields = readFileSync(`/proc/${this.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // Fields after the command: state is [0], utime [11], stime [12], in clock ticks (100/s on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  }
+
+  async metrics(): Promise<string> {
+    const res = await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`);
+    return res.text();
+  }
+
+  /** Sum of a metric's samples whose labels include `labels`; NaN while the endpoint is not up. */
+  async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
+    const text = await this.metrics().catch(() => undefined);
+    return text === undefined ? NaN : sumSamples(text, name, labels);
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`. */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.exited) return;
+    const gone = new Promise<void>((r) => this.child.once('exit', () => r()));
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    await gone;
+    clearTimeout(timer);
+  }
+}
+
+export function sumSamples(text: string, name: string, labels: Record<string, string>): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Waits until the operator has nothing queued and its reconcile count has
+ * not moved for `quietMs` (bounded by `timeoutMs`).
+ */
+export async function waitQuiet(op: Operator, quietMs: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = NaN;
+  let since = Date.now();
+  for (;;) {
+    const depth = await op.metric('imagemirror_queue_depth');
+    const total = await op.metric('imagemirror_reconcile_total');
+    if (depth !== 0 || total !== last) {
+      last = total;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) return;
+    if (Date.now() > deadline) throw new Error(`the operator did not settle within ${timeoutMs} ms (queue depth ${depth})`);
+    if (op.exited) throw new Error(`the operator exited:\n${op.logTail()}`);
+    await sleep(50);
+  }
+}

@@ -1,0 +1,103 @@
+// A watch on ConfigMaps selected by label, across all namespaces: the
+// benchmark's view of the operator's outputs (when each one got which
+// content, and how many times each was modified).
+import { Watch, type V1ConfigMap } from '@kubernetes/client-node';
+import type { Kube } from '../../e2e/lib/kube.js';
+import { sleep } from './cluster.js';
+
+export interface Seen {
+  /** The last content seen. */
+  data: Record<string, string>;
+  hash: string | undefined;
+  /** MODIFIED events since the last `resetCounts`. */
+  modified: number;
+  /** When the last event for this object arrived (ms, performance.now()). */
+  at: number;
+}
+
+export const HASH_ANNOTATION = 'imagemirror.io/content-hash';
+
+export class ConfigMapWatch {
+  readonly objects = new Map<string, Seen>();
+  private abort: AbortController | undefined;
+  private stopped = false;
+  private resourceVersion = '';
+  /** Called for every ADDED/MODIFIED event after it is recorded. */
+  onChange: ((key: string, seen: Seen) => void) | undefined;
+
+  constructor(
+    private readonly k: Kube,
+    private readonly labelSelector: string,
+  ) {}
+
+  /** Lists what exists, then watches from there (restarting when the server ends the watch). */
+  async start(): Promise<void> {
+    const list = await this.k.core.listConfigMapForAllNamespaces({ labelSelector: this.labelSelector });
+    for (const cm of list.items) this.record('ADDED', cm);
+    this.resourceVersion = list.metadata?.resourceVersion ?? '';
+    await this.watch();
+  }
+
+  private async watch(): Promise<void> {
+    const w = new Watch(this.k.kc);
+    this.abort = await w.watch(
+      '/api/v1/configmaps',
+      { labelSelector: this.labelSelector, resourceVersion: this.resourceVersion, allowWatchBookmarks: true },
+      (type: string, obj: V1ConfigMap) => {
+        if (obj.metadata?.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
+        if (type === 'ADDED' || type === 'MODIFIED') this.record(type, obj);
+        else if (type === 'DELETED') this.objects.delete(keyOf(obj));
+      },
+      () => {
+        if (this.stopped) return;
+        // The server closes watches after a while: resume from the last version seen.
+        void sleep(100).then(() => (this.stopped ? undefined : this.watch()));
+      },
+    );
+  }
+
+  private record(type: string, cm: V1ConfigMap): void {
+    const key = keyOf(cm);
+    const prev = this.objects.get(key);
+    const seen: Seen = {
+      data: cm.data ?? {},
+      hash: cm.metadata?.annotations?.[HASH_ANNOTATION],
+      modified: (prev?.modified ?? 0) + (type === 'MODIFIED' ? 1 : 0),
+      at: performance.now(),
+    };
+    this.objects.set(key, seen);
+    this.onChange?.(key, seen);
+  }
+
+  resetCounts(): void {
+    for (const s of this.objects.values()) s.modified = 0;
+  }
+
+  /** Objects for which `pred` holds. */
+  count(pred: (s: Seen) => boolean): number {
+    let n = 0;
+    for (const s of this.objects.values()) if (pred(s)) n++;
+    return n;
+  }
+
+  /** Waits until `pred` holds for `n` objects; resolves with the time (performance.now()) it first did. */
+  async waitFor(n: number, pred: (s: Seen) => boolean, timeoutMs: number, what: string): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.count(pred) < n) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${this.count(pred)}/${n})`);
+      await sleep(10);
+    }
+    let last = 0;
+    for (const s of this.objects.values()) if (pred(s)) last = Math.max(last, s.at);
+    return last;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.abort?.abort();
+  }
+}
+
+export function keyOf(cm: V1ConfigMap): string {
+  return `${cm.metadata?.namespace ?? ''}/${cm.metadata?.name ?? ''}`;
+}
