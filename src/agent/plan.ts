@@ -213,15 +213,25 @@ export function checkContent(format: FileFormat, content: string): string | unde
         parseToml(content);
         return undefined;
       } catch (e) {
-        // smol-toml messages quote a line of the input; keep only the first line.
-        const first = (e instanceof Error ? e.message : String(e)).split('\n')[0];
-        return `invalid TOML: ${first}`;
+        return `invalid TOML${tomlPosition(e)}: ${tomlReason(e)}`;
       }
     case 'json':
       return checkJson(content);
     case 'pem':
       return /-----BEGIN [A-Z0-9 ]+-----[\s\S]*?-----END [A-Z0-9 ]+-----/.test(content) ? undefined : 'no PEM block (-----BEGIN ...-----) found';
   }
+}
+
+/**
+ * smol-toml messages quote lines of the input after the first line, and the
+ * input may be a credential: keep the first line and the position only.
+ */
+function tomlReason(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0].replace(/^Invalid TOML document: /, '');
+}
+
+function tomlPosition(e: unknown): string {
+  return isObject(e) && typeof e.line === 'number' && typeof e.column === 'number' ? ` at line ${e.line}, column ${e.column}` : '';
 }
 
 function checkJson(content: string): string | undefined {
