@@ -99,10 +99,11 @@ function removeOps(list: unknown[], outputName: string): JsonPatchOp[] {
 }
 
 /**
- * NodePools patched, by `namespace/name`, with the resourceVersion the patch
- * was planned from, until the cache shows a newer one: a pass that runs
- * before the watch delivers the patched object must not plan again from the
- * old one (its test op would fail and the pass would be retried for nothing).
+ * NodePools patched (key `NodePool <namespace>/<name>`), with the
+ * resourceVersion the patch was planned from, until the cache shows a newer
+ * one: a pass that runs before the watch delivers the patched object must not
+ * plan again from the old one (its test op would fail and the pass would be
+ * retried for nothing). One short entry per NodePool ever patched.
  */
 export type PatchedFrom = Map<string, string>;
 const PATCHED_FROM: PatchedFrom = new Map();
@@ -131,7 +132,8 @@ export async function syncConfigRef(
   try {
     await deps.patchNodePool(np.metadata.namespace ?? '', np.metadata.name, plan.ops);
   } catch (err) {
-    throw new Error(`cannot ${plan.action} the spec.config entry ${outputName} of ${where}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    const why = (err as { code?: unknown }).code === 422 ? 'it changed since it was read (the test op failed); retrying from fresh data' : err instanceof Error ? err.message : String(err);
+    throw new Error(`cannot ${plan.action} the spec.config entry ${outputName} of ${where}: ${why}`, { cause: err });
   }
   patchedFrom.set(where, rv);
   deps.logger.info({ nodePool: where, entry: outputName, action: plan.action }, 'updated NodePool spec.config reference');

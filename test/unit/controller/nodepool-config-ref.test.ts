@@ -168,6 +168,9 @@ describe('NodePool spec.config reference (opt-in)', () => {
     };
     let err: unknown;
     await syncConfigRef(failing, nodePool({ optIn: 'true' }), OUT, true).catch((e: unknown) => (err = e));
-    expect(String(err)).to.include(`cannot add the spec.config entry ${OUT} of NodePool clusters/workers: the server rejected our request`);
+    expect(String(err)).to.include(`cannot add the spec.config entry ${OUT} of NodePool clusters/workers: it changed since it was read`);
+    const other = { ...failing, patchNodePool: async () => Promise.reject(Object.assign(new Error('forbidden'), { code: 403 })), patchedFrom: new Map<string, string>() };
+    await syncConfigRef(other, nodePool({ optIn: 'true' }), OUT, true).catch((e: unknown) => (err = e));
+    expect(String(err)).to.include(`of NodePool clusters/workers: forbidden`);
   });
 });
