@@ -8,9 +8,11 @@ import { FileObjectSource, loadPaths } from '../model/files.js';
 import type { Target } from '../model/source.js';
 import { formatProblem, type Problem, type RenderWarning } from '../model/types.js';
 import { renderTarget, type RenderedTarget } from '../pipeline.js';
+import { MACHINE_CONFIG_KEY } from '../render/machineconfig.js';
 import type { NodeFile } from '../render/types.js';
 
 export const EXIT_INVALID = 1;
+export const EXIT_USAGE = 2;
 
 /** `NAMESPACE/NODEPOOL` -> Target; the cluster target when absent. */
 export function parseTarget(value: string): Target {
@@ -50,6 +52,11 @@ export function writeTree(outDir: string, files: readonly NodeFile[]): string[] 
   return written;
 }
 
+function usage(message: string): void {
+  process.stderr.write(`error: ${message}\n`);
+  process.exitCode = EXIT_USAGE;
+}
+
 function report(errors: readonly Problem[]): void {
   for (const p of errors) process.stderr.write(`error: ${formatProblem(p)}\n`);
   process.stderr.write(`${errors.length} error(s); nothing written\n`);
@@ -63,13 +70,16 @@ export function registerRenderCommands(program: Command): void {
     .argument('<path...>', 'YAML/JSON files or directories (recursively: *.yaml, *.yml, *.json); "-" reads standard input')
     .requiredOption('--out <dir>', 'directory to write the node file tree into (etc/containers/..., etc/containerd/...)')
     .option('--target <namespace/nodepool>', 'render for this NodePool: its HostedCluster, their ConfigMaps, plus cluster-wide objects (default: the cluster-wide target)', parseTarget)
+    .option('--machineconfig <file>', 'with --target: also write the MachineConfig for NodePool.spec.config (the output ConfigMap key `config`) to FILE')
     .addHelpText('after', RENDER_HELP)
-    .action((paths: string[], opts: { out: string; target?: Target }) => {
+    .action((paths: string[], opts: { out: string; target?: Target; machineconfig?: string }) => {
+      if (opts.machineconfig && !opts.target) return usage('--machineconfig needs --target: only NodePool targets get a MachineConfig');
       const { errors, rendered } = renderPaths(paths, opts.target ?? { kind: 'Cluster' });
       if (errors.length > 0 || !rendered?.outcome.ok) return report(errors);
       const { output, hash } = rendered.outcome;
       for (const w of output.warnings) process.stderr.write(formatWarning(w) + '\n');
       for (const file of writeTree(opts.out, output.files)) process.stdout.write(`${file}\n`);
+      if (opts.machineconfig) writeFileSync(opts.machineconfig, rendered.outcome.configMapData[MACHINE_CONFIG_KEY], { mode: 0o644 });
       process.stderr.write(`rendered ${output.files.length} file(s), ${rendered.outcome.model.rules.length} registry rule(s), content hash ${hash.slice(0, 12)}\n`);
     });
   program
@@ -98,4 +108,5 @@ Exit status: 0 rendered (warnings on stderr, one per line), 1 invalid input (eve
 Examples:
   image-mirror render --out /tmp/node examples/cluster
   image-mirror render --target clusters/demo-workers --out /tmp/np examples/hypershift examples/cluster
+  image-mirror render --target clusters/demo-workers --out /tmp/np --machineconfig /tmp/np-mc.json examples/hypershift
 `;

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { renderPaths } from '../../src/cli/render.js';
 import { FileObjectSource, loadPaths } from '../../src/model/files.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -90,6 +91,19 @@ describe('cli: render and validate', () => {
       expect(r.stderr).to.match(/^error: /m);
     }
     expect(files(out)).to.deep.equal([]);
+  });
+
+  it('--machineconfig writes the NodePool MachineConfig, the same bytes as the output key `config`', async () => {
+    const mc = join(out, 'mc.json');
+    const r = await cli(['render', '--target', 'clusters/demo-workers', '--out', join(out, 'tree'), '--machineconfig', mc, 'examples/hypershift']);
+    expect(r.code, r.stderr).to.equal(0);
+    const rendered = renderPaths(['examples/hypershift'], { kind: 'NodePool', namespace: 'clusters', name: 'demo-workers' }).rendered;
+    expect(rendered?.outcome.ok).to.equal(true);
+    const want = rendered?.outcome.ok ? rendered.outcome.configMapData.config : undefined;
+    expect(readFileSync(mc, 'utf8')).to.equal(want);
+    expect(JSON.parse(readFileSync(mc, 'utf8')).kind).to.equal('MachineConfig');
+    const noTarget = await cli(['render', '--out', join(out, 't2'), '--machineconfig', mc, 'examples/cluster']);
+    expect(noTarget.code).to.equal(2);
   });
 
   it('exit 1 for a NodePool that is not in the input, naming it', async () => {
