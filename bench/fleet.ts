@@ -7,7 +7,7 @@
 //   node dist/bench/fleet.js [--hosted-clusters 500] [--nodepools-per-cluster 2] [--namespaces 5]
 //     [--entries 20] [--concurrency 4] [--resync-period-ms 30000] [--kubeconfig K] [--json]
 import { openCluster } from './lib/cluster.js';
-import { runFleet, type FleetResult, type PhaseWrites } from './lib/fleet-run.js';
+import { OPERATOR_NAMESPACE, runFleet, type FleetResult, type PhaseWrites } from './lib/fleet-run.js';
 import { flagArg, fmt, numberArg, printMachine, stringArg } from './lib/stats.js';
 
 const TARGET_RATIO = 1.5;
@@ -18,7 +18,9 @@ async function main(argv: readonly string[]): Promise<void> {
   const cluster = await openCluster(stringArg(argv, 'kubeconfig'));
   try {
     const result = await runFleet(cluster, {
+      operatorNamespace: OPERATOR_NAMESPACE,
       shape: {
+        prefix: 'fleet',
         hostedClusters: numberArg(argv, 'hosted-clusters', 500),
         nodePoolsPerCluster: numberArg(argv, 'nodepools-per-cluster', 2),
         namespaces: numberArg(argv, 'namespaces', 5),

@@ -14,11 +14,11 @@ import { ConfigMapWatch } from './watch.js';
 import { countWrites, perOutput, type WriteCounts } from './writes.js';
 
 export const OPERATOR_NAMESPACE = 'image-mirror-system';
-const FLOOR_NAMESPACE = 'bench-floor';
 const FLOOR_LABEL = 'bench.imagemirror.io/floor';
 
 export interface FleetOptions {
   shape: FleetShape;
+  operatorNamespace: string;
   /** The operator's --concurrency, and the floor client's. */
   concurrency: number;
   resyncPeriodMs: number;
@@ -50,8 +50,8 @@ export interface FleetResult {
 export async function runFleet(cluster: BenchCluster, opts: FleetOptions): Promise<FleetResult> {
   const k = cluster.kube;
   const log = opts.log;
-  await ensureNamespace(k, OPERATOR_NAMESPACE);
-  await putGlobalIdms(k, opts.shape.entries, 'a');
+  await ensureNamespace(k, opts.operatorNamespace);
+  await putGlobalIdms(k, opts.shape, 'a');
   let t = performance.now();
   const members = await createFleet(k, opts.shape, opts.setupConcurrency);
   const setupMs = performance.now() - t;
@@ -61,7 +61,7 @@ export async function runFleet(cluster: BenchCluster, opts: FleetOptions): Promi
   await watch.start();
   const op = await Operator.start({
     kubeconfig: cluster.kubeconfig,
-    namespace: OPERATOR_NAMESPACE,
+    namespace: opts.operatorNamespace,
     concurrency: opts.concurrency,
     resyncPeriod: `${opts.resyncPeriodMs}ms`,
   });
@@ -117,7 +117,7 @@ async function measureChange(cluster: BenchCluster, op: Operator, watch: ConfigM
   const cpu0 = op.cpuSeconds();
   const unchanged0 = await op.metric('imagemirror_reconcile_total', { result: 'unchanged' });
   const t0 = performance.now();
-  await putGlobalIdms(cluster.kube, opts.shape.entries, 'b');
+  await putGlobalIdms(cluster.kube, opts.shape, 'b');
   const at = await watch.waitFor(keys.length, (s) => carries(s.data, 'b', ['a']), opts.timeoutMs, 'every output to carry the changed IDMS');
   const operatorCpuSeconds = op.cpuSeconds() - cpu0;
   const resyncReconcilesDuring = (await op.metric('imagemirror_reconcile_total', { result: 'unchanged' })) - unchanged0;
@@ -158,7 +158,8 @@ async function phaseWrites(
  */
 async function measureFloor(cluster: BenchCluster, members: readonly FleetMember[], sample: V1ConfigMap, opts: FleetOptions): Promise<number> {
   const k = cluster.kube;
-  await ensureNamespace(k, FLOOR_NAMESPACE);
+  const floorNamespace = `${opts.shape.prefix}-floor`;
+  await ensureNamespace(k, floorNamespace);
   const newData = dataOf(sample);
   const oldData: Record<string, string> = Object.fromEntries(
     Object.entries(newData).map(([key, v]) => [key, v.replaceAll('mirror-b.bench.example', 'mirror-a.bench.example')]),
@@ -166,7 +167,7 @@ async function measureFloor(cluster: BenchCluster, members: readonly FleetMember
   const versions: string[] = new Array(members.length);
   await inPool(members, opts.setupConcurrency, async (_, i) => {
     const cm = await k.core.createNamespacedConfigMap({
-      namespace: FLOOR_NAMESPACE,
+      namespace: floorNamespace,
       body: { metadata: { name: `floor-${i}`, labels: { [FLOOR_LABEL]: 'true' } }, data: oldData },
     });
     versions[i] = cm.metadata?.resourceVersion ?? '';
@@ -177,7 +178,7 @@ async function measureFloor(cluster: BenchCluster, members: readonly FleetMember
     const t0 = performance.now();
     await inPool(members, opts.concurrency, async (_, i) => {
       await k.core.replaceNamespacedConfigMap({
-        namespace: FLOOR_NAMESPACE,
+        namespace: floorNamespace,
         name: `floor-${i}`,
         body: { metadata: { name: `floor-${i}`, labels: { [FLOOR_LABEL]: 'true' }, resourceVersion: versions[i] }, data: newData },
       });

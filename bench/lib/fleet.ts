@@ -4,7 +4,7 @@
 // bench/fleet.ts, bench/latency.ts and the e2e smoke test.
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { Kube } from '../../e2e/lib/kube.js';
-import { isNotFound } from '../../e2e/lib/kube.js';
+import { deleteNamespace, isNotFound } from '../../e2e/lib/kube.js';
 import { ensureNamespace, inPool } from './cluster.js';
 
 export const HS_GROUP = 'hypershift.openshift.io';
@@ -12,9 +12,10 @@ export const HS_VERSION = 'v1beta1';
 export const OUR_GROUP = 'imagemirror.io';
 export const OUR_VERSION = 'v1alpha1';
 export const OUTPUT_SELECTOR = 'imagemirror.io/output';
-export const GLOBAL_IDMS = 'bench-global';
 
 export interface FleetShape {
+  /** Names every namespace and cluster-scoped object of the fleet: `<prefix>-0`, `<prefix>-global`, ... */
+  prefix: string;
   hostedClusters: number;
   nodePoolsPerCluster: number;
   namespaces: number;
@@ -32,7 +33,7 @@ export function fleetMembers(shape: FleetShape): FleetMember[] {
   const out: FleetMember[] = [];
   for (let i = 0; i < shape.hostedClusters; i++) {
     for (let j = 0; j < shape.nodePoolsPerCluster; j++) {
-      out.push({ namespace: `fleet-${i % shape.namespaces}`, hostedCluster: `hc-${i}`, nodePool: `hc-${i}-pool-${j}` });
+      out.push({ namespace: `${shape.prefix}-${i % shape.namespaces}`, hostedCluster: `hc-${i}`, nodePool: `hc-${i}-pool-${j}` });
     }
   }
   return out;
@@ -48,12 +49,17 @@ export function mirrorHost(version: string): string {
   return `mirror-${version}.bench.example`;
 }
 
+/** Name of the fleet's cluster-wide IDMS. */
+export function globalIdmsName(shape: Pick<FleetShape, 'prefix'>): string {
+  return `${shape.prefix}-global`;
+}
+
 /** The cluster-wide IDMS at `version`: every entry mirrored to mirrorHost(version). */
-export function globalIdms(entries: number, version: string, resourceVersion?: string): object {
+export function globalIdms(name: string, entries: number, version: string, resourceVersion?: string): object {
   return {
     apiVersion: `${OUR_GROUP}/${OUR_VERSION}`,
     kind: 'ImageDigestMirrorSet',
-    metadata: { name: GLOBAL_IDMS, ...(resourceVersion ? { resourceVersion } : {}) },
+    metadata: { name, ...(resourceVersion ? { resourceVersion } : {}) },
     spec: {
       imageDigestMirrors: Array.from({ length: entries }, (_, e) => ({
         source: `registry${e}.bench.example/team${e}`,
@@ -64,21 +70,22 @@ export function globalIdms(entries: number, version: string, resourceVersion?: s
 }
 
 /** Creates or replaces the cluster-wide IDMS at `version`. */
-export async function putGlobalIdms(k: Kube, entries: number, version: string): Promise<void> {
+export async function putGlobalIdms(k: Kube, shape: Pick<FleetShape, 'prefix' | 'entries'>, version: string): Promise<void> {
   const base = { group: OUR_GROUP, version: OUR_VERSION, plural: 'imagedigestmirrorsets' };
+  const name = globalIdmsName(shape);
   try {
-    const cur = (await k.custom.getClusterCustomObject({ ...base, name: GLOBAL_IDMS })) as { metadata: { resourceVersion: string } };
-    await k.custom.replaceClusterCustomObject({ ...base, name: GLOBAL_IDMS, body: globalIdms(entries, version, cur.metadata.resourceVersion) });
+    const cur = (await k.custom.getClusterCustomObject({ ...base, name })) as { metadata: { resourceVersion: string } };
+    await k.custom.replaceClusterCustomObject({ ...base, name, body: globalIdms(name, shape.entries, version, cur.metadata.resourceVersion) });
   } catch (err) {
     if (!isNotFound(err)) throw err;
-    await k.custom.createClusterCustomObject({ ...base, body: globalIdms(entries, version) });
+    await k.custom.createClusterCustomObject({ ...base, body: globalIdms(name, shape.entries, version) });
   }
 }
 
 /** Namespaces, HostedClusters, then NodePools, `concurrency` requests at a time. */
 export async function createFleet(k: Kube, shape: FleetShape, concurrency: number, extraNodePoolSpec: (m: FleetMember) => object = () => ({})): Promise<FleetMember[]> {
   const members = fleetMembers(shape);
-  for (let n = 0; n < shape.namespaces; n++) await ensureNamespace(k, `fleet-${n}`);
+  for (let n = 0; n < shape.namespaces; n++) await ensureNamespace(k, `${shape.prefix}-${n}`);
   const clusters = members.filter((m) => m.nodePool.endsWith('-pool-0'));
   await inPool(clusters, concurrency, async (m) => {
     await k.custom.createNamespacedCustomObject({
@@ -116,4 +123,24 @@ export function carries(data: Record<string, string>, version: string, others: r
 export function dataOf(cm: V1ConfigMap | undefined): Record<string, string> {
   if (!cm?.data) throw new Error('no output to copy');
   return { ...cm.data };
+}
+
+/**
+ * Removes what a fleet run created, so that operators started later on the
+ * same API server do not pick it up: the cluster-wide IDMS, NodePools,
+ * HostedClusters, ConfigMaps and RenderedMirrorConfigs in the fleet's
+ * namespaces, then the namespaces (finalized by hand: no controller-manager).
+ */
+export async function deleteFleet(k: Kube, shape: FleetShape, extraNamespaces: readonly string[] = []): Promise<void> {
+  const gone = (p: Promise<unknown>): Promise<void> => p.then(() => undefined, (err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+  await gone(k.custom.deleteClusterCustomObject({ group: OUR_GROUP, version: OUR_VERSION, plural: 'imagedigestmirrorsets', name: globalIdmsName(shape) }));
+  const namespaces = [...Array.from({ length: shape.namespaces }, (_, n) => `${shape.prefix}-${n}`), ...extraNamespaces];
+  for (const namespace of namespaces) {
+    for (const [group, version, plural] of [[HS_GROUP, HS_VERSION, 'nodepools'], [HS_GROUP, HS_VERSION, 'hostedclusters'], [OUR_GROUP, OUR_VERSION, 'renderedmirrorconfigs']]) {
+      const list = (await k.custom.listNamespacedCustomObject({ group, version, plural, namespace })) as { items: { metadata: { name: string } }[] };
+      for (const item of list.items) await gone(k.custom.deleteNamespacedCustomObject({ group, version, plural, namespace, name: item.metadata.name }));
+    }
+    await k.core.deleteCollectionNamespacedConfigMap({ namespace });
+    await deleteNamespace(k, namespace, { finalize: true });
+  }
 }

@@ -17,6 +17,8 @@ export interface OperatorOptions {
   resyncPeriod: string;
   /** Further flags for `controller`. */
   args?: readonly string[];
+  /** Flags for node itself (e.g. --max-old-space-size=128, --heapsnapshot-signal=SIGUSR2). */
+  nodeArgs?: readonly string[];
 }
 
 export interface MemoryFigures {
@@ -44,6 +46,7 @@ export class Operator {
   static async start(opts: OperatorOptions): Promise<Operator> {
     const metricsPort = await freePort();
     const args = [
+      ...(opts.nodeArgs ?? []),
       MAIN,
       'controller',
       '--kubeconfig', opts.kubeconfig,
