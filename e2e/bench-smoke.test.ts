@@ -46,7 +46,8 @@ describe('bench smoke: fleet and latency on the API server', function () {
         expect(r.change.writes.audit?.targetStatus, 'audit: one status write per target').to.equal(5);
         expect(r.resync.writes.audit?.total, 'audit: writes on the resync').to.equal(0);
       }
-      expect(r.floor?.ms).to.be.greaterThan(0);
+      expect(r.floor?.defaultsMs).to.be.greaterThan(0);
+      expect(r.floor?.keepAliveMs).to.be.greaterThan(0);
       expect(r.change.memory.rssMiB).to.be.greaterThan(0);
     } finally {
       await deleteFleet(c.kube, shape, [`bsf-${id}-op`, `bsf-${id}-floor`]);

@@ -5,16 +5,20 @@
 //    it, and writes per output (audit log and watch);
 // 4. the floor: a minimal client making the same N ConfigMap writes at the
 //    operator's concurrency, timed the same way (watch sees all of them).
-import type { V1ConfigMap } from '@kubernetes/client-node';
+import { CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
+import { fileURLToPath } from 'node:url';
 import type { AuditEvent } from '../../e2e/lib/audit.js';
 import { ensureNamespace, inPool, pollUntil, type BenchCluster } from './cluster.js';
-import { carries, createFleet, dataOf, outputKey, OUTPUT_SELECTOR, putGlobalIdms, type FleetMember, type FleetShape } from './fleet.js';
+import { carries, createFleet, dataOf, mirrorHost, outputKey, OUTPUT_SELECTOR, putGlobalIdms, type FleetMember, type FleetShape } from './fleet.js';
 import { Operator, waitQuiet, type MemoryFigures } from './operator.js';
+import { withKeepAlive } from './keepalive.js';
 import { ConfigMapWatch } from './watch.js';
-import { countWrites, perOutput, type WriteCounts } from './writes.js';
+import { countWrites, isOutputConfigMapWrite, isTargetStatusWrite, perOutput, serverTime, type WriteCounts } from './writes.js';
 
 export const OPERATOR_NAMESPACE = 'image-mirror-system';
 const FLOOR_LABEL = 'bench.imagemirror.io/floor';
+/** Preloaded into the operator for --operator-keepalive (see keepalive.ts). */
+const KEEPALIVE_PRELOAD = fileURLToPath(new URL('./keepalive-preload.js', import.meta.url));
 
 export interface FleetOptions {
   shape: FleetShape;
@@ -27,7 +31,16 @@ export interface FleetOptions {
   /** Bound on every wait. */
   timeoutMs: number;
   floor: boolean;
+  /** Run the operator with keep-alive API connections (keepalive-preload.ts), to measure that change. */
+  operatorKeepAlive?: boolean;
   log: (line: string) => void;
+}
+
+export interface FloorFigures {
+  /** client-node defaults: a new TLS connection per request. */
+  defaultsMs: number;
+  /** Keep-alive connections. */
+  keepAliveMs: number;
 }
 
 export interface PhaseWrites {
@@ -43,8 +56,19 @@ export interface FleetResult {
   setupMs: number;
   initial: { convergeMs: number; memory: MemoryFigures };
   resync: { periodMs: number; reconciles: number; writes: PhaseWrites };
-  change: { convergeMs: number; operatorCpuSeconds: number; resyncReconcilesDuring: number; writes: PhaseWrites; memory: MemoryFigures };
-  floor?: { ms: number; ratio: number };
+  change: {
+    convergeMs: number;
+    operatorCpuSeconds: number;
+    resyncReconcilesDuring: number;
+    /** Mean seconds per target pass (the operator's reconcile duration histogram). */
+    meanPassMs: number;
+    writes: PhaseWrites;
+    memory: MemoryFigures;
+    /** Mean API server time per write (audit log), by what was written. */
+    serverMs?: { outputConfigMap: number; targetStatus: number };
+  };
+  operatorKeepAlive: boolean;
+  floor?: FloorFigures & { serverMs?: number };
 }
 
 export async function runFleet(cluster: BenchCluster, opts: FleetOptions): Promise<FleetResult> {
@@ -64,6 +88,7 @@ export async function runFleet(cluster: BenchCluster, opts: FleetOptions): Promi
     namespace: opts.operatorNamespace,
     concurrency: opts.concurrency,
     resyncPeriod: `${opts.resyncPeriodMs}ms`,
+    ...(opts.operatorKeepAlive ? { nodeArgs: ['--import', KEEPALIVE_PRELOAD] } : {}),
   });
   try {
     t = performance.now();
@@ -78,11 +103,15 @@ export async function runFleet(cluster: BenchCluster, opts: FleetOptions): Promi
     const sample = await k.core.readNamespacedConfigMap({ namespace: members[0].namespace, name: `${members[0].nodePool}-image-mirrors` });
     await op.stop();
     watch.stop();
-    const result: FleetResult = { nodePools: members.length, concurrency: opts.concurrency, setupMs, initial, resync, change };
+    const result: FleetResult = { nodePools: members.length, concurrency: opts.concurrency, operatorKeepAlive: opts.operatorKeepAlive ?? false, setupMs, initial, resync, change };
     if (opts.floor) {
-      const ms = await measureFloor(cluster, members, sample, opts);
-      result.floor = { ms, ratio: change.convergeMs / ms };
-      log(`floor ${Math.round(ms)} ms`);
+      const mark = await cluster.audit?.mark();
+      result.floor = await measureFloor(cluster, members, sample, opts);
+      if (cluster.audit && mark !== undefined) {
+        const floorNamespace = `${opts.shape.prefix}-floor`;
+        result.floor.serverMs = (await serverTime(cluster.audit, mark, (e) => e.verb === 'update' && e.objectRef?.namespace === floorNamespace)).meanMs;
+      }
+      log(`floor ${Math.round(result.floor.defaultsMs)} ms (client-node defaults), ${Math.round(result.floor.keepAliveMs)} ms (keep-alive)`);
     }
     return result;
   } catch (err) {
@@ -116,14 +145,30 @@ async function measureChange(cluster: BenchCluster, op: Operator, watch: ConfigM
   watch.resetCounts();
   const cpu0 = op.cpuSeconds();
   const unchanged0 = await op.metric('imagemirror_reconcile_total', { result: 'unchanged' });
+  const passes0 = await passTotals(op);
   const t0 = performance.now();
   await putGlobalIdms(cluster.kube, opts.shape, 'b');
   const at = await watch.waitFor(keys.length, (s) => carries(s.data, 'b', ['a']), opts.timeoutMs, 'every output to carry the changed IDMS');
   const operatorCpuSeconds = op.cpuSeconds() - cpu0;
+  const passes1 = await passTotals(op);
+  const meanPassMs = (1000 * (passes1.sum - passes0.sum)) / (passes1.count - passes0.count);
   const resyncReconcilesDuring = (await op.metric('imagemirror_reconcile_total', { result: 'unchanged' })) - unchanged0;
   await waitQuiet(op, 1_500, opts.timeoutMs);
   const writes = await phaseWrites(cluster, mark, watch, keys, (e) => e.objectRef?.resource === 'imagedigestmirrorsets' && !e.objectRef.subresource);
-  return { convergeMs: at - t0, operatorCpuSeconds, resyncReconcilesDuring, writes, memory: op.memory() };
+  const result: FleetResult['change'] = { convergeMs: at - t0, operatorCpuSeconds, resyncReconcilesDuring, meanPassMs, writes, memory: op.memory() };
+  if (cluster.audit && mark !== undefined) {
+    const [cm, status] = [await serverTime(cluster.audit, mark, isOutputConfigMapWrite), await serverTime(cluster.audit, mark, isTargetStatusWrite)];
+    result.serverMs = { outputConfigMap: cm.meanMs, targetStatus: status.meanMs };
+  }
+  return result;
+}
+
+async function passTotals(op: Operator): Promise<{ sum: number; count: number }> {
+  const labels = { kind: 'target' };
+  return {
+    sum: await op.metric('imagemirror_reconcile_duration_seconds_sum', labels),
+    count: await op.metric('imagemirror_reconcile_duration_seconds_count', labels),
+  };
 }
 
 async function phaseWrites(
@@ -152,39 +197,41 @@ async function phaseWrites(
 }
 
 /**
- * The same number of ConfigMap writes, with the operator's real output data
- * (old, then new), by a client that does nothing else, at the operator's
- * concurrency; timed until a watch has seen every one.
+ * The same number of ConfigMap writes, with the operator's real output data,
+ * by a client that does nothing else, at the operator's concurrency; timed
+ * until a watch has seen every one. Twice: with client-node's defaults (a new
+ * TLS connection per request, as the operator makes them) and with
+ * keep-alive connections (the real floor).
  */
-async function measureFloor(cluster: BenchCluster, members: readonly FleetMember[], sample: V1ConfigMap, opts: FleetOptions): Promise<number> {
+async function measureFloor(cluster: BenchCluster, members: readonly FleetMember[], sample: V1ConfigMap, opts: FleetOptions): Promise<FloorFigures> {
   const k = cluster.kube;
-  const floorNamespace = `${opts.shape.prefix}-floor`;
-  await ensureNamespace(k, floorNamespace);
+  const namespace = `${opts.shape.prefix}-floor`;
+  await ensureNamespace(k, namespace);
   const newData = dataOf(sample);
-  const oldData: Record<string, string> = Object.fromEntries(
-    Object.entries(newData).map(([key, v]) => [key, v.replaceAll('mirror-b.bench.example', 'mirror-a.bench.example')]),
-  );
+  const oldData: Record<string, string> = Object.fromEntries(Object.entries(newData).map(([key, v]) => [key, v.replaceAll(mirrorHost('b'), mirrorHost('a'))]));
   const versions: string[] = new Array(members.length);
+  const body = (i: number, data: Record<string, string>): V1ConfigMap => ({
+    metadata: { name: `floor-${i}`, labels: { [FLOOR_LABEL]: 'true' }, ...(versions[i] ? { resourceVersion: versions[i] } : {}) },
+    data,
+  });
   await inPool(members, opts.setupConcurrency, async (_, i) => {
-    const cm = await k.core.createNamespacedConfigMap({
-      namespace: floorNamespace,
-      body: { metadata: { name: `floor-${i}`, labels: { [FLOOR_LABEL]: 'true' } }, data: oldData },
-    });
-    versions[i] = cm.metadata?.resourceVersion ?? '';
+    versions[i] = (await k.core.createNamespacedConfigMap({ namespace, body: body(i, oldData) })).metadata?.resourceVersion ?? '';
   });
   const watch = new ConfigMapWatch(k, FLOOR_LABEL);
   await watch.start();
   try {
-    const t0 = performance.now();
-    await inPool(members, opts.concurrency, async (_, i) => {
-      await k.core.replaceNamespacedConfigMap({
-        namespace: floorNamespace,
-        name: `floor-${i}`,
-        body: { metadata: { name: `floor-${i}`, labels: { [FLOOR_LABEL]: 'true' }, resourceVersion: versions[i] }, data: newData },
+    const pass = async (core: CoreV1Api, data: Record<string, string>, version: string, round: number): Promise<number> => {
+      const t0 = performance.now();
+      await inPool(members, opts.concurrency, async (_, i) => {
+        const out = await core.replaceNamespacedConfigMap({ namespace, name: `floor-${i}`, body: body(i, data) });
+        versions[i] = out.metadata?.resourceVersion ?? '';
       });
-    });
-    const at = await watch.waitFor(members.length, (s) => s.modified > 0 && carries(s.data, 'b', ['a']), opts.timeoutMs, 'every floor write');
-    return at - t0;
+      const at = await watch.waitFor(members.length, (s) => s.modified >= round && carries(s.data, version), opts.timeoutMs, 'every floor write');
+      return at - t0;
+    };
+    const defaults = await pass(k.core, newData, 'b', 1);
+    const keepAlive = await pass(withKeepAlive(k.kc).makeApiClient(CoreV1Api), oldData, 'a', 2);
+    return { defaultsMs: defaults, keepAliveMs: keepAlive };
   } finally {
     watch.stop();
   }

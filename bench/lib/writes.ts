@@ -48,3 +48,26 @@ export function perOutput(counts: WriteCounts, keys: readonly string[]): { min: 
   const values = keys.map((k) => counts.outputConfigMaps.get(k) ?? 0);
   return { min: Math.min(...values), max: Math.max(...values), sum: values.reduce((a, b) => a + b, 0) };
 }
+
+/**
+ * Mean time the API server spent on matching successful writes (audit
+ * requestReceivedTimestamp -> stageTimestamp), in milliseconds, and how many.
+ */
+export async function serverTime(audit: AuditLog, mark: number, pred: (e: AuditEvent) => boolean): Promise<{ count: number; meanMs: number }> {
+  let count = 0;
+  let sum = 0;
+  for (const e of await audit.events(mark)) {
+    const code = e.responseStatus?.code ?? 0;
+    if (!WRITE_VERBS.has(e.verb) || code < 200 || code > 299 || !pred(e)) continue;
+    const received = (e as AuditEvent & { requestReceivedTimestamp?: string }).requestReceivedTimestamp;
+    if (!received) continue;
+    count++;
+    sum += Date.parse(e.stageTimestamp) - Date.parse(received);
+  }
+  return { count, meanMs: count === 0 ? NaN : sum / count };
+}
+
+export const isOutputConfigMapWrite = (e: AuditEvent): boolean =>
+  e.objectRef?.resource === 'configmaps' && (e.objectRef.name ?? '').endsWith(OUTPUT_SUFFIX);
+export const isTargetStatusWrite = (e: AuditEvent): boolean =>
+  e.objectRef?.resource === 'renderedmirrorconfigs' && e.objectRef.subresource === 'status';
