@@ -165,6 +165,26 @@ describe('operator: change flows', function () {
     expect(back.metadata?.labels).to.include({ 'imagemirror.io/output': 'true', 'imagemirror.io/target': `${ns}.pool` });
   });
 
+  it('never reads an output as an input, even when the NodePool lists its own or another one in spec.config', async () => {
+    await putCustom(k, 'nodepools', HS, { kind: 'NodePool', metadata: { name: 'pool2', namespace: ns }, spec: { clusterName: 'hc' } });
+    await waitReady(k, ns, 'pool2');
+    const config = [{ name: out }, { name: 'pool2-image-mirrors' }];
+    await putCustom(k, 'nodepools', HS, { kind: 'NodePool', metadata: { name: 'pool', namespace: ns, labels: { chg: id } }, spec: { clusterName: 'hc', config } });
+    const np = (await k.custom.getNamespacedCustomObject({ group: 'hypershift.openshift.io', version: 'v1beta1', plural: 'nodepools', namespace: ns, name: 'pool' })) as {
+      metadata: { generation: number };
+    };
+    // Wait for the pass that saw the new NodePool generation.
+    const rmc = await waitUntil('a pass over the edited NodePool', async () => {
+      const r = await readRmc(k, ns, 'pool');
+      const seen = r?.status?.contributors?.find((c) => c.kind === 'NodePool')?.generation;
+      return seen === np.metadata.generation || condition(r?.status, 'Degraded')?.status === 'True' ? r : undefined;
+    });
+    expect(condition(rmc.status, 'Degraded')).to.include({ status: 'False' });
+    expect(rmc.status?.contentHash).to.equal(hash);
+    expect((rmc.status?.contributors ?? []).map((c) => c.name)).to.not.include.members([out, 'pool2-image-mirrors']);
+    await deleteCustom(k, 'nodepools', HS, 'pool2', ns);
+  });
+
   it('removes the outputs and the status of a deleted NodePool', async () => {
     expect(await readRmc(k, ns, 'pool')).to.not.equal(undefined);
     await deleteCustom(k, 'nodepools', HS, 'pool', ns);

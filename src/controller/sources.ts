@@ -119,6 +119,11 @@ export class ClusterSources implements ObjectSource {
       case 'NodePool':
         return this.nodePoolInformer?.get(name, namespace);
       case 'ConfigMap': {
+        // Our outputs are cached apart (the input caches exclude them), but a NodePool may list an
+        // output in spec.config (its own is hidden by the pipeline; another NodePool's is not): answer
+        // with it, labelled as it is, so that gather skips it instead of reporting it missing.
+        const output = this.outputConfigMaps.get(name, namespace);
+        if (output) return output;
         const nsWide = this.namespaceConfigMaps.get(namespace);
         if (nsWide?.hasSynced()) return nsWide.get(name, namespace);
         return this.objectWatches.get(refKey({ kind, namespace, name }))?.get(name, namespace);

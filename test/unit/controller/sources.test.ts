@@ -112,6 +112,11 @@ describe('ClusterSources', () => {
     expect(sources.outputConfigMap('clusters', 'workers-image-mirrors')?.metadata.name).to.equal('workers-image-mirrors');
   });
 
+  it('answers a lookup of our own output with the labelled object (gather skips it; it is never "missing")', async () => {
+    await sources.ensure([{ kind: 'ConfigMap', namespace: 'clusters', name: 'workers-image-mirrors' }]);
+    expect(sources.get('ConfigMap', 'clusters', 'workers-image-mirrors')?.metadata.labels).to.deep.equal({ 'imagemirror.io/output': 'true' });
+  });
+
   it('caches a NodePool namespace whole (without outputs) once a ConfigMap there is referenced', async () => {
     expect(await sources.ensure([{ kind: 'ConfigMap', namespace: 'clusters', name: 'mirrors' }])).to.equal(true);
     expect(api.lists.at(-1)).to.deep.equal({ plural: 'configmaps', namespace: 'clusters', labelSelector: '!imagemirror.io/output' });
