@@ -215,14 +215,17 @@ export class Controller {
     const q = this.queue;
     if (!q) return;
     switch (e.type) {
-      case 'input':
+      case 'input': {
+        // One add per key: a second add of a key a worker already took would run it twice.
+        const keys = new Set(this.index.targetsOf({ kind: e.kind, namespace: e.namespace, name: e.name }));
         if (e.kind === 'NodePool') {
-          q.add(targetKey({ kind: 'NodePool', namespace: e.namespace, name: e.name }));
+          keys.add(targetKey({ kind: 'NodePool', namespace: e.namespace, name: e.name }));
           // Labels may have changed which objects select it.
           this.enqueueObjects();
         }
-        for (const t of this.index.targetsOf({ kind: e.kind, namespace: e.namespace, name: e.name })) q.add(t);
+        for (const k of keys) q.add(k);
         return;
+      }
       case 'clusterObject':
         for (const t of this.targetKeys()) q.add(t);
         q.addAfter(`${OBJECT_PREFIX}${RESOURCES[e.kind].kind}/${e.name}`, OBJECT_DELAY_MS);
@@ -335,9 +338,27 @@ export class Controller {
     const name = outputName(t);
     const sns = statusNamespace(t, this.config.operatorNamespace);
     const deletes: Array<() => Promise<void>> = [];
-    if (s.outputConfigMap(ns, name)) deletes.push(() => w.deleteConfigMap(ns, name));
-    if (s.outputSecret(ns, name)) deletes.push(() => w.deleteSecret(ns, name));
-    if (s.status(sns, statusName(t))) deletes.push(() => w.deleteCustom(RESOURCES.RenderedMirrorConfig, sns, statusName(t)));
+    const cm = s.outputConfigMap(ns, name);
+    const secret = s.outputSecret(ns, name);
+    const rmc = s.status(sns, statusName(t));
+    if (cm) {
+      deletes.push(async () => {
+        await w.deleteConfigMap(ns, name);
+        s.recordWrite('ConfigMap', ns, name, cm, undefined);
+      });
+    }
+    if (secret) {
+      deletes.push(async () => {
+        await w.deleteSecret(ns, name);
+        s.recordWrite('Secret', ns, name, secret, undefined);
+      });
+    }
+    if (rmc) {
+      deletes.push(async () => {
+        await w.deleteCustom(RESOURCES.RenderedMirrorConfig, sns, statusName(t));
+        s.recordWrite('RenderedMirrorConfig', sns, statusName(t), rmc, undefined);
+      });
+    }
     for (const d of deletes) await d();
     const deleted = deletes.length > 0;
     const prev = this.summaries.get(key);

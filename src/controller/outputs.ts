@@ -32,7 +32,7 @@ export interface PublishResult {
 }
 
 export interface PublishDeps {
-  sources: Pick<TargetSources, 'outputConfigMap' | 'outputSecret'>;
+  sources: Pick<TargetSources, 'outputConfigMap' | 'outputSecret' | 'recordWrite'>;
   writer: Writer;
   operatorNamespace: string;
   logger: Logger;
@@ -67,8 +67,10 @@ export async function publishOutputs(
   let changed = false;
   if (hasSecret) changed = (await putSecret(deps, { ...meta, ownerReferences: ownerRefs }, data.secretData)) || changed;
   changed = (await putConfigMap(deps, { ...meta, ownerReferences: ownerRefs }, data.configMapData, data.hash)) || changed;
-  if (!hasSecret && deps.sources.outputSecret(namespace, name)) {
+  const stale = hasSecret ? undefined : deps.sources.outputSecret(namespace, name);
+  if (stale) {
     await deps.writer.deleteSecret(namespace, name);
+    deps.sources.recordWrite('Secret', namespace, name, stale, undefined);
     changed = true;
   }
   const result: PublishResult = { changed, configMap: name, hash: formatHash(data.hash) };
@@ -101,13 +103,14 @@ async function putConfigMap(deps: PublishDeps, meta: Meta, data: Record<string, 
     metadata: mergedMeta(base, meta),
     data,
   });
-  await createOrReplace(
+  const w = await createOrReplace(
     current,
     build,
     (cm) => deps.writer.createConfigMap(cm),
     (cm) => deps.writer.replaceConfigMap(cm),
     () => deps.writer.readConfigMap(meta.namespace, meta.name),
   );
+  deps.sources.recordWrite('ConfigMap', meta.namespace, meta.name, w.before as KubeObject | undefined, w.after as KubeObject);
   deps.logger.info({ configMap: `${meta.namespace}/${meta.name}`, hash: formatHash(hash) }, 'published output ConfigMap');
   return true;
 }
@@ -123,13 +126,14 @@ async function putSecret(deps: PublishDeps, meta: Meta, data: Record<string, str
     metadata: mergedMeta(base, meta),
     data: encoded,
   });
-  await createOrReplace(
+  const w = await createOrReplace(
     current,
     build,
     (s) => deps.writer.createSecret(s),
     (s) => deps.writer.replaceSecret(s),
     () => deps.writer.readSecret(meta.namespace, meta.name),
   );
+  deps.sources.recordWrite('Secret', meta.namespace, meta.name, w.before as KubeObject | undefined, w.after as KubeObject);
   // Names only: never the data.
   deps.logger.info({ secret: `${meta.namespace}/${meta.name}`, keys: Object.keys(data).length }, 'published output Secret');
   return true;
@@ -138,6 +142,7 @@ async function putSecret(deps: PublishDeps, meta: Meta, data: Record<string, str
 /**
  * Creates when the cache has nothing; if the object exists after all (the
  * cache lagged, or the label was removed by hand), reads it and replaces it.
+ * Returns the object replaced (undefined after a create) and the one stored.
  */
 async function createOrReplace<T extends { metadata?: { resourceVersion?: string } }>(
   current: T | undefined,
@@ -145,18 +150,15 @@ async function createOrReplace<T extends { metadata?: { resourceVersion?: string
   create: (o: T) => Promise<T>,
   replace: (o: T) => Promise<T>,
   read: () => Promise<T | undefined>,
-): Promise<void> {
-  if (current) {
-    await replace(build(current));
-    return;
-  }
+): Promise<{ before: T | undefined; after: T }> {
+  if (current) return { before: current, after: await replace(build(current)) };
   try {
-    await create(build(undefined));
+    return { before: undefined, after: await create(build(undefined)) };
   } catch (err) {
     if (statusCode(err) !== 409) throw err;
     const fresh = await read();
     if (!fresh) throw err;
-    await replace(build(fresh));
+    return { before: fresh, after: await replace(build(fresh)) };
   }
 }
 

@@ -12,6 +12,7 @@ import type { Writer } from './kube.js';
 import type { Logger } from './log.js';
 import { syncConfigRef } from './nodepool-config-ref.js';
 import { publishOutputs, type PublishResult, type Published } from './outputs.js';
+import type { WrittenKind } from './sources.js';
 import { buildTargetStatus, statusNamespace, writeTargetStatus, type TargetStatusInput } from './status.js';
 
 /** What reconciling reads: an ObjectSource over the caches plus our own objects. */
@@ -20,6 +21,8 @@ export interface TargetSources extends ObjectSource {
   outputConfigMap(namespace: string, name: string): KubeObject | undefined;
   outputSecret(namespace: string, name: string): KubeObject | undefined;
   status(namespace: string, name: string): KubeObject | undefined;
+  /** Tells the caches about a write of ours (see ClusterSources.recordWrite). */
+  recordWrite(kind: WrittenKind, namespace: string, name: string, before: KubeObject | undefined, after: KubeObject | undefined): void;
 }
 
 export interface ReconcileDeps {

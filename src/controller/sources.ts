@@ -22,6 +22,9 @@ export interface InformerApi {
   watch: WatchFn;
 }
 
+/** Kinds whose writes are remembered until the cache shows them. */
+export type WrittenKind = 'ConfigMap' | 'Secret' | 'RenderedMirrorConfig';
+
 /** A change the controller may have to react to. */
 export type SourceEvent =
   | { type: 'input'; kind: NamespacedKind; namespace: string; name: string }
@@ -55,6 +58,8 @@ export class ClusterSources implements ObjectSource {
   /** One object each, by `Kind/namespace/name`. */
   private readonly objectWatches = new Map<string, Informer<KubeObject>>();
   private started = false;
+  /** Our recent writes the caches may not show yet, by `Kind/namespace/name`. */
+  private readonly written = new Map<string, { fromVersion: string; obj: KubeObject | undefined }>();
 
   constructor(private readonly opts: SourcesOptions) {
     for (const kind of CLUSTER_KINDS) {
@@ -122,7 +127,7 @@ export class ClusterSources implements ObjectSource {
         // Our outputs are cached apart (the input caches exclude them), but a NodePool may list an
         // output in spec.config (its own is hidden by the pipeline; another NodePool's is not): answer
         // with it, labelled as it is, so that gather skips it instead of reporting it missing.
-        const output = this.outputConfigMaps.get(name, namespace);
+        const output = this.outputConfigMap(namespace, name);
         if (output) return output;
         const nsWide = this.namespaceConfigMaps.get(namespace);
         if (nsWide?.hasSynced()) return nsWide.get(name, namespace);
@@ -148,11 +153,11 @@ export class ClusterSources implements ObjectSource {
   }
 
   outputConfigMap(namespace: string, name: string): KubeObject | undefined {
-    return this.outputConfigMaps.get(name, namespace);
+    return this.overlay('ConfigMap', namespace, name, this.outputConfigMaps.get(name, namespace));
   }
 
   outputSecret(namespace: string, name: string): KubeObject | undefined {
-    return this.outputSecrets.get(name, namespace);
+    return this.overlay('Secret', namespace, name, this.outputSecrets.get(name, namespace));
   }
 
   allOutputs(): readonly KubeObject[] {
@@ -160,7 +165,30 @@ export class ClusterSources implements ObjectSource {
   }
 
   status(namespace: string, name: string): KubeObject | undefined {
-    return this.statuses.get(name, namespace);
+    return this.overlay('RenderedMirrorConfig', namespace, name, this.statuses.get(name, namespace));
+  }
+
+  /**
+   * Remembers a write of ours until the cache shows it (client-go's mutation
+   * cache). A pass that runs before the watch event arrives then compares
+   * against, and updates from, what was written rather than the older cached
+   * object: otherwise it would write again with a stale resourceVersion and
+   * get a conflict. `before` is the object the write replaced (undefined for
+   * a create), `after` what the API returned (undefined for a delete).
+   */
+  recordWrite(kind: WrittenKind, namespace: string, name: string, before: KubeObject | undefined, after: KubeObject | undefined): void {
+    this.written.set(`${kind}/${namespace}/${name}`, { fromVersion: before?.metadata.resourceVersion ?? '', obj: after });
+  }
+
+  /** The cached object, or our write when the cache still shows the object that write replaced. */
+  private overlay(kind: WrittenKind, namespace: string, name: string, cached: KubeObject | undefined): KubeObject | undefined {
+    const key = `${kind}/${namespace}/${name}`;
+    const w = this.written.get(key);
+    if (!w) return cached;
+    if ((cached?.metadata.resourceVersion ?? '') === w.fromVersion) return w.obj;
+    // The cache has caught up (or someone wrote after us): it is the truth again.
+    this.written.delete(key);
+    return cached;
   }
 
   allStatuses(): readonly KubeObject[] {

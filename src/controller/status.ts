@@ -8,7 +8,7 @@ import { TARGET_LABEL, targetLabelValue, type RenderedTarget } from '../pipeline
 import { conditionsOf, firstProblem, formatTime, sameJSON, setConditions, type Check, type CheckProblem, type Condition } from './conditions.js';
 import { RESOURCES, apiVersionOf, type Writer } from './kube.js';
 import { ownerReference, type PublishResult } from './outputs.js';
-import { describeProblems } from './reconcile.js';
+import { describeProblems, type TargetSources } from './reconcile.js';
 
 export const READY = 'Ready';
 export const DEGRADED = 'Degraded';
@@ -151,15 +151,21 @@ function warningOf(w: RenderWarning): StatusWarning {
 
 /** Creates the RenderedMirrorConfig when missing; writes its status when it changed. True when something was written. */
 export async function writeTargetStatus(
-  deps: { writer: Writer; operatorNamespace: string },
+  deps: { writer: Writer; operatorNamespace: string; sources: Pick<TargetSources, 'recordWrite'> },
   target: Target,
   existing: KubeObject | undefined,
   status: TargetStatus,
   owner: KubeObject | undefined,
 ): Promise<boolean> {
   if (existing && sameJSON(existing.status ?? {}, status)) return false;
-  const obj = existing ?? (await deps.writer.createCustom(RESOURCES.RenderedMirrorConfig, newStatusObject(target, deps.operatorNamespace, owner)));
-  await deps.writer.replaceStatus(RESOURCES.RenderedMirrorConfig, { ...obj, status });
+  const [ns, name] = [statusNamespace(target, deps.operatorNamespace), statusName(target)];
+  let obj = existing;
+  if (!obj) {
+    obj = await deps.writer.createCustom(RESOURCES.RenderedMirrorConfig, newStatusObject(target, deps.operatorNamespace, owner));
+    deps.sources.recordWrite('RenderedMirrorConfig', ns, name, undefined, obj);
+  }
+  const stored = await deps.writer.replaceStatus(RESOURCES.RenderedMirrorConfig, { ...obj, status });
+  deps.sources.recordWrite('RenderedMirrorConfig', ns, name, obj, stored);
   return true;
 }
 

@@ -7,6 +7,7 @@ import { OUTPUT_LABEL } from '../../../src/model/kinds.js';
 import type { KubeObject, NamespacedKind, Reference } from '../../../src/model/source.js';
 import type { Resource, Writer } from '../../../src/controller/kube.js';
 import type { TargetSources } from '../../../src/controller/reconcile.js';
+import type { WrittenKind } from '../../../src/controller/sources.js';
 
 export interface Write {
   verb: 'create' | 'update' | 'delete';
@@ -79,6 +80,12 @@ export class FakeCluster implements Writer, TargetSources {
 
   async ensure(_refs: readonly Reference[]): Promise<boolean> {
     return false;
+  }
+
+  /** Writes the reconciler reported to the caches (lookups here are never stale, so only recorded). */
+  readonly recorded: Array<{ kind: WrittenKind; name: string; before?: string; after?: string }> = [];
+  recordWrite(kind: WrittenKind, _namespace: string, name: string, before: KubeObject | undefined, after: KubeObject | undefined): void {
+    this.recorded.push({ kind, name, before: before?.metadata.resourceVersion, after: after?.metadata.resourceVersion });
   }
 
   outputConfigMap(namespace: string, name: string): KubeObject | undefined {

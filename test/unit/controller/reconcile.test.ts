@@ -83,6 +83,14 @@ describe('reconcileTarget', () => {
     expect(cond(c, 'Ready')).to.include({ status: 'True', reason: 'Rendered', observedGeneration: 1 });
     expect(cond(c, 'Degraded')).to.include({ status: 'False', reason: 'AsExpected' });
 
+    // Every write is reported to the caches with the version it replaced and the one stored.
+    const rv = (kind: string, ns: string, name: string): string | undefined => c.find(kind, ns, name)?.metadata.resourceVersion;
+    expect(c.recorded).to.deep.equal([
+      { kind: 'ConfigMap', name: 'workers-image-mirrors', before: undefined, after: rv('ConfigMap', NS, 'workers-image-mirrors') },
+      { kind: 'RenderedMirrorConfig', name: 'workers', before: undefined, after: c.recorded[1]?.after },
+      { kind: 'RenderedMirrorConfig', name: 'workers', before: c.recorded[1]?.after, after: rv('RenderedMirrorConfig', NS, 'workers') },
+    ]);
+
     const before = c.writes.length;
     d.clock.t += 60_000;
     const s2 = await reconcileTarget(d, NP);

@@ -157,6 +157,28 @@ describe('ClusterSources', () => {
     expect(sources.get('Secret', 'ops', 'other')).to.equal(undefined);
   });
 
+  it('answers with our own writes until the cache shows them, then with the cache again', () => {
+    const cached = sources.outputConfigMap('clusters', 'workers-image-mirrors') as KubeObject;
+    const written = structuredClone(cached);
+    written.metadata.resourceVersion = '9001';
+    written.data = { k: 'new' };
+    sources.recordWrite('ConfigMap', 'clusters', 'workers-image-mirrors', cached, written);
+    // The watch has not delivered the write yet: a pass must see (and update from) what was written.
+    expect(sources.outputConfigMap('clusters', 'workers-image-mirrors')?.metadata.resourceVersion).to.equal('9001');
+    // The watch catches up (any newer version): the cache is the truth again.
+    api.change('MODIFIED', { ...written, metadata: { ...written.metadata } });
+    const now = sources.outputConfigMap('clusters', 'workers-image-mirrors');
+    expect(now?.metadata.resourceVersion).to.not.equal(cached.metadata.resourceVersion);
+    expect(now?.data).to.deep.equal({ k: 'new' });
+
+    // A create: nothing cached yet, the written object answers; a delete: the cached object is hidden.
+    const created = obj('Secret', 'clusters', 'workers-image-mirrors', { metadata: { name: 'workers-image-mirrors', resourceVersion: '77' } });
+    sources.recordWrite('Secret', 'clusters', 'workers-image-mirrors', undefined, created);
+    expect(sources.outputSecret('clusters', 'workers-image-mirrors')?.metadata.resourceVersion).to.equal('77');
+    sources.recordWrite('ConfigMap', 'clusters', 'workers-image-mirrors', now, undefined);
+    expect(sources.outputConfigMap('clusters', 'workers-image-mirrors')).to.equal(undefined);
+  });
+
   it('forwards spec changes of our objects but not status-only updates', () => {
     events.length = 0;
     api.change('MODIFIED', obj('ImageDigestMirrorSet', undefined, 'corp', { metadata: { name: 'corp', generation: 1 }, status: { conditions: [] } }));
