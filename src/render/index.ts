@@ -5,13 +5,14 @@
 import { createHash } from 'node:crypto';
 import { parse } from 'smol-toml';
 import { byteOrder } from '../merge/scope.js';
-import type { MirrorModel, RenderWarning } from '../model/types.js';
+import type { MirrorModel } from '../model/types.js';
 import { renderAccessFiles } from './access-files.js';
 import { renderContainerd } from './containerd.js';
 import { InternalError, invariant } from './errors.js';
 import { assertKey, PUBLIC_MODE, REGISTRIES_CONF_KEY, REGISTRIES_CONF_PATH } from './paths.js';
 import { renderRegistriesConf } from './registries-conf.js';
 import { isPlainRegistriesConf } from './registries-conf-check.js';
+import { sortedWarnings } from './warnings.js';
 import type { NodeFile, RenderOutput } from './types.js';
 
 export { renderAccessFiles } from './access-files.js';
@@ -78,21 +79,6 @@ function parseBack(f: NodeFile): void {
   }
 }
 
-/** Sorted and de-duplicated, so the status condition is stable. */
-function sortedWarnings(warnings: readonly RenderWarning[]): RenderWarning[] {
-  const sorted = [...warnings].sort(compareWarnings);
-  return sorted.filter((w, i) => i === 0 || compareWarnings(sorted[i - 1], w) !== 0);
-}
-
-function compareWarnings(a: RenderWarning, b: RenderWarning): number {
-  return (
-    byteOrder(a.renderer, b.renderer) ||
-    byteOrder(a.source, b.source) ||
-    byteOrder(a.mirror ?? '', b.mirror ?? '') ||
-    byteOrder(a.code, b.code) ||
-    byteOrder(a.message, b.message)
-  );
-}
 
 /**
  * A short human-readable summary of a model (CLI output, debugging): one

@@ -17,6 +17,7 @@ import type { HostAccess, MirrorModel, RenderWarning } from '../model/types.js';
 import { invariant } from './errors.js';
 import { CONTAINERS_CERTS_DIR, REGISTRIES_CONF_PATH } from './paths.js';
 import type { NodeFile } from './types.js';
+import { sortedWarnings } from './warnings.js';
 
 /** The ConfigMap key HyperShift reads from every ConfigMap in `NodePool.spec.config`. */
 export const MACHINE_CONFIG_KEY = 'config';
@@ -117,16 +118,5 @@ function sortedKeys(value: unknown): unknown {
 
 /** Warnings of both renderings, sorted and de-duplicated as render() sorts its own. */
 export function mergeWarnings(a: readonly RenderWarning[], b: readonly RenderWarning[]): RenderWarning[] {
-  const sorted = [...a, ...b].sort(compareWarnings);
-  return sorted.filter((w, i) => i === 0 || compareWarnings(sorted[i - 1], w) !== 0);
-}
-
-function compareWarnings(a: RenderWarning, b: RenderWarning): number {
-  return (
-    byteOrder(a.renderer, b.renderer) ||
-    byteOrder(a.source, b.source) ||
-    byteOrder(a.mirror ?? '', b.mirror ?? '') ||
-    byteOrder(a.code, b.code) ||
-    byteOrder(a.message, b.message)
-  );
+  return sortedWarnings([...a, ...b]);
 }
