@@ -22,6 +22,9 @@ export interface Backoff {
 
 export const DEFAULT_BACKOFF: Backoff = { initialMs: 250, maxMs: 30_000, jitter: 0.5 };
 
+/** How long past its server-side timeout a watch may stay open before it is taken for dead. */
+const WATCH_GRACE_SECONDS = 30;
+
 export interface InformerOptions<T extends KubernetesObject> {
   /** For logs, e.g. `configmaps ns=clusters`. */
   name: string;
@@ -34,6 +37,13 @@ export interface InformerOptions<T extends KubernetesObject> {
   logger: Logger;
   random?: () => number;
   timers?: Timers;
+  /**
+   * Server-side timeout of one watch request (default 5 to 10 minutes at
+   * random, as client-go): the server ends the watch cleanly and it resumes
+   * from the last resourceVersion. A watch that outlives it by 30 s is
+   * aborted here: the connection died without the server being able to say so.
+   */
+  watchTimeoutSeconds?: () => number;
 }
 
 const realTimers: Timers = {
@@ -134,10 +144,18 @@ export class Informer<T extends KubernetesObject> {
   private async watchHook(...[path, query, cb, done]: Parameters<WatchFn>): Promise<AbortController> {
     this.markSynced();
     let failed = false;
-    const ctl = await this.opts.watch(path, query, cb, (err: unknown) => {
+    let ended = false;
+    let guard: unknown;
+    const timeoutSeconds = this.opts.watchTimeoutSeconds?.() ?? 300 + Math.floor(this.random() * 300);
+    // Bookmarks keep the resourceVersion fresh on quiet collections, so a resumed watch rarely meets 410 Gone.
+    const params = { ...query, timeoutSeconds, allowWatchBookmarks: true };
+    const ctl = await this.opts.watch(path, params, cb, (err: unknown) => {
+      ended = true;
+      if (guard !== undefined) this.timers.clearTimeout(guard);
       if (err) failed = true;
       done(err);
     });
+    if (!ended) guard = this.timers.setTimeout(() => ctl.abort(), (timeoutSeconds + WATCH_GRACE_SECONDS) * 1000);
     if (!failed) this.onConnected();
     return ctl;
   }

@@ -90,7 +90,7 @@ describe('Informer', () => {
     expect(await inf.waitForSync(1000)).to.equal(true);
     expect(inf.get('a', 'ns')?.metadata?.resourceVersion).to.equal('5');
     expect(added).to.deep.equal(['a']);
-    expect(api.watches[0].query).to.include({ resourceVersion: '1', labelSelector: '!imagemirror.io/output' });
+    expect(api.watches[0].query).to.include({ resourceVersion: '1', labelSelector: '!imagemirror.io/output', allowWatchBookmarks: true });
   });
 
   it('applies watch events to the cache and fires callbacks', async () => {
@@ -188,6 +188,67 @@ describe('Informer', () => {
     inf = informer(api);
     inf.start();
     expect(await inf.waitForSync(20)).to.equal(false);
+  });
+});
+
+describe('Informer watch requests', () => {
+  it('asks for a server-side timeout and bookmarks, and aborts a watch that outlives the timeout', async () => {
+    const api = new FakeApi();
+    const timers: Array<{ fn: () => void; ms: number; cleared: boolean }> = [];
+    const inf = new Informer<V1ConfigMap>({
+      name: 'test',
+      path: '/api/v1/configmaps',
+      list: api.list,
+      watch: api.watch,
+      logger: silentLogger(),
+      watchTimeoutSeconds: () => 420,
+      timers: {
+        setTimeout: (fn, ms) => {
+          const t = { fn, ms, cleared: false };
+          timers.push(t);
+          return t;
+        },
+        clearTimeout: (h) => ((h as { cleared: boolean }).cleared = true),
+      },
+    });
+    inf.start();
+    await inf.waitForSync(1000);
+    expect(api.watches[0].query).to.include({ timeoutSeconds: 420, allowWatchBookmarks: true });
+    await until(() => timers.some((t) => t.ms === 450_000));
+    const guard = timers.find((t) => t.ms === 450_000);
+    expect(guard, 'a guard at timeout + 30 s').to.not.equal(undefined);
+    expect(api.watches[0].aborted()).to.equal(false);
+    guard?.fn();
+    expect(api.watches[0].aborted()).to.equal(true);
+    await inf.stop();
+  });
+
+  it('drops the guard when the server ends the watch in time', async () => {
+    const api = new FakeApi();
+    const timers: Array<{ ms: number; cleared: boolean }> = [];
+    const inf = new Informer<V1ConfigMap>({
+      name: 'test',
+      path: '/api/v1/configmaps',
+      list: api.list,
+      watch: api.watch,
+      logger: silentLogger(),
+      watchTimeoutSeconds: () => 300,
+      timers: {
+        setTimeout: (_fn, ms) => {
+          const t = { ms, cleared: false };
+          timers.push(t);
+          return t;
+        },
+        clearTimeout: (h) => ((h as { cleared: boolean }).cleared = true),
+      },
+    });
+    inf.start();
+    await inf.waitForSync(1000);
+    await until(() => timers.some((t) => t.ms === 330_000));
+    api.watches[0].done(null);
+    await until(() => api.watches.length === 2);
+    expect(timers.filter((t) => t.ms === 330_000).map((t) => t.cleared)).to.deep.equal([true, false]);
+    await inf.stop();
   });
 });
 
