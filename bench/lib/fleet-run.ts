@@ -60,7 +60,7 @@ export interface FleetResult {
     convergeMs: number;
     operatorCpuSeconds: number;
     resyncReconcilesDuring: number;
-    /** Mean seconds per target pass (the operator's reconcile duration histogram). */
+    /** Mean milliseconds per target pass (the operator's reconcile duration histogram). */
     meanPassMs: number;
     writes: PhaseWrites;
     memory: MemoryFigures;
