@@ -88,13 +88,7 @@ export class Controller {
 
   async start(): Promise<void> {
     const hypershift = await this.detectHypershift();
-    this.sources = new ClusterSources({
-      api: this.deps.informerApi,
-      operatorNamespace: this.config.operatorNamespace,
-      hypershift,
-      logger: this.deps.logger,
-      onEvent: (e) => this.onEvent(e),
-    });
+    this.sources = this.makeSources(hypershift);
     this.sources.start();
     this.deps.logger.info({ targets: hypershift ? 'NodePools' : 'cluster', namespace: this.config.operatorNamespace }, 'controller started');
     const le = this.config.leaderElection;
@@ -145,6 +139,50 @@ export class Controller {
 
   summary(key: string): TargetSummary | undefined {
     return this.summaries.get(key);
+  }
+
+  private makeSources(hypershift: boolean): ClusterSources {
+    return new ClusterSources({
+      api: this.deps.informerApi,
+      operatorNamespace: this.config.operatorNamespace,
+      hypershift,
+      logger: this.deps.logger,
+      onEvent: (e) => this.onEvent(e),
+    });
+  }
+
+  /**
+   * With `--targets auto`, HyperShift's CRDs may be installed or removed
+   * while the controller runs: checked at every resync, and the caches are
+   * rebuilt for the other kind of target. The next pass removes the outputs
+   * of the targets that no longer exist.
+   */
+  private async recheckTargets(): Promise<void> {
+    const current = this.sources;
+    if (this.config.targets !== 'auto' || !current || this.stopped) return;
+    let served: boolean;
+    try {
+      served = await this.deps.hypershiftServed();
+    } catch (err) {
+      this.deps.logger.warn(errorFields(err), 'API discovery failed; keeping the current targets');
+      return;
+    }
+    if (served === current.hypershift || this.sources !== current) return;
+    this.deps.logger.warn({ hypershift: served }, 'HyperShift API availability changed; switching targets');
+    this.transition = this.transition.then(() => this.rebuild(served));
+    await this.transition;
+  }
+
+  private async rebuild(hypershift: boolean): Promise<void> {
+    const working = this.queue !== undefined;
+    await this.stopWorking();
+    await this.sources?.stop();
+    this.summaries.clear();
+    this.published.clear();
+    this.index.clear();
+    this.sources = this.makeSources(hypershift);
+    this.sources.start();
+    if (working && !this.stopped) await this.startWorking();
   }
 
   private async detectHypershift(): Promise<boolean> {
@@ -199,6 +237,7 @@ export class Controller {
   }
 
   private resync(): void {
+    void this.recheckTargets();
     this.enqueueAll();
     const q = this.queue;
     // Only between passes: a pass records its references after it started the caches they need.

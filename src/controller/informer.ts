@@ -77,6 +77,8 @@ export class Informer<T extends KubernetesObject> {
   private stopped = true;
   private failures = 0;
   private restartTimer: unknown;
+  /** Aborts the open watch if it outlives its server-side timeout. */
+  private guard: unknown;
   private syncWaiters: Array<() => void> = [];
 
   constructor(private readonly opts: InformerOptions<T>) {
@@ -106,6 +108,7 @@ export class Informer<T extends KubernetesObject> {
     this.stopped = true;
     if (this.restartTimer !== undefined) this.timers.clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
+    this.clearGuard();
     await this.lw.stop();
   }
 
@@ -145,19 +148,23 @@ export class Informer<T extends KubernetesObject> {
     this.markSynced();
     let failed = false;
     let ended = false;
-    let guard: unknown;
     const timeoutSeconds = this.opts.watchTimeoutSeconds?.() ?? 300 + Math.floor(this.random() * 300);
     // Bookmarks keep the resourceVersion fresh on quiet collections, so a resumed watch rarely meets 410 Gone.
     const params = { ...query, timeoutSeconds, allowWatchBookmarks: true };
     const ctl = await this.opts.watch(path, params, cb, (err: unknown) => {
       ended = true;
-      if (guard !== undefined) this.timers.clearTimeout(guard);
+      this.clearGuard();
       if (err) failed = true;
       done(err);
     });
-    if (!ended) guard = this.timers.setTimeout(() => ctl.abort(), (timeoutSeconds + WATCH_GRACE_SECONDS) * 1000);
+    if (!ended) this.guard = this.timers.setTimeout(() => ctl.abort(), (timeoutSeconds + WATCH_GRACE_SECONDS) * 1000);
     if (!failed) this.onConnected();
     return ctl;
+  }
+
+  private clearGuard(): void {
+    if (this.guard !== undefined) this.timers.clearTimeout(this.guard);
+    this.guard = undefined;
   }
 
   private markSynced(): void {

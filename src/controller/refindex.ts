@@ -31,6 +31,11 @@ export class ReferenceIndex {
     }
   }
 
+  clear(): void {
+    this.byTarget.clear();
+    this.byRef.clear();
+  }
+
   targetsOf(ref: Reference): string[] {
     return [...(this.byRef.get(refKey(ref)) ?? [])].sort();
   }

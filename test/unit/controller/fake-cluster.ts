@@ -1,13 +1,15 @@
-// An in-memory stand-in for the API server and the caches, for reconcile
-// unit tests: objects by kind/namespace/name, resourceVersion checks on
-// update (409 on a stale one, 409 on create of an existing object), and a
-// log of every write. The e2e tests prove the same code on the real server.
+// An in-memory stand-in for the API server and the caches, for reconcile and
+// controller unit tests: objects by kind/namespace/name, resourceVersion
+// checks on update (409 on a stale one, 409 on create of an existing
+// object), list and watch with the selectors the controller uses, and a log
+// of every write. The e2e tests prove the same code on the real server.
 import type { CoreV1Event, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { OUTPUT_LABEL } from '../../../src/model/kinds.js';
 import type { KubeObject, NamespacedKind, Reference } from '../../../src/model/source.js';
-import type { Resource, Writer } from '../../../src/controller/kube.js';
+import { RESOURCES, type Resource, type Selectors, type Writer } from '../../../src/controller/kube.js';
+import type { ListFn, WatchFn } from '../../../src/controller/informer.js';
 import type { TargetSources } from '../../../src/controller/reconcile.js';
-import type { WrittenKind } from '../../../src/controller/sources.js';
+import type { InformerApi, WrittenKind } from '../../../src/controller/sources.js';
 
 export interface Write {
   verb: 'create' | 'update' | 'delete';
@@ -22,7 +24,25 @@ function apiError(code: number, message: string): Error & { code: number } {
 
 const CLUSTER_KINDS = new Set(['ImageDigestMirrorSet', 'ImageTagMirrorSet', 'RegistryAccess']);
 
-export class FakeCluster implements Writer, TargetSources {
+interface Watcher {
+  kind: string;
+  namespace: string | undefined;
+  label: string | undefined;
+  field: string | undefined;
+  cb: (phase: string, obj: unknown) => void;
+}
+
+/** `key`, `!key` or nothing; `metadata.name=x` or nothing: the selectors the controller sends. */
+function selected(o: KubeObject, label: string | undefined, field: string | undefined): boolean {
+  const labels = o.metadata.labels ?? {};
+  if (label?.startsWith('!') && Object.hasOwn(labels, label.slice(1))) return false;
+  if (label && !label.startsWith('!') && !Object.hasOwn(labels, label)) return false;
+  return !field || field === `metadata.name=${o.metadata.name}`;
+}
+
+const KIND_OF_PLURAL = new Map(Object.values(RESOURCES).map((r) => [r.plural, r.kind]));
+
+export class FakeCluster implements Writer, TargetSources, InformerApi {
   readonly objects = new Map<string, KubeObject>();
   readonly writes: Write[] = [];
   readonly events: CoreV1Event[] = [];
@@ -35,6 +55,36 @@ export class FakeCluster implements Writer, TargetSources {
     return `${kind}/${namespace ?? ''}/${name}`;
   }
 
+  private watchers: Watcher[] = [];
+
+  /** InformerApi: lists by kind, namespace and selectors. */
+  lister(r: Resource, sel: Selectors): ListFn<KubeObject> {
+    return async () => {
+      const items = [...this.objects.values()].filter(
+        (o) => o.kind === r.kind && (!sel.namespace || o.metadata.namespace === sel.namespace) && selected(o, sel.labelSelector, sel.fieldSelector),
+      );
+      return { metadata: { resourceVersion: String(this.rv) }, items: structuredClone(items) };
+    };
+  }
+
+  /** InformerApi: a watch from now on (the fake keeps no history, so resourceVersions are not checked). */
+  readonly watch: WatchFn = async (path, query, cb) => {
+    const m = /^\/apis?\/(?:[^/]+\/)?[^/]+(?:\/namespaces\/([^/]+))?\/([^/]+)$/.exec(path);
+    const ctl = new AbortController();
+    const kind = m ? KIND_OF_PLURAL.get(m[2]) : undefined;
+    if (!m || !kind) throw new Error(`fake watch: unknown path ${path}`);
+    const w: Watcher = { kind, namespace: m[1], label: query.labelSelector as string | undefined, field: query.fieldSelector as string | undefined, cb };
+    this.watchers.push(w);
+    ctl.signal.addEventListener('abort', () => (this.watchers = this.watchers.filter((x) => x !== w)));
+    return ctl;
+  };
+
+  private notify(phase: 'ADDED' | 'MODIFIED' | 'DELETED', o: KubeObject): void {
+    for (const w of this.watchers) {
+      if (w.kind === o.kind && (!w.namespace || w.namespace === o.metadata.namespace) && selected(o, w.label, w.field)) w.cb(phase, structuredClone(o));
+    }
+  }
+
   /** Seeds or edits an object without recording a write (a user's change). */
   put(obj: KubeObject): KubeObject {
     const prev = this.objects.get(this.key(obj.kind, obj.metadata.namespace, obj.metadata.name));
@@ -43,7 +93,8 @@ export class FakeCluster implements Writer, TargetSources {
     stored.metadata.uid = prev?.metadata.uid ?? obj.metadata.uid ?? `uid-${++this.uid}`;
     stored.metadata.generation = obj.metadata.generation ?? (prev ? (prev.metadata.generation ?? 1) + 1 : 1);
     this.objects.set(this.key(obj.kind, obj.metadata.namespace, obj.metadata.name), stored);
-    return stored;
+    this.notify(prev ? 'MODIFIED' : 'ADDED', stored);
+    return structuredClone(stored);
   }
 
   /** A user's edit of an existing object: spec changes bump the generation. */
@@ -56,7 +107,9 @@ export class FakeCluster implements Writer, TargetSources {
   }
 
   remove(kind: string, namespace: string | undefined, name: string): void {
+    const o = this.objects.get(this.key(kind, namespace, name));
     this.objects.delete(this.key(kind, namespace, name));
+    if (o) this.notify('DELETED', o);
   }
 
   find(kind: string, namespace: string | undefined, name: string): KubeObject | undefined {
@@ -166,6 +219,6 @@ export class FakeCluster implements Writer, TargetSources {
 
   private del(kind: string, namespace: string, name: string): void {
     this.writes.push({ verb: 'delete', kind, namespace, name });
-    this.objects.delete(this.key(kind, namespace, name));
+    this.remove(kind, namespace, name);
   }
 }
