@@ -3,7 +3,7 @@
 // of our cluster-scoped objects (objects.ts). With leader election only the
 // Lease holder works; followers keep their caches warm to take over fast.
 import type { KubeObject, Reference, Target } from '../model/source.js';
-import { contentHash, outputName, TARGET_LABEL } from '../pipeline.js';
+import { contentHash, TARGET_LABEL } from '../pipeline.js';
 import { ACCEPTED, buildObjectStatus, objectState, selectedTargets, writeObjectStatus } from './objects.js';
 import { conditionsOf, findCondition } from './conditions.js';
 import { CLUSTER_EVENT_NAMESPACE, toEvent, involvedOf, type EventSpec } from './events.js';
@@ -12,12 +12,11 @@ import { backoffDelay, DEFAULT_BACKOFF } from './informer.js';
 import { LeaderElector, type LeaseClient } from './leader.js';
 import { errorFields, type Logger } from './log.js';
 import type { ControllerMetrics } from './metrics.js';
-import { formatHash, outputNamespace, secretDigest, type Published } from './outputs.js';
+import { formatHash, secretDigest, type Published } from './outputs.js';
 import { WorkQueue, type HandlerResult } from './queue.js';
 import { ReferenceIndex } from './refindex.js';
-import { parseTargetKey, reconcileTarget, targetKey, type TargetSummary } from './reconcile.js';
+import { parseTargetKey, reconcileTarget, removeTarget, targetKey, type TargetSummary } from './reconcile.js';
 import { ClusterSources, type InformerApi, type SourceEvent } from './sources.js';
-import { statusName, statusNamespace } from './status.js';
 
 export type TargetMode = 'auto' | 'cluster' | 'nodepools';
 
@@ -371,35 +370,7 @@ export class Controller {
 
   /** The target is gone: remove its outputs and status (no garbage collector is assumed to run). */
   private async cleanup(key: string, t: Target): Promise<void> {
-    const s = this.sources as ClusterSources;
-    const w = this.deps.writer;
-    const ns = outputNamespace(t, this.config.operatorNamespace);
-    const name = outputName(t);
-    const sns = statusNamespace(t, this.config.operatorNamespace);
-    const deletes: Array<() => Promise<void>> = [];
-    const cm = s.outputConfigMap(ns, name);
-    const secret = s.outputSecret(ns, name);
-    const rmc = s.status(sns, statusName(t));
-    if (cm) {
-      deletes.push(async () => {
-        await w.deleteConfigMap(ns, name);
-        s.recordWrite('ConfigMap', ns, name, cm, undefined);
-      });
-    }
-    if (secret) {
-      deletes.push(async () => {
-        await w.deleteSecret(ns, name);
-        s.recordWrite('Secret', ns, name, secret, undefined);
-      });
-    }
-    if (rmc) {
-      deletes.push(async () => {
-        await w.deleteCustom(RESOURCES.RenderedMirrorConfig, sns, statusName(t));
-        s.recordWrite('RenderedMirrorConfig', sns, statusName(t), rmc, undefined);
-      });
-    }
-    for (const d of deletes) await d();
-    const deleted = deletes.length > 0;
+    const deleted = await removeTarget({ sources: this.sources as ClusterSources, writer: this.deps.writer, operatorNamespace: this.config.operatorNamespace }, t);
     const prev = this.summaries.get(key);
     this.summaries.delete(key);
     this.index.remove(key);

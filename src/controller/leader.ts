@@ -138,7 +138,7 @@ export class LeaderElector {
 
   /** One round: true when this candidate holds the Lease afterwards. */
   private async tryAcquireOrRenew(): Promise<boolean> {
-    const { namespace, name, identity, client } = this.opts;
+    const { namespace, name, client } = this.opts;
     try {
       const current = await client.get(namespace, name);
       if (!current) {

@@ -8,12 +8,12 @@ import { formatProblem, type Origin, type Problem } from '../model/types.js';
 import { outputName, renderTarget, type RenderedTarget } from '../pipeline.js';
 import { findCondition, type Condition } from './conditions.js';
 import { eventFor, type EventSpec } from './events.js';
-import type { Writer } from './kube.js';
+import { RESOURCES, type Writer } from './kube.js';
 import type { Logger } from './log.js';
 import { syncConfigRef } from './nodepool-config-ref.js';
-import { publishOutputs, type PublishResult, type Published } from './outputs.js';
+import { outputNamespace, publishOutputs, type PublishResult, type Published } from './outputs.js';
 import type { WrittenKind } from './sources.js';
-import { buildTargetStatus, statusNamespace, writeTargetStatus, type TargetStatusInput } from './status.js';
+import { buildTargetStatus, statusName, statusNamespace, writeTargetStatus, type TargetStatusInput } from './status.js';
 
 /** What reconciling reads: an ObjectSource over the caches plus our own objects. */
 export interface TargetSources extends ObjectSource {
@@ -83,6 +83,28 @@ export async function reconcileTarget(deps: ReconcileDeps, target: Target): Prom
   await writeTargetStatus(deps, target, existing, status, owner);
   await emitTransition(deps, target, rendered, existing, status.conditions);
   return summarize(rendered, published, status.conditions);
+}
+
+/**
+ * Deletes what the operator wrote for a target that no longer exists (its
+ * output ConfigMap and Secret, its RenderedMirrorConfig), without assuming a
+ * garbage collector. True when something was deleted.
+ */
+export async function removeTarget(deps: Pick<ReconcileDeps, 'sources' | 'writer' | 'operatorNamespace'>, t: Target): Promise<boolean> {
+  const { sources: s, writer: w } = deps;
+  const [ns, name] = [outputNamespace(t, deps.operatorNamespace), outputName(t)];
+  const [sns, sname] = [statusNamespace(t, deps.operatorNamespace), statusName(t)];
+  const doomed: Array<{ kind: WrittenKind; ns: string; name: string; obj: KubeObject | undefined; del: () => Promise<void> }> = [
+    { kind: 'ConfigMap', ns, name, obj: s.outputConfigMap(ns, name), del: () => w.deleteConfigMap(ns, name) },
+    { kind: 'Secret', ns, name, obj: s.outputSecret(ns, name), del: () => w.deleteSecret(ns, name) },
+    { kind: 'RenderedMirrorConfig', ns: sns, name: sname, obj: s.status(sns, sname), del: () => w.deleteCustom(RESOURCES.RenderedMirrorConfig, sns, sname) },
+  ];
+  const present = doomed.filter((d) => d.obj !== undefined);
+  for (const d of present) {
+    await d.del();
+    s.recordWrite(d.kind, d.ns, d.name, d.obj, undefined);
+  }
+  return present.length > 0;
 }
 
 /**
