@@ -6,7 +6,6 @@
 //
 //   node dist/bench/fleet.js [--hosted-clusters 500] [--nodepools-per-cluster 2] [--namespaces 5]
 //     [--entries 20] [--concurrency 4] [--resync-period-ms 30000] [--kubeconfig K] [--json]
-//     [--operator-keepalive]   run the operator with keep-alive API connections (bench/lib/keepalive.ts)
 import { openCluster } from './lib/cluster.js';
 import { OPERATOR_NAMESPACE, runFleet, type FleetResult, type PhaseWrites } from './lib/fleet-run.js';
 import { flagArg, fmt, numberArg, printMachine, stringArg } from './lib/stats.js';
@@ -32,7 +31,6 @@ async function main(argv: readonly string[]): Promise<void> {
       setupConcurrency: 16,
       timeoutMs: numberArg(argv, 'timeout-ms', 300_000),
       floor: true,
-      operatorKeepAlive: flagArg(argv, 'operator-keepalive'),
       log: (line) => console.error(`  ${line}`),
     });
     print(result, cluster.audit !== undefined);
@@ -51,7 +49,7 @@ function writes(w: PhaseWrites): string {
 }
 
 function print(r: FleetResult, audited: boolean): void {
-  console.log(`\nfleet: ${r.nodePools} NodePools, operator --concurrency ${r.concurrency}${r.operatorKeepAlive ? ', operator with keep-alive API connections (bench/lib/keepalive-preload.ts)' : ''}`);
+  console.log(`\nfleet: ${r.nodePools} NodePools, operator --concurrency ${r.concurrency}`);
   console.log(`  setup (create HostedClusters and NodePools): ${fmt(r.setupMs / 1000, 1)} s`);
   console.log(`  initial convergence (operator start -> every output exists): ${fmt(r.initial.convergeMs / 1000, 2)} s`);
   console.log(`  memory after initial convergence: RSS ${fmt(r.initial.memory.rssMiB)} MiB, peak (VmHWM) ${fmt(r.initial.memory.hwmMiB)} MiB`);

@@ -17,8 +17,6 @@ import { countWrites, isOutputConfigMapWrite, isTargetStatusWrite, perOutput, se
 
 export const OPERATOR_NAMESPACE = 'image-mirror-system';
 const FLOOR_LABEL = 'bench.imagemirror.io/floor';
-/** Preloaded into the operator for --operator-keepalive (see keepalive.ts). */
-const KEEPALIVE_PRELOAD = fileURLToPath(new URL('./keepalive-preload.js', import.meta.url));
 
 export interface FleetOptions {
   shape: FleetShape;
@@ -31,8 +29,6 @@ export interface FleetOptions {
   /** Bound on every wait. */
   timeoutMs: number;
   floor: boolean;
-  /** Run the operator with keep-alive API connections (keepalive-preload.ts), to measure that change. */
-  operatorKeepAlive?: boolean;
   log: (line: string) => void;
 }
 
@@ -67,7 +63,6 @@ export interface FleetResult {
     /** Mean API server time per write (audit log), by what was written. */
     serverMs?: { outputConfigMap: number; targetStatus: number };
   };
-  operatorKeepAlive: boolean;
   floor?: FloorFigures & { serverMs?: number };
 }
 
@@ -88,7 +83,6 @@ export async function runFleet(cluster: BenchCluster, opts: FleetOptions): Promi
     namespace: opts.operatorNamespace,
     concurrency: opts.concurrency,
     resyncPeriod: `${opts.resyncPeriodMs}ms`,
-    ...(opts.operatorKeepAlive ? { nodeArgs: ['--import', KEEPALIVE_PRELOAD] } : {}),
   });
   try {
     t = performance.now();
@@ -103,7 +97,7 @@ export async function runFleet(cluster: BenchCluster, opts: FleetOptions): Promi
     const sample = await k.core.readNamespacedConfigMap({ namespace: members[0].namespace, name: `${members[0].nodePool}-image-mirrors` });
     await op.stop();
     watch.stop();
-    const result: FleetResult = { nodePools: members.length, concurrency: opts.concurrency, operatorKeepAlive: opts.operatorKeepAlive ?? false, setupMs, initial, resync, change };
+    const result: FleetResult = { nodePools: members.length, concurrency: opts.concurrency, setupMs, initial, resync, change };
     if (opts.floor) {
       const mark = await cluster.audit?.mark();
       result.floor = await measureFloor(cluster, members, sample, opts);

@@ -6,6 +6,7 @@ import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Controller, type ControllerConfig, type TargetMode } from '../controller/controller.js';
 import { apiWriter, KubeApi, RESOURCES } from '../controller/kube.js';
+import { closeIdleConnections, reuseConnections } from '../controller/keepalive.js';
 import { leaseClientFor } from '../controller/leader.js';
 import { createLogger, errorFields, LOG_LEVELS, type Logger, type LogLevel } from '../controller/log.js';
 import { ControllerMetrics } from '../controller/metrics.js';
@@ -104,6 +105,7 @@ export async function runController(opts: ControllerCliOptions): Promise<void> {
   handleSignals(logger, async () => {
     await controller.stop();
     await Promise.all(servers.map(close));
+    closeIdleConnections();
   });
   await controller.start();
 }
@@ -138,7 +140,7 @@ function loadKubeConfig(file: string | undefined): KubeConfig {
     throw new Error(`cannot load kubeconfig ${file ?? '(default)'}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   if (!kc.getCurrentCluster()) throw new Error(`kubeconfig ${file ?? '(default)'} has no current cluster`);
-  return kc;
+  return reuseConnections(kc);
 }
 
 async function startServers(

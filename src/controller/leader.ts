@@ -114,7 +114,11 @@ export class LeaderElector {
 
   private async tick(): Promise<void> {
     if (this.stopped) return;
-    const ok = await this.tryAcquireOrRenew();
+    // A request that hangs (a dead connection, an API server that stopped
+    // answering) must not keep a leader from stepping down: a leader's round
+    // ends by its renew deadline, a follower's after renewDeadline.
+    const budgetMs = this.leading ? this.lastRenewMs + this.renewDeadlineMs - this.now() : this.renewDeadlineMs;
+    const ok = await this.within(this.tryAcquireOrRenew(), Math.max(budgetMs, 0));
     if (this.stopped) return;
     if (ok) {
       this.lastRenewMs = this.now();
@@ -127,6 +131,20 @@ export class LeaderElector {
       this.setLeading(false);
     }
     this.schedule(this.retryPeriodMs);
+  }
+
+  /** `round`, or false when it has not finished after `ms`. */
+  private within(round: Promise<boolean>, ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = this.timers.setTimeout(() => {
+        this.opts.logger.warn({ lease: this.leaseRef(), timeoutMs: ms }, 'lease acquire/renew timed out');
+        resolve(false);
+      }, ms);
+      void round.then((ok) => {
+        this.timers.clearTimeout(timer);
+        resolve(ok);
+      });
+    });
   }
 
   private setLeading(leading: boolean): void {

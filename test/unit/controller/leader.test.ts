@@ -163,4 +163,32 @@ describe('LeaderElector', () => {
     await until(() => !a.isLeader());
     expect(log).to.deep.equal(['a start', 'a stop']);
   });
+
+  it('steps down by its renew deadline when API requests hang instead of failing', async () => {
+    const store = new LeaseStore();
+    const log: string[] = [];
+    let hanging = false;
+    const client = store.client();
+    const hangable: LeaseClient = {
+      get: (ns, name) => (hanging ? new Promise(() => {}) : client.get(ns, name)),
+      create: (ns, lease) => (hanging ? new Promise(() => {}) : client.create(ns, lease)),
+      replace: (ns, name, lease) => (hanging ? new Promise(() => {}) : client.replace(ns, name, lease)),
+    };
+    const a = new LeaderElector({
+      namespace: 'ns', name: 'lease', identity: 'a', ...fast, client: hangable, logger: silentLogger(),
+      onStartedLeading: () => log.push('a start'),
+      onStoppedLeading: () => log.push('a stop'),
+    });
+    electors.push(a);
+    a.start();
+    await until(() => a.isLeader());
+    const writes = store.writes;
+    await until(() => store.writes > writes); // a renewal has landed: the deadline counts from here
+    const renewedAt = Date.now();
+    hanging = true;
+    await until(() => !a.isLeader());
+    const elapsed = Date.now() - renewedAt;
+    expect(elapsed).to.be.at.most(fast.renewDeadlineMs + 250);
+    expect(log).to.deep.equal(['a start', 'a stop']);
+  });
 });
