@@ -56,7 +56,7 @@ describe('deploy/', () => {
     }
   });
 
-  it('the controller reads its inputs, writes only status on them, and never deletes Secrets', () => {
+  it('the controller reads its inputs, writes only status on them, and writes (and deletes) its outputs', () => {
     const role = one(CONTROLLER, 'ClusterRole', 'image-mirror-controller');
     for (const r of ['imagedigestmirrorsets', 'imagetagmirrorsets', 'registryaccesses']) {
       expect(verbs(role, 'imagemirror.io', r), r).to.deep.equal(['get', 'list', 'watch']);
@@ -66,7 +66,7 @@ describe('deploy/', () => {
     expect(verbs(role, 'hypershift.openshift.io', 'hostedclusters')).to.deep.equal(['get', 'list', 'watch']);
     expect(verbs(role, 'hypershift.openshift.io', 'nodepools')).to.deep.equal(['get', 'list', 'patch', 'watch']);
     expect(verbs(role, '', 'configmaps')).to.deep.equal(['create', 'delete', 'get', 'list', 'patch', 'update', 'watch']);
-    expect(verbs(role, '', 'secrets')).to.deep.equal(['create', 'get', 'list', 'patch', 'update', 'watch']);
+    expect(verbs(role, '', 'secrets')).to.deep.equal(['create', 'delete', 'get', 'list', 'patch', 'update', 'watch']);
     expect(verbs(role, '', 'events')).to.deep.equal(['create', 'patch']);
     expect(verbs(role, 'events.k8s.io', 'events')).to.deep.equal(['create', 'patch']);
     expect(verbs(role, '', 'pods')).to.deep.equal([]);
