@@ -9,6 +9,7 @@
 // first, the ConfigMap next, and a Secret that became empty is deleted last.
 import type { V1ConfigMap, V1OwnerReference, V1Secret } from '@kubernetes/client-node';
 import type { KubeObject, Target } from '../model/source.js';
+import type { Problem } from '../model/types.js';
 import { contentHash, HASH_ANNOTATION, OUTPUT_LABEL, outputName, TARGET_LABEL, targetLabelValue, type RenderedData } from '../pipeline.js';
 import type { Writer } from './kube.js';
 import { statusCode } from './leader.js';
@@ -36,6 +37,33 @@ export interface PublishDeps {
   writer: Writer;
   operatorNamespace: string;
   logger: Logger;
+}
+
+/** The API server refuses a ConfigMap or Secret whose keys and values add up to more than this (bytes). */
+export const MAX_OUTPUT_BYTES = 1024 * 1024;
+
+/**
+ * A Problem when the output would not fit in a ConfigMap or Secret. Checked
+ * before writing: the API server would refuse the write (422) on every
+ * retry, and only the status can tell the user why.
+ */
+export function outputSizeProblem(target: Target, data: Pick<RenderedData, 'configMapData' | 'secretData'>, operatorNamespace: string): Problem | undefined {
+  const where = `${outputNamespace(target, operatorNamespace)}/${outputName(target)}`;
+  for (const [kind, values] of [['ConfigMap', data.configMapData], ['Secret', data.secretData]] as const) {
+    const sizes = Object.entries(values).map(([k, v]) => ({ key: k, bytes: Buffer.byteLength(k) + Buffer.byteLength(v) }));
+    const total = sizes.reduce((sum, x) => sum + x.bytes, 0);
+    if (total <= MAX_OUTPUT_BYTES) continue;
+    const largest = sizes.sort((a, b) => b.bytes - a.bytes || (a.key < b.key ? -1 : 1)).slice(0, 3);
+    const n = (x: number): string => x.toLocaleString('en-US');
+    return {
+      reason: 'OutputTooLarge',
+      message:
+        `output ${kind} ${where} would hold ${n(total)} bytes, over the ${n(MAX_OUTPUT_BYTES)}-byte limit of a ${kind} ` +
+        `(largest keys: ${largest.map((x) => `${x.key} ${n(x.bytes)}`).join(', ')}); ` +
+        'fewer mirror entries for this target (or fewer repository-scoped sources on the same host) make it fit',
+    };
+  }
+  return undefined;
 }
 
 export function outputNamespace(t: Target, operatorNamespace: string): string {

@@ -11,7 +11,7 @@ import { eventFor, type EventSpec } from './events.js';
 import { RESOURCES, type Writer } from './kube.js';
 import type { Logger } from './log.js';
 import { syncConfigRef } from './nodepool-config-ref.js';
-import { outputNamespace, publishOutputs, type PublishResult, type Published } from './outputs.js';
+import { outputNamespace, outputSizeProblem, publishOutputs, type PublishResult, type Published } from './outputs.js';
 import type { WrittenKind } from './sources.js';
 import { buildTargetStatus, statusName, statusNamespace, writeTargetStatus, type TargetStatusInput } from './status.js';
 
@@ -118,7 +118,14 @@ async function renderWithCaches(deps: ReconcileDeps, target: Target): Promise<Re
     if (!(await deps.sources.ensure(rendered.gathered.references))) break;
     rendered = safeRender(deps, target);
   }
-  return rendered;
+  return withinSizeLimits(rendered, deps.operatorNamespace);
+}
+
+/** An output that cannot be stored is a failed render: nothing is written, the last good output stays. */
+function withinSizeLimits(rendered: RenderedTarget, operatorNamespace: string): RenderedTarget {
+  if (!rendered.outcome.ok) return rendered;
+  const problem = outputSizeProblem(rendered.target, rendered.outcome, operatorNamespace);
+  return problem ? { ...rendered, outcome: { ok: false, errors: [problem] } } : rendered;
 }
 
 /** A throwing render is a bug, not a user mistake: report it as InternalError and keep the last output. */

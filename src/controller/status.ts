@@ -18,7 +18,16 @@ export const ReadyReason = {
   Rendered: 'Rendered',
   InvalidInputs: 'InvalidInputs',
   RenderFailed: 'RenderFailed',
+  OutputTooLarge: 'OutputTooLarge',
 } as const;
+
+/**
+ * The status lists at most this many warnings (they are sorted, so the same
+ * ones every time) and counts all of them in warningCount: a large target
+ * has tens of thousands, and a status past the API server's request limit
+ * could not be written at all. `image-mirror render` prints every one.
+ */
+export const MAX_STATUS_WARNINGS = 100;
 
 /** Reason of Degraded=False; Degraded=True takes the reason of the first problem (InvalidSource, PolicyConflict...). */
 export const NOT_DEGRADED = 'AsExpected';
@@ -48,6 +57,7 @@ export interface TargetStatus {
   sources?: number;
   contributors?: Contributor[];
   warnings?: StatusWarning[];
+  warningCount?: number;
   lastRenderedTime?: string;
   conditions: Condition[];
 }
@@ -82,7 +92,7 @@ export function statusName(t: Target): string {
 }
 
 /** Fields that describe the published output; kept as they are while the inputs are invalid. */
-const OUTPUT_FIELDS = ['contentHash', 'outputs', 'sources', 'contributors', 'warnings', 'lastRenderedTime'] as const;
+const OUTPUT_FIELDS = ['contentHash', 'outputs', 'sources', 'contributors', 'warnings', 'warningCount', 'lastRenderedTime'] as const;
 
 export function buildTargetStatus(input: TargetStatusInput): TargetStatus {
   const { rendered, published, existing, now } = input;
@@ -98,7 +108,8 @@ export function buildTargetStatus(input: TargetStatusInput): TargetStatus {
       outputs: published.secret ? { configMap: published.configMap, secret: published.secret } : { configMap: published.configMap },
       sources: model.rules.length,
       contributors: model.contributors.map(contributorOf),
-      warnings: output.warnings.map(warningOf),
+      warnings: output.warnings.slice(0, MAX_STATUS_WARNINGS).map(warningOf),
+      warningCount: output.warnings.length,
       lastRenderedTime: prev.contentHash === published.hash && prev.lastRenderedTime ? prev.lastRenderedTime : formatTime(now()),
       conditions: [],
     };
@@ -121,11 +132,16 @@ function degradedStatus(prev: Partial<TargetStatus>, problem: CheckProblem, gene
   const status: TargetStatus = { observedGeneration: generation, conditions: [] };
   for (const f of OUTPUT_FIELDS) if (prev[f] !== undefined) Object.assign(status, { [f]: prev[f] });
   const kept = prev.contentHash ? `the last good output (${prev.contentHash}) is kept` : 'nothing has been published';
-  const readyReason = problem.reason === 'InternalError' ? ReadyReason.RenderFailed : ReadyReason.InvalidInputs;
+  const [readyReason, why] =
+    problem.reason === 'InternalError'
+      ? [ReadyReason.RenderFailed, 'rendering failed']
+      : problem.reason === 'OutputTooLarge'
+        ? [ReadyReason.OutputTooLarge, 'the output does not fit in a ConfigMap or Secret']
+        : [ReadyReason.InvalidInputs, 'inputs are invalid'];
   status.conditions = setConditions(
     conditionsOf(prev),
     [
-      { type: READY, status: 'False', reason: readyReason, message: `inputs are invalid; ${kept}` },
+      { type: READY, status: 'False', reason: readyReason, message: `${why}; ${kept}` },
       { type: DEGRADED, status: 'True', reason: problem.reason, message: problem.message },
     ],
     generation,

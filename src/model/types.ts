@@ -138,6 +138,7 @@ export type Reason =
   | 'InvalidReference'
   | 'InvalidAccess'
   | 'DuplicateAccess'
+  | 'OutputTooLarge'
   | 'InternalError';
 
 /**

@@ -149,6 +149,48 @@ describe('reconcileTarget', () => {
     ]);
   });
 
+  it('refuses an output over the 1 MiB ConfigMap limit before writing it: the last good one stays, the status says why', async () => {
+    const c = new FakeCluster();
+    seedHostedCluster(c);
+    const entries = (n: number): unknown[] =>
+      Array.from({ length: n }, (_, i) => ({ source: `registry-${i}.example.com/team/app`, mirrors: [`mirror.example.net/r${i}/a`, `mirror.example.net/r${i}/b`] }));
+    c.put(idms('corp', entries(10)));
+    const d = deps(c);
+    await reconcileTarget(d, NP);
+    const good = c.find('ConfigMap', NS, 'workers-image-mirrors');
+    const goodHash = statusOf(c).contentHash;
+
+    c.edit('ImageDigestMirrorSet', undefined, 'corp', (o) => {
+      (o.spec as { imageDigestMirrors: unknown[] }).imageDigestMirrors = entries(3000);
+    });
+    const before = c.writes.length;
+    const s = await reconcileTarget(d, NP);
+    expect(s).to.include({ ok: false, ready: false, degraded: true, result: 'degraded' });
+    expect(c.writesSince(before).map((w) => `${w.verb} ${w.kind}`)).to.deep.equal(['update RenderedMirrorConfig/status']);
+    expect(c.find('ConfigMap', NS, 'workers-image-mirrors')).to.deep.equal(good);
+    expect(statusOf(c).contentHash).to.equal(goodHash);
+    const degraded = cond(c, 'Degraded') as Condition;
+    expect(degraded.reason).to.equal('OutputTooLarge');
+    expect(degraded.message).to.match(/^output ConfigMap clusters\/workers-image-mirrors would hold [\d,]+ bytes, over the 1,048,576-byte limit of a ConfigMap \(largest keys: /);
+    expect(cond(c, 'Ready')).to.include({ status: 'False', reason: 'OutputTooLarge' });
+    expect(c.events.map((e) => [e.type, e.reason])).to.deep.equal([['Warning', 'OutputTooLarge']]);
+  });
+
+  it('lists the first 100 warnings in the status and counts all of them', async () => {
+    const c = new FakeCluster();
+    seedHostedCluster(c);
+    // Every repository-scoped source widens to its whole host in containerd: one warning or more each.
+    const entries = Array.from({ length: 150 }, (_, i) => ({ source: `registry-${i}.example.com/team/app`, mirrors: [`mirror.example.net/r${i}`] }));
+    c.put(idms('corp', entries));
+    await reconcileTarget(deps(c), NP);
+    const status = statusOf(c) as unknown as { warnings: Array<{ source: string }>; warningCount: number };
+    expect(status.warningCount).to.be.greaterThan(150);
+    expect(status.warnings).to.have.length(100);
+    const cm = c.find('ConfigMap', NS, 'workers-image-mirrors');
+    expect(cond(c, 'Ready')?.message).to.contain(`${status.warningCount} warnings`);
+    expect(cm).to.not.equal(undefined);
+  });
+
   it('reports a missing referenced ConfigMap as Degraded MissingReference with nothing published', async () => {
     const c = new FakeCluster();
     c.put(hostedCluster({ imageMirrorConfigRef: { name: 'absent' } }));
