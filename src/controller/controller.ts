@@ -14,6 +14,7 @@ import { errorFields, type Logger } from './log.js';
 import type { ControllerMetrics } from './metrics.js';
 import { formatHash, secretDigest, type Published } from './outputs.js';
 import { WorkQueue, type HandlerResult } from './queue.js';
+import { StatusLane } from './status-lane.js';
 import { ReferenceIndex } from './refindex.js';
 import { parseTargetKey, reconcileTarget, removeTarget, targetKey, type TargetSummary } from './reconcile.js';
 import { ClusterSources, type InformerApi, type SourceEvent } from './sources.js';
@@ -65,6 +66,7 @@ const MAX_OBJECT_DEFERRALS = 25;
 export class Controller {
   private sources: ClusterSources | undefined;
   private queue: WorkQueue | undefined;
+  private lane: StatusLane | undefined;
   private elector: LeaderElector | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private readonly index = new ReferenceIndex();
@@ -133,7 +135,7 @@ export class Controller {
 
   /** True when nothing is queued or running (tests and benchmarks). */
   idle(): boolean {
-    return this.queue?.idle() ?? true;
+    return (this.queue?.idle() ?? true) && (this.lane?.idle() ?? true);
   }
 
   summary(key: string): TargetSummary | undefined {
@@ -217,6 +219,12 @@ export class Controller {
       concurrency: this.config.concurrency,
       onError: (key, err, attempt) => this.deps.logger.warn({ key, attempt, ...errorFields(err) }, 'reconcile failed; retrying'),
     });
+    const queue = this.queue;
+    this.lane = new StatusLane(this.config.concurrency, (key, err) => {
+      this.deps.metrics.reconcileErrors.inc();
+      this.deps.logger.warn({ key, ...errorFields(err) }, 'status write failed; reconciling again');
+      queue.addRateLimited(key);
+    });
     this.queue.start((key) => this.handle(key));
     this.enqueueAll();
     if (this.config.resyncPeriodMs > 0) this.resyncTimer = setInterval(() => this.resync(), this.config.resyncPeriodMs);
@@ -231,8 +239,10 @@ export class Controller {
     this.queue = undefined;
     if (q) {
       await q.shutdown();
+      await this.lane?.drain();
       this.deps.logger.info('workers stopped');
     }
+    this.lane = undefined;
   }
 
   private resync(): void {
@@ -342,6 +352,9 @@ export class Controller {
     const target = parseTargetKey(key);
     const sources = this.sources;
     if (!target || !sources) return;
+    // This pass builds on the status the previous one wrote.
+    const lane = this.lane;
+    await lane?.settled(key);
     if (!this.targetExists(target)) return this.cleanup(key, target);
     const summary = await reconcileTarget(
       {
@@ -352,6 +365,7 @@ export class Controller {
         now: this.now,
         onPublish: (k, p) => this.published.set(k, p),
         emit: (e) => this.emit(e),
+        ...(lane ? { deferStatus: (work: () => Promise<void>) => lane.submit(key, work) } : {}),
       },
       target,
     );

@@ -1,6 +1,6 @@
 // One target, one pass: render from the caches, publish the output only when
 // it differs from what is stored, then write the RenderedMirrorConfig status
-// only when it changed. Invalid inputs never touch the published output: the
+// only when it changed (inline, or handed to the controller's StatusLane). Invalid inputs never touch the published output: the
 // last good one stays and the status says why (SPEC §6).
 import { OUR_API_VERSION } from '../model/kinds.js';
 import type { KubeObject, ObjectSource, Reference, Target } from '../model/source.js';
@@ -36,6 +36,8 @@ export interface ReconcileDeps {
   /** Emits an Event (the controller adds the source and timestamps). */
   emit?: (e: EventSpec) => Promise<void>;
   render?: (src: ObjectSource, target: Target) => RenderedTarget;
+  /** Runs the status write and its event; by default inline, the controller hands them to a StatusLane. */
+  deferStatus?: (work: () => Promise<void>) => Promise<void>;
 }
 
 /** What the controller keeps per target after a pass (object status, metrics). */
@@ -80,8 +82,11 @@ export async function reconcileTarget(deps: ReconcileDeps, target: Target): Prom
   }
   const input: TargetStatusInput = { target, rendered, published, existing, now: deps.now };
   const status = buildTargetStatus(input);
-  await writeTargetStatus(deps, target, existing, status, owner);
-  await emitTransition(deps, target, rendered, existing, status.conditions);
+  const report = async (): Promise<void> => {
+    await writeTargetStatus(deps, target, existing, status, owner);
+    await emitTransition(deps, target, rendered, existing, status.conditions);
+  };
+  await (deps.deferStatus ? deps.deferStatus(report) : report());
   return summarize(rendered, published, status.conditions);
 }
 
