@@ -8,6 +8,7 @@
 //     [--entries 20] [--concurrency 4] [--resync-period-ms 30000] [--kubeconfig K] [--json]
 import { openCluster } from './lib/cluster.js';
 import { OPERATOR_NAMESPACE, runFleet, type FleetResult, type PhaseWrites } from './lib/fleet-run.js';
+import type { MemoryFigures } from './lib/operator.js';
 import { flagArg, fmt, numberArg, printMachine, stringArg } from './lib/stats.js';
 
 const TARGET_RATIO = 1.5;
@@ -40,6 +41,11 @@ async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
+function mem(m: MemoryFigures): string {
+  const heap = m.heapUsedMiB === undefined ? '' : `; V8 heap used ${fmt(m.heapUsedMiB)} of ${fmt(m.heapTotalMiB ?? NaN)} MiB`;
+  return `RSS ${fmt(m.rssMiB)} MiB, peak (VmHWM) ${fmt(m.hwmMiB)} MiB${heap}`;
+}
+
 function writes(w: PhaseWrites): string {
   const watch = `watch MODIFIED per output min ${w.watchModified.min} max ${w.watchModified.max} (sum ${w.watchModified.sum})`;
   if (!w.audit) return `${watch}; no audit log`;
@@ -52,14 +58,14 @@ function print(r: FleetResult, audited: boolean): void {
   console.log(`\nfleet: ${r.nodePools} NodePools, operator --concurrency ${r.concurrency}`);
   console.log(`  setup (create HostedClusters and NodePools): ${fmt(r.setupMs / 1000, 1)} s`);
   console.log(`  initial convergence (operator start -> every output exists): ${fmt(r.initial.convergeMs / 1000, 2)} s`);
-  console.log(`  memory after initial convergence: RSS ${fmt(r.initial.memory.rssMiB)} MiB, peak (VmHWM) ${fmt(r.initial.memory.hwmMiB)} MiB`);
+  console.log(`  memory after initial convergence: ${mem(r.initial.memory)}`);
   console.log(`  resync with no change (period ${r.resync.periodMs} ms, ${r.resync.reconciles} reconciles): ${writes(r.resync.writes)}`);
   console.log(`  IDMS change -> every output carries it: ${fmt(r.change.convergeMs / 1000, 2)} s ` +
     `(operator CPU ${fmt(r.change.operatorCpuSeconds, 2)} s, resync reconciles meanwhile ${r.change.resyncReconcilesDuring})`);
   console.log(`  writes for the change: ${writes(r.change.writes)}`);
   console.log(`  mean target pass ${fmt(r.change.meanPassMs)} ms` +
     (r.change.serverMs ? `; API server time per write: output ConfigMap ${fmt(r.change.serverMs.outputConfigMap)} ms, RMC status ${fmt(r.change.serverMs.targetStatus)} ms` : ''));
-  console.log(`  memory after the change: RSS ${fmt(r.change.memory.rssMiB)} MiB, peak (VmHWM) ${fmt(r.change.memory.hwmMiB)} MiB`);
+  console.log(`  memory after the change: ${mem(r.change.memory)}`);
   const f = r.floor;
   if (f) {
     const server = f.serverMs === undefined ? '' : `; API server time per write ${fmt(f.serverMs)} ms`;

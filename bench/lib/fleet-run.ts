@@ -83,11 +83,13 @@ export async function runFleet(cluster: BenchCluster, opts: FleetOptions): Promi
     namespace: opts.operatorNamespace,
     concurrency: opts.concurrency,
     resyncPeriod: `${opts.resyncPeriodMs}ms`,
+    // For investigations, e.g. BENCH_OPERATOR_NODE_ARGS=--heapsnapshot-signal=SIGUSR2
+    nodeArgs: (process.env.BENCH_OPERATOR_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
   });
   try {
     t = performance.now();
     const initialAt = await watch.waitFor(keys.length, (s) => carries(s.data, 'a'), opts.timeoutMs, 'every output to exist');
-    const initial = { convergeMs: initialAt - t, memory: op.memory() };
+    const initial = { convergeMs: initialAt - t, memory: await op.memoryWithHeap() };
     log(`initial convergence ${Math.round(initial.convergeMs)} ms, RSS ${initial.memory.rssMiB.toFixed(0)} MiB`);
     await waitQuiet(op, 1_000, opts.timeoutMs);
     const resync = await measureResync(cluster, op, watch, keys, opts);
@@ -149,7 +151,7 @@ async function measureChange(cluster: BenchCluster, op: Operator, watch: ConfigM
   const resyncReconcilesDuring = (await op.metric('imagemirror_reconcile_total', { result: 'unchanged' })) - unchanged0;
   await waitQuiet(op, 1_500, opts.timeoutMs);
   const writes = await phaseWrites(cluster, mark, watch, keys, (e) => e.objectRef?.resource === 'imagedigestmirrorsets' && !e.objectRef.subresource);
-  const result: FleetResult['change'] = { convergeMs: at - t0, operatorCpuSeconds, resyncReconcilesDuring, meanPassMs, writes, memory: op.memory() };
+  const result: FleetResult['change'] = { convergeMs: at - t0, operatorCpuSeconds, resyncReconcilesDuring, meanPassMs, writes, memory: await op.memoryWithHeap() };
   if (cluster.audit && mark !== undefined) {
     const [cm, status] = [await serverTime(cluster.audit, mark, isOutputConfigMapWrite), await serverTime(cluster.audit, mark, isTargetStatusWrite)];
     result.serverMs = { outputConfigMap: cm.meanMs, targetStatus: status.meanMs };

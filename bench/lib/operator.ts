@@ -26,6 +26,9 @@ export interface MemoryFigures {
   rssMiB: number;
   /** Peak resident set size since the process started. */
   hwmMiB: number;
+  /** V8 heap in use and reserved, from the operator's metrics (nodejs_heap_size_*_bytes). */
+  heapUsedMiB?: number;
+  heapTotalMiB?: number;
 }
 
 export class Operator {
@@ -81,6 +84,15 @@ export class Operator {
     const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
     const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
     return { rssMiB: kib('VmRSS') / 1024, hwmMiB: kib('VmHWM') / 1024 };
+  }
+
+  /** memory() plus the V8 heap figures of the metrics endpoint. */
+  async memoryWithHeap(): Promise<MemoryFigures> {
+    const m = this.memory();
+    const text = await this.metrics().catch(() => undefined);
+    if (text === undefined) return m;
+    const mib = (name: string): number => sumSamples(text, name, {}) / 1024 / 1024;
+    return { ...m, heapUsedMiB: mib('nodejs_heap_size_used_bytes'), heapTotalMiB: mib('nodejs_heap_size_total_bytes') };
   }
 
   /** CPU seconds (user + system) the operator has used, from /proc/<pid>/stat. */

@@ -81,9 +81,18 @@ export class ClusterSources implements ObjectSource {
     this.outputConfigMaps = this.informer(RESOURCES.ConfigMap, outputs, 'configmaps (outputs)');
     this.outputSecrets = this.informer(RESOURCES.Secret, outputs, 'secrets (outputs)');
     this.statuses = this.informer(RESOURCES.RenderedMirrorConfig, {}, 'renderedmirrorconfigs');
-    this.forward(this.outputConfigMaps, (event, obj) => opts.onEvent({ type: 'output', kind: 'ConfigMap', event, obj }));
-    this.forward(this.outputSecrets, (event, obj) => opts.onEvent({ type: 'output', kind: 'Secret', event, obj }));
-    this.forward(this.statuses, (event, obj) => opts.onEvent({ type: 'status', event, obj }));
+    this.forward(this.outputConfigMaps, (event, obj) => {
+      this.settle('ConfigMap', obj);
+      opts.onEvent({ type: 'output', kind: 'ConfigMap', event, obj });
+    });
+    this.forward(this.outputSecrets, (event, obj) => {
+      this.settle('Secret', obj);
+      opts.onEvent({ type: 'output', kind: 'Secret', event, obj });
+    });
+    this.forward(this.statuses, (event, obj) => {
+      this.settle('RenderedMirrorConfig', obj);
+      opts.onEvent({ type: 'status', event, obj });
+    });
   }
 
   get hypershift(): boolean {
@@ -178,6 +187,23 @@ export class ClusterSources implements ObjectSource {
    */
   recordWrite(kind: WrittenKind, namespace: string, name: string, before: KubeObject | undefined, after: KubeObject | undefined): void {
     this.written.set(`${kind}/${namespace}/${name}`, { fromVersion: before?.metadata.resourceVersion ?? '', obj: after });
+  }
+
+  /**
+   * Drops a remembered write as soon as the cache has caught up with it, not
+   * only at the next pass of its target: each one holds a whole output, so
+   * after a fleet-wide change they would otherwise double the memory for
+   * outputs until every target ran again.
+   */
+  private settle(kind: WrittenKind, obj: KubeObject): void {
+    const { namespace = '', name } = obj.metadata;
+    const cache = kind === 'ConfigMap' ? this.outputConfigMaps : kind === 'Secret' ? this.outputSecrets : this.statuses;
+    this.overlay(kind, namespace, name, cache.get(name, namespace));
+  }
+
+  /** Writes remembered until the cache shows them (memory checks). */
+  pendingWrites(): number {
+    return this.written.size;
   }
 
   /** The cached object, or our write when the cache still shows the object that write replaced. */

@@ -165,8 +165,11 @@ describe('ClusterSources', () => {
     sources.recordWrite('ConfigMap', 'clusters', 'workers-image-mirrors', cached, written);
     // The watch has not delivered the write yet: a pass must see (and update from) what was written.
     expect(sources.outputConfigMap('clusters', 'workers-image-mirrors')?.metadata.resourceVersion).to.equal('9001');
-    // The watch catches up (any newer version): the cache is the truth again.
+    // The watch catches up (any newer version): the cache is the truth again, and the write is
+    // forgotten at once (it holds a whole output), before any pass asks for the object.
+    expect(sources.pendingWrites()).to.equal(1);
     api.change('MODIFIED', { ...written, metadata: { ...written.metadata } });
+    expect(sources.pendingWrites()).to.equal(0);
     const now = sources.outputConfigMap('clusters', 'workers-image-mirrors');
     expect(now?.metadata.resourceVersion).to.not.equal(cached.metadata.resourceVersion);
     expect(now?.data).to.deep.equal({ k: 'new' });
