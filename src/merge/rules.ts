@@ -58,10 +58,11 @@ function buildRule(source: string, inputs: RuleInputs): RegistryRule {
 }
 
 /** Mirrors of the most specific enclosing source of one pool, re-rooted at `source`. */
-function inherit(pool: PoolMirrors, source: string): { mirrors: string[]; from?: string } {
+function inherit(pool: PoolMirrors, source: string): { mirrors: readonly string[]; from?: string } {
   const hit = mostSpecific(pool, source);
   if (!hit) return { mirrors: [] };
   const [from, mirrors] = hit;
   const rest = remainder(source, from);
-  return { mirrors: mirrors.map((m) => m + rest), from };
+  // A source's own list is used as it is (read-only): no copy per rule.
+  return { mirrors: rest === '' ? mirrors : mirrors.map((m) => m + rest), from };
 }

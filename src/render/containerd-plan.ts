@@ -58,8 +58,11 @@ type Warn = (code: WarningCode, source: string, message: string, mirror?: string
 
 export function planContainerd(model: MirrorModel): { dirs: HostDirPlan[]; warnings: RenderWarning[] } {
   const warnings: RenderWarning[] = [];
-  const warn: Warn = (code, source, message, mirror) =>
-    warnings.push({ code, renderer: 'containerd', source, message, ...(mirror ? { mirror } : {}) });
+  const warn: Warn = (code, source, message, mirror) => {
+    const w: RenderWarning = { code, renderer: 'containerd', source, message };
+    if (mirror) w.mirror = mirror;
+    warnings.push(w);
+  };
   const context: Context = {
     insecure: new Set(model.insecureScopes),
     access: new Map(model.access.map((a) => [a.host, a])),
@@ -86,10 +89,12 @@ function groupByHost(model: MirrorModel, warn: Warn): Map<string, RegistryRule[]
       continue;
     }
     const host = hostPort(rule.source);
-    assertHostPort(host);
     const list = byHost.get(host);
     if (list) list.push(rule);
-    else byHost.set(host, [rule]);
+    else {
+      assertHostPort(host);
+      byHost.set(host, [rule]);
+    }
   }
   for (const a of model.access) if (!byHost.has(a.host)) byHost.set(a.host, []);
   for (const rules of byHost.values()) {
@@ -115,26 +120,29 @@ function planHost(host: string, rules: RegistryRule[], context: Context, warn: W
   return needsFile ? { dir: hostDir(host), host, server, hosts: [server] } : undefined;
 }
 
-/** Every expressible mirror of the host's rules, in order, duplicates merged. */
+/**
+ * Every expressible mirror of the host's rules, in order, duplicates merged.
+ * Most mirrors of a host share a few endpoints, so a table is built per
+ * endpoint URL, never per mirror.
+ */
 function collectTables(host: string, rules: readonly RegistryRule[], context: Context, warn: Warn): Map<string, Table> {
   const tables = new Map<string, Table>();
-  const widened: Array<{ source: string; mirror: string; url: string }> = [];
+  const hostWide = hostLevelUrls(host, rules, context);
   for (const rule of rules) {
+    const hostLevel = rule.source === host;
+    const sourcePath = repoPath(rule.source);
     for (const use of combineMirrors(rule.digestMirrors, rule.tagMirrors)) {
-      const endpoint = mirrorEndpoint(rule.source, use.location, context);
-      if (!endpoint) {
+      const prefix = mirrorPrefix(sourcePath, use.location);
+      if (prefix === undefined) {
         warn('NotExpressible', rule.source, notExpressible(rule.source, use.location), use.location);
         continue;
       }
-      const hostLevel = rule.source === host;
-      addTable(tables, { endpoint, digest: use.digest, tag: use.tag, source: rule.source, mirror: use.location, hostLevel });
-      if (!hostLevel) widened.push({ source: rule.source, mirror: use.location, url: endpoint.url });
+      const table = tableFor(tables, rule.source, use.location, prefix, context);
+      table.digest ||= use.digest;
+      table.tag ||= use.tag;
+      if (hostLevel) claimForHost(table, rule.source, use.location);
+      else if (!hostWide.has(table.endpoint.url)) warnWidening(host, rule.source, use.location, table.endpoint.url, warn);
     }
-  }
-  for (const w of widened) {
-    if (tables.get(w.url)!.hostLevel) continue;
-    warn('HostWideWidening', w.source, `containerd tries ${w.url} for every repository of ${host}, not only ${w.source} ` +
-      '(other repositories get a 404 there and containerd moves on to the next endpoint)', w.mirror);
   }
   for (const t of tables.values()) {
     // The source listed as its own mirror serves digest pulls anyway.
@@ -146,6 +154,47 @@ function collectTables(host: string, rules: readonly RegistryRule[], context: Co
   return tables;
 }
 
+/**
+ * The endpoints of the host-level rule (`source` = the host itself): trying
+ * them for every repository is what that rule asks for, not a widening. Known
+ * before the rules are walked, as that rule is the least specific and comes last.
+ */
+function hostLevelUrls(host: string, rules: readonly RegistryRule[], context: Context): Set<string> {
+  const urls = new Set<string>();
+  const rule = rules.find((r) => r.source === host);
+  if (!rule) return urls;
+  for (const location of [...rule.digestMirrors, ...rule.tagMirrors]) {
+    urls.add(endpointUrl(hostPort(location), repoPath(location), isInside(context.insecure, location)));
+  }
+  return urls;
+}
+
+function warnWidening(host: string, source: string, mirror: string, url: string, warn: Warn): void {
+  warn('HostWideWidening', source, `containerd tries ${url} for every repository of ${host}, not only ${source} ` +
+    '(other repositories get a 404 there and containerd moves on to the next endpoint)', mirror);
+}
+
+/** The table of the endpoint that serves `location`; created, unused by any pool, for the first mirror that needs it. */
+function tableFor(tables: Map<string, Table>, source: string, location: string, prefix: string, context: Context): Table {
+  const host = hostPort(location);
+  const insecure = isInside(context.insecure, location);
+  const url = endpointUrl(host, prefix, insecure);
+  let table = tables.get(url);
+  if (!table) {
+    table = { endpoint: endpoint(host, prefix, insecure, context), digest: false, tag: false, source, mirror: location, hostLevel: false };
+    tables.set(url, table);
+  }
+  return table;
+}
+
+/** Name the host-level source in messages: it is the one that asked for the whole host. */
+function claimForHost(table: Table, source: string, mirror: string): void {
+  if (table.hostLevel) return;
+  table.hostLevel = true;
+  table.source = source;
+  table.mirror = mirror;
+}
+
 function addTable(tables: Map<string, Table>, table: Table): void {
   const existing = tables.get(table.endpoint.url);
   if (!existing) {
@@ -155,10 +204,7 @@ function addTable(tables: Map<string, Table>, table: Table): void {
   existing.digest ||= table.digest;
   existing.tag ||= table.tag;
   existing.endpoint.skipVerify ||= table.endpoint.skipVerify;
-  if (table.hostLevel && !existing.hostLevel) {
-    // Name the host-level source in messages: it is the one that asked for the whole host.
-    Object.assign(existing, { hostLevel: true, source: table.source, mirror: table.mirror });
-  }
+  if (table.hostLevel) claimForHost(existing, table.source, table.mirror);
 }
 
 /** Digest pulls need only "pull"; a tag must be resolved, so tag mirrors also get "resolve". */
@@ -176,21 +222,32 @@ function notExpressible(source: string, mirror: string): string {
  * mirror does not keep the source's repository path (SPEC §4).
  */
 export function mirrorEndpoint(source: string, location: string, context: Context): MirrorHost | undefined {
-  const sourcePath = repoPath(source);
-  const mirrorPath = repoPath(location);
-  let prefix: string;
-  if (sourcePath === '') prefix = mirrorPath;
-  else if (mirrorPath === sourcePath) prefix = '';
-  else if (mirrorPath.endsWith(`/${sourcePath}`)) prefix = mirrorPath.slice(0, -(sourcePath.length + 1));
-  else return undefined;
+  const prefix = mirrorPrefix(repoPath(source), location);
+  if (prefix === undefined) return undefined;
   return endpoint(hostPort(location), prefix, isInside(context.insecure, location), context);
 }
 
-function endpoint(host: string, prefix: string, insecure: boolean, context: Context): MirrorHost {
+/**
+ * The path prefix a mirror puts before the source's repository path
+ * (`sourcePath`), or undefined when the mirror does not keep that path.
+ */
+function mirrorPrefix(sourcePath: string, location: string): string | undefined {
+  if (sourcePath === '') return repoPath(location);
+  // `mhost/sourcePath` or `mhost/prefix/sourcePath`, read in place (this runs for every mirror).
+  const slash = location.length - sourcePath.length - 1;
+  if (slash < 0 || location.charCodeAt(slash) !== 0x2f /* / */ || !location.endsWith(sourcePath)) return undefined;
+  const hostEnd = location.indexOf('/');
+  return hostEnd === slash ? '' : location.slice(hostEnd + 1, slash);
+}
+
+function endpointUrl(host: string, prefix: string, insecure: boolean): string {
   // docker.io is a name, not a server: containerd itself maps it the same way.
   const server = host === 'docker.io' ? 'registry-1.docker.io' : host;
-  const url = `${insecure ? 'http' : 'https'}://${server}${prefix ? `/v2/${prefix}` : ''}`;
-  const e: MirrorHost = { url, host, overridePath: prefix !== '', skipVerify: insecure };
+  return `${insecure ? 'http' : 'https'}://${server}${prefix ? `/v2/${prefix}` : ''}`;
+}
+
+function endpoint(host: string, prefix: string, insecure: boolean, context: Context): MirrorHost {
+  const e: MirrorHost = { url: endpointUrl(host, prefix, insecure), host, overridePath: prefix !== '', skipVerify: insecure };
   const access = context.access.get(host);
   if (access) e.access = access;
   return e;

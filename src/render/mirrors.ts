@@ -11,14 +11,23 @@ export interface MirrorUse {
 }
 
 export function combineMirrors(digest: readonly string[], tag: readonly string[]): MirrorUse[] {
+  // One pool, or two without a shared mirror (most rules), needs no matching: a Set per rule costs more than the rest.
+  if (tag.length === 0 || digest.length === 0) return separately(digest, tag);
   const tagSet = new Set(tag);
-  const common = new Set(digest.filter((m) => tagSet.has(m)));
-  const inDigest = digest.filter((m) => common.has(m));
+  const inDigest = digest.filter((m) => tagSet.has(m));
+  if (inDigest.length === 0) return separately(digest, tag);
+  const common = new Set(inDigest);
   const inTag = tag.filter((m) => common.has(m));
-  if (inDigest.some((m, i) => inTag[i] !== m)) {
-    return [...digest.map((m) => use(m, true, false)), ...tag.map((m) => use(m, false, true))];
-  }
+  if (inDigest.some((m, i) => inTag[i] !== m)) return separately(digest, tag);
   return interleave(digest, tag, common);
+}
+
+/** Every digest mirror, then every tag mirror, each for its own pull type. */
+function separately(digest: readonly string[], tag: readonly string[]): MirrorUse[] {
+  const out: MirrorUse[] = [];
+  for (const m of digest) out.push(use(m, true, false));
+  for (const m of tag) out.push(use(m, false, true));
+  return out;
 }
 
 /** Walks both lists, emitting each shared mirror once where both reach it. */
