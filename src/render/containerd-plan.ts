@@ -52,6 +52,8 @@ interface Table {
   mirror: string;
   /** Used by the host-level rule itself: trying it for every repository is exact. */
   hostLevel: boolean;
+  /** The start of the HostWideWidening message, shared by every source this endpoint widens. */
+  widening?: string;
 }
 
 type Warn = (code: WarningCode, source: string, message: string, mirror?: string) => void;
@@ -141,7 +143,7 @@ function collectTables(host: string, rules: readonly RegistryRule[], context: Co
       table.digest ||= use.digest;
       table.tag ||= use.tag;
       if (hostLevel) claimForHost(table, rule.source, use.location);
-      else if (!hostWide.has(table.endpoint.url)) warnWidening(host, rule.source, use.location, table.endpoint.url, warn);
+      else if (!hostWide.has(table.endpoint.url)) warnWidening(host, table, rule.source, use.location, warn);
     }
   }
   for (const t of tables.values()) {
@@ -169,10 +171,17 @@ function hostLevelUrls(host: string, rules: readonly RegistryRule[], context: Co
   return urls;
 }
 
-function warnWidening(host: string, source: string, mirror: string, url: string, warn: Warn): void {
-  warn('HostWideWidening', source, `containerd tries ${url} for every repository of ${host}, not only ${source} ` +
-    '(other repositories get a 404 there and containerd moves on to the next endpoint)', mirror);
+/**
+ * One warning per widened source and mirror (tens of thousands for a large
+ * input, all kept in the output): the message shares its start per endpoint,
+ * so each adds only the source rather than a new copy of the whole text.
+ */
+function warnWidening(host: string, table: Table, source: string, mirror: string, warn: Warn): void {
+  table.widening ??= `containerd tries ${table.endpoint.url} for every repository of ${host}, not only `;
+  warn('HostWideWidening', source, table.widening + source + WIDENING_END, mirror);
 }
+
+const WIDENING_END = ' (other repositories get a 404 there and containerd moves on to the next endpoint)';
 
 /** The table of the endpoint that serves `location`; created, unused by any pool, for the first mirror that needs it. */
 function tableFor(tables: Map<string, Table>, source: string, location: string, prefix: string, context: Context): Table {

@@ -7,7 +7,7 @@
 import { byteOrder, hostPort, isInside, isWildcard, mostSpecific, remainder } from '../merge/scope.js';
 import type { DefaultMirror, MirrorModel, RegistryRule, RenderWarning } from '../model/types.js';
 import { combineMirrors, type MirrorUse } from './mirrors.js';
-import { tomlString } from './toml.js';
+import { pushTomlString } from './toml.js';
 
 /** One `[[registry.mirror]]` table. */
 export interface RegistriesConfMirror {
@@ -42,9 +42,11 @@ export function renderRegistriesConf(model: MirrorModel): { content: string; war
     defaultMirror: model.defaultMirror?.mirror,
     defaultRegistries: new Map((model.defaultMirror?.registries ?? []).map((r) => [r, true])),
   };
-  const entries = model.rules.map((r) => toEntry(r, context));
+  // Each entry is written as soon as it is mapped: 10,000 entries never exist at once.
+  const out = fileStart();
+  for (const rule of model.rules) writeEntry(out, toEntry(rule, context));
   return {
-    content: formatRegistriesConf(entries),
+    content: out.join(''),
     warnings: [...defaultMirrorWarnings(model.defaultMirror), ...wildcardTieWarnings(model.rules)],
   };
 }
@@ -96,27 +98,42 @@ function withDefaultMirror(rule: RegistryRule, uses: MirrorUse[], context: Entry
 }
 
 export function formatRegistriesConf(entries: readonly RegistriesConfEntry[]): string {
-  const blocks = entries.map(formatEntry);
-  return `${[HEADER.join('\n'), ...blocks].join('\n\n')}\n`;
+  const out = fileStart();
+  for (const e of entries) writeEntry(out, e);
+  return out.join('');
 }
 
 /**
- * One `[[registry]]` block. Written by concatenation rather than through
- * tomlLines: with 10,000 entries the intermediate arrays cost more than the
- * text itself (keys are bare, so only values need quoting).
+ * The file is written as one list of pieces joined once at the end: the
+ * pieces are mostly constants and the model's own strings, so a 10,000-entry
+ * file builds no intermediate strings, which would all stay alive (and be
+ * copied by the garbage collector) until the file is complete.
  */
-function formatEntry(e: RegistriesConfEntry): string {
-  let out = `[[registry]]\nprefix = ${tomlString(e.prefix)}`;
-  if (e.location !== undefined) out += `\nlocation = ${tomlString(e.location)}`;
-  if (e.blocked) out += '\nblocked = true';
-  if (e.insecure) out += '\ninsecure = true';
-  if (e.mirrorByDigestOnly) out += '\nmirror-by-digest-only = true';
-  for (const m of e.mirrors) {
-    out += `\n\n[[registry.mirror]]\nlocation = ${tomlString(m.location)}`;
-    if (m.insecure) out += '\ninsecure = true';
-    if (m.pullFromMirror !== undefined) out += `\npull-from-mirror = ${tomlString(m.pullFromMirror)}`;
+function fileStart(): string[] {
+  return [HEADER.join('\n'), '\n'];
+}
+
+/** One `[[registry]]` block, then its `[[registry.mirror]]` tables, after a blank line. */
+function writeEntry(out: string[], e: RegistriesConfEntry): void {
+  out.push('\n[[registry]]\nprefix = ');
+  pushTomlString(out, e.prefix);
+  if (e.location !== undefined) {
+    out.push('\nlocation = ');
+    pushTomlString(out, e.location);
   }
-  return out;
+  if (e.blocked) out.push('\nblocked = true');
+  if (e.insecure) out.push('\ninsecure = true');
+  if (e.mirrorByDigestOnly) out.push('\nmirror-by-digest-only = true');
+  for (const m of e.mirrors) {
+    out.push('\n\n[[registry.mirror]]\nlocation = ');
+    pushTomlString(out, m.location);
+    if (m.insecure) out.push('\ninsecure = true');
+    if (m.pullFromMirror !== undefined) {
+      out.push('\npull-from-mirror = ');
+      pushTomlString(out, m.pullFromMirror);
+    }
+  }
+  out.push('\n');
 }
 
 function defaultMirrorWarnings(dm?: DefaultMirror): RenderWarning[] {

@@ -33,6 +33,12 @@ export function tomlString(value: string): string {
   return `${out}"`;
 }
 
+/** Appends `tomlString(value)` to `out`, as the value itself between quotes when nothing needs escaping (no new string). */
+export function pushTomlString(out: string[], value: string): void {
+  if (SAFE.test(value)) out.push('"', value, '"');
+  else out.push(tomlString(value));
+}
+
 /** A key: bare when TOML allows it, quoted otherwise (URLs, dotted hosts). */
 export function tomlKey(key: string): string {
   return /^[A-Za-z0-9_-]+$/.test(key) ? key : tomlString(key);
