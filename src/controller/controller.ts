@@ -3,7 +3,7 @@
 // of our cluster-scoped objects (objects.ts). With leader election only the
 // Lease holder works; followers keep their caches warm to take over fast.
 import type { KubeObject, Reference, Target } from '../model/source.js';
-import { contentHash, TARGET_LABEL } from '../pipeline.js';
+import { TARGET_LABEL } from '../pipeline.js';
 import { ACCEPTED, buildObjectStatus, objectState, selectedTargets, writeObjectStatus } from './objects.js';
 import { conditionsOf, findCondition } from './conditions.js';
 import { CLUSTER_EVENT_NAMESPACE, toEvent, involvedOf, type EventSpec } from './events.js';
@@ -12,7 +12,7 @@ import { backoffDelay, DEFAULT_BACKOFF } from './informer.js';
 import { LeaderElector, type LeaseClient } from './leader.js';
 import { errorFields, type Logger } from './log.js';
 import type { ControllerMetrics } from './metrics.js';
-import { formatHash, secretDigest, type Published } from './outputs.js';
+import { outputDigest, type Published } from './outputs.js';
 import { WorkQueue, type HandlerResult } from './queue.js';
 import { StatusLane } from './status-lane.js';
 import { ReferenceIndex } from './refindex.js';
@@ -294,12 +294,8 @@ export class Controller {
     if (!key) return;
     if (e.event === 'delete') return q.add(key);
     const memo = this.published.get(key);
-    const data = (e.obj.data ?? {}) as Record<string, string>;
-    const drifted =
-      e.kind === 'ConfigMap'
-        ? formatHash(contentHash({ ...data })) !== memo?.configMapHash
-        : secretDigest(decodeAll(data)) !== memo?.secretDigest;
-    if (drifted) q.add(key);
+    const digest = outputDigest(e.kind, e.obj);
+    if (digest !== (e.kind === 'ConfigMap' ? memo?.configMapHash : memo?.secretDigest)) q.add(key);
   }
 
   private enqueueAll(): void {
@@ -479,8 +475,4 @@ function targetOfStatus(obj: KubeObject): Target | undefined {
   if (t?.kind === 'Cluster') return { kind: 'Cluster' };
   if (t?.kind === 'NodePool' && t.namespace && t.name) return { kind: 'NodePool', namespace: t.namespace, name: t.name };
   return undefined;
-}
-
-function decodeAll(data: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 }

@@ -44,6 +44,8 @@ export interface InformerOptions<T extends KubernetesObject> {
    * aborted here: the connection died without the server being able to say so.
    */
   watchTimeoutSeconds?: () => number;
+  /** What the cache keeps of each listed or watched object (default: all of it). */
+  transform?: (obj: T) => T;
 }
 
 const realTimers: Timers = {
@@ -86,7 +88,9 @@ export class Informer<T extends KubernetesObject> {
     this.timers = opts.timers ?? realTimers;
     this.random = opts.random ?? Math.random;
     const watch = new InjectedWatch((path, query, cb, done) => this.watchHook(path, query, cb, done));
-    this.lw = new ListWatch<T>(opts.path, watch, opts.list, false, opts.labelSelector, opts.fieldSelector);
+    const { transform } = opts;
+    const list: ListFn<T> = transform ? async () => { const l = await opts.list(); return { ...l, items: l.items.map(transform) }; } : opts.list;
+    this.lw = new ListWatch<T>(opts.path, watch, list, false, opts.labelSelector, opts.fieldSelector);
     this.lw.on('error', (err?: unknown) => this.onError(err));
   }
 
@@ -151,7 +155,10 @@ export class Informer<T extends KubernetesObject> {
     const timeoutSeconds = this.opts.watchTimeoutSeconds?.() ?? 300 + Math.floor(this.random() * 300);
     // Bookmarks keep the resourceVersion fresh on quiet collections, so a resumed watch rarely meets 410 Gone.
     const params = { ...query, timeoutSeconds, allowWatchBookmarks: true };
-    const ctl = await this.opts.watch(path, params, cb, (err: unknown) => {
+    const { transform } = this.opts;
+    const objectEvents = new Set(['ADDED', 'MODIFIED', 'DELETED']);
+    const onEvent: typeof cb = transform ? (type, obj, raw) => cb(type, objectEvents.has(type) ? transform(obj as T) : obj, raw) : cb;
+    const ctl = await this.opts.watch(path, params, onEvent, (err: unknown) => {
       ended = true;
       this.clearGuard();
       if (err) failed = true;

@@ -79,6 +79,36 @@ export function secretDigest(data: Readonly<Record<string, string>>): string {
   return contentHash({ ...data });
 }
 
+/** Our outputs as the caches keep them: metadata and a digest of the data, not the data. */
+export type DigestedOutput = KubeObject & { contentDigest: string };
+
+/**
+ * The digest of an output's data: `sha256:<hex>` of a ConfigMap's data (as in
+ * its annotation when nobody edited it), secretDigest of a Secret's decoded
+ * data. Objects from the caches carry it already; others are hashed here.
+ */
+export function outputDigest(kind: 'ConfigMap' | 'Secret', obj: KubeObject): string {
+  const cached = (obj as Partial<DigestedOutput>).contentDigest;
+  if (typeof cached === 'string' && obj.data === undefined && obj.binaryData === undefined) return cached;
+  const data = (obj.data ?? {}) as Record<string, string>;
+  if (kind === 'Secret') return secretDigest(decodeAll(data));
+  // binaryData is never ours: such an object differs from any output.
+  return Object.keys((obj.binaryData ?? {}) as object).length > 0 ? 'binaryData' : formatHash(contentHash({ ...data }));
+}
+
+/**
+ * What a cache keeps of an output: a fleet's outputs are tens of megabytes of
+ * data the operator only ever compares, so it keeps their digests instead.
+ */
+export function digested(kind: 'ConfigMap' | 'Secret', obj: KubeObject): DigestedOutput {
+  const { data: _data, binaryData: _binary, stringData: _string, ...rest } = obj;
+  return { ...rest, contentDigest: outputDigest(kind, obj) };
+}
+
+function decodeAll(data: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+}
+
 export async function publishOutputs(
   deps: PublishDeps,
   target: Target,
@@ -123,8 +153,9 @@ interface Meta {
 }
 
 async function putConfigMap(deps: PublishDeps, meta: Meta, data: Record<string, string>, hash: string): Promise<boolean> {
-  const current = deps.sources.outputConfigMap(meta.namespace, meta.name) as V1ConfigMap | undefined;
-  if (current && !configMapDiffers(current, meta, hash)) return false;
+  const cached = deps.sources.outputConfigMap(meta.namespace, meta.name);
+  if (cached && !configMapDiffers(cached, meta, hash)) return false;
+  const current = cached as V1ConfigMap | undefined;
   const build = (base: V1ConfigMap | undefined): V1ConfigMap => ({
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -144,8 +175,9 @@ async function putConfigMap(deps: PublishDeps, meta: Meta, data: Record<string, 
 }
 
 async function putSecret(deps: PublishDeps, meta: Meta, data: Record<string, string>): Promise<boolean> {
-  const current = deps.sources.outputSecret(meta.namespace, meta.name) as V1Secret | undefined;
-  if (current && !secretDiffers(current, meta, data)) return false;
+  const cached = deps.sources.outputSecret(meta.namespace, meta.name);
+  if (cached && !secretDiffers(cached, meta, data)) return false;
+  const current = cached as V1Secret | undefined;
   const encoded = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]));
   const build = (base: V1Secret | undefined): V1Secret => ({
     apiVersion: 'v1',
@@ -218,20 +250,12 @@ function metaDiffers(current: { metadata?: { labels?: Record<string, string>; an
 }
 
 /** Compares the stored data itself, not only the annotation: an edit by hand is drift to repair. */
-function configMapDiffers(current: V1ConfigMap, meta: Meta, hash: string): boolean {
-  if (Object.keys(current.binaryData ?? {}).length > 0) return true;
-  if (contentHash({ ...(current.data ?? {}) }) !== hash) return true;
+function configMapDiffers(current: KubeObject, meta: Meta, hash: string): boolean {
+  if (outputDigest('ConfigMap', current) !== formatHash(hash)) return true;
   return metaDiffers(current, meta);
 }
 
-function secretDiffers(current: V1Secret, meta: Meta, data: Record<string, string>): boolean {
-  const stored = current.data ?? {};
-  const keys = Object.keys(data);
-  if (Object.keys(stored).length !== keys.length) return true;
-  if (keys.some((k) => stored[k] === undefined || !equalBase64(stored[k], data[k]))) return true;
+function secretDiffers(current: KubeObject, meta: Meta, data: Record<string, string>): boolean {
+  if (outputDigest('Secret', current) !== secretDigest(data)) return true;
   return metaDiffers(current, meta);
-}
-
-function equalBase64(encoded: string, plain: string): boolean {
-  return Buffer.from(encoded, 'base64').equals(Buffer.from(plain, 'utf8'));
 }

@@ -15,6 +15,7 @@ import { Informer, type Backoff, type EventType, type ListFn, type WatchFn } fro
 import { RESOURCES, collectionPath, type ClusterObjectKind, type Resource, type Selectors } from './kube.js';
 import type { Logger } from './log.js';
 import { configRefFingerprint } from './nodepool-config-ref.js';
+import { digested } from './outputs.js';
 
 /** What the informers need from the API (KubeApi in production, a fake in unit tests). */
 export interface InformerApi {
@@ -78,8 +79,9 @@ export class ClusterSources implements ObjectSource {
       );
     }
     const outputs = { labelSelector: OUTPUT_LABEL };
-    this.outputConfigMaps = this.informer(RESOURCES.ConfigMap, outputs, 'configmaps (outputs)');
-    this.outputSecrets = this.informer(RESOURCES.Secret, outputs, 'secrets (outputs)');
+    // Outputs are compared, never read back: their caches keep a digest of the data (outputs.ts).
+    this.outputConfigMaps = this.informer(RESOURCES.ConfigMap, outputs, 'configmaps (outputs)', (o) => digested('ConfigMap', o));
+    this.outputSecrets = this.informer(RESOURCES.Secret, outputs, 'secrets (outputs)', (o) => digested('Secret', o));
     this.statuses = this.informer(RESOURCES.RenderedMirrorConfig, {}, 'renderedmirrorconfigs');
     this.forward(this.outputConfigMaps, (event, obj) => {
       this.settle('ConfigMap', obj);
@@ -186,7 +188,8 @@ export class ClusterSources implements ObjectSource {
    * a create), `after` what the API returned (undefined for a delete).
    */
   recordWrite(kind: WrittenKind, namespace: string, name: string, before: KubeObject | undefined, after: KubeObject | undefined): void {
-    this.written.set(`${kind}/${namespace}/${name}`, { fromVersion: before?.metadata.resourceVersion ?? '', obj: after });
+    const obj = after && kind !== 'RenderedMirrorConfig' ? digested(kind, after) : after;
+    this.written.set(`${kind}/${namespace}/${name}`, { fromVersion: before?.metadata.resourceVersion ?? '', obj });
   }
 
   /**
@@ -317,8 +320,9 @@ export class ClusterSources implements ObjectSource {
     return list;
   }
 
-  private informer(r: Resource, sel: Selectors, name: string): Informer<KubeObject> {
+  private informer(r: Resource, sel: Selectors, name: string, transform?: (o: KubeObject) => KubeObject): Informer<KubeObject> {
     return new Informer<KubeObject>({
+      ...(transform ? { transform } : {}),
       name,
       path: collectionPath(r, sel.namespace),
       list: this.opts.api.lister(r, sel),

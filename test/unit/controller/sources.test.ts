@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import type { KubeObject } from '../../../src/model/source.js';
+import { contentHash } from '../../../src/pipeline.js';
 import type { WatchFn } from '../../../src/controller/informer.js';
 import { collectionPath, type Resource, type Selectors } from '../../../src/controller/kube.js';
 import { silentLogger } from '../../../src/controller/log.js';
@@ -159,6 +160,8 @@ describe('ClusterSources', () => {
 
   it('answers with our own writes until the cache shows them, then with the cache again', () => {
     const cached = sources.outputConfigMap('clusters', 'workers-image-mirrors') as KubeObject;
+    // Listed outputs are digested too.
+    expect((cached as { contentDigest?: string }).contentDigest).to.equal(`sha256:${contentHash({})}`);
     const written = structuredClone(cached);
     written.metadata.resourceVersion = '9001';
     written.data = { k: 'new' };
@@ -172,7 +175,9 @@ describe('ClusterSources', () => {
     expect(sources.pendingWrites()).to.equal(0);
     const now = sources.outputConfigMap('clusters', 'workers-image-mirrors');
     expect(now?.metadata.resourceVersion).to.not.equal(cached.metadata.resourceVersion);
-    expect(now?.data).to.deep.equal({ k: 'new' });
+    // Outputs are cached as digests of their data, never the data itself.
+    expect(now?.data).to.equal(undefined);
+    expect((now as { contentDigest?: string }).contentDigest).to.equal(`sha256:${contentHash({ k: 'new' })}`);
 
     // A create: nothing cached yet, the written object answers; a delete: the cached object is hidden.
     const created = obj('Secret', 'clusters', 'workers-image-mirrors', { metadata: { name: 'workers-image-mirrors', resourceVersion: '77' } });
