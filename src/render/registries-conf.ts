@@ -43,10 +43,10 @@ export function renderRegistriesConf(model: MirrorModel): { content: string; war
     defaultRegistries: new Map((model.defaultMirror?.registries ?? []).map((r) => [r, true])),
   };
   // Each entry is written as soon as it is mapped: 10,000 entries never exist at once.
-  const out = fileStart();
-  for (const rule of model.rules) writeEntry(out, toEntry(rule, context));
+  const blocks = [HEADER_TEXT];
+  for (const rule of model.rules) blocks.push(formatEntry(toEntry(rule, context)));
   return {
-    content: out.join(''),
+    content: joinBlocks(blocks),
     warnings: [...defaultMirrorWarnings(model.defaultMirror), ...wildcardTieWarnings(model.rules)],
   };
 }
@@ -98,24 +98,24 @@ function withDefaultMirror(rule: RegistryRule, uses: MirrorUse[], context: Entry
 }
 
 export function formatRegistriesConf(entries: readonly RegistriesConfEntry[]): string {
-  const out = fileStart();
-  for (const e of entries) writeEntry(out, e);
-  return out.join('');
+  return joinBlocks([HEADER_TEXT, ...entries.map(formatEntry)]);
+}
+
+const HEADER_TEXT = HEADER.join('\n');
+
+/** Blocks separated by a blank line, the file ending with a newline. */
+function joinBlocks(blocks: readonly string[]): string {
+  return `${blocks.join('\n\n')}\n`;
 }
 
 /**
- * The file is written as one list of pieces joined once at the end: the
- * pieces are mostly constants and the model's own strings, so a 10,000-entry
- * file builds no intermediate strings, which would all stay alive (and be
- * copied by the garbage collector) until the file is complete.
+ * One `[[registry]]` block with its `[[registry.mirror]]` tables. Written as
+ * a short list of pieces (mostly constants and the model's own strings)
+ * joined once: one flat string per entry, rather than a tree of partial
+ * strings that would stay alive until the whole file is joined.
  */
-function fileStart(): string[] {
-  return [HEADER.join('\n'), '\n'];
-}
-
-/** One `[[registry]]` block, then its `[[registry.mirror]]` tables, after a blank line. */
-function writeEntry(out: string[], e: RegistriesConfEntry): void {
-  out.push('\n[[registry]]\nprefix = ');
+function formatEntry(e: RegistriesConfEntry): string {
+  const out = ['[[registry]]\nprefix = '];
   pushTomlString(out, e.prefix);
   if (e.location !== undefined) {
     out.push('\nlocation = ');
@@ -133,7 +133,7 @@ function writeEntry(out: string[], e: RegistriesConfEntry): void {
       pushTomlString(out, m.pullFromMirror);
     }
   }
-  out.push('\n');
+  return out.join('');
 }
 
 function defaultMirrorWarnings(dm?: DefaultMirror): RenderWarning[] {
