@@ -13,13 +13,19 @@ export interface MirrorUse {
 export function combineMirrors(digest: readonly string[], tag: readonly string[]): MirrorUse[] {
   // One pool, or two without a shared mirror (most rules), needs no matching: a Set per rule costs more than the rest.
   if (tag.length === 0 || digest.length === 0) return separately(digest, tag);
-  const tagSet = new Set(tag);
-  const inDigest = digest.filter((m) => tagSet.has(m));
+  const inDigest = digest.filter(membership(tag));
   if (inDigest.length === 0) return separately(digest, tag);
   const common = new Set(inDigest);
   const inTag = tag.filter((m) => common.has(m));
   if (inDigest.some((m, i) => inTag[i] !== m)) return separately(digest, tag);
   return interleave(digest, tag, common);
+}
+
+/** A membership test for `list`: a scan for the usual handful of mirrors, a Set beyond that. */
+function membership(list: readonly string[]): (m: string) => boolean {
+  if (list.length <= 8) return (m) => list.includes(m);
+  const set = new Set(list);
+  return (m) => set.has(m);
 }
 
 /** Every digest mirror, then every tag mirror, each for its own pull type. */
