@@ -79,9 +79,10 @@ sign() {
 }
 
 write_audit_policy() {
-  # Writes only, one event per request (ResponseComplete): tests count API
+  # Writes, one event per request (ResponseComplete): tests count API
   # writes by reading audit.log. The API server's own bootstrap writes
-  # (user system:apiserver) would only be noise.
+  # (user system:apiserver) would only be noise. Every request of the shipped
+  # ServiceAccounts, reads included, so that a refusal (403) shows.
   cat >"$dir/audit-policy.yaml" <<'EOF'
 apiVersion: audit.k8s.io/v1
 kind: Policy
@@ -96,6 +97,11 @@ rules:
     resources: [configmaps, secrets]
   - group: imagemirror.io
   - group: hypershift.openshift.io
+# Everything the shipped ServiceAccounts do (reads and refusals too): the RBAC test looks for 403s.
+- level: Metadata
+  users:
+  - system:serviceaccount:image-mirror-system:image-mirror-controller
+  - system:serviceaccount:image-mirror-agent:image-mirror-agent
 - level: None
 EOF
 }
