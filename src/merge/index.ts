@@ -61,7 +61,8 @@ function poolMirrors(entries: readonly MirrorEntry[], pool: Pool): PoolMirrors {
     else lists.set(e.source, [e.mirrors]);
   }
   const merged = new Map<string, readonly string[]>();
-  for (const [source, sourceLists] of lists) merged.set(source, orderMirrors(source, sourceLists));
+  // forEach rather than destructuring entries: no [key, value] pair per source.
+  lists.forEach((sourceLists, source) => merged.set(source, orderMirrors(source, sourceLists)));
   return merged;
 }
 

@@ -31,7 +31,7 @@ export function policyConflicts(entries: readonly MirrorEntry[]): Problem[] {
   const seen = new Map<string, number>();
   for (const e of entries) seen.set(e.source, (seen.get(e.source) ?? 0) | policyBit(e));
   const conflicting = new Map<string, MirrorEntry[]>();
-  for (const [source, bits] of seen) if (bits === 3) conflicting.set(source, []);
+  seen.forEach((bits, source) => bits === 3 && conflicting.set(source, []));
   for (const e of entries) conflicting.get(e.source)?.push(e);
   return [...conflicting.keys()].sort(byteOrder).map((source) => {
     const sorted = conflicting.get(source)!.sort(entryOrder);

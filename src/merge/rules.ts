@@ -16,7 +16,7 @@
 // is not contacted at all: the explicit "never" wins over the implicit
 // "allow" (fail closed).
 import type { RegistryRule } from '../model/types.js';
-import { byteOrder, isInside, mostSpecific, remainder } from './scope.js';
+import { isInside, mostSpecific, remainder } from './scope.js';
 
 /** Merged mirror lists of one pool, by source. */
 export type PoolMirrors = ReadonlyMap<string, readonly string[]>;
@@ -33,36 +33,40 @@ export interface RuleInputs {
 }
 
 export function buildRules(inputs: RuleInputs): RegistryRule[] {
-  const scopes = new Set<string>([
-    ...inputs.digest.keys(),
-    ...inputs.tag.keys(),
-    ...inputs.blocked,
-    ...inputs.insecure,
-    ...inputs.extraScopes,
-  ]);
-  return [...scopes].sort(byteOrder).map((source) => buildRule(source, inputs));
+  const scopes = new Set<string>(inputs.digest.keys());
+  for (const more of [inputs.tag.keys(), inputs.blocked, inputs.insecure, inputs.extraScopes]) {
+    for (const scope of more) scopes.add(scope);
+  }
+  // The default sort compares UTF-16 code units, the same order as byteOrder,
+  // without a call per comparison (10,000 sources: the largest sort of the merge).
+  return [...scopes].sort().map((source) => buildRule(source, inputs));
 }
 
 function buildRule(source: string, inputs: RuleInputs): RegistryRule {
-  const digest = inherit(inputs.digest, source);
-  const tag = inherit(inputs.tag, source);
-  const neverContact = [digest.from, tag.from].some((s) => s !== undefined && inputs.neverContact.has(s));
+  const digestFrom = mostSpecific(inputs.digest, source);
+  const tagFrom = mostSpecific(inputs.tag, source);
   return {
     source,
-    digestMirrors: digest.mirrors,
-    tagMirrors: tag.mirrors,
-    neverContactSource: neverContact,
+    digestMirrors: inherit(inputs.digest, digestFrom, source),
+    tagMirrors: inherit(inputs.tag, tagFrom, source),
+    neverContactSource: isNever(inputs, digestFrom) || isNever(inputs, tagFrom),
     blocked: isInside(inputs.blocked, source),
     insecure: isInside(inputs.insecure, source),
   };
 }
 
-/** Mirrors of the most specific enclosing source of one pool, re-rooted at `source`. */
-function inherit(pool: PoolMirrors, source: string): { mirrors: readonly string[]; from?: string } {
-  const hit = mostSpecific(pool, source);
-  if (!hit) return { mirrors: [] };
-  const [from, mirrors] = hit;
+function isNever(inputs: RuleInputs, from: string | undefined): boolean {
+  return from !== undefined && inputs.neverContact.has(from);
+}
+
+/** Rules that inherit nothing from a pool share this (read-only) empty list. */
+const NONE: readonly string[] = Object.freeze([]);
+
+/** The mirrors of `from` (the most specific enclosing source of one pool), re-rooted at `source`. */
+function inherit(pool: PoolMirrors, from: string | undefined, source: string): readonly string[] {
+  if (from === undefined) return NONE;
+  const mirrors = pool.get(from)!;
   const rest = remainder(source, from);
   // A source's own list is used as it is (read-only): no copy per rule.
-  return { mirrors: rest === '' ? mirrors : mirrors.map((m) => m + rest), from };
+  return rest === '' ? mirrors : mirrors.map((m) => m + rest);
 }

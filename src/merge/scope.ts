@@ -90,18 +90,22 @@ export function remainder(ref: string, enclosing: string): string {
   return isWildcard(ref) ? '' : ref.slice(hostPort(ref).length);
 }
 
-/** The most specific member of `scopes` that encloses `ref`, if any. */
-export function mostSpecific<T>(scopes: ReadonlyMap<string, T>, ref: string): [string, T] | undefined {
+/** Keys to look references up in: a Set of scopes, or a Map keyed by scope. */
+export interface ScopeKeys {
+  readonly size: number;
+  has(scope: string): boolean;
+}
+
+/** The most specific member of `scopes` that encloses `ref` (or equals it), if any. */
+export function mostSpecific(scopes: ScopeKeys, ref: string): string | undefined {
   if (scopes.size === 0) return undefined;
-  const own = scopes.get(ref);
-  if (own !== undefined) return [ref, own]; // the common case: a source is its own most specific source
-  const key = firstEnclosing(ref, (c) => scopes.has(c));
-  return key === undefined ? undefined : [key, scopes.get(key)!];
+  if (scopes.has(ref)) return ref; // the common case: a source is its own most specific source
+  return firstEnclosing(ref, (c) => scopes.has(c));
 }
 
 /** True when some member of `scopes` encloses `ref` (or equals it). */
-export function isInside(scopes: ReadonlySet<string>, ref: string): boolean {
-  return scopes.size > 0 && firstEnclosing(ref, (c) => scopes.has(c)) !== undefined;
+export function isInside(scopes: ScopeKeys, ref: string): boolean {
+  return mostSpecific(scopes, ref) !== undefined;
 }
 
 /** Byte-order comparison (never locale-dependent): the only order used for output. */

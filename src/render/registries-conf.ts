@@ -40,7 +40,7 @@ export function renderRegistriesConf(model: MirrorModel): { content: string; war
   const context: EntryContext = {
     insecure: new Set(model.insecureScopes),
     defaultMirror: model.defaultMirror?.mirror,
-    defaultRegistries: new Map((model.defaultMirror?.registries ?? []).map((r) => [r, true])),
+    defaultRegistries: new Set(model.defaultMirror?.registries),
   };
   // Each entry is written as soon as it is mapped: 10,000 entries never exist at once.
   const blocks = [HEADER_TEXT];
@@ -55,8 +55,8 @@ export function renderRegistriesConf(model: MirrorModel): { content: string; war
 export interface EntryContext {
   insecure: ReadonlySet<string>;
   defaultMirror?: string;
-  /** The registries the default mirror serves (a Map for prefix lookups). */
-  defaultRegistries: ReadonlyMap<string, true>;
+  /** The registries the default mirror serves. */
+  defaultRegistries: ReadonlySet<string>;
 }
 
 /** The explicit mapping from a merged rule to its registries.conf entry. */
@@ -89,9 +89,9 @@ function toMirror(u: MirrorUse, insecure: ReadonlySet<string>, entryIsDigestOnly
  * other pool gets it.
  */
 function withDefaultMirror(rule: RegistryRule, uses: MirrorUse[], context: EntryContext): MirrorUse[] {
-  const hit = mostSpecific(context.defaultRegistries, rule.source);
-  if (!hit || context.defaultMirror === undefined) return uses;
-  const location = context.defaultMirror + remainder(rule.source, hit[0]);
+  const registry = mostSpecific(context.defaultRegistries, rule.source);
+  if (registry === undefined || context.defaultMirror === undefined) return uses;
+  const location = context.defaultMirror + remainder(rule.source, registry);
   const digest = !uses.some((u) => u.location === location && u.digest);
   const tag = !uses.some((u) => u.location === location && u.tag);
   return digest || tag ? [...uses, { location, digest, tag }] : uses;
