@@ -29,7 +29,7 @@ export interface RenderedData {
    * sha256 of the ConfigMap data (keys sorted). It deliberately leaves out
    * secret contents: a hash of a known file around a weak password would let
    * anyone who reads the status guess the password offline. The Secret is
-   * compared field by field instead.
+   * compared by a digest that is kept in memory only.
    */
   hash: string;
 }
