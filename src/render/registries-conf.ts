@@ -7,7 +7,7 @@
 import { byteOrder, hostPort, isInside, isWildcard, mostSpecific, remainder } from '../merge/scope.js';
 import type { DefaultMirror, MirrorModel, RegistryRule, RenderWarning } from '../model/types.js';
 import { combineMirrors, type MirrorUse } from './mirrors.js';
-import { pushTomlString } from './toml.js';
+import { pushQuoted, tomlString } from './toml.js';
 
 /** One `[[registry.mirror]]` table. */
 export interface RegistriesConfMirror {
@@ -108,30 +108,29 @@ function joinBlocks(blocks: readonly string[]): string {
   return `${blocks.join('\n\n')}\n`;
 }
 
+/** `pull-from-mirror` lines, written once. */
+const PULL_FROM_MIRROR: Record<NonNullable<RegistriesConfMirror['pullFromMirror']>, string> = {
+  'digest-only': `\npull-from-mirror = ${tomlString('digest-only')}`,
+  'tag-only': `\npull-from-mirror = ${tomlString('tag-only')}`,
+};
+
 /**
  * One `[[registry]]` block with its `[[registry.mirror]]` tables. Written as
- * a short list of pieces (mostly constants and the model's own strings)
- * joined once: one flat string per entry, rather than a tree of partial
- * strings that would stay alive until the whole file is joined.
+ * a short list of pieces (constants and the model's own strings) joined once:
+ * one flat string per entry, rather than a tree of partial strings that
+ * would stay alive until the whole file is joined.
  */
 function formatEntry(e: RegistriesConfEntry): string {
-  const out = ['[[registry]]\nprefix = '];
-  pushTomlString(out, e.prefix);
-  if (e.location !== undefined) {
-    out.push('\nlocation = ');
-    pushTomlString(out, e.location);
-  }
+  const out: string[] = [];
+  pushQuoted(out, '[[registry]]\nprefix = "', e.prefix);
+  if (e.location !== undefined) pushQuoted(out, '\nlocation = "', e.location);
   if (e.blocked) out.push('\nblocked = true');
   if (e.insecure) out.push('\ninsecure = true');
   if (e.mirrorByDigestOnly) out.push('\nmirror-by-digest-only = true');
   for (const m of e.mirrors) {
-    out.push('\n\n[[registry.mirror]]\nlocation = ');
-    pushTomlString(out, m.location);
+    pushQuoted(out, '\n\n[[registry.mirror]]\nlocation = "', m.location);
     if (m.insecure) out.push('\ninsecure = true');
-    if (m.pullFromMirror !== undefined) {
-      out.push('\npull-from-mirror = ');
-      pushTomlString(out, m.pullFromMirror);
-    }
+    if (m.pullFromMirror !== undefined) out.push(PULL_FROM_MIRROR[m.pullFromMirror]);
   }
   return out.join('');
 }
@@ -157,10 +156,11 @@ function defaultMirrorWarnings(dm?: DefaultMirror): RenderWarning[] {
  * label can tie; report it rather than emit a rule that does not apply.
  */
 function wildcardTieWarnings(rules: readonly RegistryRule[]): RenderWarning[] {
-  const sources = new Set(rules.map((r) => r.source));
+  const wildcards = new Set(rules.filter((r) => isWildcard(r.source)).map((r) => r.source));
+  if (wildcards.size === 0) return [];
   return rules
     .filter((r) => !isWildcard(r.source) && hostPort(r.source) === r.source && /^[a-zA-Z0-9]\./.test(r.source))
-    .filter((r) => sources.has(`*${r.source.slice(1)}`))
+    .filter((r) => wildcards.has(`*${r.source.slice(1)}`))
     .sort((a, b) => byteOrder(a.source, b.source))
     .map((r) => ({
       code: 'NotExpressible' as const,
