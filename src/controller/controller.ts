@@ -117,6 +117,8 @@ export class Controller {
   async stop(): Promise<void> {
     this.stopped = true;
     // Drain first, then hand the Lease back: the next leader must not overlap our last writes.
+    // A pass waiting for a cache that cannot fill gives up now rather than after its timeout.
+    this.sources?.cancelWaits();
     this.onLeading(false);
     await this.transition;
     if (this.elector) await this.elector.stop();

@@ -81,7 +81,7 @@ export class Informer<T extends KubernetesObject> {
   private restartTimer: unknown;
   /** Aborts the open watch if it outlives its server-side timeout. */
   private guard: unknown;
-  private syncWaiters: Array<() => void> = [];
+  private syncWaiters: Array<(synced: boolean) => void> = [];
 
   constructor(private readonly opts: InformerOptions<T>) {
     this.backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
@@ -126,9 +126,9 @@ export class Informer<T extends KubernetesObject> {
     if (this.synced) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = this.timers.setTimeout(() => resolve(false), timeoutMs);
-      this.syncWaiters.push(() => {
+      this.syncWaiters.push((synced) => {
         this.timers.clearTimeout(timer);
-        resolve(true);
+        resolve(synced);
       });
     });
   }
@@ -177,9 +177,14 @@ export class Informer<T extends KubernetesObject> {
   private markSynced(): void {
     if (this.synced) return;
     this.synced = true;
+    this.settleWaiters(true);
+  }
+
+  /** Answers every waitForSync now: true once synced, false otherwise (at shutdown, instead of at their timeout). */
+  settleWaiters(synced = this.synced): void {
     const waiters = this.syncWaiters;
     this.syncWaiters = [];
-    for (const w of waiters) w();
+    for (const w of waiters) w(synced);
   }
 
   private onConnected(): void {

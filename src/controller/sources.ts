@@ -106,6 +106,12 @@ export class ClusterSources implements ObjectSource {
     for (const inf of this.baseInformers()) inf.start();
   }
 
+  /** Passes waiting for a cache to fill stop waiting (shutdown: such a cache may never fill, e.g. forbidden). */
+  cancelWaits(): void {
+    const all = [...this.baseInformers(), ...this.namespaceConfigMaps.values(), ...this.objectWatches.values()];
+    for (const inf of all) inf.settleWaiters();
+  }
+
   async stop(): Promise<void> {
     this.started = false;
     const all = [...this.baseInformers(), ...this.namespaceConfigMaps.values(), ...this.objectWatches.values()];

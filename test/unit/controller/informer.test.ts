@@ -189,6 +189,18 @@ describe('Informer', () => {
     inf.start();
     expect(await inf.waitForSync(20)).to.equal(false);
   });
+
+  it('settleWaiters answers a pending waitForSync at once (shutdown does not wait for the timeout)', async () => {
+    const api = new FakeApi();
+    api.listResults.push(apiError(403), apiError(403), apiError(403), apiError(403));
+    inf = informer(api);
+    inf.start();
+    const started = Date.now();
+    const waiting = inf.waitForSync(10_000);
+    inf.settleWaiters();
+    expect(await waiting).to.equal(false);
+    expect(Date.now() - started).to.be.below(1000);
+  });
 });
 
 describe('Informer watch requests', () => {
