@@ -7,6 +7,7 @@
 //   node dist/bench/fleet.js [--hosted-clusters 500] [--nodepools-per-cluster 2] [--namespaces 5]
 //     [--entries 20] [--concurrency 4] [--resync-period-ms 30000] [--kubeconfig K] [--json]
 import { openCluster } from './lib/cluster.js';
+import { shapeFromArgs } from './lib/fleet.js';
 import { OPERATOR_NAMESPACE, runFleet, type FleetResult, type PhaseWrites } from './lib/fleet-run.js';
 import type { MemoryFigures } from './lib/operator.js';
 import { flagArg, fmt, numberArg, printMachine, stringArg } from './lib/stats.js';
@@ -20,13 +21,7 @@ async function main(argv: readonly string[]): Promise<void> {
   try {
     const result = await runFleet(cluster, {
       operatorNamespace: OPERATOR_NAMESPACE,
-      shape: {
-        prefix: 'fleet',
-        hostedClusters: numberArg(argv, 'hosted-clusters', 500),
-        nodePoolsPerCluster: numberArg(argv, 'nodepools-per-cluster', 2),
-        namespaces: numberArg(argv, 'namespaces', 5),
-        entries: numberArg(argv, 'entries', 20),
-      },
+      shape: shapeFromArgs(argv),
       concurrency: numberArg(argv, 'concurrency', 4),
       resyncPeriodMs: numberArg(argv, 'resync-period-ms', 30_000),
       setupConcurrency: 16,

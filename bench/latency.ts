@@ -5,6 +5,7 @@
 //   node dist/bench/latency.js [--edits 200] [--hosted-clusters 500] [--nodepools-per-cluster 2]
 //     [--namespaces 5] [--gap-ms 20] [--concurrency 4] [--kubeconfig K] [--json]
 import { openCluster } from './lib/cluster.js';
+import { shapeFromArgs } from './lib/fleet.js';
 import { OPERATOR_NAMESPACE } from './lib/fleet-run.js';
 import { runLatency } from './lib/latency-run.js';
 import { flagArg, fmt, median, numberArg, percentile, printMachine, stringArg } from './lib/stats.js';
@@ -18,13 +19,7 @@ async function main(argv: readonly string[]): Promise<void> {
   try {
     const r = await runLatency(cluster, {
       operatorNamespace: OPERATOR_NAMESPACE,
-      shape: {
-        prefix: 'fleet',
-        hostedClusters: numberArg(argv, 'hosted-clusters', 500),
-        nodePoolsPerCluster: numberArg(argv, 'nodepools-per-cluster', 2),
-        namespaces: numberArg(argv, 'namespaces', 5),
-        entries: numberArg(argv, 'entries', 20),
-      },
+      shape: shapeFromArgs(argv),
       edits: numberArg(argv, 'edits', 200),
       gapMs: numberArg(argv, 'gap-ms', 20),
       concurrency: numberArg(argv, 'concurrency', 4),

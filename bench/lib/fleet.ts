@@ -6,6 +6,7 @@ import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { Kube } from '../../e2e/lib/kube.js';
 import { deleteNamespace, isNotFound } from '../../e2e/lib/kube.js';
 import { ensureNamespace, inPool } from './cluster.js';
+import { numberArg } from './stats.js';
 
 export const HS_GROUP = 'hypershift.openshift.io';
 export const HS_VERSION = 'v1beta1';
@@ -21,6 +22,17 @@ export interface FleetShape {
   namespaces: number;
   /** Entries of the cluster-wide IDMS (registries.conf grows with them). */
   entries: number;
+}
+
+/** The fleet of `--hosted-clusters 500 --nodepools-per-cluster 2 --namespaces 5 --entries 20` (the defaults). */
+export function shapeFromArgs(argv: readonly string[]): FleetShape {
+  return {
+    prefix: 'fleet',
+    hostedClusters: numberArg(argv, 'hosted-clusters', 500),
+    nodePoolsPerCluster: numberArg(argv, 'nodepools-per-cluster', 2),
+    namespaces: numberArg(argv, 'namespaces', 5),
+    entries: numberArg(argv, 'entries', 20),
+  };
 }
 
 export interface FleetMember {
