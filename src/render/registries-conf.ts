@@ -43,10 +43,10 @@ export function renderRegistriesConf(model: MirrorModel): { content: string; war
     defaultRegistries: new Set(model.defaultMirror?.registries),
   };
   // Each entry is written as soon as it is mapped: 10,000 entries never exist at once.
-  const blocks = [HEADER_TEXT];
-  for (const rule of model.rules) blocks.push(formatEntry(toEntry(rule, context)));
+  const out = fileStart();
+  for (const rule of model.rules) writeEntry(out, toEntry(rule, context));
   return {
-    content: joinBlocks(blocks),
+    content: out.join(''),
     warnings: [...defaultMirrorWarnings(model.defaultMirror), ...wildcardTieWarnings(model.rules)],
   };
 }
@@ -98,14 +98,19 @@ function withDefaultMirror(rule: RegistryRule, uses: MirrorUse[], context: Entry
 }
 
 export function formatRegistriesConf(entries: readonly RegistriesConfEntry[]): string {
-  return joinBlocks([HEADER_TEXT, ...entries.map(formatEntry)]);
+  const out = fileStart();
+  for (const e of entries) writeEntry(out, e);
+  return out.join('');
 }
 
-const HEADER_TEXT = HEADER.join('\n');
-
-/** Blocks separated by a blank line, the file ending with a newline. */
-function joinBlocks(blocks: readonly string[]): string {
-  return `${blocks.join('\n\n')}\n`;
+/**
+ * The file is one list of pieces, joined once at the end. The pieces are
+ * constants and the model's own strings, so nothing is built per line or per
+ * entry: with 10,000 entries such partial strings would all stay alive until
+ * the end, and the garbage collector would copy each of them.
+ */
+function fileStart(): string[] {
+  return [HEADER.join('\n'), '\n'];
 }
 
 /** `pull-from-mirror` lines, written once. */
@@ -114,15 +119,9 @@ const PULL_FROM_MIRROR: Record<NonNullable<RegistriesConfMirror['pullFromMirror'
   'tag-only': `\npull-from-mirror = ${tomlString('tag-only')}`,
 };
 
-/**
- * One `[[registry]]` block with its `[[registry.mirror]]` tables. Written as
- * a short list of pieces (constants and the model's own strings) joined once:
- * one flat string per entry, rather than a tree of partial strings that
- * would stay alive until the whole file is joined.
- */
-function formatEntry(e: RegistriesConfEntry): string {
-  const out: string[] = [];
-  pushQuoted(out, '[[registry]]\nprefix = "', e.prefix);
+/** A blank line, then one `[[registry]]` table and its `[[registry.mirror]]` tables (each after a blank line). */
+function writeEntry(out: string[], e: RegistriesConfEntry): void {
+  pushQuoted(out, '\n[[registry]]\nprefix = "', e.prefix);
   if (e.location !== undefined) pushQuoted(out, '\nlocation = "', e.location);
   if (e.blocked) out.push('\nblocked = true');
   if (e.insecure) out.push('\ninsecure = true');
@@ -132,7 +131,7 @@ function formatEntry(e: RegistriesConfEntry): string {
     if (m.insecure) out.push('\ninsecure = true');
     if (m.pullFromMirror !== undefined) out.push(PULL_FROM_MIRROR[m.pullFromMirror]);
   }
-  return out.join('');
+  out.push('\n');
 }
 
 function defaultMirrorWarnings(dm?: DefaultMirror): RenderWarning[] {
