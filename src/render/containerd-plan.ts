@@ -127,6 +127,7 @@ function planHost(host: string, rules: RegistryRule[], context: Context, warn: W
  */
 function collectTables(host: string, rules: readonly RegistryRule[], context: Context, warn: Warn): Map<string, Table> {
   const tables = new Map<string, Table>();
+  const byRoot = new Map<string, Table>();
   const hostWide = hostLevelUrls(host, rules, context);
   for (const rule of rules) {
     const hostLevel = rule.source === host;
@@ -137,7 +138,9 @@ function collectTables(host: string, rules: readonly RegistryRule[], context: Co
         warn('NotExpressible', rule.source, notExpressible(rule.source, use.location), use.location);
         continue;
       }
-      const table = tableFor(tables, rule.source, use.location, prefix, context);
+      const table = hostLevel || context.insecure.size > 0
+        ? tableFor(tables, rule.source, use.location, prefix, context)
+        : tableByRoot(tables, byRoot, rule.source, use.location, sourcePath, prefix, context);
       table.digest ||= use.digest;
       table.tag ||= use.tag;
       if (hostLevel) claimForHost(table, rule.source, use.location);
@@ -190,6 +193,31 @@ function tableFor(tables: Map<string, Table>, source: string, location: string, 
   if (!table) {
     table = { endpoint: endpoint(host, prefix, insecure, context), digest: false, tag: false, source, mirror: location, hostLevel: false };
     tables.set(url, table);
+  }
+  return table;
+}
+
+/**
+ * `tableFor` for a repository-scoped source and a secure mirror: the endpoint
+ * then depends only on the mirror's root (the mirror without the source's
+ * path, `mhost/` or `mhost/prefix/`), which is a slice of the mirror. Most
+ * mirrors of a host share a few roots, and looking a slice up costs less
+ * than building and hashing each mirror's URL.
+ */
+function tableByRoot(
+  tables: Map<string, Table>,
+  byRoot: Map<string, Table>,
+  source: string,
+  location: string,
+  sourcePath: string,
+  prefix: string,
+  context: Context,
+): Table {
+  const root = location.slice(0, location.length - sourcePath.length);
+  let table = byRoot.get(root);
+  if (!table) {
+    table = tableFor(tables, source, location, prefix, context);
+    byRoot.set(root, table);
   }
   return table;
 }
@@ -250,7 +278,7 @@ function mirrorPrefix(sourcePath: string, location: string): string | undefined 
 function endpointUrl(host: string, prefix: string, insecure: boolean): string {
   // docker.io is a name, not a server: containerd itself maps it the same way.
   const server = host === 'docker.io' ? 'registry-1.docker.io' : host;
-  return `${insecure ? 'http' : 'https'}://${server}${prefix ? `/v2/${prefix}` : ''}`;
+  return (insecure ? 'http://' : 'https://') + server + (prefix ? `/v2/${prefix}` : '');
 }
 
 function endpoint(host: string, prefix: string, insecure: boolean, context: Context): MirrorHost {
