@@ -194,6 +194,27 @@ describe('containerd hosts.toml (SPEC §4)', () => {
       warnings: ['HostWideWidening quay.io/ns/app'],
     },
     {
+      why: 'repository sources share endpoints by mirror root; the host-level mirror to the same endpoint is one table, not a widening',
+      in: inputs({
+        entries: [
+          digest('quay.io/a', ['m.corp/p/a', 'n.corp/a']),
+          digest('quay.io/b/c', ['m.corp/p/b/c', 'n.corp/b/c']),
+          tag('quay.io/d', ['n.corp/x/d']),
+          digest('quay.io', ['m.corp/p']),
+        ],
+      }),
+      dir: 'quay.io',
+      want: {
+        server: 'https://quay.io',
+        host: {
+          'https://m.corp/v2/p': { capabilities: ['pull'], override_path: true },
+          'https://n.corp': { capabilities: ['pull'] },
+          'https://n.corp/v2/x': { capabilities: ['pull', 'resolve'], override_path: true },
+        },
+      },
+      warnings: ['HostWideWidening quay.io/a', 'HostWideWidening quay.io/b/c', 'HostWideWidening quay.io/d', 'TagOnlyApproximated quay.io/d'],
+    },
+    {
       why: 'a mirror inside an insecure scope is http:// with skip_verify',
       in: inputs({ entries: [digest('quay.io', ['lab.corp:5000/q'])], insecure: [scope('lab.corp:5000')] }),
       dir: 'quay.io',
