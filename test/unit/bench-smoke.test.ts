@@ -14,6 +14,7 @@ import { checkRendering } from '../../bench/lib/render-check.js';
 import { clusterObjectSource, mirrorSetObjects, nodePoolObjectSource, renderScaleInputs, sourceSpecs } from '../../bench/lib/render-inputs.js';
 import { median, percentile } from '../../bench/lib/stats.js';
 import type { ObjectSource, Target } from '../../src/model/source.js';
+import { digest, inputs, scope, tag } from './merge/build.js';
 
 const N = 200;
 
@@ -113,6 +114,31 @@ describe('registries.conf fast check (render parse-back)', () => {
       { numRuns: 3000 },
     );
     expect(accepted, 'documents accepted by the check').to.be.greaterThan(300);
+  });
+
+  it('accepts files using every key the writer knows (so render() takes the fast path for them)', () => {
+    const merged = merge(inputs({
+      entries: [
+        digest('quay.io/a', ['m.io/a', 'lab.io/a']),
+        tag('quay.io/a', ['t.io/a']),
+        digest('quay.io/b', ['m.io/b'], { policy: 'NeverContactSource' }),
+        tag('*.corp.io', ['t.io/corp']),
+      ],
+      insecure: [scope('lab.io'), scope('quay.io/a')],
+      blocked: [scope('docker.io')],
+    }));
+    if (!merged.ok) throw new Error(merged.errors[0].message);
+    const conf = render(merged.value).files.find((f) => f.key === 'registries.conf')!.content;
+    for (const key of ['blocked = true', 'insecure = true', 'mirror-by-digest-only = true', 'pull-from-mirror = "digest-only"', 'pull-from-mirror = "tag-only"']) {
+      expect(conf).to.include(key);
+    }
+    expect(isPlainRegistriesConf(conf)).to.equal(true);
+  });
+
+  it("rejects keys in another order than the writer's (left to the full parse)", () => {
+    expect(isPlainRegistriesConf('[[registry]]\nprefix = "a"\nlocation = "a"\n')).to.equal(true);
+    expect(isPlainRegistriesConf('[[registry]]\nlocation = "a"\nprefix = "a"\n')).to.equal(false);
+    expect(isPlainRegistriesConf('[[registry]]\nprefix = "a"\n\nlocation = "a"\n')).to.equal(false);
   });
 
   it('accepts the rendered benchmark file and rejects duplicate keys, keys outside a table and orphan mirrors', () => {
