@@ -138,6 +138,8 @@ function collectTables(host: string, rules: readonly RegistryRule[], context: Co
         warn('NotExpressible', rule.source, notExpressible(rule.source, use.location), use.location);
         continue;
       }
+      // By root only where the root alone decides the endpoint: a repository-scoped source, and no
+      // insecure scope (one could cover some mirrors of a root and not others).
       const table = hostLevel || context.insecure.size > 0
         ? tableFor(tables, rule.source, use.location, prefix, context)
         : tableByRoot(tables, byRoot, rule.source, use.location, sourcePath, prefix, context);
@@ -198,8 +200,8 @@ function tableFor(tables: Map<string, Table>, source: string, location: string, 
 }
 
 /**
- * `tableFor` for a repository-scoped source and a secure mirror: the endpoint
- * then depends only on the mirror's root (the mirror without the source's
+ * `tableFor` for a repository-scoped source when no scope is insecure: the
+ * endpoint then depends only on the mirror's root (the mirror without the source's
  * path, `mhost/` or `mhost/prefix/`), which is a slice of the mirror. Most
  * mirrors of a host share a few roots, and looking a slice up costs less
  * than building and hashing each mirror's URL.
