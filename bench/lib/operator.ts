@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { sumSamples } from '../../e2e/operator/lib.js';
-import { freePort } from '../../test/consumer/lib/proc.js';
+import { freePort, track } from '../../test/consumer/lib/proc.js';
 import { sleep } from './cluster.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -64,7 +64,7 @@ export class Operator {
     ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const op = new Operator(child, metricsPort);
-    process.once('exit', () => child.kill('SIGKILL'));
+    track(child);
     return op;
   }
 

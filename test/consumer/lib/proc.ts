@@ -82,12 +82,16 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
 
 const daemons = new Set<ChildProcess>();
 
+/** One exit listener for all tracked children (one per child would pass Node's listener limit). */
+let killOnExit = false;
+
 /**
  * Remembers a long-running child so that it is killed when the test process
  * exits, even if mocha is interrupted before the `after` hooks run.
  */
 export function track(child: ChildProcess): ChildProcess {
-  if (daemons.size === 0) {
+  if (!killOnExit) {
+    killOnExit = true;
     process.once('exit', () => {
       for (const c of daemons) c.kill('SIGKILL');
     });
