@@ -78,6 +78,7 @@ export class Informer<T extends KubernetesObject> {
   private synced = false;
   private stopped = true;
   private failures = 0;
+  private lastFailure: string | undefined;
   private restartTimer: unknown;
   /** Aborts the open watch if it outlives its server-side timeout. */
   private guard: unknown;
@@ -188,17 +189,25 @@ export class Informer<T extends KubernetesObject> {
   }
 
   private onConnected(): void {
+    this.lastFailure = undefined;
     if (this.failures === 0) return;
     this.opts.logger.info({ informer: this.opts.name, after: this.failures }, 'watch reconnected');
     this.failures = 0;
   }
 
+  /** Why the last list or watch failed (`403: ...`), while it has not connected since. */
+  lastError(): string | undefined {
+    return this.lastFailure;
+  }
+
   private onError(err: unknown): void {
     if (this.stopped) return;
     this.failures++;
+    const f = errorFields(err);
+    this.lastFailure = f.code === undefined ? f.err : `${f.code}: ${f.err}`;
     const delay = backoffDelay(this.backoff, this.failures, this.random());
     this.opts.logger.warn(
-      { informer: this.opts.name, attempt: this.failures, retryInMs: delay, ...errorFields(err) },
+      { informer: this.opts.name, attempt: this.failures, retryInMs: delay, ...f },
       'list/watch failed; restarting',
     );
     this.restartTimer = this.timers.setTimeout(() => {

@@ -12,7 +12,7 @@ import { RESOURCES, type Writer } from './kube.js';
 import type { Logger } from './log.js';
 import { syncConfigRef } from './nodepool-config-ref.js';
 import { outputNamespace, outputSizeProblem, publishOutputs, type PublishResult, type Published } from './outputs.js';
-import type { WrittenKind } from './sources.js';
+import { CachesNotFilled, type WrittenKind } from './sources.js';
 import { buildTargetStatus, statusName, statusNamespace, writeTargetStatus, type TargetStatusInput } from './status.js';
 
 /** What reconciling reads: an ObjectSource over the caches plus our own objects. */
@@ -120,10 +120,32 @@ export async function removeTarget(deps: Pick<ReconcileDeps, 'sources' | 'writer
 async function renderWithCaches(deps: ReconcileDeps, target: Target): Promise<RenderedTarget> {
   let rendered = safeRender(deps, target);
   for (let round = 1; round < MAX_RENDER_ROUNDS; round++) {
-    if (!(await deps.sources.ensure(rendered.gathered.references))) break;
+    try {
+      if (!(await deps.sources.ensure(rendered.gathered.references))) break;
+    } catch (err) {
+      if (err instanceof CachesNotFilled) return unreadable(rendered, err);
+      throw err;
+    }
     rendered = safeRender(deps, target);
   }
   return withinSizeLimits(rendered, deps.operatorNamespace);
+}
+
+/**
+ * Referenced objects that could not be read are not "missing": say what the
+ * API answered (e.g. 403 from RBAC). Their caches keep retrying; the first
+ * object they list queues the target again.
+ */
+function unreadable(rendered: RenderedTarget, err: CachesNotFilled): RenderedTarget {
+  const errors: Problem[] = err.unread.map(({ ref, why }) => ({
+    reason: 'UnreadableReference',
+    message: `cannot read ${ref.kind} ${ref.namespace}/${ref.name}: ${why}`,
+    value: ref.name,
+  }));
+  // The render saw those objects as absent: its "not found" for them would mislead.
+  const notFound = err.unread.map((u) => `${u.ref.kind} ${u.ref.namespace}/${u.ref.name} not found`);
+  const others = rendered.gathered.problems.filter((p) => !(p.reason === 'MissingReference' && notFound.some((m) => p.message.includes(m))));
+  return { ...rendered, gathered: { ...rendered.gathered, problems: [] }, outcome: { ok: false, errors: [...errors, ...others] } };
 }
 
 /** An output that cannot be stored is a failed render: nothing is written, the last good output stays. */

@@ -24,6 +24,16 @@ export interface InformerApi {
 }
 
 /** Kinds whose writes are remembered until the cache shows them. */
+/** References whose caches could not be filled (RBAC forbids reading them, or the API is slow). */
+export class CachesNotFilled extends Error {
+  constructor(
+    readonly timeoutMs: number,
+    readonly unread: ReadonlyArray<{ ref: Reference; why: string }>,
+  ) {
+    super(`caches not filled within ${timeoutMs} ms: ${unread.map((u) => `${u.ref.kind} ${u.ref.namespace}/${u.ref.name} (${u.why})`).join(', ')}`);
+  }
+}
+
 export type WrittenKind = 'ConfigMap' | 'Secret' | 'RenderedMirrorConfig';
 
 /** A change the controller may have to react to. */
@@ -244,16 +254,21 @@ export class ClusterSources implements ObjectSource {
    * throws when a cache does not fill in time (the caller retries later).
    */
   async ensure(refs: readonly Reference[]): Promise<boolean> {
-    const waiting = new Set<Informer<KubeObject>>();
+    const waiting = new Map<Informer<KubeObject>, Reference[]>();
     for (const ref of refs) {
       const inf = this.cacheFor(ref);
-      if (inf && !inf.hasSynced()) waiting.add(inf);
+      if (inf && !inf.hasSynced()) waiting.set(inf, [...(waiting.get(inf) ?? []), ref]);
     }
     if (waiting.size === 0) return false;
     const timeout = this.opts.syncTimeoutMs ?? 10_000;
-    const results = await Promise.all([...waiting].map(async (i) => ({ i, ok: await i.waitForSync(timeout) })));
-    const failed = results.filter((r) => !r.ok).map((r) => r.i.name);
-    if (failed.length > 0) throw new Error(`caches not filled within ${timeout} ms: ${failed.join(', ')}`);
+    const results = await Promise.all([...waiting].map(async ([i, forRefs]) => ({ i, forRefs, ok: await i.waitForSync(timeout) })));
+    const failed = results.filter((r) => !r.ok);
+    if (failed.length > 0) {
+      throw new CachesNotFilled(
+        timeout,
+        failed.flatMap((r) => r.forRefs.map((ref) => ({ ref, why: r.i.lastError() ?? `nothing listed within ${timeout} ms` }))),
+      );
+    }
     return true;
   }
 

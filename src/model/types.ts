@@ -139,6 +139,7 @@ export type Reason =
   | 'InvalidAccess'
   | 'DuplicateAccess'
   | 'OutputTooLarge'
+  | 'UnreadableReference'
   | 'InternalError';
 
 /**

@@ -7,6 +7,7 @@ import { reconcileTarget, type ReconcileDeps } from '../../../src/controller/rec
 import { toEvent } from '../../../src/controller/events.js';
 import type { Condition } from '../../../src/controller/conditions.js';
 import { FakeCluster } from './fake-cluster.js';
+import { CachesNotFilled } from '../../../src/controller/sources.js';
 
 const NS = 'clusters';
 const OPERATOR_NS = 'image-mirror-system';
@@ -312,5 +313,21 @@ describe('reconcileTarget', () => {
     const s = await reconcileTarget(deps(c), NP);
     expect(s).to.include({ ok: true, result: 'rendered' });
     expect(c.events).to.deep.equal([]);
+  });
+
+  it('says a referenced object cannot be read (e.g. RBAC), instead of calling it missing', async () => {
+    const c = new FakeCluster();
+    c.put(hostedCluster({ imageMirrorConfigRef: { name: 'mirrors' } }));
+    c.put(nodePool());
+    const why = '403: configmaps "mirrors" is forbidden: User "system:serviceaccount:ops:op" cannot list resource "configmaps"';
+    c.ensure = async (refs) => {
+      throw new CachesNotFilled(10_000, refs.filter((r) => r.kind === 'ConfigMap').map((ref) => ({ ref, why })));
+    };
+    const s = await reconcileTarget(deps(c), NP);
+    expect(s).to.include({ ok: false, degraded: true, result: 'degraded' });
+    expect(c.find('ConfigMap', NS, 'workers-image-mirrors')).to.equal(undefined);
+    const degraded = cond(c, 'Degraded') as Condition;
+    expect(degraded.reason).to.equal('UnreadableReference');
+    expect(degraded.message).to.equal(`cannot read ConfigMap clusters/mirrors: ${why} [UnreadableReference]`);
   });
 });
