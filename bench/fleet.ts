@@ -57,6 +57,7 @@ function print(r: FleetResult, audited: boolean): void {
   console.log(`  resync with no change (period ${r.resync.periodMs} ms, ${r.resync.reconciles} reconciles): ${writes(r.resync.writes)}`);
   console.log(`  IDMS change -> every output carries it: ${fmt(r.change.convergeMs / 1000, 2)} s ` +
     `(operator CPU ${fmt(r.change.operatorCpuSeconds, 2)} s, resync reconciles meanwhile ${r.change.resyncReconcilesDuring})`);
+  if (r.change.statusesMs !== undefined) console.log(`  IDMS change -> last RenderedMirrorConfig status written (audit log): ${fmt(r.change.statusesMs / 1000, 2)} s`);
   console.log(`  writes for the change: ${writes(r.change.writes)}`);
   console.log(`  mean target pass ${fmt(r.change.meanPassMs)} ms` +
     (r.change.serverMs ? `; API server time per write: output ConfigMap ${fmt(r.change.serverMs.outputConfigMap)} ms, RMC status ${fmt(r.change.serverMs.targetStatus)} ms` : ''));

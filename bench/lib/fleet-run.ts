@@ -62,6 +62,8 @@ export interface FleetResult {
     memory: MemoryFigures;
     /** Mean API server time per write (audit log), by what was written. */
     serverMs?: { outputConfigMap: number; targetStatus: number };
+    /** Change -> the last RenderedMirrorConfig status write completed (audit log). */
+    statusesMs?: number;
   };
   floor?: FloorFigures & { serverMs?: number };
 }
@@ -143,6 +145,7 @@ async function measureChange(cluster: BenchCluster, op: Operator, watch: ConfigM
   const unchanged0 = await op.metric('imagemirror_reconcile_total', { result: 'unchanged' });
   const passes0 = await passTotals(op);
   const t0 = performance.now();
+  const wallT0 = Date.now();
   await putGlobalIdms(cluster.kube, opts.shape, 'b');
   const at = await watch.waitFor(keys.length, (s) => carries(s.data, 'b', ['a']), opts.timeoutMs, 'every output to carry the changed IDMS');
   const operatorCpuSeconds = op.cpuSeconds() - cpu0;
@@ -155,6 +158,7 @@ async function measureChange(cluster: BenchCluster, op: Operator, watch: ConfigM
   if (cluster.audit && mark !== undefined) {
     const [cm, status] = [await serverTime(cluster.audit, mark, isOutputConfigMapWrite), await serverTime(cluster.audit, mark, isTargetStatusWrite)];
     result.serverMs = { outputConfigMap: cm.meanMs, targetStatus: status.meanMs };
+    result.statusesMs = status.lastAt - wallT0;
   }
   return result;
 }

@@ -126,7 +126,7 @@ export class Operator {
 }
 
 /**
- * Waits until the operator has nothing queued and its reconcile count has
+ * Waits until the operator has nothing queued, no status write pending, and its reconcile count has
  * not moved for `quietMs` (bounded by `timeoutMs`).
  */
 export async function waitQuiet(op: Operator, quietMs: number, timeoutMs: number): Promise<void> {
@@ -135,8 +135,9 @@ export async function waitQuiet(op: Operator, quietMs: number, timeoutMs: number
   let since = Date.now();
   for (;;) {
     const depth = await op.metric('imagemirror_queue_depth');
+    const statuses = await op.metric('imagemirror_status_writes_pending');
     const total = await op.metric('imagemirror_reconcile_total');
-    if (depth !== 0 || total !== last) {
+    if (depth !== 0 || statuses !== 0 || total !== last) {
       last = total;
       since = Date.now();
     } else if (Date.now() - since >= quietMs) return;

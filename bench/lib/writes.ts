@@ -51,20 +51,24 @@ export function perOutput(counts: WriteCounts, keys: readonly string[]): { min: 
 
 /**
  * Mean time the API server spent on matching successful writes (audit
- * requestReceivedTimestamp -> stageTimestamp), in milliseconds, and how many.
+ * requestReceivedTimestamp -> stageTimestamp), in milliseconds, how many, and
+ * when the last one completed (epoch milliseconds).
  */
-export async function serverTime(audit: AuditLog, mark: number, pred: (e: AuditEvent) => boolean): Promise<{ count: number; meanMs: number }> {
+export async function serverTime(audit: AuditLog, mark: number, pred: (e: AuditEvent) => boolean): Promise<{ count: number; meanMs: number; lastAt: number }> {
   let count = 0;
   let sum = 0;
+  let lastAt = NaN;
   for (const e of await audit.events(mark)) {
     const code = e.responseStatus?.code ?? 0;
     if (!WRITE_VERBS.has(e.verb) || code < 200 || code > 299 || !pred(e)) continue;
     const received = (e as AuditEvent & { requestReceivedTimestamp?: string }).requestReceivedTimestamp;
     if (!received) continue;
     count++;
-    sum += Date.parse(e.stageTimestamp) - Date.parse(received);
+    const done = Date.parse(e.stageTimestamp);
+    sum += done - Date.parse(received);
+    if (!(done <= lastAt)) lastAt = done;
   }
-  return { count, meanMs: count === 0 ? NaN : sum / count };
+  return { count, meanMs: count === 0 ? NaN : sum / count, lastAt };
 }
 
 export const isOutputConfigMapWrite = (e: AuditEvent): boolean =>

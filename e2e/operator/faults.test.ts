@@ -234,7 +234,10 @@ describe('operator: steady state', function () {
     const convergedMs = Date.now() - started;
     await waitUntil('the IDMS to be Applied', async () => condition((await readClusterObject(k, 'imagedigestmirrorsets', `ss-${id}`)).status, 'Applied')?.status === 'True');
     // Let the initial burst (object statuses) settle before counting.
-    await waitUntil('the queue to drain', async () => (await op?.metric('imagemirror_queue_depth')) === 0);
+    await waitUntil(
+      'the queue and the status writes to drain',
+      async () => (await op?.metric('imagemirror_queue_depth')) === 0 && (await op?.metric('imagemirror_status_writes_pending')) === 0,
+    );
     await new Promise((r) => setTimeout(r, 1500));
 
     const mark = await audit.mark();

@@ -84,6 +84,7 @@ export class Controller {
   ) {
     this.now = deps.now ?? (() => new Date());
     deps.metrics.setQueueDepth(() => this.queue?.depth() ?? 0);
+    deps.metrics.setStatusWrites(() => this.lane?.pending() ?? 0);
     deps.metrics.setTargets(() => this.targetCounts());
   }
 
@@ -222,10 +223,15 @@ export class Controller {
       onError: (key, err, attempt) => this.deps.logger.warn({ key, attempt, ...errorFields(err) }, 'reconcile failed; retrying'),
     });
     const queue = this.queue;
-    this.lane = new StatusLane(this.config.concurrency, (key, err) => {
-      this.deps.metrics.reconcileErrors.inc();
-      this.deps.logger.warn({ key, ...errorFields(err) }, 'status write failed; reconciling again');
-      queue.addRateLimited(key);
+    this.lane = new StatusLane({
+      limit: this.config.concurrency,
+      busyLimit: 1,
+      outputsWaiting: () => queue.depth() > 0,
+      onError: (key, err) => {
+        this.deps.metrics.reconcileErrors.inc();
+        this.deps.logger.warn({ key, ...errorFields(err) }, 'status write failed; reconciling again');
+        queue.addRateLimited(key);
+      },
     });
     this.queue.start((key) => this.handle(key));
     this.enqueueAll();
@@ -363,7 +369,7 @@ export class Controller {
         now: this.now,
         onPublish: (k, p) => this.published.set(k, p),
         emit: (e) => this.emit(e),
-        ...(lane ? { deferStatus: (work: () => Promise<void>) => lane.submit(key, work) } : {}),
+        ...(lane ? { deferStatus: async (work: () => Promise<void>) => lane.submit(key, work) } : {}),
       },
       target,
     );

@@ -12,6 +12,7 @@ export class ControllerMetrics {
   readonly apiWrites: Counter<'kind' | 'verb'>;
   readonly isLeader: Gauge;
   private queueDepthFn: () => number = () => 0;
+  private statusWritesFn: () => number = () => 0;
   private targetsFn: () => Array<{ condition: string; status: string; count: number }> = () => [];
 
   constructor(opts: { processMetrics?: boolean } = {}) {
@@ -51,6 +52,14 @@ export class ControllerMetrics {
       },
     });
     new Gauge({
+      name: 'imagemirror_status_writes_pending',
+      help: 'RenderedMirrorConfig status writes waiting or running (they yield to output writes).',
+      registers,
+      collect() {
+        this.set(self.statusWritesFn());
+      },
+    });
+    new Gauge({
       name: 'imagemirror_targets',
       help: 'Targets by condition type and status.',
       labelNames: ['condition', 'status'],
@@ -65,6 +74,10 @@ export class ControllerMetrics {
 
   setQueueDepth(fn: () => number): void {
     this.queueDepthFn = fn;
+  }
+
+  setStatusWrites(fn: () => number): void {
+    this.statusWritesFn = fn;
   }
 
   setTargets(fn: () => Array<{ condition: string; status: string; count: number }>): void {

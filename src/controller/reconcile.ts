@@ -82,9 +82,11 @@ export async function reconcileTarget(deps: ReconcileDeps, target: Target): Prom
   }
   const input: TargetStatusInput = { target, rendered, published, existing, now: deps.now };
   const status = buildTargetStatus(input);
+  // Decided now, so that a deferred write holds the status and the event, not the render.
+  const event = transitionEvent(deps, target, rendered, existing, status.conditions);
   const report = async (): Promise<void> => {
     await writeTargetStatus(deps, target, existing, status, owner);
-    await emitTransition(deps, target, rendered, existing, status.conditions);
+    if (event && deps.emit) await deps.emit(event);
   };
   await (deps.deferStatus ? deps.deferStatus(report) : report());
   return summarize(rendered, published, status.conditions);
@@ -197,24 +199,27 @@ export function clusterObjectKey(o: { kind: string; name: string }): string {
 }
 
 /** An event when Degraded turns on or changes, and when it clears. */
-async function emitTransition(
+/** The event for a change of Degraded (on, changed, or cleared), if any. */
+function transitionEvent(
   deps: ReconcileDeps,
   target: Target,
   rendered: RenderedTarget,
   existing: KubeObject | undefined,
   next: readonly Condition[],
-): Promise<void> {
-  if (!deps.emit) return;
+): EventSpec | undefined {
+  if (!deps.emit) return undefined;
   const prev = findCondition(conditionsOfObject(existing), 'Degraded');
   const now = findCondition(next, 'Degraded');
-  if (!now) return;
+  if (!now) return undefined;
   const wasDegraded = prev?.status === 'True';
   if (now.status === 'True' && (!wasDegraded || prev?.reason !== now.reason || prev?.message !== now.message)) {
-    await deps.emit(eventFor(target, rendered, deps.operatorNamespace, 'Warning', now.reason, now.message));
-  } else if (now.status !== 'True' && wasDegraded) {
-    const msg = `inputs are valid again; output ${describeOutput(target)} is current`;
-    await deps.emit(eventFor(target, rendered, deps.operatorNamespace, 'Normal', 'Recovered', msg));
+    return eventFor(target, rendered, deps.operatorNamespace, 'Warning', now.reason, now.message);
   }
+  if (now.status !== 'True' && wasDegraded) {
+    const msg = `inputs are valid again; output ${describeOutput(target)} is current`;
+    return eventFor(target, rendered, deps.operatorNamespace, 'Normal', 'Recovered', msg);
+  }
+  return undefined;
 }
 
 function describeOutput(target: Target): string {

@@ -1,52 +1,157 @@
 // Status writes of target passes, off the path of the outputs. A pass
 // publishes its output, then hands the RenderedMirrorConfig write (and the
 // event that goes with it) to this lane and returns, so the worker moves on
-// to the next output instead of waiting for a second API round trip. On a
-// fleet-wide change that halves the sequential API time per output
-// (bench/RESULTS.md).
+// to the next output instead of waiting for a second API round trip.
+//
+// Outputs come first: while target passes are waiting in the work queue
+// (`outputsWaiting`), status writes wait too, so the API server spends its
+// time on what nodes read; once the queue is empty, up to `limit` run. A
+// write that has waited `maxWaitMs` goes ahead anyway, `busyLimit` at a
+// time, so statuses never starve under a queue that never empties. On a
+// fleet-wide change this brings the outputs close to the floor of a client
+// that only writes them, and the last status lands no later than before
+// (bench/RESULTS.md). A status is never ahead of its output, only behind.
 //
 // Per key, writes run in order, and a new pass of a key first waits for the
-// previous write of that key (`settled`): every pass builds its status from
-// what the last one stored. `limit` bounds the writes in flight; `submit`
-// waits for a free slot, which slows the passes down rather than piling up
-// writes in memory.
+// previous write of that key (`settled`), which starts it at once if it was
+// still waiting: every pass builds its status from what the last one stored.
+// So a key has at most one write waiting here, and what waits is bounded by
+// the number of targets.
+export interface StatusLaneOptions {
+  /** Writes in flight when no target pass is waiting. */
+  limit: number;
+  /** Writes in flight, of those that waited `maxWaitMs`, while target passes are waiting (at least 1). */
+  busyLimit?: number;
+  /** How long a write yields to waiting target passes at most. */
+  maxWaitMs?: number;
+  /** How often held writes look again whether the target passes are done. */
+  pollMs?: number;
+  /** True while target passes are waiting to run. */
+  outputsWaiting?: () => boolean;
+  now?: () => number;
+  onError: (key: string, err: unknown) => void;
+}
+
+interface Entry {
+  since: number;
+  start: () => void;
+  done: Promise<void>;
+}
+
 export class StatusLane {
-  private readonly chains = new Map<string, Promise<void>>();
-  private readonly waiting: Array<() => void> = [];
-  private active = 0;
+  /** Writes accepted but not started, per key, in the order they came. */
+  private readonly waiting = new Map<string, Entry[]>();
+  private readonly order: string[] = [];
+  /** The write running for a key. */
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly limit: number;
+  private readonly busyLimit: number;
+  private readonly maxWaitMs: number;
+  private readonly now: () => number;
+  private poll: NodeJS.Timeout | undefined;
 
-  constructor(
-    private readonly limit: number,
-    private readonly onError: (key: string, err: unknown) => void,
-  ) {}
-
-  /** Resolves once the work is accepted (a slot is free); the work itself runs after the key's previous one. */
-  async submit(key: string, work: () => Promise<void>): Promise<void> {
-    while (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.active++;
-    const run = (this.chains.get(key) ?? Promise.resolve())
-      .then(work)
-      .catch((err: unknown) => this.onError(key, err))
-      .finally(() => {
-        this.active--;
-        this.waiting.shift()?.();
-        if (this.chains.get(key) === run) this.chains.delete(key);
-      });
-    this.chains.set(key, run);
+  constructor(private readonly opts: StatusLaneOptions) {
+    this.limit = Math.max(1, opts.limit);
+    this.busyLimit = Math.max(1, Math.min(this.limit, opts.busyLimit ?? 1));
+    this.maxWaitMs = opts.maxWaitMs ?? 5_000;
+    this.now = opts.now ?? (() => performance.now());
   }
 
-  /** Waits for the pending writes of `key`. */
+  /** Accepts a write of `key`; it runs after the key's previous one, when a slot is free. */
+  submit(key: string, work: () => Promise<void>): void {
+    let start!: () => void;
+    const started = new Promise<void>((resolve) => (start = resolve));
+    const done = started.then(work).catch((err: unknown) => this.opts.onError(key, err));
+    const entry = { since: this.now(), start, done };
+    const entries = this.waiting.get(key);
+    if (entries) entries.push(entry);
+    else {
+      this.waiting.set(key, [entry]);
+      this.order.push(key);
+    }
+    this.pump();
+  }
+
+  /** Waits for the writes of `key`, starting them now if they were waiting for a slot. */
   async settled(key: string): Promise<void> {
-    await this.chains.get(key);
+    for (;;) {
+      const run = this.running.get(key);
+      if (run) {
+        await run;
+        continue;
+      }
+      if (!this.waiting.has(key)) return;
+      this.startNext(key);
+    }
   }
 
-  /** True when no write is pending. */
+  /** Writes waiting or running. */
+  pending(): number {
+    let n = this.running.size;
+    for (const entries of this.waiting.values()) n += entries.length;
+    return n;
+  }
+
+  /** True when no write is waiting or running. */
   idle(): boolean {
-    return this.chains.size === 0;
+    return this.waiting.size === 0 && this.running.size === 0;
   }
 
-  /** Waits for every pending write. */
+  /** Starts what waits, within the limits; called again whenever a write ends, and polled while writes are held. */
+  pump(): void {
+    const yielding = this.opts.outputsWaiting?.() ?? false;
+    const overdue = this.now() - this.maxWaitMs;
+    let scanned = 0;
+    while (this.running.size < (yielding ? this.busyLimit : this.limit) && scanned < this.order.length) {
+      const key = this.order[scanned];
+      const entries = this.waiting.get(key);
+      if (!entries) {
+        this.order.splice(scanned, 1);
+        continue;
+      }
+      // `order` is (nearly) oldest first: once one has not waited long enough, the rest wait for the next pump.
+      if (yielding && entries[0].since > overdue) break;
+      if (this.running.has(key)) {
+        scanned++;
+        continue;
+      }
+      this.order.splice(scanned, 1);
+      this.startNext(key);
+    }
+    this.schedulePoll();
+  }
+
+  /** Waits for every write, waiting or running, at full width. */
   async drain(): Promise<void> {
-    while (this.chains.size > 0) await Promise.allSettled([...this.chains.values()]);
+    while (!this.idle()) {
+      for (const key of [...this.waiting.keys()]) if (!this.running.has(key) && this.running.size < this.limit) this.startNext(key);
+      await Promise.allSettled([...this.running.values()]);
+    }
+    clearTimeout(this.poll);
+    this.poll = undefined;
+  }
+
+  /** While writes are held for the target passes, nothing else would start them once the queue empties. */
+  private schedulePoll(): void {
+    if (this.poll || this.waiting.size === 0) return;
+    this.poll = setTimeout(() => {
+      this.poll = undefined;
+      this.pump();
+    }, this.opts.pollMs ?? 25);
+    this.poll.unref();
+  }
+
+  private startNext(key: string): void {
+    const entries = this.waiting.get(key);
+    const entry = entries?.shift();
+    if (!entry) return;
+    if (entries && entries.length === 0) this.waiting.delete(key);
+    else if (!this.order.includes(key)) this.order.push(key);
+    const run = entry.done.finally(() => {
+      if (this.running.get(key) === run) this.running.delete(key);
+      this.pump();
+    });
+    this.running.set(key, run);
+    entry.start();
   }
 }

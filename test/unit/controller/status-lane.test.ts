@@ -9,21 +9,23 @@ function gate(): { promise: Promise<void>; open: () => void; fail: (e: Error) =>
   return { promise, open, fail };
 }
 
-const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+const tick = async (): Promise<void> => {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+};
 
 describe('StatusLane', () => {
   it('runs the writes of one key in order, and settled waits for them', async () => {
-    const lane = new StatusLane(4, () => {});
+    const lane = new StatusLane({ limit: 4, onError: () => {} });
     const log: string[] = [];
     const first = gate();
-    await lane.submit('a', async () => {
+    lane.submit('a', async () => {
       await first.promise;
       log.push('a1');
     });
-    await lane.submit('a', async () => {
+    lane.submit('a', async () => {
       log.push('a2');
     });
-    await lane.submit('b', async () => {
+    lane.submit('b', async () => {
       log.push('b1');
     });
     let settled = false;
@@ -39,32 +41,113 @@ describe('StatusLane', () => {
     expect(lane.idle()).to.equal(true);
   });
 
-  it('accepts at most `limit` writes in flight: submit waits for a slot', async () => {
-    const lane = new StatusLane(2, () => {});
+  it('runs at most `limit` writes at once; the others wait for a slot', async () => {
+    const lane = new StatusLane({ limit: 2, onError: () => {} });
     const gates = [gate(), gate(), gate()];
-    await lane.submit('a', () => gates[0].promise);
-    await lane.submit('b', () => gates[1].promise);
-    let accepted = false;
-    const third = lane.submit('c', () => gates[2].promise).then(() => (accepted = true));
+    const started: string[] = [];
+    for (const [i, key] of ['a', 'b', 'c'].entries()) {
+      lane.submit(key, async () => {
+        started.push(key);
+        await gates[i].promise;
+      });
+    }
     await tick();
-    expect(accepted).to.equal(false);
+    expect(started).to.deep.equal(['a', 'b']);
     gates[1].open();
-    await third;
-    expect(accepted).to.equal(true);
+    await tick();
+    expect(started).to.deep.equal(['a', 'b', 'c']);
     gates[0].open();
     gates[2].open();
     await lane.drain();
     expect(lane.idle()).to.equal(true);
   });
 
+  it('holds writes while target passes wait, and runs them at full width once the queue is empty', async () => {
+    let outputsWaiting = true;
+    const lane = new StatusLane({ limit: 3, outputsWaiting: () => outputsWaiting, pollMs: 1, onError: () => {} });
+    const started: string[] = [];
+    for (const key of ['a', 'b', 'c', 'd']) lane.submit(key, async () => void started.push(key));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(started).to.deep.equal([]);
+    expect(lane.pending()).to.equal(4);
+    // Nothing else happens in the lane: the poll notices the empty queue.
+    outputsWaiting = false;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(started).to.deep.equal(['a', 'b', 'c', 'd']);
+    await lane.drain();
+    expect(lane.pending()).to.equal(0);
+  });
+
+  it('lets a write that waited maxWaitMs through, `busyLimit` at a time, while target passes still wait', async () => {
+    let now = 0;
+    const lane = new StatusLane({ limit: 3, busyLimit: 1, maxWaitMs: 100, outputsWaiting: () => true, now: () => now, pollMs: 1, onError: () => {} });
+    const gates = [gate(), gate(), gate()];
+    const started: string[] = [];
+    for (const [i, key] of ['a', 'b', 'c'].entries()) {
+      lane.submit(key, async () => {
+        started.push(key);
+        await gates[i].promise;
+      });
+      now += 10;
+    }
+    await tick();
+    expect(started).to.deep.equal([]);
+    now = 105; // a has waited 105 ms, b 95, c 85
+    await new Promise((r) => setTimeout(r, 10));
+    expect(started).to.deep.equal(['a']);
+    now = 200; // b and c are overdue too, but one at a time
+    await new Promise((r) => setTimeout(r, 10));
+    expect(started).to.deep.equal(['a']);
+    gates[0].open();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(started).to.deep.equal(['a', 'b']);
+    gates[1].open();
+    gates[2].open();
+    await lane.drain();
+    expect(started).to.deep.equal(['a', 'b', 'c']);
+  });
+
+  it('settled starts a waiting write of its key at once, ahead of the others', async () => {
+    const lane = new StatusLane({ limit: 1, maxWaitMs: 0, outputsWaiting: () => true, onError: () => {} });
+    const g = gate();
+    const started: string[] = [];
+    lane.submit('a', async () => {
+      started.push('a');
+      await g.promise;
+    });
+    lane.submit('b', async () => {
+      started.push('b');
+    });
+    lane.submit('c', async () => {
+      started.push('c');
+    });
+    await tick();
+    expect(started).to.deep.equal(['a']);
+    // The next pass of c must not wait for the lane's turn.
+    await lane.settled('c');
+    expect(started).to.deep.equal(['a', 'c']);
+    g.open();
+    await lane.drain();
+    expect(started).to.deep.equal(['a', 'c', 'b']);
+  });
+
+  it('drain runs what waits even while target passes wait', async () => {
+    const lane = new StatusLane({ limit: 2, busyLimit: 1, outputsWaiting: () => true, onError: () => {} });
+    const ran: string[] = [];
+    for (const key of ['a', 'b', 'c']) lane.submit(key, async () => void ran.push(key));
+    await lane.drain();
+    expect([...ran].sort()).to.deep.equal(['a', 'b', 'c']);
+    expect(lane.idle()).to.equal(true);
+  });
+
   it('reports a failed write with its key and goes on with the next', async () => {
     const errors: Array<[string, string]> = [];
-    const lane = new StatusLane(1, (key, err) => errors.push([key, (err as Error).message]));
+    const lane = new StatusLane({ limit: 1, onError: (key, err) => errors.push([key, (err as Error).message]) });
     const g = gate();
-    await lane.submit('a', () => g.promise);
+    lane.submit('a', () => g.promise);
     g.fail(new Error('409 conflict'));
     let ran = false;
-    await lane.submit('a', async () => {
+    lane.submit('a', async () => {
       ran = true;
     });
     await lane.drain();
