@@ -4,8 +4,8 @@
 import { createHash } from 'node:crypto';
 import { gather } from './model/gather.js';
 import type { Gathered, ObjectSource, Target } from './model/source.js';
-import type { MirrorModel, Problem } from './model/types.js';
-import { merge } from './merge/index.js';
+import type { MergeInputs, MirrorModel, Problem } from './model/types.js';
+import { merge, sortedOrigins } from './merge/index.js';
 import { InternalError, render } from './render/index.js';
 import { MACHINE_CONFIG_KEY, mergeWarnings, renderMachineConfig } from './render/machineconfig.js';
 import type { FilesManifest, NodeFile, RenderOutput } from './render/types.js';
@@ -50,22 +50,70 @@ export function targetLabelValue(t: Target): string {
   return t.kind === 'Cluster' ? 'cluster' : `${t.namespace}.${t.name}`;
 }
 
-export function renderTarget(src: ObjectSource, target: Target): RenderedTarget {
+/**
+ * Remembers the last few renders by their inputs. Targets with the same
+ * inputs (every NodePool that only the cluster-wide objects configure) get
+ * the same output; with a memo the controller merges and renders it once,
+ * not once per target. What it returns is shared: read it, never change it.
+ * Keys are digests, so no input (credentials included) is kept as a key.
+ */
+export class RenderMemo {
+  private readonly entries = new Map<string, Omit<RenderedData, 'model'> & { model: Omit<MirrorModel, 'contributors'> }>();
+  hits = 0;
+  misses = 0;
+
+  constructor(private readonly size = 32) {}
+
+  /** Digest of everything the output depends on: the inputs except the list of contributors, and whether a MachineConfig is rendered. */
+  static key(inputs: MergeInputs, machineConfig: boolean): string {
+    const { contributors: _unused, ...rest } = inputs;
+    return createHash('sha256').update(JSON.stringify([machineConfig, rest])).digest('hex');
+  }
+
+  get(key: string): (Omit<RenderedData, 'model'> & { model: Omit<MirrorModel, 'contributors'> }) | undefined {
+    const hit = this.entries.get(key);
+    if (!hit) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
+    // Most recently used last.
+    this.entries.delete(key);
+    this.entries.set(key, hit);
+    return hit;
+  }
+
+  set(key: string, data: RenderedData): void {
+    this.entries.set(key, data);
+    while (this.entries.size > this.size) this.entries.delete(this.entries.keys().next().value as string);
+  }
+}
+
+export function renderTarget(src: ObjectSource, target: Target, memo?: RenderMemo): RenderedTarget {
   const gathered = gather(target.kind === 'NodePool' ? withOwnOutputHidden(src, target) : src, target);
   if (gathered.problems.length > 0) {
     return { target, gathered, outcome: { ok: false, errors: gathered.problems } };
   }
+  const key = memo ? RenderMemo.key(gathered.inputs, target.kind === 'NodePool') : '';
+  const known = memo?.get(key);
+  if (known) {
+    const model: MirrorModel = { ...known.model, contributors: sortedOrigins(gathered.inputs.contributors) };
+    return { target, gathered, outcome: { ok: true, ...known, model } };
+  }
   const merged = merge(gathered.inputs);
   if (!merged.ok) return { target, gathered, outcome: { ok: false, errors: merged.errors } };
-  const rendered = render(merged.value);
-  if (target.kind !== 'NodePool') {
-    return { target, gathered, outcome: { ok: true, model: merged.value, output: rendered, ...toData(rendered) } };
-  }
+  const data = renderModel(merged.value, target.kind === 'NodePool');
+  memo?.set(key, data);
+  return { target, gathered, outcome: { ok: true, ...data } };
+}
+
+function renderModel(model: MirrorModel, machineConfig: boolean): RenderedData {
+  const rendered = render(model);
+  if (!machineConfig) return { model, output: rendered, ...toData(rendered) };
   // NodePool nodes get their files through NodePool.spec.config (docs/hypershift.md).
-  const mc = renderMachineConfig(merged.value, rendered.files);
+  const mc = renderMachineConfig(model, rendered.files);
   const output: RenderOutput = { files: rendered.files, warnings: mergeWarnings(rendered.warnings, mc.warnings) };
-  const data = toData(output, { [MACHINE_CONFIG_KEY]: mc.content });
-  return { target, gathered, outcome: { ok: true, model: merged.value, output, ...data } };
+  return { model, output, ...toData(output, { [MACHINE_CONFIG_KEY]: mc.content }) };
 }
 
 /**

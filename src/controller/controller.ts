@@ -3,7 +3,7 @@
 // of our cluster-scoped objects (objects.ts). With leader election only the
 // Lease holder works; followers keep their caches warm to take over fast.
 import type { KubeObject, Reference, Target } from '../model/source.js';
-import { TARGET_LABEL } from '../pipeline.js';
+import { RenderMemo, TARGET_LABEL } from '../pipeline.js';
 import { ACCEPTED, buildObjectStatus, objectState, selectedTargets, writeObjectStatus } from './objects.js';
 import { conditionsOf, findCondition } from './conditions.js';
 import { CLUSTER_EVENT_NAMESPACE, toEvent, involvedOf, type EventSpec } from './events.js';
@@ -67,6 +67,8 @@ export class Controller {
   private sources: ClusterSources | undefined;
   private queue: WorkQueue | undefined;
   private lane: StatusLane | undefined;
+  /** Targets with the same inputs share one merge and render. */
+  private memo = new RenderMemo();
   private elector: LeaderElector | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private readonly index = new ReferenceIndex();
@@ -182,6 +184,7 @@ export class Controller {
     await this.stopWorking();
     await this.sources?.stop();
     this.summaries.clear();
+    this.memo = new RenderMemo();
     this.published.clear();
     this.index.clear();
     this.sources = this.makeSources(hypershift);
@@ -369,6 +372,7 @@ export class Controller {
         now: this.now,
         onPublish: (k, p) => this.published.set(k, p),
         emit: (e) => this.emit(e),
+        memo: this.memo,
         ...(lane ? { deferStatus: async (work: () => Promise<void>) => lane.submit(key, work) } : {}),
       },
       target,

@@ -5,7 +5,7 @@
 import { OUR_API_VERSION } from '../model/kinds.js';
 import type { KubeObject, ObjectSource, Reference, Target } from '../model/source.js';
 import { formatProblem, type Origin, type Problem } from '../model/types.js';
-import { outputName, renderTarget, type RenderedTarget } from '../pipeline.js';
+import { outputName, renderTarget, type RenderMemo, type RenderedTarget } from '../pipeline.js';
 import { findCondition, type Condition } from './conditions.js';
 import { eventFor, type EventSpec } from './events.js';
 import { RESOURCES, type Writer } from './kube.js';
@@ -35,7 +35,9 @@ export interface ReconcileDeps {
   onPublish?: (targetKey: string, p: Published) => void;
   /** Emits an Event (the controller adds the source and timestamps). */
   emit?: (e: EventSpec) => Promise<void>;
-  render?: (src: ObjectSource, target: Target) => RenderedTarget;
+  render?: (src: ObjectSource, target: Target, memo?: RenderMemo) => RenderedTarget;
+  /** Shares one render among targets with the same inputs. */
+  memo?: RenderMemo;
   /** Runs the status write and its event; by default inline, the controller hands them to a StatusLane. */
   deferStatus?: (work: () => Promise<void>) => Promise<void>;
 }
@@ -160,7 +162,7 @@ function withinSizeLimits(rendered: RenderedTarget, operatorNamespace: string): 
 /** A throwing render is a bug, not a user mistake: report it as InternalError and keep the last output. */
 function safeRender(deps: ReconcileDeps, target: Target): RenderedTarget {
   try {
-    return (deps.render ?? renderTarget)(deps.sources, target);
+    return (deps.render ?? renderTarget)(deps.sources, target, deps.memo);
   } catch (err) {
     const message = `internal error while rendering: ${err instanceof Error ? err.message : String(err)}`;
     deps.logger.error({ target: targetKey(target), err: message }, 'render failed');

@@ -79,7 +79,7 @@ function sortedUnique(values: readonly string[]): string[] {
 }
 
 /** Sorted by kind, namespace, name, location; exact duplicates removed. */
-function sortedOrigins(origins: readonly Origin[]): Origin[] {
+export function sortedOrigins(origins: readonly Origin[]): Origin[] {
   const byKey = new Map<string, Origin>();
   for (const o of origins) byKey.set(originKey(o), o);
   return [...byKey.keys()].sort(byteOrder).map((k) => byKey.get(k)!);
