@@ -24,6 +24,8 @@ export const DEFAULT_BACKOFF: Backoff = { initialMs: 250, maxMs: 30_000, jitter:
 
 /** How long past its server-side timeout a watch may stay open before it is taken for dead. */
 const WATCH_GRACE_SECONDS = 30;
+/** List/watch answers that retrying within a wait will not change: unauthorized, forbidden, not found. */
+const REFUSALS: ReadonlySet<number> = new Set([401, 403, 404]);
 
 export interface InformerOptions<T extends KubernetesObject> {
   /** For logs, e.g. `configmaps ns=clusters`. */
@@ -82,7 +84,10 @@ export class Informer<T extends KubernetesObject> {
   private restartTimer: unknown;
   /** Aborts the open watch if it outlives its server-side timeout. */
   private guard: unknown;
-  private syncWaiters: Array<(synced: boolean) => void> = [];
+  /** Callers of waitForSync; each leaves both sets when answered (synced, refused, timed out). */
+  private readonly syncWaiters = new Set<(synced: boolean) => void>();
+  private readonly refusalWaiters = new Set<(synced: boolean) => void>();
+  private lastFailureCode: number | undefined;
 
   constructor(private readonly opts: InformerOptions<T>) {
     this.backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
@@ -122,16 +127,31 @@ export class Informer<T extends KubernetesObject> {
     return this.synced;
   }
 
-  /** Resolves true once synced, false after `timeoutMs`. */
-  waitForSync(timeoutMs: number): Promise<boolean> {
+  /**
+   * Resolves true once synced, false after `timeoutMs`. With `untilRefused`,
+   * also false as soon as the API refuses the list (401, 403, 404): retrying
+   * keeps going in the background, but a refusal does not clear up within a
+   * wait, so the caller need not hold on to it.
+   */
+  waitForSync(timeoutMs: number, opts: { untilRefused?: boolean } = {}): Promise<boolean> {
     if (this.synced) return Promise.resolve(true);
+    if (opts.untilRefused && this.refused()) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const timer = this.timers.setTimeout(() => resolve(false), timeoutMs);
-      this.syncWaiters.push((synced) => {
+      const answer = (synced: boolean): void => {
         this.timers.clearTimeout(timer);
+        this.syncWaiters.delete(answer);
+        this.refusalWaiters.delete(answer);
         resolve(synced);
-      });
+      };
+      const timer = this.timers.setTimeout(() => answer(false), timeoutMs);
+      this.syncWaiters.add(answer);
+      if (opts.untilRefused) this.refusalWaiters.add(answer);
     });
+  }
+
+  /** The last list or watch was refused (401, 403, 404) and it has not connected since. */
+  refused(): boolean {
+    return this.lastFailureCode !== undefined && REFUSALS.has(this.lastFailureCode);
   }
 
   get(name: string, namespace?: string): T | undefined {
@@ -183,13 +203,12 @@ export class Informer<T extends KubernetesObject> {
 
   /** Answers every waitForSync now: true once synced, false otherwise (at shutdown, instead of at their timeout). */
   settleWaiters(synced = this.synced): void {
-    const waiters = this.syncWaiters;
-    this.syncWaiters = [];
-    for (const w of waiters) w(synced);
+    for (const w of [...this.syncWaiters]) w(synced);
   }
 
   private onConnected(): void {
     this.lastFailure = undefined;
+    this.lastFailureCode = undefined;
     if (this.failures === 0) return;
     this.opts.logger.info({ informer: this.opts.name, after: this.failures }, 'watch reconnected');
     this.failures = 0;
@@ -205,6 +224,8 @@ export class Informer<T extends KubernetesObject> {
     this.failures++;
     const f = errorFields(err);
     this.lastFailure = f.code === undefined ? f.err : `${f.code}: ${f.err}`;
+    this.lastFailureCode = f.code;
+    if (!this.synced && this.refused()) for (const w of [...this.refusalWaiters]) w(false);
     const delay = backoffDelay(this.backoff, this.failures, this.random());
     this.opts.logger.warn(
       { informer: this.opts.name, attempt: this.failures, retryInMs: delay, ...f },

@@ -251,7 +251,8 @@ export class ClusterSources implements ObjectSource {
    * Makes sure every referenced ConfigMap/Secret is cached, starting caches
    * as needed and waiting for them to fill. Resolves true when it had to wait
    * (the caller renders again: what it read before was incomplete), and
-   * throws when a cache does not fill in time (the caller retries later).
+   * throws when a cache does not fill in time or its list is refused (the
+   * caller reports it and retries later).
    */
   async ensure(refs: readonly Reference[]): Promise<boolean> {
     const waiting = new Map<Informer<KubeObject>, Reference[]>();
@@ -261,7 +262,8 @@ export class ClusterSources implements ObjectSource {
     }
     if (waiting.size === 0) return false;
     const timeout = this.opts.syncTimeoutMs ?? 10_000;
-    const results = await Promise.all([...waiting].map(async ([i, forRefs]) => ({ i, forRefs, ok: await i.waitForSync(timeout) })));
+    // A refused list (RBAC, say) ends the wait at once: the pass reports it instead of holding a worker.
+    const results = await Promise.all([...waiting].map(async ([i, forRefs]) => ({ i, forRefs, ok: await i.waitForSync(timeout, { untilRefused: true }) })));
     const failed = results.filter((r) => !r.ok);
     if (failed.length > 0) {
       throw new CachesNotFilled(

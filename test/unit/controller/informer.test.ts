@@ -190,6 +190,34 @@ describe('Informer', () => {
     expect(await inf.waitForSync(20)).to.equal(false);
   });
 
+  it('waitForSync untilRefused answers false at the first refused list, and the informer keeps retrying until it syncs', async () => {
+    const api = new FakeApi();
+    api.listResults.push(apiError(403), apiError(403), [cm('x', '1')]);
+    inf = informer(api);
+    const started = Date.now();
+    const refused = inf.waitForSync(10_000, { untilRefused: true });
+    const patient = inf.waitForSync(10_000);
+    inf.start();
+    expect(await refused).to.equal(false);
+    expect(Date.now() - started).to.be.below(1000);
+    expect(inf.lastError()).to.match(/^403: /);
+    // Asked again while still refused: no wait at all.
+    expect(await inf.waitForSync(10_000, { untilRefused: true })).to.equal(false);
+    // A server error is not a refusal; the plain waiter sees the sync.
+    expect(await patient).to.equal(true);
+    expect(api.lists).to.equal(3);
+    expect(await inf.waitForSync(10_000, { untilRefused: true })).to.equal(true);
+  });
+
+  it('waitForSync untilRefused still waits through server errors', async () => {
+    const api = new FakeApi();
+    api.listResults.push(apiError(500), apiError(503), [cm('x', '1')]);
+    inf = informer(api);
+    inf.start();
+    expect(await inf.waitForSync(10_000, { untilRefused: true })).to.equal(true);
+    expect(api.lists).to.equal(3);
+  });
+
   it('settleWaiters answers a pending waitForSync at once (shutdown does not wait for the timeout)', async () => {
     const api = new FakeApi();
     api.listResults.push(apiError(403), apiError(403), apiError(403), apiError(403));

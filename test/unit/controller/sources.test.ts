@@ -4,7 +4,7 @@ import { contentHash } from '../../../src/pipeline.js';
 import type { WatchFn } from '../../../src/controller/informer.js';
 import { collectionPath, type Resource, type Selectors } from '../../../src/controller/kube.js';
 import { silentLogger } from '../../../src/controller/log.js';
-import { ClusterSources, type SourceEvent } from '../../../src/controller/sources.js';
+import { CachesNotFilled, ClusterSources, type SourceEvent } from '../../../src/controller/sources.js';
 
 interface Watcher {
   path: string;
@@ -18,10 +18,15 @@ class FakeApi {
   lists: Array<{ plural: string } & Selectors> = [];
   watchers: Watcher[] = [];
   rv = 1;
+  /** Lists this answers with 403 Forbidden, as RBAC would. */
+  forbidden: (plural: string, sel: Selectors) => boolean = () => false;
 
   lister(r: Resource, sel: Selectors) {
     return async () => {
       this.lists.push({ plural: r.plural, ...sel });
+      if (this.forbidden(r.plural, sel)) {
+        throw Object.assign(new Error(`${r.plural} is forbidden: User "system:serviceaccount:ops:op" cannot list resource "${r.plural}" in the namespace "${sel.namespace}"`), { code: 403 });
+      }
       const items = this.objects.filter((o) => inCollection(o, r, sel.namespace) && matches(o, sel.labelSelector, sel.fieldSelector));
       return { metadata: { resourceVersion: String(this.rv) }, items: structuredClone(items) };
     };
@@ -144,6 +149,28 @@ describe('ClusterSources', () => {
     api.change('MODIFIED', obj('Secret', 'ops', 'creds', { data: { password: 'bmV3' } }));
     api.change('MODIFIED', obj('Secret', 'ops', 'other', { data: { x: 'eA==' } }));
     expect(events).to.deep.equal([{ type: 'input', kind: 'Secret', namespace: 'ops', name: 'creds' }]);
+  });
+
+  it('throws CachesNotFilled with the answer of the API as soon as the list of a referenced object is refused, without waiting out the timeout', async () => {
+    api.forbidden = (plural, sel) => plural === 'secrets' && sel.namespace === 'locked';
+    api.objects.push(obj('Secret', 'locked', 'creds', { data: {} }));
+    const started = Date.now();
+    let err: unknown;
+    try {
+      await sources.ensure([
+        { kind: 'Secret', namespace: 'locked', name: 'creds' },
+        { kind: 'Secret', namespace: 'ops', name: 'creds' },
+      ]);
+    } catch (e) {
+      err = e;
+    }
+    expect(Date.now() - started).to.be.below(5_000); // the default wait is 10 s
+    expect(err).to.be.instanceOf(CachesNotFilled);
+    const unread = (err as CachesNotFilled).unread;
+    expect(unread.map((u) => u.ref)).to.deep.equal([{ kind: 'Secret', namespace: 'locked', name: 'creds' }]);
+    expect(unread[0].why).to.match(/^403: secrets is forbidden: User "system:serviceaccount:ops:op" cannot list/);
+    // The readable one was cached meanwhile.
+    expect(sources.get('Secret', 'ops', 'creds')?.data).to.deep.equal({ password: 'c2VjcmV0' });
   });
 
   it('stops per-object watches nothing references any more, and keeps those still in use', async () => {
