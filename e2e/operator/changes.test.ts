@@ -153,6 +153,21 @@ describe('operator: change flows', function () {
     const reasons = events.map((e) => `${e.type}/${e.reason}`);
     expect(reasons).to.include.members(['Warning/MissingReference', 'Warning/InvalidYAML', 'Normal/Recovered']);
     expect(events.every((e) => e.involvedObject.kind === 'NodePool' && e.involvedObject.namespace === ns)).to.equal(true);
+
+    // The same problem and the same recovery again: counted on the Events already there, as client-go's recorder does.
+    await k.core.deleteNamespacedConfigMap({ namespace: ns, name: 'mirrors' });
+    await waitDegraded(k, ns, 'pool', 'MissingReference');
+    await mirrorConfig('mirror.example.net/release-v3');
+    const counted = await waitUntil('the repeated events to be counted', async () => {
+      const list = await eventsAbout(k, ns, 'pool');
+      const missing = list.filter((e) => e.reason === 'MissingReference' && e.message?.includes(`ConfigMap ${ns}/mirrors not found`));
+      const recovered = list.filter((e) => e.reason === 'Recovered');
+      return recovered.some((e) => e.count === 2) ? { missing, recovered } : undefined;
+    });
+    expect(counted.missing.map((e) => e.count)).to.deep.equal([2]);
+    expect(counted.recovered.map((e) => e.count)).to.include(2);
+    const [first, last] = [counted.missing[0].firstTimestamp, counted.missing[0].lastTimestamp].map((d) => new Date(d ?? 0).getTime());
+    expect(last).to.be.at.least(first);
   });
 
   it('repairs an output edited or deleted by hand', async () => {

@@ -6,7 +6,7 @@ import type { KubeObject, Reference, Target } from '../model/source.js';
 import { RenderMemo, TARGET_LABEL } from '../pipeline.js';
 import { ACCEPTED, buildObjectStatus, objectState, selectedTargets, writeObjectStatus } from './objects.js';
 import { conditionsOf, findCondition } from './conditions.js';
-import { CLUSTER_EVENT_NAMESPACE, toEvent, involvedOf, type EventSpec } from './events.js';
+import { CLUSTER_EVENT_NAMESPACE, EventRecorder, involvedOf, type EventSpec } from './events.js';
 import { RESOURCES, type ClusterObjectKind, type Writer } from './kube.js';
 import { backoffDelay, DEFAULT_BACKOFF } from './informer.js';
 import { LeaderElector, type LeaseClient } from './leader.js';
@@ -79,12 +79,14 @@ export class Controller {
   private transition: Promise<void> = Promise.resolve();
   private stopped = false;
   private readonly now: () => Date;
+  private readonly events: EventRecorder;
 
   constructor(
     private readonly config: ControllerConfig,
     private readonly deps: ControllerDeps,
   ) {
     this.now = deps.now ?? (() => new Date());
+    this.events = new EventRecorder(deps.writer, config.identity, this.now);
     deps.metrics.setQueueDepth(() => this.queue?.depth() ?? 0);
     deps.metrics.setStatusWrites(() => this.lane?.pending() ?? 0);
     deps.metrics.setTargets(() => this.targetCounts());
@@ -448,7 +450,7 @@ export class Controller {
   /** Events are best effort: a failure is logged, never retried. */
   private async emit(e: EventSpec): Promise<void> {
     try {
-      await this.deps.writer.createEvent(toEvent(e, this.config.identity, this.now()));
+      await this.events.record(e);
     } catch (err) {
       this.deps.logger.warn({ involved: `${e.involved.kind} ${e.involved.name}`, reason: e.reason, ...errorFields(err) }, 'could not record event');
     }

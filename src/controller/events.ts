@@ -4,7 +4,8 @@ import type { CoreV1Event } from '@kubernetes/client-node';
 import { OUR_API_VERSION } from '../model/kinds.js';
 import type { KubeObject, Target } from '../model/source.js';
 import type { RenderedTarget } from '../pipeline.js';
-import { RESOURCES, apiVersionOf } from './kube.js';
+import { RESOURCES, apiVersionOf, type Writer } from './kube.js';
+import { statusCode } from './leader.js';
 import { statusName, statusNamespace } from './status.js';
 
 export type EventType = 'Normal' | 'Warning';
@@ -84,4 +85,46 @@ export function toEvent(e: EventSpec, instance: string, now: Date): CoreV1Event 
     lastTimestamp: now,
     count: 1,
   };
+}
+
+/**
+ * Records Events as client-go's recorder does: a repeat of an Event this
+ * instance recorded (same object, type, reason and message) raises its
+ * `count` and `lastTimestamp` instead of creating another one; if the
+ * Event has expired meanwhile (the API server keeps them an hour), a new
+ * one is created. Remembers the last `size` Events.
+ */
+export class EventRecorder {
+  private readonly recorded = new Map<string, { namespace: string; name: string; count: number }>();
+
+  constructor(
+    private readonly writer: Pick<Writer, 'createEvent' | 'patchEventCount'>,
+    private readonly instance: string,
+    private readonly now: () => Date,
+    private readonly size = 4096,
+  ) {}
+
+  async record(e: EventSpec): Promise<void> {
+    const i = e.involved;
+    const key = JSON.stringify([e.namespace, i.apiVersion, i.kind, i.namespace, i.name, i.uid, e.type, e.reason, e.message]);
+    const now = this.now();
+    const known = this.recorded.get(key);
+    if (known) {
+      this.recorded.delete(key);
+      try {
+        await this.writer.patchEventCount(known.namespace, known.name, known.count + 1, now);
+        this.remember(key, { ...known, count: known.count + 1 });
+        return;
+      } catch (err) {
+        if (statusCode(err) !== 404) throw err;
+      }
+    }
+    const name = await this.writer.createEvent(toEvent(e, this.instance, now));
+    if (name) this.remember(key, { namespace: e.namespace, name, count: 1 });
+  }
+
+  private remember(key: string, v: { namespace: string; name: string; count: number }): void {
+    this.recorded.set(key, v);
+    if (this.recorded.size > this.size) this.recorded.delete(this.recorded.keys().next().value as string);
+  }
 }

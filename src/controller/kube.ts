@@ -6,6 +6,8 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
   Watch,
   type CoreV1Event,
   type KubernetesListObject,
@@ -75,7 +77,10 @@ export interface Writer {
   /** PUT on the status subresource, with the resourceVersion in `obj`. */
   replaceStatus(r: Resource, obj: KubeObject): Promise<KubeObject>;
   deleteCustom(r: Resource, namespace: string | undefined, name: string): Promise<void>;
-  createEvent(ev: CoreV1Event): Promise<void>;
+  /** Creates an Event; resolves to the name the server gave it. */
+  createEvent(ev: CoreV1Event): Promise<string | undefined>;
+  /** Counts a repeat of an Event (merge patch of count and lastTimestamp); 404 when it has expired. */
+  patchEventCount(namespace: string, name: string, count: number, lastTimestamp: Date): Promise<void>;
   /** JSON patch of a NodePool's spec.config reference (nodepool-config-ref.ts); absent where nothing patches NodePools. */
   patchNodePool?: PatchNodePool;
 }
@@ -183,8 +188,10 @@ export function apiWriter(api: KubeApi, count: (kind: string, verb: WriteVerb) =
         );
       }),
     createEvent: (body) =>
-      counted(count, 'Event', 'create', async () => {
-        await core.createNamespacedEvent({ namespace: ns(body), body });
+      counted(count, 'Event', 'create', async () => (await core.createNamespacedEvent({ namespace: ns(body), body })).metadata?.name),
+    patchEventCount: (namespace, name, n, lastTimestamp) =>
+      counted(count, 'Event', 'patch', async () => {
+        await core.patchNamespacedEvent({ namespace, name, body: { count: n, lastTimestamp: rfc3339(lastTimestamp) } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
       }),
     patchNodePool: (namespace, name, ops) => counted(count, 'NodePool', 'patch', () => jsonPatchNodePool(custom, namespace, name, ops)),
   };
@@ -210,4 +217,9 @@ async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
     if (statusCode(err) === 404) return undefined;
     throw err;
   }
+}
+
+/** metav1.Time in JSON: RFC 3339 in UTC, whole seconds. */
+function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d+Z$/, 'Z');
 }

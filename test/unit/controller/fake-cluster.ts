@@ -194,8 +194,21 @@ export class FakeCluster implements Writer, TargetSources, InformerApi {
   async deleteCustom(r: Resource, namespace: string | undefined, name: string): Promise<void> {
     this.del(r.kind, namespace ?? '', name);
   }
-  async createEvent(ev: CoreV1Event): Promise<void> {
-    this.events.push(structuredClone(ev));
+  async createEvent(ev: CoreV1Event): Promise<string> {
+    const stored = structuredClone(ev);
+    stored.metadata = { ...stored.metadata, name: `${stored.metadata?.generateName ?? ''}${this.events.length}` };
+    this.events.push(stored);
+    return stored.metadata.name as string;
+  }
+
+  /** Events the API server dropped (expired): a count patch of one of them answers 404. */
+  readonly expiredEvents = new Set<string>();
+
+  async patchEventCount(namespace: string, name: string, count: number, lastTimestamp: Date): Promise<void> {
+    const ev = this.events.find((e) => e.metadata?.namespace === namespace && e.metadata.name === name);
+    if (!ev || this.expiredEvents.has(name)) throw apiError(404, `events "${name}" not found`);
+    ev.count = count;
+    ev.lastTimestamp = lastTimestamp;
   }
 
   private create(obj: KubeObject, kind: string): KubeObject {

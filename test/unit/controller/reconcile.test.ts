@@ -36,7 +36,7 @@ function deps(c: FakeCluster, t0 = Date.parse('2030-01-01T00:00:00Z')): Reconcil
     operatorNamespace: OPERATOR_NS,
     logger: silentLogger(),
     now: () => new Date(clock.t),
-    emit: async (e) => c.createEvent(toEvent(e, 'test', new Date(clock.t))),
+    emit: async (e) => void (await c.createEvent(toEvent(e, 'test', new Date(clock.t)))),
   };
 }
 
