@@ -168,6 +168,20 @@ describe('chain: agent against the API server', function () {
     }
   });
 
+  it('--once: exits 3 when the files are installed but the Node cannot be told', async function () {
+    const onceRoot = await tempDir('agent-once-root');
+    try {
+      await publish(publication(ns, 'workers-image-mirrors', files('told.example:5000'), 'sha256:abc'));
+      // --configmap picks the output without reading the Node; the report then finds no Node to patch.
+      const r = await agentOnce(['--kubeconfig', kubeconfigPath(), '--node-name', `gone-${ns}`, '--configmap', 'workers-image-mirrors', '--namespace', ns, '--root', onceRoot, '--containerd-config', '']);
+      expect(r.code, r.stdout + r.stderr).to.equal(3);
+      expect(await readFile(join(onceRoot, HOSTS_PATH), 'utf8')).to.include('told.example:5000');
+      expect(r.stdout).to.include('cannot report to the Node');
+    } finally {
+      await removeDir(onceRoot);
+    }
+  });
+
   it('--once: exits 1 on an invalid publication', async function () {
     const bad = files('x.example:5000').map((f) => (f.secret ? { ...f, content: '{not json' } : f));
     await publish(publication(ns, 'workers-image-mirrors', bad, 'sha256:fff'));

@@ -42,7 +42,13 @@ export interface AgentOptions {
 
 const MAX_BACKOFF_MS = 30_000;
 
-/** Applies the output once and returns the process exit code (0 applied, 1 not). */
+/** `--once` exit codes. */
+export const EXIT_APPLIED = 0;
+export const EXIT_NOT_APPLIED = 1;
+/** The files are in place, but reporting to the Node or the CRI-O reload command failed. */
+export const EXIT_APPLIED_FOLLOW_UP_FAILED = 3;
+
+/** Applies the output once and returns the process exit code (EXIT_*). */
 export async function runOnce(opts: AgentOptions): Promise<number> {
   const agent = new Agent(opts);
   const target = await agent.resolve();
@@ -52,7 +58,8 @@ export async function runOnce(opts: AgentOptions): Promise<number> {
     orUndefined(core.readNamespacedSecret({ namespace: target.namespace, name: target.name })),
   ]);
   const outcome = await agent.pass(cm, secret);
-  return outcome && outcome.sync.ok && outcome.sync.report.errors.length === 0 ? 0 : 1;
+  if (!outcome || !outcome.sync.ok || outcome.sync.report.errors.length > 0) return EXIT_NOT_APPLIED;
+  return outcome.followUpFailures?.length ? EXIT_APPLIED_FOLLOW_UP_FAILED : EXIT_APPLIED;
 }
 
 /** Runs until `signal` aborts. */
@@ -177,8 +184,17 @@ export class Agent {
     const containerd = await this.checkContainerd();
     const outcome: Outcome = { target, sync, containerd, contentHash: pub.contentHash };
     logOutcome(log, outcome);
-    if (sync.ok && sync.changed) await this.reloadCrio(sync.report.written.concat(sync.report.removed, sync.report.modeFixed));
-    if (this.reporter) await this.reporter.report(outcome).catch((e: unknown) => log.warn({ err: String(e) }, 'cannot report to the Node'));
+    const failures: string[] = [];
+    if (sync.ok && sync.changed && !(await this.reloadCrio(sync.report.written.concat(sync.report.removed, sync.report.modeFixed)))) {
+      failures.push('CRI-O reload command');
+    }
+    if (this.reporter) {
+      await this.reporter.report(outcome).catch((e: unknown) => {
+        log.warn({ err: String(e) }, 'cannot report to the Node');
+        failures.push('report to the Node');
+      });
+    }
+    if (failures.length > 0) outcome.followUpFailures = failures;
     return outcome;
   }
 
@@ -191,12 +207,14 @@ export class Agent {
     }
   }
 
-  private async reloadCrio(changedPaths: readonly string[]): Promise<void> {
+  /** False when the command ran and failed. */
+  private async reloadCrio(changedPaths: readonly string[]): Promise<boolean> {
     const cmd = this.opts.reloadCrioCommand;
-    if (!cmd || !changedPaths.some((p) => p.startsWith('/etc/containers/'))) return;
+    if (!cmd || !changedPaths.some((p) => p.startsWith('/etc/containers/'))) return true;
     const code = await runShell(cmd);
     if (code === 0) this.opts.log.info({ command: cmd }, 'CRI-O reload command succeeded');
     else this.opts.log.error({ command: cmd, code }, 'CRI-O reload command failed');
+    return code === 0;
   }
 }
 

@@ -30,6 +30,8 @@ export interface Outcome {
   /** Absent when the check is disabled (no containerd on the node). */
   containerd?: ContainerdCheck;
   contentHash?: string;
+  /** Steps after the files that failed: the report to the Node, the CRI-O reload command. */
+  followUpFailures?: string[];
 }
 
 export interface ConditionView {

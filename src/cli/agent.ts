@@ -56,7 +56,7 @@ export function registerAgentCommand(program: Command): Command {
     .option('--containerd-config <path>', 'node path of containerd config.toml to check for config_path ("" to skip)', nodePath, DEFAULT_CONTAINERD_CONFIG)
     .option('--reload-crio-command <cmd>', 'shell command run after files under /etc/containers changed, e.g. "systemctl reload crio" (never run by default)')
     .option('--resync-interval <seconds>', 're-apply this often even without changes, to repair drift', seconds, 300)
-    .option('--once', 'apply once and exit: 0 when applied, 1 otherwise')
+    .option('--once', 'apply once and exit: 0 applied, 1 not applied, 3 applied but the Node report or the CRI-O reload command failed')
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .action(async (flags: AgentFlags) => {
       process.exitCode = await runAgentCommand(flags);
