@@ -9,6 +9,20 @@ function gate(): { promise: Promise<void>; open: () => void; fail: (e: Error) =>
   return { promise, open, fail };
 }
 
+/** Submits one write per key that records its start and then waits for its gate; `between` runs after each submit. */
+function submitGated(lane: StatusLane, keys: string[], between: () => void = () => {}): { started: string[]; gates: Array<ReturnType<typeof gate>> } {
+  const started: string[] = [];
+  const gates = keys.map(() => gate());
+  for (const [i, key] of keys.entries()) {
+    lane.submit(key, async () => {
+      started.push(key);
+      await gates[i].promise;
+    });
+    between();
+  }
+  return { started, gates };
+}
+
 const tick = async (): Promise<void> => {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
 };
@@ -43,14 +57,7 @@ describe('StatusLane', () => {
 
   it('runs at most `limit` writes at once; the others wait for a slot', async () => {
     const lane = new StatusLane({ limit: 2, onError: () => {} });
-    const gates = [gate(), gate(), gate()];
-    const started: string[] = [];
-    for (const [i, key] of ['a', 'b', 'c'].entries()) {
-      lane.submit(key, async () => {
-        started.push(key);
-        await gates[i].promise;
-      });
-    }
+    const { started, gates } = submitGated(lane, ['a', 'b', 'c']);
     await tick();
     expect(started).to.deep.equal(['a', 'b']);
     gates[1].open();
@@ -81,15 +88,7 @@ describe('StatusLane', () => {
   it('lets a write that waited maxWaitMs through, `busyLimit` at a time, while target passes still wait', async () => {
     let now = 0;
     const lane = new StatusLane({ limit: 3, busyLimit: 1, maxWaitMs: 100, outputsWaiting: () => true, now: () => now, pollMs: 1, onError: () => {} });
-    const gates = [gate(), gate(), gate()];
-    const started: string[] = [];
-    for (const [i, key] of ['a', 'b', 'c'].entries()) {
-      lane.submit(key, async () => {
-        started.push(key);
-        await gates[i].promise;
-      });
-      now += 10;
-    }
+    const { started, gates } = submitGated(lane, ['a', 'b', 'c'], () => (now += 10));
     await tick();
     expect(started).to.deep.equal([]);
     now = 105; // a has waited 105 ms, b 95, c 85
