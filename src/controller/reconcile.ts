@@ -13,7 +13,7 @@ import type { Logger } from './log.js';
 import { syncConfigRef } from './nodepool-config-ref.js';
 import { outputNamespace, outputSizeProblem, publishOutputs, type PublishResult, type Published } from './outputs.js';
 import { CachesNotFilled, type WrittenKind } from './sources.js';
-import { buildTargetStatus, statusName, statusNamespace, writeTargetStatus, type TargetStatusInput } from './status.js';
+import { buildTargetStatus, statusName, statusNamespace, statusUnchanged, writeTargetStatus, type TargetStatusInput } from './status.js';
 
 /** What reconciling reads: an ObjectSource over the caches plus our own objects. */
 export interface TargetSources extends ObjectSource {
@@ -86,11 +86,14 @@ export async function reconcileTarget(deps: ReconcileDeps, target: Target): Prom
   const status = buildTargetStatus(input);
   // Decided now, so that a deferred write holds the status and the event, not the render.
   const event = transitionEvent(deps, target, rendered, existing, status.conditions);
-  const report = async (): Promise<void> => {
-    await writeTargetStatus(deps, target, existing, status, owner);
-    if (event && deps.emit) await deps.emit(event);
-  };
-  await (deps.deferStatus ? deps.deferStatus(report) : report());
+  // A resync that changes nothing has nothing to hand over.
+  if (event || !statusUnchanged(existing, status)) {
+    const report = async (): Promise<void> => {
+      await writeTargetStatus(deps, target, existing, status, owner);
+      if (event && deps.emit) await deps.emit(event);
+    };
+    await (deps.deferStatus ? deps.deferStatus(report) : report());
+  }
   return summarize(rendered, published, status.conditions);
 }
 

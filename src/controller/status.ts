@@ -166,6 +166,11 @@ function warningOf(w: RenderWarning): StatusWarning {
 }
 
 /** Creates the RenderedMirrorConfig when missing; writes its status when it changed. True when something was written. */
+/** True when the stored status already is `status`: nothing to write. */
+export function statusUnchanged(existing: KubeObject | undefined, status: TargetStatus): boolean {
+  return existing !== undefined && sameJSON(existing.status ?? {}, status);
+}
+
 export async function writeTargetStatus(
   deps: { writer: Writer; operatorNamespace: string; sources: Pick<TargetSources, 'recordWrite'> },
   target: Target,
@@ -173,7 +178,7 @@ export async function writeTargetStatus(
   status: TargetStatus,
   owner: KubeObject | undefined,
 ): Promise<boolean> {
-  if (existing && sameJSON(existing.status ?? {}, status)) return false;
+  if (statusUnchanged(existing, status)) return false;
   const [ns, name] = [statusNamespace(target, deps.operatorNamespace), statusName(target)];
   let obj = existing;
   if (!obj) {

@@ -10,6 +10,10 @@ import { ControllerMetrics } from '../../../src/controller/metrics.js';
 import { FakeCluster } from './fake-cluster.js';
 
 const OPS = 'ops';
+// Short, so that HyperShift coming and going is noticed quickly; longer than the controller's object
+// status delay (100 ms), so that resyncs leave idle moments (a shorter period keeps re-adding object keys
+// before they run, and the queue is never idle).
+const RESYNC_MS = 150;
 const NS = 'clusters';
 
 async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 3000): Promise<T> {
@@ -51,7 +55,7 @@ describe('Controller (in-memory API)', function () {
     served = false;
     c.put(idms('corp', 'mirror.example.net/hub'));
     ctl = new Controller(
-      { operatorNamespace: OPS, identity: 'test', concurrency: 2, resyncPeriodMs: 50, targets: 'auto' },
+      { operatorNamespace: OPS, identity: 'test', concurrency: 2, resyncPeriodMs: RESYNC_MS, targets: 'auto' },
       { informerApi: c, writer: c, hypershiftServed: async () => served, logger: silentLogger(), metrics: new ControllerMetrics({ processMetrics: false }) },
     );
     await ctl.start();
@@ -68,9 +72,9 @@ describe('Controller (in-memory API)', function () {
     await until('the new output', () => data(c, OPS, 'cluster-image-mirrors')?.['registries.conf']?.includes('hub-v2'));
     await until('observedGeneration 2', () => (c.find('ImageDigestMirrorSet', undefined, 'corp')?.status as { observedGeneration?: number })?.observedGeneration === 2);
     await until('an idle queue', () => ctl.idle());
-    // Settled: resyncs every 50 ms write nothing.
+    // Settled: resyncs write nothing.
     const writes = c.writes.length;
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 3 * RESYNC_MS));
     expect(c.writes.slice(writes)).to.deep.equal([]);
   });
 
