@@ -15,6 +15,7 @@ import {
   type V1Secret,
 } from '@kubernetes/client-node';
 import type { KubeObject } from '../model/source.js';
+import { formatTime } from './conditions.js';
 import type { ListFn, WatchFn } from './informer.js';
 import { statusCode } from './leader.js';
 import { jsonPatchNodePool, type PatchNodePool } from './nodepool-config-ref.js';
@@ -191,7 +192,7 @@ export function apiWriter(api: KubeApi, count: (kind: string, verb: WriteVerb) =
       counted(count, 'Event', 'create', async () => (await core.createNamespacedEvent({ namespace: ns(body), body })).metadata?.name),
     patchEventCount: (namespace, name, n, lastTimestamp) =>
       counted(count, 'Event', 'patch', async () => {
-        await core.patchNamespacedEvent({ namespace, name, body: { count: n, lastTimestamp: rfc3339(lastTimestamp) } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+        await core.patchNamespacedEvent({ namespace, name, body: { count: n, lastTimestamp: formatTime(lastTimestamp) } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
       }),
     patchNodePool: (namespace, name, ops) => counted(count, 'NodePool', 'patch', () => jsonPatchNodePool(custom, namespace, name, ops)),
   };
@@ -217,9 +218,4 @@ async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
     if (statusCode(err) === 404) return undefined;
     throw err;
   }
-}
-
-/** metav1.Time in JSON: RFC 3339 in UTC, whole seconds. */
-function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d+Z$/, 'Z');
 }

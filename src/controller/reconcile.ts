@@ -203,7 +203,6 @@ export function clusterObjectKey(o: { kind: string; name: string }): string {
   return `${o.kind}/${o.name}`;
 }
 
-/** An event when Degraded turns on or changes, and when it clears. */
 /** The event for a change of Degraded (on, changed, or cleared), if any. */
 function transitionEvent(
   deps: ReconcileDeps,

@@ -165,12 +165,12 @@ function warningOf(w: RenderWarning): StatusWarning {
   return s;
 }
 
-/** Creates the RenderedMirrorConfig when missing; writes its status when it changed. True when something was written. */
 /** True when the stored status already is `status`: nothing to write. */
 export function statusUnchanged(existing: KubeObject | undefined, status: TargetStatus): boolean {
   return existing !== undefined && sameJSON(existing.status ?? {}, status);
 }
 
+/** Creates the RenderedMirrorConfig when missing; writes its status when it changed. True when something was written. */
 export async function writeTargetStatus(
   deps: { writer: Writer; operatorNamespace: string; sources: Pick<TargetSources, 'recordWrite'> },
   target: Target,
