@@ -84,9 +84,8 @@ export class Informer<T extends KubernetesObject> {
   private restartTimer: unknown;
   /** Aborts the open watch if it outlives its server-side timeout. */
   private guard: unknown;
-  /** Callers of waitForSync; each leaves both sets when answered (synced, refused, timed out). */
-  private readonly syncWaiters = new Set<(synced: boolean) => void>();
-  private readonly refusalWaiters = new Set<(synced: boolean) => void>();
+  /** Callers of waitForSync, each with its `untilRefused`; each leaves when answered (synced, refused, timed out). */
+  private readonly syncWaiters = new Map<(synced: boolean) => void, boolean>();
   private lastFailureCode: number | undefined;
 
   constructor(private readonly opts: InformerOptions<T>) {
@@ -140,12 +139,10 @@ export class Informer<T extends KubernetesObject> {
       const answer = (synced: boolean): void => {
         this.timers.clearTimeout(timer);
         this.syncWaiters.delete(answer);
-        this.refusalWaiters.delete(answer);
         resolve(synced);
       };
       const timer = this.timers.setTimeout(() => answer(false), timeoutMs);
-      this.syncWaiters.add(answer);
-      if (opts.untilRefused) this.refusalWaiters.add(answer);
+      this.syncWaiters.set(answer, opts.untilRefused ?? false);
     });
   }
 
@@ -203,7 +200,7 @@ export class Informer<T extends KubernetesObject> {
 
   /** Answers every waitForSync now: true once synced, false otherwise (at shutdown, instead of at their timeout). */
   settleWaiters(synced = this.synced): void {
-    for (const w of [...this.syncWaiters]) w(synced);
+    for (const w of [...this.syncWaiters.keys()]) w(synced);
   }
 
   private onConnected(): void {
@@ -225,7 +222,7 @@ export class Informer<T extends KubernetesObject> {
     const f = errorFields(err);
     this.lastFailure = f.code === undefined ? f.err : `${f.code}: ${f.err}`;
     this.lastFailureCode = f.code;
-    if (!this.synced && this.refused()) for (const w of [...this.refusalWaiters]) w(false);
+    if (!this.synced && this.refused()) for (const [w, untilRefused] of [...this.syncWaiters]) if (untilRefused) w(false);
     const delay = backoffDelay(this.backoff, this.failures, this.random());
     this.opts.logger.warn(
       { informer: this.opts.name, attempt: this.failures, retryInMs: delay, ...f },
