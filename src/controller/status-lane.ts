@@ -39,9 +39,12 @@ interface Entry {
 }
 
 export class StatusLane {
-  /** Writes accepted but not started, per key, in the order they came. */
+  /**
+   * Writes accepted but not started, per key. The map's own order is the
+   * order of arrival: a key whose next write waits behind a running one is
+   * moved to the end when that one starts.
+   */
   private readonly waiting = new Map<string, Entry[]>();
-  private readonly order: string[] = [];
   /** The write running for a key. */
   private readonly running = new Map<string, Promise<void>>();
   private readonly limit: number;
@@ -65,10 +68,7 @@ export class StatusLane {
     const entry = { since: this.now(), start, done };
     const entries = this.waiting.get(key);
     if (entries) entries.push(entry);
-    else {
-      this.waiting.set(key, [entry]);
-      this.order.push(key);
-    }
+    else this.waiting.set(key, [entry]);
     this.pump();
   }
 
@@ -101,24 +101,14 @@ export class StatusLane {
   pump(): void {
     const yielding = this.opts.outputsWaiting?.() ?? false;
     const overdue = this.now() - this.maxWaitMs;
-    let scanned = 0;
-    while (this.running.size < (yielding ? this.busyLimit : this.limit) && scanned < this.order.length) {
-      const key = this.order[scanned];
-      const entries = this.waiting.get(key);
-      if (!entries) {
-        this.order.splice(scanned, 1);
-        continue;
-      }
-      // `order` is (nearly) oldest first: once one has not waited long enough, the rest wait for the next pump.
+    const cap = yielding ? this.busyLimit : this.limit;
+    for (const [key, entries] of this.waiting) {
+      if (this.running.size >= cap) break;
+      // Oldest first (nearly): once one has not waited long enough, the rest wait for the next pump.
       if (yielding && entries[0].since > overdue) break;
-      if (this.running.has(key)) {
-        scanned++;
-        continue;
-      }
-      this.order.splice(scanned, 1);
-      this.startNext(key);
+      if (!this.running.has(key)) this.startNext(key);
     }
-    this.schedulePoll();
+    if (yielding) this.schedulePoll();
   }
 
   /** Waits for every write, waiting or running, at full width. */
@@ -131,7 +121,7 @@ export class StatusLane {
     this.poll = undefined;
   }
 
-  /** While writes are held for the target passes, nothing else would start them once the queue empties. */
+  /** While writes are held for the target passes, nothing else would start them once the queue empties (the end of a write pumps too). */
   private schedulePoll(): void {
     if (this.poll || this.waiting.size === 0) return;
     this.poll = setTimeout(() => {
@@ -145,8 +135,8 @@ export class StatusLane {
     const entries = this.waiting.get(key);
     const entry = entries?.shift();
     if (!entry) return;
-    if (entries && entries.length === 0) this.waiting.delete(key);
-    else if (!this.order.includes(key)) this.order.push(key);
+    this.waiting.delete(key);
+    if (entries && entries.length > 0) this.waiting.set(key, entries);
     const run = entry.done.finally(() => {
       if (this.running.get(key) === run) this.running.delete(key);
       this.pump();
