@@ -58,7 +58,8 @@ export function targetLabelValue(t: Target): string {
  * Keys are digests, so no input (credentials included) is kept as a key.
  */
 export class RenderMemo {
-  private readonly entries = new Map<string, Omit<RenderedData, 'model'> & { model: Omit<MirrorModel, 'contributors'> }>();
+  /** The model's contributors are those of the target that rendered first: callers put their own in. */
+  private readonly entries = new Map<string, RenderedData>();
   hits = 0;
   misses = 0;
 
@@ -70,7 +71,7 @@ export class RenderMemo {
     return createHash('sha256').update(JSON.stringify([machineConfig, rest])).digest('hex');
   }
 
-  get(key: string): (Omit<RenderedData, 'model'> & { model: Omit<MirrorModel, 'contributors'> }) | undefined {
+  get(key: string): RenderedData | undefined {
     const hit = this.entries.get(key);
     if (!hit) {
       this.misses++;

@@ -87,6 +87,13 @@ export function toEvent(e: EventSpec, instance: string, now: Date): CoreV1Event 
   };
 }
 
+/** An Event this replica created, and how often it has counted it. */
+interface Recorded {
+  namespace: string;
+  name: string;
+  count: number;
+}
+
 /**
  * Records Events as client-go's recorder does: a repeat of an Event this
  * instance recorded (same object, type, reason and message) raises its
@@ -95,7 +102,7 @@ export function toEvent(e: EventSpec, instance: string, now: Date): CoreV1Event 
  * one is created. Remembers the last `size` Events.
  */
 export class EventRecorder {
-  private readonly recorded = new Map<string, { namespace: string; name: string; count: number }>();
+  private readonly recorded = new Map<string, Recorded>();
 
   constructor(
     private readonly writer: Pick<Writer, 'createEvent' | 'patchEventCount'>,
@@ -123,7 +130,7 @@ export class EventRecorder {
     if (name) this.remember(key, { namespace: e.namespace, name, count: 1 });
   }
 
-  private remember(key: string, v: { namespace: string; name: string; count: number }): void {
+  private remember(key: string, v: Recorded): void {
     this.recorded.set(key, v);
     if (this.recorded.size > this.size) this.recorded.delete(this.recorded.keys().next().value as string);
   }
