@@ -54,7 +54,7 @@ function printTable(results: readonly SizeResult[]): void {
 function printRatios(results: readonly SizeResult[]): void {
   console.log('\nscaling (ratio of medians, this run):');
   for (let i = 1; i < results.length; i++) {
-    const [a, b] = [results[i - 1], results[i]];
+    const [a, b] = [results[i - 1]!, results[i]!];
     const parts = (['merge', 'render', 'total', 'gatherCluster'] as const).map(
       (p) => `${p} ${fmt(summary(b, p).median / summary(a, p).median, 2)}`,
     );

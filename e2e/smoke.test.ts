@@ -51,7 +51,7 @@ spec:
                 type: object
                 x-kubernetes-preserve-unknown-fields: true
 `;
-const [widgetCrd] = parseYaml(widgetCrdYaml, 'smoke.test.ts');
+const widgetCrd = parseYaml(widgetCrdYaml, 'smoke.test.ts')[0]!;
 
 type Watched<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
 

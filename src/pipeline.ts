@@ -164,8 +164,9 @@ export function toData(output: RenderOutput, extra: Readonly<Record<string, stri
 export function contentHash(data: Record<string, string>): string {
   const h = createHash('sha256');
   for (const key of Object.keys(data).sort()) {
+    const value = data[key]!;
     h.update(`${key.length}:${key}`);
-    h.update(`${Buffer.byteLength(data[key])}:${data[key]}`);
+    h.update(`${Buffer.byteLength(value)}:${value}`);
   }
   return h.digest('hex');
 }

@@ -54,7 +54,7 @@ export async function inPool<T>(items: readonly T[], concurrency: number, fn: (i
   const worker = async (): Promise<void> => {
     while (next < items.length) {
       const i = next++;
-      await fn(items[i], i);
+      await fn(items[i]!, i);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));

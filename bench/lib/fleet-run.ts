@@ -98,7 +98,8 @@ export async function runFleet(cluster: BenchCluster, opts: FleetOptions): Promi
     log(`resync: ${resync.reconciles} reconciles, ${resync.writes.audit?.total ?? 'n/a'} writes`);
     const change = await measureChange(cluster, op, watch, keys, opts);
     log(`change converged in ${Math.round(change.convergeMs)} ms`);
-    const sample = await k.core.readNamespacedConfigMap({ namespace: members[0].namespace, name: `${members[0].nodePool}-image-mirrors` });
+    const first = members[0]!;
+    const sample = await k.core.readNamespacedConfigMap({ namespace: first.namespace, name: `${first.nodePool}-image-mirrors` });
     await op.stop();
     watch.stop();
     const result: FleetResult = { nodePools: members.length, concurrency: opts.concurrency, setupMs, initial, resync, change };

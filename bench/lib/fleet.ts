@@ -148,7 +148,7 @@ export async function deleteFleet(k: Kube, shape: FleetShape, extraNamespaces: r
   await gone(k.custom.deleteClusterCustomObject({ group: OUR_GROUP, version: OUR_VERSION, plural: 'imagedigestmirrorsets', name: globalIdmsName(shape) }));
   const namespaces = [...Array.from({ length: shape.namespaces }, (_, n) => `${shape.prefix}-${n}`), ...extraNamespaces];
   for (const namespace of namespaces) {
-    for (const [group, version, plural] of [[HS_GROUP, HS_VERSION, 'nodepools'], [HS_GROUP, HS_VERSION, 'hostedclusters'], [OUR_GROUP, OUR_VERSION, 'renderedmirrorconfigs']]) {
+    for (const [group, version, plural] of [[HS_GROUP, HS_VERSION, 'nodepools'], [HS_GROUP, HS_VERSION, 'hostedclusters'], [OUR_GROUP, OUR_VERSION, 'renderedmirrorconfigs']] as const) {
       const list = (await k.custom.listNamespacedCustomObject({ group, version, plural, namespace })) as { items: { metadata: { name: string } }[] };
       for (const item of list.items) await gone(k.custom.deleteNamespacedCustomObject({ group, version, plural, namespace, name: item.metadata.name }));
     }

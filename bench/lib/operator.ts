@@ -98,7 +98,7 @@ export class Operator {
 
   /** CPU seconds (user + system) the operator has used, from /proc/<pid>/stat. */
   cpuSeconds(): number {
-    const fields = readFileSync(`/proc/${this.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const fields = readFileSync(`/proc/${this.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
     // Fields after the command: state is [0], utime [11], stime [12], in clock ticks (100/s on Linux).
     return (Number(fields[11]) + Number(fields[12])) / 100;
   }

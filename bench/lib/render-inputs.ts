@@ -28,7 +28,7 @@ export function sourceSpecs(n: number): SourceSpec[] {
   const specs: SourceSpec[] = [];
   for (let i = 0; i < n; i++) {
     if (i % 10 === 9) {
-      const parent = specs[i - 1].source;
+      const parent = specs[i - 1]!.source;
       const path = `special/team${i - 1}/sub`;
       specs.push({ source: `${parent}/sub`, digest: [1, 2, 3].map((k) => `mirror${k}.corp/${path}`), tag: [], parent });
     } else {

@@ -15,7 +15,7 @@ export function median(values: readonly number[]): number {
   if (values.length === 0) return NaN;
   const s = [...values].sort((a, b) => a - b);
   const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 /** The value below which `p` percent of the values lie (nearest rank). */
@@ -23,7 +23,7 @@ export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return NaN;
   const s = [...values].sort((a, b) => a - b);
   const rank = Math.ceil((p / 100) * s.length);
-  return s[Math.min(s.length, Math.max(1, rank)) - 1];
+  return s[Math.min(s.length, Math.max(1, rank)) - 1]!;
 }
 
 export function min(values: readonly number[]): number {
@@ -82,7 +82,7 @@ export function printMachine(out: (line: string) => void = console.log): void {
 /** Prints rows as an aligned text table. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[], out: (line: string) => void = console.log): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padStart(widths[i])).join('  ');
+  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padStart(widths[i] ?? 0)).join('  ');
   out(line(header));
   for (const r of rows) out(line(r));
 }
@@ -97,15 +97,16 @@ export function numberListArg(argv: readonly string[], name: string, fallback: n
 }
 
 export function numberArg(argv: readonly string[], name: string, fallback: number): number {
-  const [n] = numberListArg(argv, name, [fallback]);
+  const [n = fallback] = numberListArg(argv, name, [fallback]);
   return n;
 }
 
 export function stringArg(argv: readonly string[], name: string): string | undefined {
   const flag = `--${name}`;
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === flag) return argv[i + 1];
-    if (argv[i].startsWith(`${flag}=`)) return argv[i].slice(flag.length + 1);
+    const arg = argv[i]!;
+    if (arg === flag) return argv[i + 1];
+    if (arg.startsWith(`${flag}=`)) return arg.slice(flag.length + 1);
   }
   return undefined;
 }

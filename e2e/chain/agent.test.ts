@@ -107,7 +107,7 @@ describe('chain: agent against the API server', function () {
   it('watch: an invalid publication changes nothing on disk and says why', async function () {
     const before = await stat(at(HOSTS_PATH));
     const bad = files('mirror-c.example:5000');
-    bad[0] = { ...bad[0], content: 'server = "https://quay.io\n' };
+    bad[0] = { ...bad[0]!, content: 'server = "https://quay.io\n' };
     await publish(publication(ns, name, bad, 'sha256:ccc'));
     const c = await waitUntil('condition False', async () => ((await condition())?.status === 'False' ? condition() : undefined));
     expect(c).to.include({ reason: 'InvalidConfig' });

@@ -190,7 +190,7 @@ export async function apply(kube: Kube, obj: KubernetesObject): Promise<Applied>
   }
   const current = await kube.objects.read(ref(body));
   const next = structuredClone(body);
-  next.metadata = { ...next.metadata, resourceVersion: current.metadata?.resourceVersion };
+  next.metadata = { ...next.metadata, ...(current.metadata?.resourceVersion ? { resourceVersion: current.metadata.resourceVersion } : {}) };
   return { object: await kube.objects.replace(next), action: 'replaced' };
 }
 
@@ -341,8 +341,8 @@ function ref(obj: KubernetesObject): KubernetesObject & { metadata: { name: stri
   const name = obj.metadata?.name;
   if (!name) throw new Error(`${nameOf(obj)}: metadata.name is required`);
   return {
-    apiVersion: obj.apiVersion,
-    kind: obj.kind,
+    ...(obj.apiVersion ? { apiVersion: obj.apiVersion } : {}),
+    ...(obj.kind ? { kind: obj.kind } : {}),
     metadata: { name, ...(obj.metadata?.namespace ? { namespace: obj.metadata.namespace } : {}) },
   };
 }

@@ -166,7 +166,7 @@ describe('operator: change flows', function () {
     });
     expect(counted.missing.map((e) => e.count)).to.deep.equal([2]);
     expect(counted.recovered.map((e) => e.count)).to.include(2);
-    const [first, last] = [counted.missing[0].firstTimestamp, counted.missing[0].lastTimestamp].map((d) => new Date(d ?? 0).getTime());
+    const [first, last] = [counted.missing[0]?.firstTimestamp, counted.missing[0]?.lastTimestamp].map((d) => new Date(d ?? 0).getTime()) as [number, number];
     expect(last).to.be.at.least(first);
   });
 

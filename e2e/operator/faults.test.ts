@@ -157,7 +157,7 @@ describe('operator: leader election', function () {
     ops = [await OperatorProcess.start({ kubeconfig: kubeconfigPath(), namespace: opNs, args })];
     await waitReady(k, ns, 'pool-0');
     ops.push(await OperatorProcess.start({ kubeconfig: kubeconfigPath(), namespace: opNs, args }));
-    const [first, second] = ops;
+    const [first, second] = ops as [OperatorProcess, OperatorProcess];
     await second.waitReady();
     // Let the follower observe the current holder a few times.
     await new Promise((r) => setTimeout(r, 2 * lease.retry * 1000));

@@ -273,14 +273,14 @@ export function itmsDoc(name: string, entries: Array<{ source: string; mirrors: 
 
 /** Creates or replaces a custom object (cluster-scoped when `namespace` is undefined). */
 export async function putCustom(k: Kube, plural: string, apiVersion: string, body: CustomObject & { kind: string }): Promise<void> {
-  const [group, version] = apiVersion.split('/');
+  const [group = '', version = ''] = apiVersion.split('/');
   const ns = body.metadata.namespace;
   const full = { apiVersion, ...body };
   try {
     const cur = (ns
       ? await k.custom.getNamespacedCustomObject({ group, version, plural, namespace: ns, name: body.metadata.name })
       : await k.custom.getClusterCustomObject({ group, version, plural, name: body.metadata.name })) as CustomObject;
-    full.metadata = { ...full.metadata, resourceVersion: cur.metadata.resourceVersion };
+    full.metadata = { ...full.metadata, ...(cur.metadata.resourceVersion ? { resourceVersion: cur.metadata.resourceVersion } : {}) };
     if (ns) await k.custom.replaceNamespacedCustomObject({ group, version, plural, namespace: ns, name: body.metadata.name, body: full });
     else await k.custom.replaceClusterCustomObject({ group, version, plural, name: body.metadata.name, body: full });
   } catch (err) {
@@ -291,7 +291,7 @@ export async function putCustom(k: Kube, plural: string, apiVersion: string, bod
 }
 
 export async function deleteCustom(k: Kube, plural: string, apiVersion: string, name: string, namespace?: string): Promise<void> {
-  const [group, version] = apiVersion.split('/');
+  const [group = '', version = ''] = apiVersion.split('/');
   try {
     if (namespace) await k.custom.deleteNamespacedCustomObject({ group, version, plural, namespace, name });
     else await k.custom.deleteClusterCustomObject({ group, version, plural, name });

@@ -239,7 +239,7 @@ describe('operator: walk-through on the real API server', function () {
       return list.length > 0 ? list : undefined;
     });
     expect(events[0]).to.deep.include({ type: 'Warning', reason: 'SourceIsOwnMirror' });
-    expect(events[0].message).to.contain('nvcr.io/nvidia').and.contain('spec.imageTagMirrors[0]');
+    expect(events[0]?.message).to.contain('nvcr.io/nvidia').and.contain('spec.imageTagMirrors[0]');
     await deleteCustom(k, 'imagetagmirrorsets', OURS, `gpu-tags-${id}`);
   });
 

@@ -23,8 +23,8 @@ export interface ApplyOptions {
   /** Node path of the state file. */
   statePath: string;
   /** Recorded in the state file. */
-  source?: string;
-  contentHash?: string;
+  source?: string | undefined;
+  contentHash?: string | undefined;
 }
 
 export interface ApplyReport {

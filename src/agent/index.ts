@@ -22,19 +22,19 @@ import { decodeSecretData, syncFiles, type Published } from './sync.js';
 import { resolveTarget, type AgentTarget, type TargetFlags } from './target.js';
 
 export interface AgentOptions {
-  kubeconfig?: string;
+  kubeconfig?: string | undefined;
   /** Node to report on and whose labels pick the output; without it nothing is reported to the API. */
-  nodeName?: string;
+  nodeName?: string | undefined;
   target: TargetFlags;
   /** Directory the node's `/` is mounted at. */
   root: string;
   statePath: string;
   allowedRoots?: readonly AllowedRoot[];
   /** Node path of containerd's config.toml; empty or undefined disables the check. */
-  containerdConfig?: string;
+  containerdConfig?: string | undefined;
   certsDir?: string;
   /** Run after files under /etc/containers changed (e.g. `systemctl reload crio`); never run otherwise. */
-  reloadCrioCommand?: string;
+  reloadCrioCommand?: string | undefined;
   resyncMs?: number;
   debounceMs?: number;
   log: Logger;

@@ -227,7 +227,7 @@ export function checkContent(format: FileFormat, content: string): string | unde
  * input may be a credential: keep the first line and the position only.
  */
 function tomlReason(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split('\n')[0].replace(/^Invalid TOML document: /, '');
+  return (e instanceof Error ? e.message : String(e)).split('\n', 1)[0]!.replace(/^Invalid TOML document: /, '');
 }
 
 function tomlPosition(e: unknown): string {

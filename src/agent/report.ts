@@ -28,8 +28,8 @@ export interface Outcome {
   target: AgentTarget;
   sync: SyncResult;
   /** Absent when the check is disabled (no containerd on the node). */
-  containerd?: ContainerdCheck;
-  contentHash?: string;
+  containerd?: ContainerdCheck | undefined;
+  contentHash?: string | undefined;
   /** Steps after the files that failed: the report to the Node, the CRI-O reload command. */
   followUpFailures?: string[];
 }
@@ -131,7 +131,7 @@ export class NodeReporter {
       reason: c.reason,
       message,
       lastHeartbeatTime: now,
-      lastTransitionTime: current && current.status === c.status ? current.lastTransitionTime : now,
+      lastTransitionTime: (current && current.status === c.status ? current.lastTransitionTime : undefined) ?? now,
     };
     // Strategic merge keys node conditions by type: the kubelet's own stay untouched.
     await this.core.patchNodeStatus(
@@ -160,7 +160,7 @@ export class NodeReporter {
       namespace: 'default',
       body: {
         metadata: { generateName: `${this.nodeName}.`, namespace: 'default' },
-        involvedObject: { apiVersion: 'v1', kind: 'Node', name: this.nodeName, uid: node.metadata?.uid },
+        involvedObject: { apiVersion: 'v1', kind: 'Node', name: this.nodeName, ...(node.metadata?.uid ? { uid: node.metadata.uid } : {}) },
         type: e.type,
         reason: e.reason,
         message,

@@ -16,8 +16,8 @@ export interface AgentState {
   /** Node paths of directories the agent created, sorted. */
   dirs: string[];
   /** Output the files came from (`ConfigMap ns/name`) and its content hash, for people reading the file. */
-  source?: string;
-  contentHash?: string;
+  source?: string | undefined;
+  contentHash?: string | undefined;
 }
 
 export type LoadedState = { state: AgentState; recovered?: string };

@@ -14,7 +14,7 @@ export interface Published {
   /** Decoded; undefined when the Secret does not exist. */
   secretData: Readonly<Record<string, string>> | undefined;
   /** The ConfigMap's `imagemirror.io/content-hash` annotation. */
-  contentHash?: string;
+  contentHash?: string | undefined;
 }
 
 export interface SyncOptions {
@@ -24,8 +24,8 @@ export interface SyncOptions {
 }
 
 export type SyncResult =
-  | { ok: true; plan: Plan; report: ApplyReport; changed: boolean; recovered?: string }
-  | { ok: false; errors: PlanError[]; recovered?: string };
+  | { ok: true; plan: Plan; report: ApplyReport; changed: boolean; recovered?: string | undefined }
+  | { ok: false; errors: PlanError[]; recovered?: string | undefined };
 
 export async function syncFiles(pub: Published, opts: SyncOptions): Promise<SyncResult> {
   const { state, recovered } = await loadState(opts.root, opts.statePath, opts.allowedRoots);

@@ -10,9 +10,9 @@ export interface TargetFlags {
   /** Namespace of the cluster-wide output (the operator namespace). */
   namespace: string;
   /** Namespace of NodePool outputs; defaults to `namespace`. */
-  nodePoolNamespace?: string;
+  nodePoolNamespace?: string | undefined;
   /** Forces the ConfigMap (and Secret) name, in `namespace`. */
-  configMap?: string;
+  configMap?: string | undefined;
 }
 
 export interface AgentTarget {

@@ -23,9 +23,10 @@ function parseSpec(spec: string): { paths: string[]; target: Target; file: strin
   let target: Target = { kind: 'Cluster' };
   let file = '';
   for (let i = 0; i < words.length; i++) {
-    if (words[i] === '--target') target = parseTarget(words[++i]);
-    else if (words[i].startsWith('file=')) file = words[i].slice('file='.length);
-    else paths.push(words[i]);
+    const word = words[i]!;
+    if (word === '--target') target = parseTarget(words[++i] ?? '');
+    else if (word.startsWith('file=')) file = word.slice('file='.length);
+    else paths.push(word);
   }
   return { paths, target, file };
 }
@@ -49,7 +50,7 @@ function redact(content: string, spec: string): string {
 }
 
 export function readmeBlocks(readme: string): ReadmeBlock[] {
-  return [...readme.matchAll(BLOCK)].map((m) => ({ spec: m[1], lang: m[2], shown: m[3], rendered: renderFile(m[1]) }));
+  return [...readme.matchAll(BLOCK)].map(([, spec = '', lang = '', shown = '']) => ({ spec, lang, shown, rendered: renderFile(spec) }));
 }
 
 export function updateReadme(readme: string): string {

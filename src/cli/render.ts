@@ -18,7 +18,7 @@ export const EXIT_USAGE = 2;
 export function parseTarget(value: string): Target {
   const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(value);
   if (!m) throw new InvalidArgumentError(`"${value}" is not NAMESPACE/NODEPOOL (lower-case DNS names)`);
-  return { kind: 'NodePool', namespace: m[1], name: m[3] };
+  return { kind: 'NodePool', namespace: m[1]!, name: m[3]! };
 }
 
 /** Loads, validates and renders; never writes. */
@@ -79,7 +79,7 @@ export function registerRenderCommands(program: Command): void {
       const { output, hash } = rendered.outcome;
       for (const w of output.warnings) process.stderr.write(formatWarning(w) + '\n');
       for (const file of writeTree(opts.out, output.files)) process.stdout.write(`${file}\n`);
-      if (opts.machineconfig) writeFileSync(opts.machineconfig, rendered.outcome.configMapData[MACHINE_CONFIG_KEY], { mode: 0o644 });
+      if (opts.machineconfig) writeFileSync(opts.machineconfig, rendered.outcome.configMapData[MACHINE_CONFIG_KEY] ?? '', { mode: 0o644 });
       process.stderr.write(`rendered ${output.files.length} file(s), ${rendered.outcome.model.rules.length} registry rule(s), content hash ${hash.slice(0, 12)}\n`);
     });
   program

@@ -425,7 +425,7 @@ export class Controller {
   private async reconcileObject(key: string): Promise<HandlerResult> {
     const s = this.sources as ClusterSources;
     const [kindName, ...rest] = key.slice(OBJECT_PREFIX.length).split('/');
-    const kind = KIND_OF[kindName];
+    const kind = kindName === undefined ? undefined : KIND_OF[kindName];
     const obj = kind ? s.clusterObject(kind, rest.join('/')) : undefined;
     if (!kind || !obj) return;
     // Wait for target passes in flight, so counts are not written half-way (bounded, never starves).
@@ -465,7 +465,7 @@ export class Controller {
       }
     }
     return [...counts].map(([k, count]) => {
-      const [condition, status] = k.split('|');
+      const [condition = '', status = ''] = k.split('|');
       return { condition, status, count };
     });
   }

@@ -33,9 +33,9 @@ export interface InformerOptions<T extends KubernetesObject> {
   path: string;
   list: ListFn<T>;
   watch: WatchFn;
-  labelSelector?: string;
-  fieldSelector?: string;
-  backoff?: Partial<Backoff>;
+  labelSelector?: string | undefined;
+  fieldSelector?: string | undefined;
+  backoff?: Partial<Backoff> | undefined;
   logger: Logger;
   random?: () => number;
   timers?: Timers;

@@ -122,18 +122,20 @@ export class KubeApi {
   }
 
   private async rawList(r: Resource, sel: Selectors): Promise<KubernetesListObject<object>> {
-    const { namespace, labelSelector, fieldSelector } = sel;
+    const { namespace } = sel;
+    // Only the selectors that are set (the request types take no explicit undefined).
+    const selectors = { ...(sel.labelSelector ? { labelSelector: sel.labelSelector } : {}), ...(sel.fieldSelector ? { fieldSelector: sel.fieldSelector } : {}) };
     if (r.group === '' && r.plural === 'configmaps') {
       return namespace
-        ? this.core.listNamespacedConfigMap({ namespace, labelSelector, fieldSelector })
-        : this.core.listConfigMapForAllNamespaces({ labelSelector, fieldSelector });
+        ? this.core.listNamespacedConfigMap({ namespace, ...selectors })
+        : this.core.listConfigMapForAllNamespaces(selectors);
     }
     if (r.group === '' && r.plural === 'secrets') {
       return namespace
-        ? this.core.listNamespacedSecret({ namespace, labelSelector, fieldSelector })
-        : this.core.listSecretForAllNamespaces({ labelSelector, fieldSelector });
+        ? this.core.listNamespacedSecret({ namespace, ...selectors })
+        : this.core.listSecretForAllNamespaces(selectors);
     }
-    const base = { group: r.group, version: r.version, plural: r.plural, labelSelector, fieldSelector };
+    const base = { group: r.group, version: r.version, plural: r.plural, ...selectors };
     const list = !r.namespaced
       ? await this.custom.listClusterCustomObject(base)
       : namespace

@@ -40,10 +40,10 @@ export interface ObjectState {
 }
 
 export const ACCEPTED_CHECKS: readonly Check<ObjectState>[] = [
-  (s) => (s.own.length > 0 ? { reason: s.own[0].reason, message: describeProblems(s.own) } : undefined),
+  (s) => (s.own[0] ? { reason: s.own[0].reason, message: describeProblems(s.own) } : undefined),
   (s) => {
-    if (s.inTargets.length === 0) return undefined;
     const problems = uniqueByMessage(s.inTargets.map((p) => p.problem));
+    if (!problems[0]) return undefined;
     const where = [...new Set(s.inTargets.map((p) => describeTarget(p.target)))].sort();
     return { reason: problems[0].reason, message: `${describeProblems(problems)} (in ${listSome(where)})` };
   },

@@ -7,7 +7,7 @@
 // Order matters for the node agent, which reads files.json from the
 // ConfigMap and secret keys from the Secret: new Secret keys are written
 // first, the ConfigMap next, and a Secret that became empty is deleted last.
-import type { V1ConfigMap, V1OwnerReference, V1Secret } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1ObjectMeta, V1OwnerReference, V1Secret } from '@kubernetes/client-node';
 import type { KubeObject, Target } from '../model/source.js';
 import type { Problem } from '../model/types.js';
 import { contentHash, HASH_ANNOTATION, OUTPUT_LABEL, outputName, TARGET_LABEL, targetLabelValue, type RenderedData } from '../pipeline.js';
@@ -226,8 +226,8 @@ async function createOrReplace<T extends { metadata?: { resourceVersion?: string
 function mergedMeta(
   base: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string; ownerReferences?: V1OwnerReference[] } } | undefined,
   meta: Meta,
-): V1ConfigMap['metadata'] {
-  const out: NonNullable<V1ConfigMap['metadata']> = {
+): V1ObjectMeta {
+  const out: V1ObjectMeta = {
     name: meta.name,
     namespace: meta.namespace,
     labels: { ...(base?.metadata?.labels ?? {}), ...meta.labels },

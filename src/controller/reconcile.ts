@@ -65,7 +65,7 @@ export function targetKey(t: Target): string {
 export function parseTargetKey(key: string): Target | undefined {
   if (key === 'cluster') return { kind: 'Cluster' };
   const m = /^np:([^/]+)\/(.+)$/.exec(key);
-  return m ? { kind: 'NodePool', namespace: m[1], name: m[2] } : undefined;
+  return m ? { kind: 'NodePool', namespace: m[1]!, name: m[2]! } : undefined;
 }
 
 export async function reconcileTarget(deps: ReconcileDeps, target: Target): Promise<TargetSummary> {

@@ -105,7 +105,7 @@ export class StatusLane {
     for (const [key, entries] of this.waiting) {
       if (this.running.size >= cap) break;
       // Oldest first (nearly): once one has not waited long enough, the rest wait for the next pump.
-      if (yielding && entries[0].since > overdue) break;
+      if (yielding && (entries[0]?.since ?? 0) > overdue) break;
       if (!this.running.has(key)) this.startNext(key);
     }
     if (yielding) this.schedulePoll();

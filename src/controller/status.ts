@@ -79,8 +79,8 @@ export const TARGET_CHECKS: readonly Check<RenderedTarget>[] = [
 ];
 
 function problemOf(problems: RenderedTarget['gathered']['problems']): CheckProblem | undefined {
-  if (problems.length === 0) return undefined;
-  return { reason: problems[0].reason, message: describeProblems(problems) };
+  const first = problems[0];
+  return first ? { reason: first.reason, message: describeProblems(problems) } : undefined;
 }
 
 export function statusNamespace(t: Target, operatorNamespace: string): string {

@@ -19,7 +19,8 @@ interface Graph {
  */
 export function orderMirrors(source: string, lists: readonly (readonly string[])[]): string[] {
   // One list is its own topological order (a chain); by far the common case.
-  if (lists.length === 1) return lists[0][lists[0].length - 1] === source ? lists[0].slice(0, -1) : [...lists[0]];
+  const only = lists.length === 1 ? lists[0] : undefined;
+  if (only) return only[only.length - 1] === source ? only.slice(0, -1) : [...only];
   const graph = buildGraph(source, lists);
   const order = topologicalOrder(source, graph);
   if (order[order.length - 1] === source) order.pop();
@@ -45,8 +46,8 @@ function buildGraph(source: string, lists: readonly (readonly string[])[]): Grap
   addNode(source);
   for (const list of lists) {
     list.forEach(addNode);
-    for (let i = 0; i + 1 < list.length; i++) addEdge(list[i], list[i + 1]);
-    if (!list.includes(source)) addEdge(list[list.length - 1], source);
+    for (let i = 0; i + 1 < list.length; i++) addEdge(list[i]!, list[i + 1]!);
+    if (!list.includes(source)) addEdge(list[list.length - 1]!, source);
   }
   return graph;
 }
@@ -76,7 +77,7 @@ function insertSorted(sorted: string[], value: string): void {
   let hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (sorted[mid] < value) lo = mid + 1;
+    if (sorted[mid]! < value) lo = mid + 1;
     else hi = mid;
   }
   sorted.splice(lo, 0, value);
@@ -101,7 +102,7 @@ function breakCycle(source: string, graph: Graph, done: ReadonlySet<string>): st
     }
   }
   const candidates = components.filter((_, i) => !entered.has(i)).flat().sort(byteOrder);
-  return candidates.find((n) => n !== source) ?? candidates[0];
+  return candidates.find((n) => n !== source) ?? candidates[0]!;
 }
 
 /** Tarjan's algorithm over the nodes not yet emitted (iterative: lists can be long). */
@@ -123,7 +124,7 @@ function stronglyConnected(graph: Graph, done: ReadonlySet<string>): string[][] 
     };
     visit(root);
     while (work.length > 0) {
-      const frame = work[work.length - 1];
+      const frame = work[work.length - 1]!;
       const step = frame.succs.next();
       if (!step.done) {
         const succ = step.value;
@@ -134,7 +135,7 @@ function stronglyConnected(graph: Graph, done: ReadonlySet<string>): string[][] 
       }
       work.pop();
       if (work.length > 0) {
-        const parent = work[work.length - 1].node;
+        const parent = work[work.length - 1]!.node;
         low.set(parent, Math.min(low.get(parent)!, low.get(frame.node)!));
       }
       if (low.get(frame.node) === index.get(frame.node)) {

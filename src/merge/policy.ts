@@ -46,7 +46,7 @@ function policyBit(e: MirrorEntry): number {
 }
 
 function conflict(source: string, never: MirrorEntry[], allow: MirrorEntry[]): Problem {
-  const [n, a] = [never[0], allow[0]];
+  const [n, a] = [never[0]!, allow[0]!];
   const others = never.length + allow.length - 2;
   const allowWords = a.policy === undefined ? `${ALLOW} (unset)` : ALLOW;
   const more = others > 0 ? ` (and ${others} more ${others === 1 ? 'entry' : 'entries'} for this source)` : '';

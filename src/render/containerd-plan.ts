@@ -40,7 +40,7 @@ export interface HostDirPlan {
 interface Context {
   insecure: ReadonlySet<string>;
   access: ReadonlyMap<string, HostAccess>;
-  defaultMirror?: string;
+  defaultMirror: string | undefined;
 }
 
 /** An endpoint being collected, with the pools that use it and who asked first. */
@@ -320,7 +320,7 @@ function chooseServer(host: string, rules: readonly RegistryRule[], hosts: reado
         'a source can only be blocked for a whole host');
     }
   }
-  return { ...hosts[hosts.length - 1] };
+  return { ...hosts[hosts.length - 1]! };
 }
 
 /** containerd sets TLS per host: an insecure repository scope is not widened to the host (fail closed). */

@@ -62,7 +62,7 @@ function checkFiles(files: readonly NodeFile[]): void {
   const paths = new Set<string>();
   for (const [i, f] of files.entries()) {
     assertKey(f.key);
-    invariant(i === 0 || files[i - 1].key !== f.key, `two files share the key ${JSON.stringify(f.key)}`);
+    invariant(i === 0 || files[i - 1]!.key !== f.key, `two files share the key ${JSON.stringify(f.key)}`);
     invariant(!paths.has(f.path) && f.path.startsWith('/etc/') && !f.path.includes('/../'), `bad path ${JSON.stringify(f.path)}`);
     paths.add(f.path);
     if (f.key === REGISTRIES_CONF_KEY || f.key.endsWith('.toml')) parseBack(f);

@@ -41,10 +41,10 @@ function interleave(digest: readonly string[], tag: readonly string[], common: R
   const out: MirrorUse[] = [];
   let [i, j] = [0, 0];
   while (i < digest.length || j < tag.length) {
-    for (; i < digest.length && !common.has(digest[i]); i++) out.push(use(digest[i], true, false));
-    for (; j < tag.length && !common.has(tag[j]); j++) out.push(use(tag[j], false, true));
+    for (; i < digest.length && !common.has(digest[i]!); i++) out.push(use(digest[i]!, true, false));
+    for (; j < tag.length && !common.has(tag[j]!); j++) out.push(use(tag[j]!, false, true));
     if (i < digest.length && j < tag.length) {
-      out.push(use(digest[i], true, true));
+      out.push(use(digest[i]!, true, true));
       i++;
       j++;
     }

@@ -54,7 +54,7 @@ export function renderRegistriesConf(model: MirrorModel): { content: string; war
 /** What every entry needs from the model besides its rule. */
 export interface EntryContext {
   insecure: ReadonlySet<string>;
-  defaultMirror?: string;
+  defaultMirror: string | undefined;
   /** The registries the default mirror serves. */
   defaultRegistries: ReadonlySet<string>;
 }

@@ -5,7 +5,7 @@ import type { RenderWarning } from '../model/types.js';
 
 export function sortedWarnings(warnings: readonly RenderWarning[]): RenderWarning[] {
   const sorted = [...warnings].sort(compareWarnings);
-  return sorted.filter((w, i) => i === 0 || compareWarnings(sorted[i - 1], w) !== 0);
+  return sorted.filter((w, i) => i === 0 || compareWarnings(sorted[i - 1]!, w) !== 0);
 }
 
 function compareWarnings(a: RenderWarning, b: RenderWarning): number {

@@ -74,7 +74,7 @@ describe('consumer: IDMS mirror with NeverContactSource', function () {
   // says so (HostWideWidening), and this pins what the consumers really do.
   it('skopeo: another repository of the source host is still pulled from the source', async function () {
     const [skopeo] = consumers(world);
-    const r = await skopeo.pull(rendered, `${source.host}/other/app@${otherRepo.manifestDigest}`);
+    const r = await skopeo!.pull(rendered, `${source.host}/other/app@${otherRepo.manifestDigest}`);
     const why = await explain(rendered, r, { source, mirror });
     expect(r.code, why).to.equal(0);
     expect(statusesOf(source, `/v2/other/app/manifests/${otherRepo.manifestDigest}`), why).to.deep.equal([200]);
@@ -84,7 +84,7 @@ describe('consumer: IDMS mirror with NeverContactSource', function () {
   it('containerd: the block is host-wide, as the CLI warns: another repository fails without contacting the source', async function () {
     expect(rendered.result.stderr).to.match(/never contacts .* for any repository.*\[HostWideWidening\]/);
     const [, containerd] = consumers(world);
-    const r = await containerd.pull(rendered, `${source.host}/other/app@${otherRepo.manifestDigest}`);
+    const r = await containerd!.pull(rendered, `${source.host}/other/app@${otherRepo.manifestDigest}`);
     const why = await explain(rendered, r, { source, mirror });
     expect(r.code, why).to.not.equal(0);
     expect(statusesOf(mirror, `/v2/other/app/manifests/${otherRepo.manifestDigest}`), why).to.deep.equal([404]);

@@ -45,7 +45,7 @@ describe('consumer: ITMS mirror for tag pulls', function () {
 
   it('skopeo: a digest pull does not use tag-only mirrors', async function () {
     const [skopeo] = consumers(world);
-    const r = await skopeo.pull(rendered, `${source.host}/team/app@${atSource.manifestDigest}`);
+    const r = await skopeo!.pull(rendered, `${source.host}/team/app@${atSource.manifestDigest}`);
     const why = await explain(rendered, r, { source, mirror });
     expect(r.code, why).to.equal(0);
     expect(mirror.requestsFor('team/app'), why).to.deep.equal([]);
@@ -75,7 +75,7 @@ describe('consumer: ITMS mirror for tag pulls', function () {
   it('containerd: tag-only is approximated (the CLI warns), so a digest pull asks the mirror first, then the source', async function () {
     expect(rendered.result.stderr).to.match(/is also used for pulls by digest \[TagOnlyApproximated\]/);
     const [, containerd] = consumers(world);
-    const r = await containerd.pull(rendered, `${source.host}/team/app@${atSource.manifestDigest}`);
+    const r = await containerd!.pull(rendered, `${source.host}/team/app@${atSource.manifestDigest}`);
     const why = await explain(rendered, r, { source, mirror });
     expect(r.code, why).to.equal(0);
     expect(statusesOf(mirror, `/v2/team/app/manifests/${atSource.manifestDigest}`), why).to.deep.equal([404]);

@@ -22,7 +22,7 @@ function renderedFrom(src: ObjectSource, target: Target): Map<string, string> {
   const g = gather(src, target);
   expect(g.problems, JSON.stringify(g.problems.slice(0, 3))).to.deep.equal([]);
   const merged = merge(g.inputs);
-  if (!merged.ok) throw new Error(merged.errors[0].message);
+  if (!merged.ok) throw new Error(merged.errors[0]?.message);
   return new Map(render(merged.value).files.map((f) => [f.key, f.content]));
 }
 
@@ -127,7 +127,7 @@ describe('registries.conf fast check (render parse-back)', () => {
       insecure: [scope('lab.io'), scope('quay.io/a')],
       blocked: [scope('docker.io')],
     }));
-    if (!merged.ok) throw new Error(merged.errors[0].message);
+    if (!merged.ok) throw new Error(merged.errors[0]?.message);
     const conf = render(merged.value).files.find((f) => f.key === 'registries.conf')!.content;
     for (const key of ['blocked = true', 'insecure = true', 'mirror-by-digest-only = true', 'pull-from-mirror = "digest-only"', 'pull-from-mirror = "tag-only"']) {
       expect(conf).to.include(key);

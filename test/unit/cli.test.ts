@@ -35,7 +35,7 @@ async function pool<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): 
   const worker = async (): Promise<void> => {
     while (next < items.length) {
       const i = next++;
-      out[i] = await fn(items[i]);
+      out[i] = await fn(items[i]!);
     }
   };
   await Promise.all(Array.from({ length: limit }, worker));
@@ -120,10 +120,10 @@ describe('cli: render and validate', () => {
     const failures = await pool(names, 3, async (name) => {
       const path = join(INVALID, name);
       const m = /^# expect: ([A-Za-z]+): (.+)$/m.exec(readFileSync(path, 'utf8'));
-      if (!m) return `${name}: no "# expect:" header`;
+      if (!m?.[1] || !m[2]) return `${name}: no "# expect:" header`;
       const dir = mkdtempSync(join(out, 'f-'));
       const r = await cli(['render', ...targetArgs(path), '--out', dir, path]);
-      const line = r.stderr.split('\n').find((l) => l.endsWith(`[${m[1]}]`) && l.includes(m[2]));
+      const line = r.stderr.split('\n').find((l) => l.endsWith(`[${m[1]}]`) && l.includes(m[2]!));
       if (r.code !== 1) return `${name}: exit ${r.code}, want 1\n${r.stderr}`;
       if (!line) return `${name}: no "${m[1]}" error containing ${JSON.stringify(m[2])}:\n${r.stderr}`;
       if (/\n\s+at /.test(r.stderr)) return `${name}: stack trace on stderr`;

@@ -91,7 +91,7 @@ export async function skopeoOnNode(rendered: string, args: readonly string[]): P
     await nodeEtcContainers(rendered, etc);
     const authfile = join(rendered, 'etc', 'containers', 'auth.json');
     const authArgs = ['--authfile', (await exists(authfile)) ? authfile : join(etc, 'no-auth.json')];
-    const [verb, ...rest] = args;
+    const [verb = '', ...rest] = args;
     const script = 'mount --bind "$1" /etc/containers && shift && exec skopeo "$@"';
     return await run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', etc, '--debug', verb, ...authArgs, ...rest], {
       timeoutMs: 60_000,

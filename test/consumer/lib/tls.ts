@@ -29,6 +29,6 @@ export async function makeServerCert(dir: string, caName = 'image-mirror consume
     'x509', '-req', '-in', p('server.csr'), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-CAcreateserial',
     '-out', p('server.crt'), '-days', '2', '-extfile', p('server.ext'),
   ]);
-  const [caPEM, certPEM, keyPEM] = await Promise.all(['ca.crt', 'server.crt', 'server.key'].map((f) => readFile(p(f), 'utf8')));
+  const [caPEM, certPEM, keyPEM] = await Promise.all([readFile(p('ca.crt'), 'utf8'), readFile(p('server.crt'), 'utf8'), readFile(p('server.key'), 'utf8')]);
   return { caPEM, certPEM, keyPEM };
 }

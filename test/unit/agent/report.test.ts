@@ -42,7 +42,7 @@ describe('agent report', () => {
     const ok = applied(report({ written: ['/etc/containerd/certs.d/q/hosts.toml'] }), { containerd: { status: 'True', reason: 'ConfigPathSet', message: 'ok' } });
     expect(conditionFor(ok)).to.include({ status: 'True', reason: 'Applied' });
     expect(eventsFor(ok).map((e) => [e.type, e.reason])).to.deep.equal([['Normal', 'MirrorConfigApplied']]);
-    expect(eventsFor(ok)[0].message).to.include('wrote /etc/containerd/certs.d/q/hosts.toml').and.include('sha256:1');
+    expect(eventsFor(ok)[0]?.message).to.include('wrote /etc/containerd/certs.d/q/hosts.toml').and.include('sha256:1');
     expect(eventsFor(applied(report({ unchanged: ['/a'] })))).to.deep.equal([]);
   });
 

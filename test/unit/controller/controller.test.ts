@@ -83,7 +83,7 @@ describe('Controller (in-memory API)', function () {
     c.put({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mirrors', namespace: NS }, data: { 'idms.yaml': doc('quay.io/a', 'mirror.example.net/a') } });
     c.put({ apiVersion: 'hypershift.openshift.io/v1beta1', kind: 'HostedCluster', metadata: { name: 'hc', namespace: NS }, spec: { imageMirrorConfigRef: { name: 'mirrors' } } });
     c.put({ apiVersion: 'hypershift.openshift.io/v1beta1', kind: 'HostedCluster', metadata: { name: 'other', namespace: NS }, spec: {} });
-    for (const [np, hc] of [['a', 'hc'], ['b', 'hc'], ['c', 'other']]) {
+    for (const [np, hc] of [['a', 'hc'], ['b', 'hc'], ['c', 'other']] as const) {
       c.put({ apiVersion: 'hypershift.openshift.io/v1beta1', kind: 'NodePool', metadata: { name: np, namespace: NS }, spec: { clusterName: hc } });
     }
     // The resync notices HyperShift, switches to NodePool targets and removes the cluster target's output.

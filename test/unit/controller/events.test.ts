@@ -27,7 +27,7 @@ describe('EventRecorder', () => {
       ['MissingReference', 2],
       ['Recovered', 1],
     ]);
-    const first = c.events[0];
+    const first = c.events[0]!;
     expect(first.firstTimestamp).to.deep.equal(new Date('2026-12-01T10:00:00Z'));
     expect(first.lastTimestamp).to.deep.equal(new Date('2026-12-01T10:02:00Z'));
   });
@@ -42,7 +42,7 @@ describe('EventRecorder', () => {
 
   it('creates the Event again when the one it counted on has expired', async () => {
     await recorder.record(degraded);
-    c.expiredEvents.add(c.events[0].metadata?.name as string);
+    c.expiredEvents.add(c.events[0]?.metadata?.name as string);
     await recorder.record(degraded);
     await recorder.record(degraded);
     expect(c.events.map((e) => e.count)).to.deep.equal([1, 2]);

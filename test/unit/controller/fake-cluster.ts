@@ -71,7 +71,7 @@ export class FakeCluster implements Writer, TargetSources, InformerApi {
   readonly watch: WatchFn = async (path, query, cb) => {
     const m = /^\/apis?\/(?:[^/]+\/)?[^/]+(?:\/namespaces\/([^/]+))?\/([^/]+)$/.exec(path);
     const ctl = new AbortController();
-    const kind = m ? KIND_OF_PLURAL.get(m[2]) : undefined;
+    const kind = m?.[2] ? KIND_OF_PLURAL.get(m[2]) : undefined;
     if (!m || !kind) throw new Error(`fake watch: unknown path ${path}`);
     const w: Watcher = { kind, namespace: m[1], label: query.labelSelector as string | undefined, field: query.fieldSelector as string | undefined, cb };
     this.watchers.push(w);
@@ -136,7 +136,7 @@ export class FakeCluster implements Writer, TargetSources, InformerApi {
   }
 
   /** Writes the reconciler reported to the caches (lookups here are never stale, so only recorded). */
-  readonly recorded: Array<{ kind: WrittenKind; name: string; before?: string; after?: string }> = [];
+  readonly recorded: Array<{ kind: WrittenKind; name: string; before: string | undefined; after: string | undefined }> = [];
   recordWrite(kind: WrittenKind, _namespace: string, name: string, before: KubeObject | undefined, after: KubeObject | undefined): void {
     this.recorded.push({ kind, name, before: before?.metadata.resourceVersion, after: after?.metadata.resourceVersion });
   }

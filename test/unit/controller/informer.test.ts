@@ -42,6 +42,13 @@ class FakeApi {
     });
     return ctl;
   };
+
+  /** The `i`th watch opened (0-based); fails the test when there is none. */
+  opened(i: number): WatchCall {
+    const w = this.watches[i];
+    if (!w) throw new Error(`watch ${i} was not opened (${this.watches.length} were)`);
+    return w;
+  }
 }
 
 function cm(name: string, rv: string, data: Record<string, string> = {}): V1ConfigMap {
@@ -90,7 +97,7 @@ describe('Informer', () => {
     expect(await inf.waitForSync(1000)).to.equal(true);
     expect(inf.get('a', 'ns')?.metadata?.resourceVersion).to.equal('5');
     expect(added).to.deep.equal(['a']);
-    expect(api.watches[0].query).to.include({ resourceVersion: '1', labelSelector: '!imagemirror.io/output', allowWatchBookmarks: true });
+    expect(api.opened(0).query).to.include({ resourceVersion: '1', labelSelector: '!imagemirror.io/output', allowWatchBookmarks: true });
   });
 
   it('applies watch events to the cache and fires callbacks', async () => {
@@ -102,7 +109,7 @@ describe('Informer', () => {
     inf.on('delete', (o) => events.push(`delete ${o.metadata?.name}`));
     inf.start();
     await inf.waitForSync(1000);
-    const w = api.watches[0];
+    const w = api.opened(0);
     w.emit('ADDED', cm('a', '2'));
     w.emit('MODIFIED', cm('a', '3', { k: 'v' }));
     w.emit('MODIFIED', cm('a', '3', { k: 'v' })); // same resourceVersion: no callback
@@ -117,16 +124,16 @@ describe('Informer', () => {
     inf = informer(api);
     inf.start();
     await inf.waitForSync(1000);
-    api.watches[0].emit('ADDED', cm('a', '7'));
+    api.opened(0).emit('ADDED', cm('a', '7'));
     // The API server goes away: the open watch fails, and so do the next two attempts.
     api.failWatch.push(apiError(503), apiError(503));
     const t0 = Date.now();
-    api.watches[0].done(apiError(500));
+    api.opened(0).done(apiError(500));
     await until(() => api.watches.length === 2);
     // 5 + 10 + 20 ms of backoff before the third restart connects.
     expect(Date.now() - t0).to.be.at.least(30);
     expect(api.lists).to.equal(1);
-    expect(api.watches[1].query.resourceVersion).to.equal('7');
+    expect(api.opened(1).query.resourceVersion).to.equal('7');
     expect(inf.failureCount()).to.equal(0);
     expect(inf.get('a', 'ns')).to.not.equal(undefined);
   });
@@ -151,7 +158,7 @@ describe('Informer', () => {
     inf.on('update', (o) => updated.push(o.metadata?.name ?? ''));
     inf.start();
     await inf.waitForSync(1000);
-    api.watches[0].done(apiError(410));
+    api.opened(0).done(apiError(410));
     await until(() => api.watches.length === 2);
     expect(api.lists).to.equal(2);
     expect(deleted).to.deep.equal(['a']);
@@ -164,11 +171,11 @@ describe('Informer', () => {
     inf = informer(api);
     inf.start();
     await inf.waitForSync(1000);
-    api.watches[0].emit('ERROR', { code: 410, reason: 'Expired' });
-    api.watches[0].done(null);
+    api.opened(0).emit('ERROR', { code: 410, reason: 'Expired' });
+    api.opened(0).done(null);
     await until(() => api.watches.length === 2);
     expect(api.lists).to.equal(2);
-    expect(api.watches[1].query.resourceVersion).to.equal('2');
+    expect(api.opened(1).query.resourceVersion).to.equal('2');
   });
 
   it('stop cancels a pending restart', async () => {
@@ -176,7 +183,7 @@ describe('Informer', () => {
     inf = informer(api);
     inf.start();
     await inf.waitForSync(1000);
-    api.watches[0].done(apiError(500));
+    api.opened(0).done(apiError(500));
     await inf.stop();
     await new Promise((r) => setTimeout(r, 30));
     expect(api.watches.length).to.equal(1);
@@ -253,13 +260,13 @@ describe('Informer watch requests', () => {
     });
     inf.start();
     await inf.waitForSync(1000);
-    expect(api.watches[0].query).to.include({ timeoutSeconds: 420, allowWatchBookmarks: true });
+    expect(api.opened(0).query).to.include({ timeoutSeconds: 420, allowWatchBookmarks: true });
     await until(() => timers.some((t) => t.ms === 450_000));
     const guard = timers.find((t) => t.ms === 450_000);
     expect(guard, 'a guard at timeout + 30 s').to.not.equal(undefined);
-    expect(api.watches[0].aborted()).to.equal(false);
+    expect(api.opened(0).aborted()).to.equal(false);
     guard?.fn();
-    expect(api.watches[0].aborted()).to.equal(true);
+    expect(api.opened(0).aborted()).to.equal(true);
     await inf.stop();
   });
 
@@ -285,7 +292,7 @@ describe('Informer watch requests', () => {
     inf.start();
     await inf.waitForSync(1000);
     await until(() => timers.some((t) => t.ms === 330_000));
-    api.watches[0].done(null);
+    api.opened(0).done(null);
     await until(() => api.watches.length === 2);
     expect(timers.filter((t) => t.ms === 330_000).map((t) => t.cleared)).to.deep.equal([true, false]);
     await inf.stop();

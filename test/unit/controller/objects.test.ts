@@ -56,7 +56,7 @@ describe('object status (Accepted, Applied)', () => {
     const bad = idms('x', [{ source: 'docker.io', mirrors: ['https://mirror.example.net'] }]);
     const c = conditions(bad, new Map(), pools);
     expect(c.Accepted).to.include({ status: 'False', reason: 'InvalidMirror' });
-    expect(c.Accepted.message).to.contain('spec.imageDigestMirrors[0].mirrors[0]').and.contain('https://mirror.example.net');
+    expect(c.Accepted?.message).to.contain('spec.imageDigestMirrors[0].mirrors[0]').and.contain('https://mirror.example.net');
     expect(c.Applied).to.include({ status: 'False', reason: 'TargetNotRendered' });
   });
 
@@ -73,7 +73,7 @@ describe('object status (Accepted, Applied)', () => {
     ]);
     const c = conditions(idms('x', valid), s, pools);
     expect(c.Accepted).to.include({ status: 'False', reason: 'PolicyConflict' });
-    expect(c.Accepted.message).to.contain('(in NodePool ns/a)');
+    expect(c.Accepted?.message).to.contain('(in NodePool ns/a)');
     expect(c.Applied).to.include({ status: 'False', reason: 'TargetNotRendered', message: '1 of 2 selected targets have not rendered it: NodePool ns/a' });
   });
 
@@ -85,7 +85,7 @@ describe('object status (Accepted, Applied)', () => {
     };
     const s = new Map([['np:ns/b', summary(false, [], [other])]]);
     const c = conditions(idms('x', valid, { matchLabels: { gpu: 'true' } }), s, pools);
-    expect(c.Accepted.status).to.equal('True');
+    expect(c.Accepted?.status).to.equal('True');
   });
 
   it('says NoMatchingTargets when its selector matches no target', () => {
@@ -113,11 +113,11 @@ describe('conditions', () => {
 
   it('keeps lastTransitionTime while the status stays, and moves it when the status changes', () => {
     let c = setCondition([], { type: 'Ready', status: 'True', reason: 'A', message: 'm1' }, 1, t1);
-    expect(c[0].lastTransitionTime).to.equal('2030-01-01T00:00:00Z');
+    expect(c[0]?.lastTransitionTime).to.equal('2030-01-01T00:00:00Z');
     c = setCondition(c, { type: 'Ready', status: 'True', reason: 'B', message: 'm2' }, 2, t2);
     expect(c[0]).to.deep.equal({ type: 'Ready', status: 'True', reason: 'B', message: 'm2', lastTransitionTime: '2030-01-01T00:00:00Z', observedGeneration: 2 });
     c = setCondition(c, { type: 'Ready', status: 'False', reason: 'C', message: 'm3' }, 2, t2);
-    expect(c[0].lastTransitionTime).to.equal('2030-01-02T00:00:00Z');
+    expect(c[0]?.lastTransitionTime).to.equal('2030-01-02T00:00:00Z');
   });
 
   it('keeps the order of other conditions', () => {

@@ -81,7 +81,7 @@ describe('WorkQueue', () => {
     });
     q.add('k');
     await until(() => times.length === 4 && q.idle());
-    const gaps = times.slice(1).map((t, i) => t - times[i]);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
     // 10, 20, 40 ms (timer granularity may add a little, never remove).
     expect(gaps[0]).to.be.at.least(9);
     expect(gaps[1]).to.be.at.least(19);

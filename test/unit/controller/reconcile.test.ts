@@ -71,7 +71,7 @@ describe('reconcileTarget', () => {
     expect((cm.metadata as { ownerReferences?: unknown[] }).ownerReferences).to.deep.equal([
       { apiVersion: 'hypershift.openshift.io/v1beta1', kind: 'NodePool', name: 'workers', uid: np.metadata.uid, controller: true },
     ]);
-    const conf = parseToml(cm.data['registries.conf']) as { registry: Array<{ location: string; mirror: Array<{ location: string }> }> };
+    const conf = parseToml(cm.data['registries.conf'] ?? '') as { registry: Array<{ location: string; mirror: Array<{ location: string }> }> };
     expect(conf.registry.map((r) => [r.location, r.mirror.map((m) => m.location)])).to.deep.equal([
       ['registry.example.com/team', ['mirror.example.net/team']],
     ]);
@@ -274,7 +274,7 @@ describe('reconcileTarget', () => {
     const cm = c.find('ConfigMap', OPERATOR_NS, 'cluster-image-mirrors') as KubeObject & { data: Record<string, string> };
     expect(cm.metadata.labels?.[TARGET_LABEL]).to.equal('cluster');
     expect((cm.metadata as { ownerReferences?: unknown }).ownerReferences).to.equal(undefined);
-    const conf = parseToml(cm.data['registries.conf']) as { registry: Array<{ location: string }> };
+    const conf = parseToml(cm.data['registries.conf'] ?? '') as { registry: Array<{ location: string }> };
     expect(conf.registry.map((r) => r.location)).to.deep.equal(['docker.io']);
     const rmc = c.find('RenderedMirrorConfig', OPERATOR_NS, 'cluster') as KubeObject;
     expect(rmc.spec).to.deep.equal({ target: { kind: 'Cluster' } });

@@ -168,7 +168,7 @@ describe('ClusterSources', () => {
     expect(err).to.be.instanceOf(CachesNotFilled);
     const unread = (err as CachesNotFilled).unread;
     expect(unread.map((u) => u.ref)).to.deep.equal([{ kind: 'Secret', namespace: 'locked', name: 'creds' }]);
-    expect(unread[0].why).to.match(/^403: secrets is forbidden: User "system:serviceaccount:ops:op" cannot list/);
+    expect(unread[0]?.why).to.match(/^403: secrets is forbidden: User "system:serviceaccount:ops:op" cannot list/);
     // The readable one was cached meanwhile.
     expect(sources.get('Secret', 'ops', 'creds')?.data).to.deep.equal({ password: 'c2VjcmV0' });
   });

@@ -16,7 +16,7 @@ function submitGated(lane: StatusLane, keys: string[], between: () => void = () 
   for (const [i, key] of keys.entries()) {
     lane.submit(key, async () => {
       started.push(key);
-      await gates[i].promise;
+      await gates[i]!.promise;
     });
     between();
   }
@@ -60,11 +60,11 @@ describe('StatusLane', () => {
     const { started, gates } = submitGated(lane, ['a', 'b', 'c']);
     await tick();
     expect(started).to.deep.equal(['a', 'b']);
-    gates[1].open();
+    gates[1]!.open();
     await tick();
     expect(started).to.deep.equal(['a', 'b', 'c']);
-    gates[0].open();
-    gates[2].open();
+    gates[0]!.open();
+    gates[2]!.open();
     await lane.drain();
     expect(lane.idle()).to.equal(true);
   });
@@ -97,11 +97,11 @@ describe('StatusLane', () => {
     now = 200; // b and c are overdue too, but one at a time
     await new Promise((r) => setTimeout(r, 10));
     expect(started).to.deep.equal(['a']);
-    gates[0].open();
+    gates[0]!.open();
     await new Promise((r) => setTimeout(r, 10));
     expect(started).to.deep.equal(['a', 'b']);
-    gates[1].open();
-    gates[2].open();
+    gates[1]!.open();
+    gates[2]!.open();
     await lane.drain();
     expect(started).to.deep.equal(['a', 'b', 'c']);
   });

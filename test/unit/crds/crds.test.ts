@@ -35,7 +35,7 @@ const CRD_FILES = yamlFiles('crds').filter((f) => !f.endsWith('kustomization.yam
 function loadCrd(file: string): JsonObject {
   const docs = documents(file);
   expect(docs, `${file}: one document`).to.have.length(1);
-  return docs[0];
+  return docs[0]!;
 }
 
 const CRDS = new Map(CRD_FILES.map((f) => [f, loadCrd(f)]));

@@ -17,7 +17,7 @@ function kustomized(dir: string): JsonObject[] {
 function one(objects: JsonObject[], kind: string, name?: string): JsonObject {
   const found = objects.filter((o) => o.kind === kind && (name === undefined || str(o, 'metadata', 'name') === name));
   expect(found, `${kind} ${name ?? ''}`).to.have.length(1);
-  return found[0];
+  return found[0]!;
 }
 
 function rules(o: JsonObject): JsonObject[] {

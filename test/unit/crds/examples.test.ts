@@ -33,7 +33,7 @@ const FOLDERS = [...new Set(FILES.map((f) => dirname(f)))];
 const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
 const VALIDATORS = new Map<string, { validate: ValidateFunction; namespaced: boolean }>();
 for (const file of yamlFiles('crds').filter((f) => !f.endsWith('kustomization.yaml'))) {
-  const crd = documents(file)[0];
+  const crd = documents(file)[0]!;
   const version = str(arr(crd, 'spec', 'versions')[0], 'name');
   const key = `${str(crd, 'spec', 'group')}/${version}/${str(crd, 'spec', 'names', 'kind')}`;
   const schema = plainJsonSchema(crdSchema(crd)) as JsonObject;
@@ -149,7 +149,7 @@ describe('examples', () => {
     const pools = inFolder(folder).filter((p) => p.object.kind === 'NodePool');
     expect(hcs).to.have.length(1);
     expect(pools.map((p) => str(p.object, 'metadata', 'name'))).to.have.members(['demo-workers', 'demo-gpu']);
-    const hc = hcs[0].object;
+    const hc = hcs[0]!.object;
     const ns = str(hc, 'metadata', 'namespace');
     const mirrors = find(folder, 'ConfigMap', ns, str(hc, 'spec', 'imageMirrorConfigRef', 'name'));
     expect(keys(mirrors!)).to.have.members(['idms.yaml', 'itms.yaml']);

@@ -258,7 +258,7 @@ describe('merge (SPEC §2)', () => {
         expect(r.ok).to.equal(false);
         if (r.ok) return;
         expect(r.errors).to.have.length(1);
-        const p = r.errors[0];
+        const p = r.errors[0]!;
         expect(p.reason).to.equal('PolicyConflict');
         expect(p.origin?.name).to.equal('idms-one');
         expect(p.field).to.equal('spec.imageDigestMirrors[2].mirrorSourcePolicy');
@@ -286,7 +286,7 @@ describe('merge (SPEC §2)', () => {
       expect(r.ok).to.equal(false);
       if (r.ok) return;
       expect(r.errors.map((e) => e.message.slice(0, 13))).to.deep.equal(['source "a.io"', 'source "b.io"']);
-      expect(r.errors[0].message).to.include('and 1 more entry');
+      expect(r.errors[0]?.message).to.include('and 1 more entry');
     });
   });
 

@@ -81,7 +81,7 @@ describe('orderMirrors (SPEC §2.3)', () => {
       fc.property(fc.array(sub, { minLength: 1, maxLength: 4 }), (ls) => {
         const out = orderMirrors(S, ls);
         for (const l of ls) {
-          for (let i = 0; i + 1 < l.length; i++) expect(out.indexOf(l[i])).to.be.lessThan(out.indexOf(l[i + 1]));
+          for (let i = 0; i + 1 < l.length; i++) expect(out.indexOf(l[i]!)).to.be.lessThan(out.indexOf(l[i + 1]!));
         }
       }),
     );

@@ -38,7 +38,7 @@ function render(i: MergeInputs): Rendered {
   const dirs = new Map<string, HostsFile>();
   for (const f of out.files) {
     const m = /^containerd\.(.+)\.hosts\.toml$/.exec(f.key);
-    if (m) dirs.set(m[1], parse(f.content) as HostsFile);
+    if (m?.[1]) dirs.set(m[1], parse(f.content) as HostsFile);
   }
   return { files, dirs, warnings: out.warnings };
 }

@@ -113,7 +113,7 @@ describe('renderMachineConfig (NodePool.spec.config)', () => {
     ]);
     // Independent of the helper: plain base64 decoding gives the same text.
     const rc = doc.spec.config.storage.files.find((f) => f.path.endsWith('99-image-mirrors.conf'))!;
-    expect(Buffer.from(rc.contents.source.split(',')[1], 'base64').toString('utf8')).to.equal(want.get(rc.path)!.content);
+    expect(Buffer.from(rc.contents.source.split(',')[1] ?? '', 'base64').toString('utf8')).to.equal(want.get(rc.path)!.content);
   });
 
   it('leaves out containerd files, auth.json and client certificates and keys', () => {
@@ -135,8 +135,8 @@ describe('renderMachineConfig (NodePool.spec.config)', () => {
       ['CredentialsOmitted', 'machineconfig', 'backup.corp'],
       ['CredentialsOmitted', 'machineconfig', 'mirror.corp:5000'],
     ]);
-    expect(mc.warnings[1].message).to.include('global pull secret');
-    expect(mc.warnings[0].message).to.include('client certificate');
+    expect(mc.warnings[1]?.message).to.include('global pull secret');
+    expect(mc.warnings[0]?.message).to.include('client certificate');
     for (const w of mc.warnings) for (const s of secretsOf(SAMPLE.access)) expect(w.message).to.not.include(s);
   });
 
@@ -196,7 +196,7 @@ function shuffle<T>(items: readonly T[], seed: number): T[] {
   for (let i = out.length - 1; i > 0; i--) {
     s = (s * 1103515245 + 12345) & 0x7fffffff;
     const j = s % (i + 1);
-    [out[i], out[j]] = [out[j], out[i]];
+    [out[i], out[j]] = [out[j]!, out[i]!];
   }
   return out;
 }
@@ -286,11 +286,11 @@ describe('pipeline: NodePool output carries the MachineConfig', () => {
     expect(np.hash).to.equal(contentHash(np.configMapData));
     const { [MACHINE_CONFIG_KEY]: _config, ...withoutConfig } = np.configMapData;
     expect(contentHash(withoutConfig)).to.not.equal(np.hash);
-    expect(Object.keys(JSON.parse(np.configMapData[FILES_MANIFEST_KEY]) as object)).to.not.include(MACHINE_CONFIG_KEY);
-    const mc = parseMachineConfig(np.configMapData[MACHINE_CONFIG_KEY]);
+    expect(Object.keys(JSON.parse(np.configMapData[FILES_MANIFEST_KEY] ?? '{}') as object)).to.not.include(MACHINE_CONFIG_KEY);
+    const mc = parseMachineConfig(np.configMapData[MACHINE_CONFIG_KEY] ?? '');
     const paths = mc.spec.config.storage.files.map((f) => f.path);
     expect(paths).to.deep.equal(['/etc/containers/certs.d/mirror.corp:5000/ca.crt', '/etc/containers/registries.conf.d/99-image-mirrors.conf']);
-    expect(decodeDataUrl(mc.spec.config.storage.files[1].contents.source)).to.equal(np.configMapData['registries.conf']);
+    expect(decodeDataUrl(mc.spec.config.storage.files[1]!.contents.source)).to.equal(np.configMapData['registries.conf']);
 
     const cluster = ok(renderTarget(new FileObjectSource(world()), { kind: 'Cluster' }));
     expect(cluster.configMapData).to.not.have.property(MACHINE_CONFIG_KEY);

@@ -60,7 +60,7 @@ describe('registries.conf (SPEC §3)', () => {
         const reg = render(inputs({ entries: [entry(pool, '*.corp.example', ['m.io/cache'])] }));
         const r = reg.get('*.corp.example');
         expect(r?.location).to.equal(undefined);
-        expect(r?.mirror?.[0].location).to.equal('m.io/cache');
+        expect(r?.mirror?.[0]?.location).to.equal('m.io/cache');
       });
     }
   });
