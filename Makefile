@@ -1,6 +1,7 @@
 # image-mirror: every entry point a developer or CI needs.
 #   make run    render the examples on the local API server (or $KUBECONFIG) and show the result
-#   make test   install what the tests need, then run unit, consumer and e2e tests
+#   make test   install what the tests need, then lint, and run unit, consumer and e2e tests
+#   make lint   biome: lint rules and formatting check (make format rewrites the files)
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
@@ -22,8 +23,16 @@ system-deps:
 build: $(NODE_MODULES_STAMP)
 	npx tsc -p tsconfig.json
 
+.PHONY: lint
+lint: $(NODE_MODULES_STAMP)
+	npx biome ci .
+
+.PHONY: format
+format: $(NODE_MODULES_STAMP)
+	npx biome check --write .
+
 .PHONY: test
-test: system-deps build controlplane-build
+test: system-deps lint build controlplane-build
 	npm run --silent test:unit
 	npm run --silent test:consumer
 	npm run --silent test:e2e

@@ -152,7 +152,7 @@ export function toData(output: RenderOutput, extra: Readonly<Record<string, stri
     manifest[f.key] = { path: f.path, mode: formatMode(f.mode), from: f.secret ? 'Secret' : 'ConfigMap' };
     (f.secret ? secretData : configMapData)[f.key] = f.content;
   }
-  configMapData[FILES_MANIFEST_KEY] = JSON.stringify(manifest, null, 2) + '\n';
+  configMapData[FILES_MANIFEST_KEY] = `${JSON.stringify(manifest, null, 2)}\n`;
   for (const [key, value] of Object.entries(extra)) {
     if (Object.hasOwn(configMapData, key)) throw new InternalError(`internal error: ConfigMap key ${JSON.stringify(key)} is also a node file key`);
     configMapData[key] = value;

@@ -6,7 +6,6 @@
 // 4. the floor: a minimal client making the same N ConfigMap writes at the
 //    operator's concurrency, timed the same way (watch sees all of them).
 import { CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
-import { fileURLToPath } from 'node:url';
 import type { AuditEvent } from '../../e2e/lib/audit.js';
 import { ensureNamespace, inPool, pollUntil, type BenchCluster } from './cluster.js';
 import { carries, createFleet, dataOf, mirrorHost, outputKey, OUTPUT_SELECTOR, putGlobalIdms, type FleetMember, type FleetShape } from './fleet.js';

@@ -128,7 +128,8 @@ export async function createFleet(k: Kube, shape: FleetShape, concurrency: numbe
 /** True when an output's registries.conf uses the mirrors of `version` (and no other version's). */
 export function carries(data: Record<string, string>, version: string, others: readonly string[] = []): boolean {
   const conf = data['registries.conf'];
-  return conf !== undefined && conf.includes(mirrorHost(version)) && others.every((o) => !conf.includes(mirrorHost(o)));
+  if (conf === undefined) return false;
+  return conf.includes(mirrorHost(version)) && others.every((o) => !conf.includes(mirrorHost(o)));
 }
 
 /** A copy of an output's data, for the floor client to write the same bytes. */

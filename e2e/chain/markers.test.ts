@@ -27,7 +27,7 @@ interface Parts {
 
 /** A publication for one registry host: containers CA + auth.json, containerd hosts.toml + CA. */
 function publication(reg: Registry, parts: Parts): Published {
-  const dir = reg.host.replace(':', '_') + '_';
+  const dir = `${reg.host.replace(':', '_')}_`;
   const basic = Buffer.from(`${USER.username}:${USER.password}`).toString('base64');
   const files: Record<string, { path: string; mode: string; from: 'ConfigMap' | 'Secret'; content: string }> = {
     hosts: {

@@ -262,13 +262,13 @@ export function idmsDoc(name: string, entries: Array<{ source: string; mirrors: 
     lines.push(`  - source: ${e.source}`, `    mirrors: [${e.mirrors.join(', ')}]`);
     if (e.mirrorSourcePolicy) lines.push(`    mirrorSourcePolicy: ${e.mirrorSourcePolicy}`);
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 export function itmsDoc(name: string, entries: Array<{ source: string; mirrors: string[] }>): string {
   const lines = ['apiVersion: config.openshift.io/v1', 'kind: ImageTagMirrorSet', `metadata: {name: ${name}}`, 'spec:', '  imageTagMirrors:'];
   for (const e of entries) lines.push(`  - source: ${e.source}`, `    mirrors: [${e.mirrors.join(', ')}]`);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** Creates or replaces a custom object (cluster-scoped when `namespace` is undefined). */

@@ -12,6 +12,7 @@
 // - the state file lists every written file before it is written, so a crash
 //   never leaves an owned file the next run does not know about.
 import { randomBytes } from 'node:crypto';
+import type { Stats } from 'node:fs';
 import { chmod, lstat, mkdir, open, readdir, readFile, rename, rmdir, unlink } from 'node:fs/promises';
 import { dirname, posix } from 'node:path';
 import { formatOf, hasMarker, type FileFormat } from './marker.js';
@@ -119,7 +120,7 @@ async function removeOne(root: string, nodePath: string, report: ApplyReport): P
 /** What is at `nodePath` now, as far as ownership goes. */
 async function inspect(root: string, nodePath: string, format: FileFormat): Promise<Existing> {
   const p = hostPath(root, nodePath);
-  let st;
+  let st: Stats;
   try {
     st = await lstat(p);
   } catch (e) {

@@ -58,7 +58,7 @@ export async function runOnce(opts: AgentOptions): Promise<number> {
     orUndefined(core.readNamespacedSecret({ namespace: target.namespace, name: target.name })),
   ]);
   const outcome = await agent.pass(cm, secret);
-  if (!outcome || !outcome.sync.ok || outcome.sync.report.errors.length > 0) return EXIT_NOT_APPLIED;
+  if (!outcome?.sync.ok || outcome.sync.report.errors.length > 0) return EXIT_NOT_APPLIED;
   return outcome.followUpFailures?.length ? EXIT_APPLIED_FOLLOW_UP_FAILED : EXIT_APPLIED;
 }
 

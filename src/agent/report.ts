@@ -2,7 +2,7 @@
 // the Node and the applied-hash annotation. Deciding what to say is pure
 // (conditionFor, eventsFor); NodeReporter only writes it, and only when it
 // changed, so a resync every few minutes costs no API writes.
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Node, type V1NodeCondition } from '@kubernetes/client-node';
+import { type CoreV1Api, PatchStrategy, setHeaderOptions, type V1Node, type V1NodeCondition } from '@kubernetes/client-node';
 import type { ContainerdCheck } from './containerd-check.js';
 import type { SyncResult } from './sync.js';
 import type { AgentTarget } from './target.js';

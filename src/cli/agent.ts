@@ -1,5 +1,5 @@
 // `image-mirror agent`: installs the published node files on this node.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { pino } from 'pino';

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { Controller, type ControllerConfig, type TargetMode } from '../controller/controller.js';
 import { apiWriter, KubeApi, RESOURCES } from '../controller/kube.js';
 import { closeIdleConnections, reuseConnections } from '../controller/keepalive.js';

@@ -56,6 +56,6 @@ export function readmeBlocks(readme: string): ReadmeBlock[] {
 export function updateReadme(readme: string): string {
   return readme.replace(BLOCK, (_all, spec: string, lang: string) => {
     const body = renderFile(spec);
-    return `<!-- render: ${spec} -->\n\`\`\`${lang}\n${body.endsWith('\n') ? body : body + '\n'}\`\`\``;
+    return `<!-- render: ${spec} -->\n\`\`\`${lang}\n${body.endsWith('\n') ? body : `${body}\n`}\`\`\``;
   });
 }

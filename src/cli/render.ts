@@ -1,7 +1,7 @@
 // `image-mirror render` and `image-mirror validate`: the operator's merge,
 // offline, over YAML/JSON files. Exit codes: 0 ok (warnings on stderr),
 // 1 invalid input (every error on stderr, nothing written), 2 usage.
-import { Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';
 import { FileObjectSource, loadPaths } from '../model/files.js';
@@ -42,7 +42,7 @@ export function writeTree(outDir: string, files: readonly NodeFile[]): string[] 
   const root = resolve(outDir);
   const written: string[] = [];
   for (const f of files) {
-    const dest = resolve(root, '.' + f.path);
+    const dest = resolve(root, `.${f.path}`);
     if (!dest.startsWith(root + sep)) throw new Error(`internal error: node path ${JSON.stringify(f.path)} escapes the output directory`);
     mkdirSync(dirname(dest), { recursive: true });
     writeFileSync(dest, f.content, { mode: f.mode });
@@ -77,7 +77,7 @@ export function registerRenderCommands(program: Command): void {
       const { errors, rendered } = renderPaths(paths, opts.target ?? { kind: 'Cluster' });
       if (errors.length > 0 || !rendered?.outcome.ok) return report(errors);
       const { output, hash } = rendered.outcome;
-      for (const w of output.warnings) process.stderr.write(formatWarning(w) + '\n');
+      for (const w of output.warnings) process.stderr.write(`${formatWarning(w)}\n`);
       for (const file of writeTree(opts.out, output.files)) process.stdout.write(`${file}\n`);
       if (opts.machineconfig) writeFileSync(opts.machineconfig, rendered.outcome.configMapData[MACHINE_CONFIG_KEY] ?? '', { mode: 0o644 });
       process.stderr.write(`rendered ${output.files.length} file(s), ${rendered.outcome.model.rules.length} registry rule(s), content hash ${hash.slice(0, 12)}\n`);
@@ -90,7 +90,7 @@ export function registerRenderCommands(program: Command): void {
     .action((paths: string[], opts: { target?: Target }) => {
       const { errors, rendered } = renderPaths(paths, opts.target ?? { kind: 'Cluster' });
       if (errors.length > 0 || !rendered?.outcome.ok) return report(errors);
-      for (const w of rendered.outcome.output.warnings) process.stderr.write(formatWarning(w) + '\n');
+      for (const w of rendered.outcome.output.warnings) process.stderr.write(`${formatWarning(w)}\n`);
       process.stdout.write(`valid: ${rendered.gathered.inputs.contributors.length} object(s), ${rendered.outcome.model.rules.length} registry rule(s)\n`);
     });
 }

@@ -292,7 +292,8 @@ export class Controller {
         q.addAfter(`${OBJECT_PREFIX}${RESOURCES[e.kind].kind}/${e.name}`, OBJECT_DELAY_MS);
         return;
       case 'output':
-        return this.onOutputEvent(q, e);
+        this.onOutputEvent(q, e);
+        return;
       case 'status': {
         const t = targetOfStatus(e.obj);
         if (e.event === 'delete' && t) q.add(targetKey(t));
@@ -305,7 +306,10 @@ export class Controller {
   private onOutputEvent(q: WorkQueue, e: Extract<SourceEvent, { type: 'output' }>): void {
     const key = keyOfTargetLabel(e.obj.metadata.labels?.[TARGET_LABEL]);
     if (!key) return;
-    if (e.event === 'delete') return q.add(key);
+    if (e.event === 'delete') {
+      q.add(key);
+      return;
+    }
     const memo = this.published.get(key);
     const digest = outputDigest(e.kind, e.obj);
     if (digest !== (e.kind === 'ConfigMap' ? memo?.configMapHash : memo?.secretDigest)) q.add(key);
@@ -418,7 +422,10 @@ export class Controller {
       if (p.origin && KIND_OF[p.origin.kind] && !p.origin.namespace) keys.add(`${p.origin.kind}/${p.origin.name}`);
     }
     // Objects that select the target but did not contribute (invalid ones) are refreshed too.
-    if (prev?.ok !== now.ok) return this.enqueueObjects();
+    if (prev?.ok !== now.ok) {
+      this.enqueueObjects();
+      return;
+    }
     for (const k of keys) q.addAfter(`${OBJECT_PREFIX}${k}`, OBJECT_DELAY_MS);
   }
 

@@ -5,6 +5,7 @@
 // and no two workers ever reconcile the same target concurrently).
 
 /** What a handler asks for after processing a key. */
+// biome-ignore lint/suspicious/noConfusingVoidType: handlers that return nothing are plain async functions
 export type HandlerResult = void | { requeueAfterMs: number };
 
 export type Handler = (key: string) => Promise<HandlerResult>;
@@ -70,7 +71,10 @@ export class WorkQueue {
   /** Adds the key after a delay; an earlier delayed add of the same key wins. */
   addAfter(key: string, ms: number): void {
     if (this.shuttingDown) return;
-    if (ms <= 0) return this.add(key);
+    if (ms <= 0) {
+      this.add(key);
+      return;
+    }
     if (this.delayed.has(key)) return;
     const handle = this.timers.setTimeout(() => {
       this.delayed.delete(key);

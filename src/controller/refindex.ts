@@ -14,8 +14,8 @@ export class ReferenceIndex {
     const keys = new Set(refs.map(refKey));
     this.byTarget.set(target, keys);
     for (const k of keys) {
-      let targets = this.byRef.get(k);
-      if (!targets) this.byRef.set(k, (targets = new Set()));
+      const targets = this.byRef.get(k) ?? new Set<string>();
+      this.byRef.set(k, targets);
       targets.add(target);
     }
   }

@@ -108,7 +108,7 @@ function constructDocuments(text: string, events: Event[], location: string, pro
   let next = 0; // index of the next non-empty slice after the current one
   for (const [i, slice] of slices.entries()) {
     if (slice.start < 0) continue; // empty document
-    const where = `${location}:${lines.lineOf(slice.start)}` + (slices.length > 1 ? `, document ${i + 1}` : '');
+    const where = `${location}:${lines.lineOf(slice.start)}${slices.length > 1 ? `, document ${i + 1}` : ''}`;
     for (next = Math.max(next, i + 1); next < slices.length && slices[next]!.start < 0; next++);
     const end = next < slices.length ? slices[next]!.start : text.length;
     const size = byteLength(text.slice(slice.start, end));

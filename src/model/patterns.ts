@@ -23,7 +23,7 @@ export const MIRROR_PATTERN =
 
 /** Upstream `source` pattern: the mirror form, or a `*.domain` wildcard host. */
 export const SOURCE_PATTERN =
-  '^\\*(?:\\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))+$|' + MIRROR_PATTERN;
+  `^\\*(?:\\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))+$|${MIRROR_PATTERN}`;
 
 /** Insecure/blocked scopes take the same forms as a source (wildcards included). */
 export const SCOPE_PATTERN = SOURCE_PATTERN;

@@ -206,6 +206,7 @@ function tableFor(tables: Map<string, Table>, source: string, location: string, 
  * mirrors of a host share a few roots, and looking a slice up costs less
  * than building and hashing each mirror's URL.
  */
+// biome-ignore lint/complexity/useMaxParams: called per mirror on the hot path; an options object each time costs allocations (bench/RESULTS.md)
 function tableByRoot(
   tables: Map<string, Table>,
   byRoot: Map<string, Table>,

@@ -36,6 +36,7 @@ export function isPlainRegistriesConf(content: string): boolean {
     let next: number | undefined;
     if (first === NEWLINE) next = at + 1;
     else if (first === HASH) next = matchAt(COMMENT, content, at);
+    // biome-ignore lint/suspicious/noAssignInExpressions: one match decides both the branch and where the next line starts
     else if ((next = matchAt(REGISTRY, content, at)) !== undefined) inRegistry = true;
     else if (inRegistry) next = matchAt(MIRROR, content, at);
     if (next === undefined) return false;

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { basicAuthSecret, idms, NS, registryAccess, type Doc } from './lib/inputs.js';
 import type { Registry } from './lib/registry.js';
 import { renderOk, type Rendered } from './lib/render.js';
-import { consumers, explain, lines, statusesOf, World, type TestImage } from './lib/world.js';
+import { consumers, explain, lines, World, type TestImage } from './lib/world.js';
 
 const USER = 'puller';
 const PASSWORD = 'consumer-test-password';

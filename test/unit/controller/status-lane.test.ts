@@ -5,7 +5,10 @@ import { StatusLane } from '../../../src/controller/status-lane.js';
 function gate(): { promise: Promise<void>; open: () => void; fail: (e: Error) => void } {
   let open!: () => void;
   let fail!: (e: Error) => void;
-  const promise = new Promise<void>((res, rej) => ((open = res), (fail = rej)));
+  const promise = new Promise<void>((res, rej) => {
+    open = res;
+    fail = rej;
+  });
   return { promise, open, fail };
 }
 
