@@ -45,8 +45,10 @@ function writes(w: PhaseWrites): string {
   const watch = `watch MODIFIED per output min ${w.watchModified.min} max ${w.watchModified.max} (sum ${w.watchModified.sum})`;
   if (!w.audit) return `${watch}; no audit log`;
   const a = w.audit;
-  return `output ConfigMap writes per output min ${a.perOutput.min} max ${a.perOutput.max} (sum ${a.perOutput.sum}); ` +
-    `RMC status ${a.targetStatus}, object status ${a.objectStatus}, output Secrets ${a.outputSecrets}, other ${a.other}, refused ${a.failed}, total ${a.total}; ${watch}`;
+  return (
+    `output ConfigMap writes per output min ${a.perOutput.min} max ${a.perOutput.max} (sum ${a.perOutput.sum}); ` +
+    `RMC status ${a.targetStatus}, object status ${a.objectStatus}, output Secrets ${a.outputSecrets}, other ${a.other}, refused ${a.failed}, total ${a.total}; ${watch}`
+  );
 }
 
 function print(r: FleetResult, audited: boolean): void {
@@ -55,18 +57,27 @@ function print(r: FleetResult, audited: boolean): void {
   console.log(`  initial convergence (operator start -> every output exists): ${fmt(r.initial.convergeMs / 1000, 2)} s`);
   console.log(`  memory after initial convergence: ${mem(r.initial.memory)}`);
   console.log(`  resync with no change (period ${r.resync.periodMs} ms, ${r.resync.reconciles} reconciles): ${writes(r.resync.writes)}`);
-  console.log(`  IDMS change -> every output carries it: ${fmt(r.change.convergeMs / 1000, 2)} s ` +
-    `(operator CPU ${fmt(r.change.operatorCpuSeconds, 2)} s, resync reconciles meanwhile ${r.change.resyncReconcilesDuring})`);
-  if (r.change.statusesMs !== undefined) console.log(`  IDMS change -> last RenderedMirrorConfig status written (audit log): ${fmt(r.change.statusesMs / 1000, 2)} s`);
+  console.log(
+    `  IDMS change -> every output carries it: ${fmt(r.change.convergeMs / 1000, 2)} s ` +
+      `(operator CPU ${fmt(r.change.operatorCpuSeconds, 2)} s, resync reconciles meanwhile ${r.change.resyncReconcilesDuring})`,
+  );
+  if (r.change.statusesMs !== undefined)
+    console.log(`  IDMS change -> last RenderedMirrorConfig status written (audit log): ${fmt(r.change.statusesMs / 1000, 2)} s`);
   console.log(`  writes for the change: ${writes(r.change.writes)}`);
-  console.log(`  mean target pass ${fmt(r.change.meanPassMs)} ms` +
-    (r.change.serverMs ? `; API server time per write: output ConfigMap ${fmt(r.change.serverMs.outputConfigMap)} ms, RMC status ${fmt(r.change.serverMs.targetStatus)} ms` : ''));
+  console.log(
+    `  mean target pass ${fmt(r.change.meanPassMs)} ms` +
+      (r.change.serverMs
+        ? `; API server time per write: output ConfigMap ${fmt(r.change.serverMs.outputConfigMap)} ms, RMC status ${fmt(r.change.serverMs.targetStatus)} ms`
+        : ''),
+  );
   console.log(`  memory after the change: ${mem(r.change.memory)}`);
   const f = r.floor;
   if (f) {
     const server = f.serverMs === undefined ? '' : `; API server time per write ${fmt(f.serverMs)} ms`;
     console.log(`  floor (same ${r.nodePools} ConfigMap writes, concurrency ${r.concurrency}${server}):`);
-    console.log(`    client-node defaults (new TLS connection per request, as the operator): ${fmt(f.defaultsMs / 1000, 2)} s; operator/floor ${fmt(r.change.convergeMs / f.defaultsMs, 2)}`);
+    console.log(
+      `    client-node defaults (new TLS connection per request, as the operator): ${fmt(f.defaultsMs / 1000, 2)} s; operator/floor ${fmt(r.change.convergeMs / f.defaultsMs, 2)}`,
+    );
     console.log(`    keep-alive connections: ${fmt(f.keepAliveMs / 1000, 2)} s; operator/floor ${fmt(r.change.convergeMs / f.keepAliveMs, 2)}`);
   }
   console.log('targets:');
@@ -80,7 +91,9 @@ function print(r: FleetResult, audited: boolean): void {
   const resyncWrites = r.resync.writes.audit ? r.resync.writes.audit.total : r.resync.writes.watchModified.sum;
   console.log(`  zero writes on a resync with no change: ${resyncWrites} ${resyncWrites === 0 ? 'met' : 'MISSED'}`);
   const peak = Math.max(r.initial.memory.hwmMiB, r.change.memory.hwmMiB);
-  console.log(`  operator RSS under ${TARGET_RSS_MIB} MiB with the fleet loaded: RSS ${fmt(r.change.memory.rssMiB)} MiB, peak ${fmt(peak)} MiB ${peak < TARGET_RSS_MIB ? 'met' : 'MISSED'}`);
+  console.log(
+    `  operator RSS under ${TARGET_RSS_MIB} MiB with the fleet loaded: RSS ${fmt(r.change.memory.rssMiB)} MiB, peak ${fmt(peak)} MiB ${peak < TARGET_RSS_MIB ? 'met' : 'MISSED'}`,
+  );
 }
 
 main(process.argv.slice(2)).then(

@@ -29,8 +29,11 @@ async function main(argv: readonly string[]): Promise<void> {
     const s = r.samples;
     const [p50, p90, p99] = [percentile(s, 50), percentile(s, 90), percentile(s, 99)];
     console.log(`\nlatency: ${s.length} edits of one NodePool config ConfigMap, ${r.fleetNodePools} NodePools loaded`);
-    console.log(`  edit -> output changed (ms): p50 ${fmt(p50)}  p90 ${fmt(p90)}  p99 ${fmt(p99)}  min ${fmt(Math.min(...s))}  max ${fmt(Math.max(...s))}  median ${fmt(median(s))}`);
-    if (r.outputWrites !== undefined) console.log(`  output ConfigMap writes during the edits: ${r.outputWrites} for ${s.length} edits; refused writes ${r.refusedWrites}`);
+    console.log(
+      `  edit -> output changed (ms): p50 ${fmt(p50)}  p90 ${fmt(p90)}  p99 ${fmt(p99)}  min ${fmt(Math.min(...s))}  max ${fmt(Math.max(...s))}  median ${fmt(median(s))}`,
+    );
+    if (r.outputWrites !== undefined)
+      console.log(`  output ConfigMap writes during the edits: ${r.outputWrites} for ${s.length} edits; refused writes ${r.refusedWrites}`);
     console.log(`  operator memory: RSS ${fmt(r.memory.rssMiB)} MiB, peak (VmHWM) ${fmt(r.memory.hwmMiB)} MiB`);
     console.log('targets:');
     console.log(`  p50 < ${TARGET_P50_MS} ms: ${fmt(p50)} ${p50 < TARGET_P50_MS ? 'met' : 'MISSED'}`);

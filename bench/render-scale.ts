@@ -55,9 +55,7 @@ function printRatios(results: readonly SizeResult[]): void {
   console.log('\nscaling (ratio of medians, this run):');
   for (let i = 1; i < results.length; i++) {
     const [a, b] = [results[i - 1]!, results[i]!];
-    const parts = (['merge', 'render', 'total', 'gatherCluster'] as const).map(
-      (p) => `${p} ${fmt(summary(b, p).median / summary(a, p).median, 2)}`,
-    );
+    const parts = (['merge', 'render', 'total', 'gatherCluster'] as const).map((p) => `${p} ${fmt(summary(b, p).median / summary(a, p).median, 2)}`);
     console.log(`  N ${a.n} -> ${b.n} (x${fmt(b.n / a.n, 0)}): ${parts.join(', ')}`);
   }
 }

@@ -5,13 +5,7 @@
 import type { Context } from 'mocha';
 import path from 'node:path';
 import { AuditLog } from './lib/audit.js';
-import {
-  repoRoot,
-  startControlPlane,
-  stopControlPlane,
-  sweepStaleControlPlanes,
-  type ControlPlane,
-} from './lib/controlplane.js';
+import { repoRoot, startControlPlane, stopControlPlane, sweepStaleControlPlanes, type ControlPlane } from './lib/controlplane.js';
 import { applyAll, connect, readYamlDir, type Kube } from './lib/kube.js';
 
 let local: ControlPlane | undefined;
@@ -45,10 +39,7 @@ export function auditLog(): AuditLog | undefined {
 /** The project's CRDs: crds/*.yaml and crds/hypershift-compat/*.yaml. */
 export async function installCrds(k: Kube): Promise<number> {
   const root = repoRoot();
-  const docs = [
-    ...(await readYamlDir(path.join(root, 'crds'))),
-    ...(await readYamlDir(path.join(root, 'crds', 'hypershift-compat'))),
-  ];
+  const docs = [...(await readYamlDir(path.join(root, 'crds'))), ...(await readYamlDir(path.join(root, 'crds', 'hypershift-compat')))];
   const { applied, failed } = await applyAll(k, docs);
   if (failed.length > 0) throw new Error(`installing CRDs failed:\n${failed.map((f) => f.error).join('\n')}`);
   return applied.length;

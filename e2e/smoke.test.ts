@@ -1,14 +1,7 @@
 // Proves the e2e loop against the real API server: a CRD is served, custom
 // objects and ConfigMaps written through the client arrive through informers,
 // and writes show up in the audit log.
-import {
-  makeInformer,
-  type Informer,
-  type KubernetesListObject,
-  type KubernetesObject,
-  type ObjectCache,
-  type V1ConfigMap,
-} from '@kubernetes/client-node';
+import { makeInformer, type Informer, type KubernetesListObject, type KubernetesObject, type ObjectCache, type V1ConfigMap } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { auditLog, kube, localControlPlane } from './hooks.js';
@@ -84,14 +77,12 @@ describe('smoke: real API server round trip', function () {
   });
 
   it('delivers created, updated and deleted objects through informers', async function () {
-    const widgets = makeInformer<Widget>(k.kc, `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}`, () =>
-      k.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL }) as Promise<
-        KubernetesListObject<Widget>
-      >,
+    const widgets = makeInformer<Widget>(
+      k.kc,
+      `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}`,
+      () => k.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL }) as Promise<KubernetesListObject<Widget>>,
     );
-    const configMaps = makeInformer<V1ConfigMap>(k.kc, `/api/v1/namespaces/${ns}/configmaps`, () =>
-      k.core.listNamespacedConfigMap({ namespace: ns }),
-    );
+    const configMaps = makeInformer<V1ConfigMap>(k.kc, `/api/v1/namespaces/${ns}/configmaps`, () => k.core.listNamespacedConfigMap({ namespace: ns }));
     informers.push(widgets, configMaps);
     const widgetUpdates = record(widgets, 'update');
     const widgetDeletes = record(widgets, 'delete');

@@ -68,7 +68,9 @@ export class RenderMemo {
   /** Digest of everything the output depends on: the inputs except the list of contributors, and whether a MachineConfig is rendered. */
   static key(inputs: MergeInputs, machineConfig: boolean): string {
     const { contributors: _unused, ...rest } = inputs;
-    return createHash('sha256').update(JSON.stringify([machineConfig, rest])).digest('hex');
+    return createHash('sha256')
+      .update(JSON.stringify([machineConfig, rest]))
+      .digest('hex');
   }
 
   get(key: string): RenderedData | undefined {
@@ -133,8 +135,7 @@ function withOwnOutputHidden(src: ObjectSource, target: Extract<Target, { kind: 
   };
   return {
     clusterScoped: () => src.clusterScoped(),
-    get: (kind, namespace, n) =>
-      kind === 'ConfigMap' && namespace === target.namespace && n === name ? placeholder : src.get(kind, namespace, n),
+    get: (kind, namespace, n) => (kind === 'ConfigMap' && namespace === target.namespace && n === name ? placeholder : src.get(kind, namespace, n)),
   };
 }
 

@@ -40,7 +40,15 @@ export interface FloorFigures {
 
 export interface PhaseWrites {
   /** From the audit log (local control plane only). */
-  audit?: { perOutput: { min: number; max: number; sum: number }; targetStatus: number; objectStatus: number; outputSecrets: number; other: number; failed: number; total: number };
+  audit?: {
+    perOutput: { min: number; max: number; sum: number };
+    targetStatus: number;
+    objectStatus: number;
+    outputSecrets: number;
+    other: number;
+    failed: number;
+    total: number;
+  };
   /** MODIFIED events the watch saw per output. */
   watchModified: { min: number; max: number; sum: number };
 }
@@ -121,7 +129,13 @@ export async function runFleet(cluster: BenchCluster, opts: FleetOptions): Promi
 }
 
 /** Waits for the next resync pass (every target reconciled, nothing changed) and counts the writes it made. */
-async function measureResync(cluster: BenchCluster, op: Operator, watch: ConfigMapWatch, keys: readonly string[], opts: FleetOptions): Promise<FleetResult['resync']> {
+async function measureResync(
+  cluster: BenchCluster,
+  op: Operator,
+  watch: ConfigMapWatch,
+  keys: readonly string[],
+  opts: FleetOptions,
+): Promise<FleetResult['resync']> {
   const mark = await cluster.audit?.mark();
   watch.resetCounts();
   const unchanged0 = await op.metric('imagemirror_reconcile_total', { result: 'unchanged' });
@@ -138,7 +152,13 @@ async function measureResync(cluster: BenchCluster, op: Operator, watch: ConfigM
 }
 
 /** Changes the cluster-wide IDMS and times until every output carries the new mirrors. */
-async function measureChange(cluster: BenchCluster, op: Operator, watch: ConfigMapWatch, keys: readonly string[], opts: FleetOptions): Promise<FleetResult['change']> {
+async function measureChange(
+  cluster: BenchCluster,
+  op: Operator,
+  watch: ConfigMapWatch,
+  keys: readonly string[],
+  opts: FleetOptions,
+): Promise<FleetResult['change']> {
   const mark = await cluster.audit?.mark();
   watch.resetCounts();
   const cpu0 = op.cpuSeconds();
@@ -154,7 +174,14 @@ async function measureChange(cluster: BenchCluster, op: Operator, watch: ConfigM
   const resyncReconcilesDuring = (await op.metric('imagemirror_reconcile_total', { result: 'unchanged' })) - unchanged0;
   await waitQuiet(op, 1_500, opts.timeoutMs);
   const writes = await phaseWrites(cluster, mark, watch, keys, (e) => e.objectRef?.resource === 'imagedigestmirrorsets' && !e.objectRef.subresource);
-  const result: FleetResult['change'] = { convergeMs: at - t0, operatorCpuSeconds, resyncReconcilesDuring, meanPassMs, writes, memory: await op.memoryWithHeap() };
+  const result: FleetResult['change'] = {
+    convergeMs: at - t0,
+    operatorCpuSeconds,
+    resyncReconcilesDuring,
+    meanPassMs,
+    writes,
+    memory: await op.memoryWithHeap(),
+  };
   if (cluster.audit && mark !== undefined) {
     const [cm, status] = [await serverTime(cluster.audit, mark, isOutputConfigMapWrite), await serverTime(cluster.audit, mark, isTargetStatusWrite)];
     result.serverMs = { outputConfigMap: cm.meanMs, targetStatus: status.meanMs };

@@ -95,7 +95,12 @@ export async function putGlobalIdms(k: Kube, shape: Pick<FleetShape, 'prefix' | 
 }
 
 /** Namespaces, HostedClusters, then NodePools, `concurrency` requests at a time. */
-export async function createFleet(k: Kube, shape: FleetShape, concurrency: number, extraNodePoolSpec: (m: FleetMember) => object = () => ({})): Promise<FleetMember[]> {
+export async function createFleet(
+  k: Kube,
+  shape: FleetShape,
+  concurrency: number,
+  extraNodePoolSpec: (m: FleetMember) => object = () => ({}),
+): Promise<FleetMember[]> {
   const members = fleetMembers(shape);
   for (let n = 0; n < shape.namespaces; n++) await ensureNamespace(k, `${shape.prefix}-${n}`);
   const clusters = members.filter((m) => m.nodePool.endsWith('-pool-0'));
@@ -145,11 +150,19 @@ export function dataOf(cm: V1ConfigMap | undefined): Record<string, string> {
  * namespaces, then the namespaces (finalized by hand: no controller-manager).
  */
 export async function deleteFleet(k: Kube, shape: FleetShape, extraNamespaces: readonly string[] = []): Promise<void> {
-  const gone = (p: Promise<unknown>): Promise<void> => p.then(() => undefined, (err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+  const gone = (p: Promise<unknown>): Promise<void> =>
+    p.then(
+      () => undefined,
+      (err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)),
+    );
   await gone(k.custom.deleteClusterCustomObject({ group: OUR_GROUP, version: OUR_VERSION, plural: 'imagedigestmirrorsets', name: globalIdmsName(shape) }));
   const namespaces = [...Array.from({ length: shape.namespaces }, (_, n) => `${shape.prefix}-${n}`), ...extraNamespaces];
   for (const namespace of namespaces) {
-    for (const [group, version, plural] of [[HS_GROUP, HS_VERSION, 'nodepools'], [HS_GROUP, HS_VERSION, 'hostedclusters'], [OUR_GROUP, OUR_VERSION, 'renderedmirrorconfigs']] as const) {
+    for (const [group, version, plural] of [
+      [HS_GROUP, HS_VERSION, 'nodepools'],
+      [HS_GROUP, HS_VERSION, 'hostedclusters'],
+      [OUR_GROUP, OUR_VERSION, 'renderedmirrorconfigs'],
+    ] as const) {
       const list = (await k.custom.listNamespacedCustomObject({ group, version, plural, namespace })) as { items: { metadata: { name: string } }[] };
       for (const item of list.items) await gone(k.custom.deleteNamespacedCustomObject({ group, version, plural, namespace, name: item.metadata.name }));
     }

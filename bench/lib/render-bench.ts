@@ -69,7 +69,13 @@ export function measureSize(n: number, runs: number, warmup: number): SizeResult
 }
 
 function gatherOk(g: ReturnType<typeof gather>): void {
-  if (g.problems.length > 0) throw new Error(`gather reported problems: ${g.problems.map((p) => p.message).slice(0, 3).join('; ')}`);
+  if (g.problems.length > 0)
+    throw new Error(
+      `gather reported problems: ${g.problems
+        .map((p) => p.message)
+        .slice(0, 3)
+        .join('; ')}`,
+    );
 }
 
 /** Heap figures when the process runs with --expose-gc; empty otherwise. */

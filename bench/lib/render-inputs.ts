@@ -54,8 +54,7 @@ export function expectedMirrors(specs: readonly SourceSpec[]): Map<string, { dig
   for (const s of specs) {
     const parent = s.parent === undefined ? undefined : bySource.get(s.parent);
     const rest = parent ? s.source.slice(parent.source.length) : '';
-    const inherit = (own: string[], theirs: string[] | undefined): string[] =>
-      own.length > 0 ? own : (theirs ?? []).map((m) => m + rest);
+    const inherit = (own: string[], theirs: string[] | undefined): string[] => (own.length > 0 ? own : (theirs ?? []).map((m) => m + rest));
     out.set(s.source, { digest: inherit(s.digest, parent?.digest), tag: inherit(s.tag, parent?.tag) });
   }
   return out;

@@ -71,7 +71,5 @@ export async function serverTime(audit: AuditLog, mark: number, pred: (e: AuditE
   return { count, meanMs: count === 0 ? NaN : sum / count, lastAt };
 }
 
-export const isOutputConfigMapWrite = (e: AuditEvent): boolean =>
-  e.objectRef?.resource === 'configmaps' && (e.objectRef.name ?? '').endsWith(OUTPUT_SUFFIX);
-export const isTargetStatusWrite = (e: AuditEvent): boolean =>
-  e.objectRef?.resource === 'renderedmirrorconfigs' && e.objectRef.subresource === 'status';
+export const isOutputConfigMapWrite = (e: AuditEvent): boolean => e.objectRef?.resource === 'configmaps' && (e.objectRef.name ?? '').endsWith(OUTPUT_SUFFIX);
+export const isTargetStatusWrite = (e: AuditEvent): boolean => e.objectRef?.resource === 'renderedmirrorconfigs' && e.objectRef.subresource === 'status';

@@ -20,8 +20,16 @@ const AUTH_PATH = '/etc/containers/auth.json';
 
 function files(mirror: string): FileSpec[] {
   return [
-    { key: 'containerd.quay.io.hosts.toml', path: HOSTS_PATH, content: `server = "https://quay.io"\n\n[host."https://${mirror}"]\n  capabilities = ["pull"]\n` },
-    { key: 'registries.conf', path: CONF_PATH, content: `[[registry]]\nlocation = "quay.io"\nmirror-by-digest-only = true\n\n[[registry.mirror]]\nlocation = "${mirror}"\n` },
+    {
+      key: 'containerd.quay.io.hosts.toml',
+      path: HOSTS_PATH,
+      content: `server = "https://quay.io"\n\n[host."https://${mirror}"]\n  capabilities = ["pull"]\n`,
+    },
+    {
+      key: 'registries.conf',
+      path: CONF_PATH,
+      content: `[[registry]]\nlocation = "quay.io"\nmirror-by-digest-only = true\n\n[[registry.mirror]]\nlocation = "${mirror}"\n`,
+    },
     { key: 'containers.auth.json', path: AUTH_PATH, content: `{"auths":{"${mirror}":{"auth":"dTpzM2NyM3Q="}}}`, secret: true },
   ];
 }
@@ -40,7 +48,10 @@ describe('chain: agent against the API server', function () {
   const read = (p: string): Promise<string> => readFile(at(p), 'utf8');
 
   const publish = async (pub: { cm: V1ConfigMap; secret: V1Secret }): Promise<void> => {
-    for (const [kind, body] of [['Secret', pub.secret], ['ConfigMap', pub.cm]] as const) {
+    for (const [kind, body] of [
+      ['Secret', pub.secret],
+      ['ConfigMap', pub.cm],
+    ] as const) {
       const args = { namespace: ns, name: body.metadata?.name ?? '' };
       try {
         if (kind === 'Secret') await k.core.replaceNamespacedSecret({ ...args, body: body as V1Secret });
@@ -66,7 +77,10 @@ describe('chain: agent against the API server', function () {
     await k.core.createNode({ body: { metadata: { name: poolNode, labels: { 'hypershift.openshift.io/nodePool': 'workers' } } } });
     root = await tempDir('agent-root');
     await mkdir(at('/etc/containerd'), { recursive: true });
-    await writeFile(at('/etc/containerd/config.toml'), 'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n');
+    await writeFile(
+      at('/etc/containerd/config.toml'),
+      'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n',
+    );
   });
   after(async function () {
     await agent?.stop();
@@ -125,7 +139,9 @@ describe('chain: agent against the API server', function () {
     await restartApiServer(cp);
     const t0 = Date.now();
     await publish(publication(ns, name, files('mirror-d.example:5000'), 'sha256:ddd'));
-    await waitUntil('applied after the restart', async () => (await node()).metadata?.annotations?.['imagemirror.io/applied-hash'] === 'sha256:ddd', { timeoutMs: 60_000 });
+    await waitUntil('applied after the restart', async () => (await node()).metadata?.annotations?.['imagemirror.io/applied-hash'] === 'sha256:ddd', {
+      timeoutMs: 60_000,
+    });
     console.log(`      applied ${Date.now() - t0} ms after publishing to the restarted API server`);
     expect(await read(HOSTS_PATH)).to.include('mirror-d.example:5000');
     await waitUntil('condition back to True', async () => (await condition())?.status === 'True');
@@ -135,8 +151,18 @@ describe('chain: agent against the API server', function () {
     await writeFile(at('/etc/containerd/certs.d/quay.io/extra.toml'), 'mine = true\n');
     await k.core.deleteNamespacedConfigMap({ namespace: ns, name });
     await k.core.deleteNamespacedSecret({ namespace: ns, name });
-    await waitUntil('files removed', () => stat(at(CONF_PATH)).then(() => false, () => true));
-    await waitUntil('hosts.toml removed', () => stat(at(HOSTS_PATH)).then(() => false, () => true));
+    await waitUntil('files removed', () =>
+      stat(at(CONF_PATH)).then(
+        () => false,
+        () => true,
+      ),
+    );
+    await waitUntil('hosts.toml removed', () =>
+      stat(at(HOSTS_PATH)).then(
+        () => false,
+        () => true,
+      ),
+    );
     expect(await read('/etc/containerd/certs.d/quay.io/extra.toml')).to.equal('mine = true\n');
     await stat(at(AUTH_PATH)).then(
       () => expect.fail('auth.json should be gone'),
@@ -159,7 +185,18 @@ describe('chain: agent against the API server', function () {
       expect((await node(poolNode)).metadata?.annotations?.['imagemirror.io/applied-hash']).to.equal('sha256:eee');
       await mkdir(join(poolRoot, 'etc/containerd/conf'), { recursive: true });
       await writeFile(join(poolRoot, 'etc/containerd/conf/config.toml'), 'version = 2\n');
-      const r2 = await agentOnce(['--kubeconfig', kubeconfigPath(), '--node-name', poolNode, '--namespace', ns, '--root', poolRoot, '--containerd-config', '/etc/containerd/conf/config.toml']);
+      const r2 = await agentOnce([
+        '--kubeconfig',
+        kubeconfigPath(),
+        '--node-name',
+        poolNode,
+        '--namespace',
+        ns,
+        '--root',
+        poolRoot,
+        '--containerd-config',
+        '/etc/containerd/conf/config.toml',
+      ]);
       expect(r2.code).to.equal(0);
       expect(await condition(poolNode)).to.include({ status: 'False', reason: 'ContainerdConfigPathNotSet' });
       expect(r2.stdout).to.include('does not set the CRI registry config_path');
@@ -173,7 +210,20 @@ describe('chain: agent against the API server', function () {
     try {
       await publish(publication(ns, 'workers-image-mirrors', files('told.example:5000'), 'sha256:abc'));
       // --configmap picks the output without reading the Node; the report then finds no Node to patch.
-      const r = await agentOnce(['--kubeconfig', kubeconfigPath(), '--node-name', `gone-${ns}`, '--configmap', 'workers-image-mirrors', '--namespace', ns, '--root', onceRoot, '--containerd-config', '']);
+      const r = await agentOnce([
+        '--kubeconfig',
+        kubeconfigPath(),
+        '--node-name',
+        `gone-${ns}`,
+        '--configmap',
+        'workers-image-mirrors',
+        '--namespace',
+        ns,
+        '--root',
+        onceRoot,
+        '--containerd-config',
+        '',
+      ]);
       expect(r.code, r.stdout + r.stderr).to.equal(3);
       expect(await readFile(join(onceRoot, HOSTS_PATH), 'utf8')).to.include('told.example:5000');
       expect(r.stdout).to.include('cannot report to the Node');

@@ -128,7 +128,20 @@ describe('chain: operator + agent + containerd and skopeo', function () {
     await access(false);
     op = await OperatorProcess.start({ kubeconfig: kubeconfigPath(), namespace: opNs, args: ['--targets', 'cluster'] });
     await op.waitReady();
-    agent = AgentProcess.start(['--kubeconfig', kubeconfigPath(), '--node-name', nodeName, '--namespace', opNs, '--root', root, '--containerd-config', '', '--log-level', 'debug']);
+    agent = AgentProcess.start([
+      '--kubeconfig',
+      kubeconfigPath(),
+      '--node-name',
+      nodeName,
+      '--namespace',
+      opNs,
+      '--root',
+      root,
+      '--containerd-config',
+      '',
+      '--log-level',
+      'debug',
+    ]);
     // The RegistryAccess-only publication: later waits then see only what each test changes.
     await waitApplied();
   });
@@ -170,7 +183,9 @@ describe('chain: operator + agent + containerd and skopeo', function () {
   it('switching the IDMS to another mirror: the next pull goes there, still never to the source', async function () {
     await putIdms(mirrorB);
     await waitApplied();
-    expect(await readFile(join(sourceDir(), 'hosts.toml'), 'utf8')).to.include(mirrorB.host).and.not.include(mirrorA.host);
+    expect(await readFile(join(sourceDir(), 'hosts.toml'), 'utf8'))
+      .to.include(mirrorB.host)
+      .and.not.include(mirrorA.host);
     for (const p of pullers) {
       world.clearLogs();
       const r = await p.pull();
@@ -188,17 +203,25 @@ describe('chain: operator + agent + containerd and skopeo', function () {
     // Two changes may be published one after the other: wait for the one with both.
     await waitApplied(async () => (await readFile(hostsToml, 'utf8')).includes(mirrorC.host));
     const cDir = `${mirrorC.host.replace(':', '_')}_`;
-    expect(await readFile(hostsToml, 'utf8')).to.include(mirrorC.host).and.include('authorization');
+    expect(await readFile(hostsToml, 'utf8'))
+      .to.include(mirrorC.host)
+      .and.include('authorization');
     expect((await lstat(hostsToml)).mode & 0o777, 'hosts.toml with credentials').to.equal(0o600);
     expect((await lstat(join(root, 'etc/containers/auth.json'))).mode & 0o777, 'auth.json').to.equal(0o600);
     expect(await filesUnder(join(root, 'etc'))).to.include(`containers/certs.d/${mirrorC.host}/ca.crt`);
-    expect((await filesUnder(sourceDir())).some((f) => f.endsWith('.crt')), `CA next to hosts.toml in ${cDir}`).to.equal(true);
+    expect(
+      (await filesUnder(sourceDir())).some((f) => f.endsWith('.crt')),
+      `CA next to hosts.toml in ${cDir}`,
+    ).to.equal(true);
     for (const p of pullers) {
       world.clearLogs();
       const r = await p.pull();
       expect(r.code, `${p.name}: ${explain(r)}`).to.equal(0);
       const got = mirrorC.requestsFor(REPO);
-      expect(got.some((q) => q.authorized && q.status === 200 && q.path.includes('/blobs/')), `${p.name}: ${explain(r)}`).to.equal(true);
+      expect(
+        got.some((q) => q.authorized && q.status === 200 && q.path.includes('/blobs/')),
+        `${p.name}: ${explain(r)}`,
+      ).to.equal(true);
       expect(source.connections(), `${p.name}: ${explain(r)}`).to.equal(0);
     }
     // The credentials reached the node, never the agent's log.
@@ -225,11 +248,15 @@ describe('chain: operator + agent + containerd and skopeo', function () {
   it('deleting the last input: only an empty registries.conf drop-in is left', async function () {
     await deleteCustom(k, 'registryaccesses', OURS, accessName);
     // Files go first, then the directories the agent created for them, in the same pass.
-    await waitUntil('only the drop-in left under etc/', async () => {
-      const left = await filesUnder(join(root, 'etc'));
-      const dirs = await readdir(join(root, 'etc'));
-      return left.join() === 'containers/registries.conf.d/99-image-mirrors.conf' && dirs.join() === 'containers';
-    }, { timeoutMs: 60_000 });
+    await waitUntil(
+      'only the drop-in left under etc/',
+      async () => {
+        const left = await filesUnder(join(root, 'etc'));
+        const dirs = await readdir(join(root, 'etc'));
+        return left.join() === 'containers/registries.conf.d/99-image-mirrors.conf' && dirs.join() === 'containers';
+      },
+      { timeoutMs: 60_000 },
+    );
     const conf = parseToml(await readFile(join(root, 'etc/containers/registries.conf.d/99-image-mirrors.conf'), 'utf8'));
     expect(conf).to.deep.equal({});
     expect(await readdir(join(root, 'etc/containers'))).to.deep.equal(['registries.conf.d']);
@@ -243,7 +270,9 @@ describe('chain: operator + agent + containerd and skopeo', function () {
     type State = { files: string[]; dirs: string[]; source: string };
     const readState = async (): Promise<State> => JSON.parse(await readFile(join(root, 'var/lib/image-mirror/owned.json'), 'utf8')) as State;
     // The state file is saved last in a pass.
-    await waitUntil('every file removed and the state saved', async () => (await readState()).files.length === 0 && (await readState()).dirs.length === 0, { timeoutMs: 30_000 });
+    await waitUntil('every file removed and the state saved', async () => (await readState()).files.length === 0 && (await readState()).dirs.length === 0, {
+      timeoutMs: 30_000,
+    });
     expect(await readdir(root)).to.deep.equal(['var']);
     expect((await readState()).source).to.equal(`ConfigMap ${opNs}/cluster-image-mirrors`);
     expect(agent?.exited).to.equal(false);

@@ -49,7 +49,8 @@ function publication(reg: Registry, parts: Parts): Published {
   const ca = reg.tls?.caPEM ?? '';
   if (parts.containerdCA) files.ctrdCA = { path: `/etc/containerd/certs.d/${dir}/${dir}.crt`, mode: '0644', from: 'ConfigMap', content: ca };
   if (parts.containersCA) files.ca = { path: `/etc/containers/certs.d/${reg.host}/ca.crt`, mode: '0644', from: 'ConfigMap', content: ca };
-  if (parts.auth) files.auth = { path: '/etc/containers/auth.json', mode: '0600', from: 'Secret', content: JSON.stringify({ auths: { [reg.host]: { auth: basic } } }) };
+  if (parts.auth)
+    files.auth = { path: '/etc/containers/auth.json', mode: '0600', from: 'Secret', content: JSON.stringify({ auths: { [reg.host]: { auth: basic } } }) };
   const cm: Record<string, string> = {};
   const secret: Record<string, string> = {};
   const manifest: Record<string, unknown> = {};
@@ -92,7 +93,9 @@ describe('chain: consumers accept the agent markers', function () {
 
   it('skopeo reads a marked ca.crt and a marked auth.json', async function () {
     await install({ containersCA: true, containerdCA: true, auth: true });
-    expect(await readFile(join(root, `etc/containers/certs.d/${reg.host}/ca.crt`), 'utf8')).to.match(new RegExp(`^${MARKER_LINE.replace(/[.()]/g, '\\$&')}\n-----BEGIN`));
+    expect(await readFile(join(root, `etc/containers/certs.d/${reg.host}/ca.crt`), 'utf8')).to.match(
+      new RegExp(`^${MARKER_LINE.replace(/[.()]/g, '\\$&')}\n-----BEGIN`),
+    );
     expect(JSON.parse(await readFile(join(root, 'etc/containers/auth.json'), 'utf8'))).to.have.property(JSON_MARKER_KEY);
     const r = await inspectRawOnNode(root, ref);
     expect(r.code, `${r.command}\n${r.stderr}`).to.equal(0);

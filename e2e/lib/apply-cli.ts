@@ -31,10 +31,7 @@ function parse(argv: string[]): Sources {
   return {
     kubeconfig: values.kubeconfig,
     namespaces: values.namespace ?? [],
-    dirs: [
-      ...positionals.map((dir) => ({ dir, recursive: false })),
-      ...(values.recursive ?? []).map((dir) => ({ dir, recursive: true })),
-    ],
+    dirs: [...positionals.map((dir) => ({ dir, recursive: false })), ...(values.recursive ?? []).map((dir) => ({ dir, recursive: true }))],
   };
 }
 

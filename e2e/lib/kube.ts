@@ -219,7 +219,11 @@ export async function applyAll(kube: Kube, objects: readonly KubernetesObject[],
   let crdsReady = false;
   for (const obj of ordered) {
     if (!crdsReady && rank(obj) === 2) {
-      await waitForCrds(kube, result.applied.map((a) => a.object).filter((o) => o.kind === CRD_KIND), opts);
+      await waitForCrds(
+        kube,
+        result.applied.map((a) => a.object).filter((o) => o.kind === CRD_KIND),
+        opts,
+      );
       crdsReady = true;
     }
     try {
@@ -229,7 +233,12 @@ export async function applyAll(kube: Kube, objects: readonly KubernetesObject[],
       result.failed.push({ object: obj, error: `${nameOf(obj)}${where}: ${errorMessage(err)}` });
     }
   }
-  if (!crdsReady) await waitForCrds(kube, result.applied.map((a) => a.object).filter((o) => o.kind === CRD_KIND), opts);
+  if (!crdsReady)
+    await waitForCrds(
+      kube,
+      result.applied.map((a) => a.object).filter((o) => o.kind === CRD_KIND),
+      opts,
+    );
   return result;
 }
 
@@ -241,7 +250,11 @@ function withoutRepeatedNamespaces(objects: readonly KubernetesObject[]): Kubern
 }
 
 async function waitForCrds(kube: Kube, crds: readonly KubernetesObject[], opts: WaitOptions): Promise<void> {
-  await waitForCrdsEstablished(kube, crds.map((c) => c.metadata?.name ?? ''), opts);
+  await waitForCrdsEstablished(
+    kube,
+    crds.map((c) => c.metadata?.name ?? ''),
+    opts,
+  );
 }
 
 // ---------------------------------------------------------------- CRDs

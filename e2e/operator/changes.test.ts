@@ -54,7 +54,11 @@ describe('operator: change flows', function () {
     await createNamespace(k, ns);
     await createNamespace(k, opNs);
     await mirrorConfig('mirror.example.net/release');
-    await putCustom(k, 'hostedclusters', HS, { kind: 'HostedCluster', metadata: { name: 'hc', namespace: ns }, spec: { imageMirrorConfigRef: { name: 'mirrors' } } });
+    await putCustom(k, 'hostedclusters', HS, {
+      kind: 'HostedCluster',
+      metadata: { name: 'hc', namespace: ns },
+      spec: { imageMirrorConfigRef: { name: 'mirrors' } },
+    });
     await putCustom(k, 'nodepools', HS, { kind: 'NodePool', metadata: { name: 'pool', namespace: ns, labels: { chg: id } }, spec: { clusterName: 'hc' } });
     op = await OperatorProcess.start({ kubeconfig: kubeconfigPath(), namespace: opNs });
     hash = (await waitReady(k, ns, 'pool')).status?.contentHash ?? '';
@@ -109,11 +113,17 @@ describe('operator: change flows', function () {
     await putCustom(k, 'registryaccesses', OURS, {
       kind: 'RegistryAccess',
       metadata: { name: `chg-${id}` },
-      spec: { nodePoolSelector: { matchLabels: { chg: id } }, hosts: [{ host: 'mirror.example.net', credentialsSecretRef: { namespace: opNs, name: 'creds' } }] },
+      spec: {
+        nodePoolSelector: { matchLabels: { chg: id } },
+        hosts: [{ host: 'mirror.example.net', credentialsSecretRef: { namespace: opNs, name: 'creds' } }],
+      },
     });
     await waitDegraded(k, ns, 'pool', 'MissingReference');
     const t = Date.now();
-    await k.core.createNamespacedSecret({ namespace: opNs, body: { metadata: { name: 'creds' }, type: 'kubernetes.io/basic-auth', stringData: { username: 'u', password: `first-${id}` } } });
+    await k.core.createNamespacedSecret({
+      namespace: opNs,
+      body: { metadata: { name: 'creds' }, type: 'kubernetes.io/basic-auth', stringData: { username: 'u', password: `first-${id}` } },
+    });
     await converged('referenced Secret created', t);
     const secretText = async (): Promise<string> =>
       Object.values((await readSecret(k, ns, out))?.data ?? {})
@@ -121,7 +131,11 @@ describe('operator: change flows', function () {
         .join('\n');
     expect(await secretText()).to.contain(Buffer.from(`u:first-${id}`).toString('base64'));
     // A new password changes only the Secret (the ConfigMap hash leaves secrets out on purpose).
-    await k.core.replaceNamespacedSecret({ namespace: opNs, name: 'creds', body: { metadata: { name: 'creds' }, type: 'kubernetes.io/basic-auth', stringData: { username: 'u', password: `second-${id}` } } });
+    await k.core.replaceNamespacedSecret({
+      namespace: opNs,
+      name: 'creds',
+      body: { metadata: { name: 'creds' }, type: 'kubernetes.io/basic-auth', stringData: { username: 'u', password: `second-${id}` } },
+    });
     await waitUntil('the output Secret to hold the new password', async () => (await secretText()).includes(Buffer.from(`u:second-${id}`).toString('base64')));
     await deleteCustom(k, 'registryaccesses', OURS, `chg-${id}`);
     await waitUntil('the output Secret to be deleted', async () => (await readSecret(k, ns, out)) === undefined);
@@ -173,7 +187,10 @@ describe('operator: change flows', function () {
   it('repairs an output edited or deleted by hand', async () => {
     const good = await readConfigMap(k, ns, out);
     await k.core.replaceNamespacedConfigMap({ namespace: ns, name: out, body: { ...good, data: { ...good?.data, 'registries.conf': '# edited by hand\n' } } });
-    await waitUntil('the edited output to be repaired', async () => (await readConfigMap(k, ns, out))?.data?.['registries.conf'] === good?.data?.['registries.conf']);
+    await waitUntil(
+      'the edited output to be repaired',
+      async () => (await readConfigMap(k, ns, out))?.data?.['registries.conf'] === good?.data?.['registries.conf'],
+    );
     await k.core.deleteNamespacedConfigMap({ namespace: ns, name: out });
     const back = await waitUntil('the deleted output to be back', () => readConfigMap(k, ns, out));
     expect(back.data).to.deep.equal(good?.data);
@@ -184,8 +201,18 @@ describe('operator: change flows', function () {
     await putCustom(k, 'nodepools', HS, { kind: 'NodePool', metadata: { name: 'pool2', namespace: ns }, spec: { clusterName: 'hc' } });
     await waitReady(k, ns, 'pool2');
     const config = [{ name: out }, { name: 'pool2-image-mirrors' }];
-    await putCustom(k, 'nodepools', HS, { kind: 'NodePool', metadata: { name: 'pool', namespace: ns, labels: { chg: id } }, spec: { clusterName: 'hc', config } });
-    const np = (await k.custom.getNamespacedCustomObject({ group: 'hypershift.openshift.io', version: 'v1beta1', plural: 'nodepools', namespace: ns, name: 'pool' })) as {
+    await putCustom(k, 'nodepools', HS, {
+      kind: 'NodePool',
+      metadata: { name: 'pool', namespace: ns, labels: { chg: id } },
+      spec: { clusterName: 'hc', config },
+    });
+    const np = (await k.custom.getNamespacedCustomObject({
+      group: 'hypershift.openshift.io',
+      version: 'v1beta1',
+      plural: 'nodepools',
+      namespace: ns,
+      name: 'pool',
+    })) as {
       metadata: { generation: number };
     };
     // Wait for the pass that saw the new NodePool generation.

@@ -33,7 +33,11 @@ const OURS = 'imagemirror.io/v1alpha1';
 async function seedPools(k: Kube, ns: string, pools: number): Promise<string[]> {
   await createNamespace(k, ns);
   await putConfigMap(k, ns, 'mirrors', { 'idms.yaml': idmsDoc('release', [{ source: 'quay.io/release', mirrors: ['mirror.example.net/release'] }]) });
-  await putCustom(k, 'hostedclusters', HS, { kind: 'HostedCluster', metadata: { name: 'hc', namespace: ns }, spec: { imageMirrorConfigRef: { name: 'mirrors' } } });
+  await putCustom(k, 'hostedclusters', HS, {
+    kind: 'HostedCluster',
+    metadata: { name: 'hc', namespace: ns },
+    spec: { imageMirrorConfigRef: { name: 'mirrors' } },
+  });
   const names = Array.from({ length: pools }, (_, i) => `pool-${i}`);
   for (const name of names) {
     await putCustom(k, 'nodepools', HS, { kind: 'NodePool', metadata: { name, namespace: ns }, spec: { clusterName: 'hc' } });
@@ -168,10 +172,14 @@ describe('operator: leader election', function () {
 
     const killedAt = Date.now();
     await first.kill();
-    await waitUntil('the follower to take the Lease', async () => {
-      const h = (await readLease())?.spec?.holderIdentity;
-      return h && h !== holder ? h : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 50 });
+    await waitUntil(
+      'the follower to take the Lease',
+      async () => {
+        const h = (await readLease())?.spec?.holderIdentity;
+        return h && h !== holder ? h : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 50 },
+    );
     const tookOver = Date.now() - killedAt;
     console.log(`      follower took over ${tookOver} ms after SIGKILL (lease ${lease.duration}s, renew ${lease.renew}s, retry ${lease.retry}s)`);
     expect(tookOver).to.be.at.most((lease.duration + lease.retry) * 1000 + 500);
@@ -232,7 +240,10 @@ describe('operator: steady state', function () {
     op = await OperatorProcess.start({ kubeconfig: kubeconfigPath(), namespace: opNs, args: ['--resync-period', '1s'] });
     for (const p of pools) await waitReady(k, ns, p);
     const convergedMs = Date.now() - started;
-    await waitUntil('the IDMS to be Applied', async () => condition((await readClusterObject(k, 'imagedigestmirrorsets', `ss-${id}`)).status, 'Applied')?.status === 'True');
+    await waitUntil(
+      'the IDMS to be Applied',
+      async () => condition((await readClusterObject(k, 'imagedigestmirrorsets', `ss-${id}`)).status, 'Applied')?.status === 'True',
+    );
     // Let the initial burst (object statuses) settle before counting.
     await waitUntil(
       'the queue and the status writes to drain',

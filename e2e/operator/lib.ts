@@ -277,9 +277,11 @@ export async function putCustom(k: Kube, plural: string, apiVersion: string, bod
   const ns = body.metadata.namespace;
   const full = { apiVersion, ...body };
   try {
-    const cur = (ns
-      ? await k.custom.getNamespacedCustomObject({ group, version, plural, namespace: ns, name: body.metadata.name })
-      : await k.custom.getClusterCustomObject({ group, version, plural, name: body.metadata.name })) as CustomObject;
+    const cur = (
+      ns
+        ? await k.custom.getNamespacedCustomObject({ group, version, plural, namespace: ns, name: body.metadata.name })
+        : await k.custom.getClusterCustomObject({ group, version, plural, name: body.metadata.name })
+    ) as CustomObject;
     full.metadata = { ...full.metadata, ...(cur.metadata.resourceVersion ? { resourceVersion: cur.metadata.resourceVersion } : {}) };
     if (ns) await k.custom.replaceNamespacedCustomObject({ group, version, plural, namespace: ns, name: body.metadata.name, body: full });
     else await k.custom.replaceClusterCustomObject({ group, version, plural, name: body.metadata.name, body: full });

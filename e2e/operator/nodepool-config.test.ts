@@ -34,7 +34,8 @@ const MANAGE = 'imagemirror.io/manage-config-ref';
 const ADDED = 'imagemirror.io/config-ref-added';
 const OUT = 'workers-image-mirrors';
 const REGISTRIES_CONF_PATH = '/etc/containers/registries.conf.d/99-image-mirrors.conf';
-const MACHINE_CONFIG_DOC = 'apiVersion: machineconfiguration.openshift.io/v1\nkind: MachineConfig\nmetadata: {name: 99-user}\nspec: {kernelArguments: [nosmt]}\n';
+const MACHINE_CONFIG_DOC =
+  'apiVersion: machineconfiguration.openshift.io/v1\nkind: MachineConfig\nmetadata: {name: 99-user}\nspec: {kernelArguments: [nosmt]}\n';
 
 interface NodePoolObject {
   metadata: { name: string; generation?: number; labels?: Record<string, string>; annotations?: Record<string, string> };
@@ -59,7 +60,13 @@ describe('operator: NodePool.spec.config delivery on the real API server', funct
   let op: OperatorProcess | undefined;
 
   const readNodePool = async (): Promise<NodePoolObject> =>
-    (await k.custom.getNamespacedCustomObject({ group: 'hypershift.openshift.io', version: 'v1beta1', plural: 'nodepools', namespace: ns, name: 'workers' })) as NodePoolObject;
+    (await k.custom.getNamespacedCustomObject({
+      group: 'hypershift.openshift.io',
+      version: 'v1beta1',
+      plural: 'nodepools',
+      namespace: ns,
+      name: 'workers',
+    })) as NodePoolObject;
 
   /** A user's edit: a JSON merge patch (the operator itself sends JSON patches). */
   const mergePatchNodePool = async (body: object): Promise<void> => {
@@ -75,11 +82,15 @@ describe('operator: NodePool.spec.config delivery on the real API server', funct
   /** The operator has rendered the NodePool's current generation and is Ready. */
   const settled = async (): Promise<void> => {
     const generation = (await readNodePool()).metadata.generation;
-    await waitUntil('the status to catch up with the NodePool', async () => {
-      const rmc = await readRmc(k, ns, 'workers');
-      const seen = rmc?.status?.contributors?.find((c) => c.kind === 'NodePool' && c.name === 'workers')?.generation;
-      return seen === generation && condition(rmc?.status, 'Ready')?.status === 'True';
-    }, { intervalMs: 50 });
+    await waitUntil(
+      'the status to catch up with the NodePool',
+      async () => {
+        const rmc = await readRmc(k, ns, 'workers');
+        const seen = rmc?.status?.contributors?.find((c) => c.kind === 'NodePool' && c.name === 'workers')?.generation;
+        return seen === generation && condition(rmc?.status, 'Ready')?.status === 'True';
+      },
+      { intervalMs: 50 },
+    );
   };
 
   before(async function () {
@@ -87,7 +98,9 @@ describe('operator: NodePool.spec.config delivery on the real API server', funct
     audit = auditLog();
     await createNamespace(k, ns);
     await createNamespace(k, opNs);
-    await putConfigMap(k, ns, 'user-config', { config: `${idmsDoc('user', [{ source: 'registry.redhat.io', mirrors: [`${MIRROR}/rh`] }])}---\n${MACHINE_CONFIG_DOC}` });
+    await putConfigMap(k, ns, 'user-config', {
+      config: `${idmsDoc('user', [{ source: 'registry.redhat.io', mirrors: [`${MIRROR}/rh`] }])}---\n${MACHINE_CONFIG_DOC}`,
+    });
     await putConfigMap(k, ns, 'extra-config', { config: MACHINE_CONFIG_DOC });
     await putConfigMap(k, opNs, 'corp-ca', { 'ca.crt': CA_PEM });
     await putSecret(k, opNs, 'corp-creds', 'kubernetes.io/basic-auth', { username: 'robot', password });
@@ -96,7 +109,13 @@ describe('operator: NodePool.spec.config delivery on the real API server', funct
       metadata: { name: `npcfg-${id}` },
       spec: {
         nodePoolSelector: { matchLabels: { npcfg: id } },
-        hosts: [{ host: MIRROR, ca: { configMapKeyRef: { namespace: opNs, name: 'corp-ca', key: 'ca.crt' } }, credentialsSecretRef: { namespace: opNs, name: 'corp-creds' } }],
+        hosts: [
+          {
+            host: MIRROR,
+            ca: { configMapKeyRef: { namespace: opNs, name: 'corp-ca', key: 'ca.crt' } },
+            credentialsSecretRef: { namespace: opNs, name: 'corp-creds' },
+          },
+        ],
       },
     });
     await putCustom(k, 'hostedclusters', HS, {
@@ -177,18 +196,29 @@ describe('operator: NodePool.spec.config delivery on the real API server', funct
   it('with the opt-in lists the output after the existing entries; the target stays Ready and never reads it', async () => {
     const mark = (await audit?.mark()) ?? 0;
     await mergePatchNodePool({ metadata: { annotations: { [MANAGE]: 'true' } } });
-    const np = await waitUntil('the reference in spec.config', async () => {
-      const cur = await readNodePool();
-      return cur.spec.config?.some((c) => c.name === OUT) ? cur : undefined;
-    }, { intervalMs: 50 });
+    const np = await waitUntil(
+      'the reference in spec.config',
+      async () => {
+        const cur = await readNodePool();
+        return cur.spec.config?.some((c) => c.name === OUT) ? cur : undefined;
+      },
+      { intervalMs: 50 },
+    );
     expect(np.spec.config).to.deep.equal([{ name: 'user-config' }, { name: OUT }]);
     expect(np.metadata.annotations).to.include({ [MANAGE]: 'true', [ADDED]: OUT });
-    expect(np.spec).to.deep.include({ clusterName: 'demo', replicas: 2, platform: { type: 'None' }, management: { upgradeType: 'Replace', autoRepair: false } });
+    expect(np.spec).to.deep.include({
+      clusterName: 'demo',
+      replicas: 2,
+      platform: { type: 'None' },
+      management: { upgradeType: 'Replace', autoRepair: false },
+    });
     expect(np.metadata.labels).to.deep.equal({ npcfg: id });
     await settled();
     const rmc = await readRmc(k, ns, 'workers');
     expect(condition(rmc?.status, 'Degraded')?.status).to.equal('False');
-    expect((rmc?.status?.contributors ?? []).map((c) => `${c.kind}/${c.name}`)).to.include('ConfigMap/user-config').and.not.include(`ConfigMap/${OUT}`);
+    expect((rmc?.status?.contributors ?? []).map((c) => `${c.kind}/${c.name}`))
+      .to.include('ConfigMap/user-config')
+      .and.not.include(`ConfigMap/${OUT}`);
     // Ours and the operator's: one each.
     if (audit) expect(await nodePoolPatches(mark)).to.equal(2);
     // No pass planned a second patch from a cache that had not yet seen the first (its test op would fail).
@@ -204,9 +234,13 @@ describe('operator: NodePool.spec.config delivery on the real API server', funct
     const mark = (await audit?.mark()) ?? 0;
     await settled();
     const reconciles = await op?.metric('imagemirror_reconcile_total', { result: 'unchanged' });
-    await waitUntil('two resync passes', async () => ((await op?.metric('imagemirror_reconcile_total', { result: 'unchanged' })) ?? 0) >= (reconciles ?? 0) + 2, {
-      intervalMs: 100,
-    });
+    await waitUntil(
+      'two resync passes',
+      async () => ((await op?.metric('imagemirror_reconcile_total', { result: 'unchanged' })) ?? 0) >= (reconciles ?? 0) + 2,
+      {
+        intervalMs: 100,
+      },
+    );
     const np = await readNodePool();
     expect(np.spec.replicas).to.equal(5);
     expect(np.metadata.labels).to.deep.equal({ npcfg: id, team: 'blue' });
@@ -229,10 +263,14 @@ describe('operator: NodePool.spec.config delivery on the real API server', funct
   it('removing the opt-in removes only the entry it added, and the record of it', async () => {
     const mark = (await audit?.mark()) ?? 0;
     await mergePatchNodePool({ metadata: { annotations: { [MANAGE]: null } } });
-    const np = await waitUntil('the reference to be removed', async () => {
-      const cur = await readNodePool();
-      return cur.spec.config?.some((c) => c.name === OUT) ? undefined : cur;
-    }, { intervalMs: 50 });
+    const np = await waitUntil(
+      'the reference to be removed',
+      async () => {
+        const cur = await readNodePool();
+        return cur.spec.config?.some((c) => c.name === OUT) ? undefined : cur;
+      },
+      { intervalMs: 50 },
+    );
     expect(np.spec.config).to.deep.equal([{ name: 'user-config' }, { name: 'extra-config' }]);
     expect(np.metadata.annotations ?? {}).to.not.have.any.keys(MANAGE, ADDED);
     expect(np.spec.replicas).to.equal(5);
@@ -247,21 +285,33 @@ describe('operator: NodePool.spec.config delivery on the real API server', funct
     await mergePatchNodePool({ metadata: { annotations: { [MANAGE]: 'true' } } });
     await waitUntil('the reference back', async () => (await readNodePool()).spec.config?.some((c) => c.name === OUT), { intervalMs: 50 });
     // Invalid inputs keep the last good output; deleting it leaves nothing to point at.
-    await putConfigMap(k, ns, 'user-config', { config: idmsDoc('user', [{ source: 'registry.redhat.io', mirrors: ['registry.redhat.io'], mirrorSourcePolicy: 'NeverContactSource' }]) });
+    await putConfigMap(k, ns, 'user-config', {
+      config: idmsDoc('user', [{ source: 'registry.redhat.io', mirrors: ['registry.redhat.io'], mirrorSourcePolicy: 'NeverContactSource' }]),
+    });
     await waitDegraded(k, ns, 'workers', 'SourceIsOwnMirror');
     await k.core.deleteNamespacedConfigMap({ namespace: ns, name: OUT });
-    const np = await waitUntil('the reference to a missing output to be removed', async () => {
-      const cur = await readNodePool();
-      return cur.spec.config?.some((c) => c.name === OUT) ? undefined : cur;
-    }, { intervalMs: 50 });
+    const np = await waitUntil(
+      'the reference to a missing output to be removed',
+      async () => {
+        const cur = await readNodePool();
+        return cur.spec.config?.some((c) => c.name === OUT) ? undefined : cur;
+      },
+      { intervalMs: 50 },
+    );
     expect(np.spec.config).to.deep.equal([{ name: 'user-config' }, { name: 'extra-config' }]);
-    expect(np.metadata.annotations).to.include({ [MANAGE]: 'true' }).and.not.have.property(ADDED);
+    expect(np.metadata.annotations)
+      .to.include({ [MANAGE]: 'true' })
+      .and.not.have.property(ADDED);
 
     await putConfigMap(k, ns, 'user-config', { config: idmsDoc('user', [{ source: 'registry.redhat.io', mirrors: [`${MIRROR}/rh`] }]) });
-    await waitUntil('the output and the reference back', async () => {
-      const cur = await readNodePool();
-      return cur.spec.config?.some((c) => c.name === OUT) && (await readConfigMap(k, ns, OUT)) !== undefined;
-    }, { intervalMs: 50 });
+    await waitUntil(
+      'the output and the reference back',
+      async () => {
+        const cur = await readNodePool();
+        return cur.spec.config?.some((c) => c.name === OUT) && (await readConfigMap(k, ns, OUT)) !== undefined;
+      },
+      { intervalMs: 50 },
+    );
     expect((await readNodePool()).spec.config).to.deep.equal([{ name: 'user-config' }, { name: 'extra-config' }, { name: OUT }]);
     await settled();
   });

@@ -107,9 +107,7 @@ async function expectForbidden(what: string, call: () => Promise<unknown>): Prom
 }
 
 const forbiddenFor = (events: AuditEvent[], user: string): string[] =>
-  events
-    .filter((e) => e.user.username === user && e.responseStatus?.code === 403)
-    .map((e) => `${e.verb} ${e.requestURI}`);
+  events.filter((e) => e.user.username === user && e.responseStatus?.code === 403).map((e) => `${e.verb} ${e.requestURI}`);
 
 describe('rbac: the shipped ServiceAccounts and roles are enough, and no more', function () {
   this.timeout(120_000);
@@ -140,14 +138,23 @@ describe('rbac: the shipped ServiceAccounts and roles are enough, and no more', 
     expect(code, `operator exit code\n${stopped.tail()}`).to.equal(0);
   };
   const readNodePool = async (): Promise<NodePoolView> =>
-    (await k.custom.getNamespacedCustomObject({ group: 'hypershift.openshift.io', version: 'v1beta1', plural: 'nodepools', namespace: ns, name: 'workers' })) as NodePoolView;
+    (await k.custom.getNamespacedCustomObject({
+      group: 'hypershift.openshift.io',
+      version: 'v1beta1',
+      plural: 'nodepools',
+      namespace: ns,
+      name: 'workers',
+    })) as NodePoolView;
   const registryAccess = async (selector: boolean, credentials: boolean): Promise<void> => {
     const host = { host: MIRROR, plainHTTP: true, ...(credentials ? { credentialsSecretRef: { namespace: ns, name: 'creds' } } : {}) };
     const spec = { ...(selector ? { nodePoolSelector: { matchLabels: { rbac: id } } } : {}), hosts: [host] };
     await retryOnConflict(() => putCustom(k, 'registryaccesses', OURS, { kind: 'RegistryAccess', metadata: { name: `rbac-${id}` }, spec }));
   };
   const idms = async (selector: boolean): Promise<void> => {
-    const spec = { ...(selector ? { nodePoolSelector: { matchLabels: { rbac: id } } } : {}), imageDigestMirrors: [{ source: 'docker.io', mirrors: [`${MIRROR}/dockerhub`] }] };
+    const spec = {
+      ...(selector ? { nodePoolSelector: { matchLabels: { rbac: id } } } : {}),
+      imageDigestMirrors: [{ source: 'docker.io', mirrors: [`${MIRROR}/dockerhub`] }],
+    };
     await retryOnConflict(() => putCustom(k, 'imagedigestmirrorsets', OURS, { kind: 'ImageDigestMirrorSet', metadata: { name: `rbac-${id}` }, spec }));
   };
 
@@ -167,8 +174,16 @@ describe('rbac: the shipped ServiceAccounts and roles are enough, and no more', 
     await k.core.createNode({ body: { metadata: { name: nodeName } } });
     await putConfigMap(k, ns, 'mirrors', { 'idms.yaml': idmsDoc('release', [{ source: 'quay.io/openshift-release-dev', mirrors: [`${MIRROR}/ocp`] }]) });
     await putSecret(k, ns, 'creds', 'kubernetes.io/basic-auth', { username: 'robot', password });
-    await putCustom(k, 'hostedclusters', HS, { kind: 'HostedCluster', metadata: { name: 'demo', namespace: ns }, spec: { imageMirrorConfigRef: { name: 'mirrors' } } });
-    await putCustom(k, 'nodepools', HS, { kind: 'NodePool', metadata: { name: 'workers', namespace: ns, labels: { rbac: id } }, spec: { clusterName: 'demo', replicas: 1 } });
+    await putCustom(k, 'hostedclusters', HS, {
+      kind: 'HostedCluster',
+      metadata: { name: 'demo', namespace: ns },
+      spec: { imageMirrorConfigRef: { name: 'mirrors' } },
+    });
+    await putCustom(k, 'nodepools', HS, {
+      kind: 'NodePool',
+      metadata: { name: 'workers', namespace: ns, labels: { rbac: id } },
+      spec: { clusterName: 'demo', replicas: 1 },
+    });
     await idms(true);
     await registryAccess(true, true);
     auditStart = (await audit?.mark()) ?? 0;
@@ -185,7 +200,10 @@ describe('rbac: the shipped ServiceAccounts and roles are enough, and no more', 
     await deleteCustom(k, 'renderedmirrorconfigs', OURS, 'cluster', SYSTEM_NS);
     await k.core.deleteNamespacedConfigMap({ namespace: SYSTEM_NS, name: CLUSTER_OUT }).catch(() => undefined);
     await k.core.deleteNamespacedSecret({ namespace: SYSTEM_NS, name: CLUSTER_OUT }).catch(() => undefined);
-    await k.kc.makeApiClient(CoordinationV1Api).deleteNamespacedLease({ namespace: SYSTEM_NS, name: LEASE }).catch(() => undefined);
+    await k.kc
+      .makeApiClient(CoordinationV1Api)
+      .deleteNamespacedLease({ namespace: SYSTEM_NS, name: LEASE })
+      .catch(() => undefined);
     await k.core.deleteNode({ name: nodeName }).catch(() => undefined);
     const finalize = localControlPlane() !== undefined;
     await deleteNamespace(k, ns, { finalize });
@@ -247,7 +265,9 @@ describe('rbac: the shipped ServiceAccounts and roles are enough, and no more', 
   });
 
   it('reports an invalid input as Degraded with a Warning event on the NodePool', async () => {
-    const own = idmsDoc('release', [{ source: 'quay.io/openshift-release-dev', mirrors: ['quay.io/openshift-release-dev'], mirrorSourcePolicy: 'NeverContactSource' }]);
+    const own = idmsDoc('release', [
+      { source: 'quay.io/openshift-release-dev', mirrors: ['quay.io/openshift-release-dev'], mirrorSourcePolicy: 'NeverContactSource' },
+    ]);
     await putConfigMap(k, ns, 'mirrors', { 'idms.yaml': own });
     await waitDegraded(k, ns, 'workers', 'SourceIsOwnMirror');
     const event = await waitUntil('a Warning event on NodePool workers', async () =>
@@ -255,30 +275,50 @@ describe('rbac: the shipped ServiceAccounts and roles are enough, and no more', 
     );
     expect(event.involvedObject).to.include({ kind: 'NodePool', namespace: ns });
     await putConfigMap(k, ns, 'mirrors', { 'idms.yaml': idmsDoc('release', [{ source: 'quay.io/openshift-release-dev', mirrors: [`${MIRROR}/ocp`] }]) });
-    await waitUntil('Degraded=False again', async () => condition((await readRmc(k, ns, 'workers'))?.status, 'Degraded')?.status === 'False', { intervalMs: 50 });
+    await waitUntil('Degraded=False again', async () => condition((await readRmc(k, ns, 'workers'))?.status, 'Degraded')?.status === 'False', {
+      intervalMs: 50,
+    });
   });
 
   it('with the opt-in annotation patches NodePool.spec.config', async () => {
     await k.custom.patchNamespacedCustomObject(
-      { group: 'hypershift.openshift.io', version: 'v1beta1', plural: 'nodepools', namespace: ns, name: 'workers', body: { metadata: { annotations: { [MANAGE]: 'true' } } } },
+      {
+        group: 'hypershift.openshift.io',
+        version: 'v1beta1',
+        plural: 'nodepools',
+        namespace: ns,
+        name: 'workers',
+        body: { metadata: { annotations: { [MANAGE]: 'true' } } },
+      },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
-    const np = await waitUntil('the output in spec.config', async () => {
-      const cur = await readNodePool();
-      return cur.spec.config?.some((c) => c.name === OUT) ? cur : undefined;
-    }, { intervalMs: 50 });
+    const np = await waitUntil(
+      'the output in spec.config',
+      async () => {
+        const cur = await readNodePool();
+        return cur.spec.config?.some((c) => c.name === OUT) ? cur : undefined;
+      },
+      { intervalMs: 50 },
+    );
     expect(np.spec.config).to.deep.equal([{ name: OUT }]);
-    if (audit) expect(await audit.countWrites({ username: userOf(CONTROLLER_SA), resource: 'nodepools', namespace: ns, verbs: ['patch'] }, auditStart)).to.equal(1);
+    if (audit)
+      expect(await audit.countWrites({ username: userOf(CONTROLLER_SA), resource: 'nodepools', namespace: ns, verbs: ['patch'] }, auditStart)).to.equal(1);
   });
 
   it('deletes the ConfigMap, Secret and status of a NodePool that is gone', async () => {
     await deleteCustom(k, 'nodepools', HS, 'workers', ns);
-    await waitUntil('the outputs and status to be deleted', async () => {
-      const left = [await readConfigMap(k, ns, OUT), await readSecret(k, ns, OUT), await readRmc(k, ns, 'workers')];
-      return left.every((o) => o === undefined);
-    }, { intervalMs: 50 });
+    await waitUntil(
+      'the outputs and status to be deleted',
+      async () => {
+        const left = [await readConfigMap(k, ns, OUT), await readSecret(k, ns, OUT), await readRmc(k, ns, 'workers')];
+        return left.every((o) => o === undefined);
+      },
+      { intervalMs: 50 },
+    );
     if (audit) {
-      const deletes = (await audit.events(auditStart)).filter((e) => e.user.username === userOf(CONTROLLER_SA) && e.verb === 'delete' && e.objectRef?.namespace === ns);
+      const deletes = (await audit.events(auditStart)).filter(
+        (e) => e.user.username === userOf(CONTROLLER_SA) && e.verb === 'delete' && e.objectRef?.namespace === ns,
+      );
       expect(deletes.map((e) => `${e.objectRef?.resource}/${e.objectRef?.name} ${e.responseStatus?.code}`).sort()).to.include.members([
         `configmaps/${OUT} 200`,
         `renderedmirrorconfigs/workers 200`,
@@ -298,7 +338,20 @@ describe('rbac: the shipped ServiceAccounts and roles are enough, and no more', 
 
     const root = path.join(dir, 'root');
     await mkdir(root);
-    const args = ['--kubeconfig', agentKubeconfig, '--node-name', nodeName, '--namespace', SYSTEM_NS, '--root', root, '--containerd-config', '', '--log-level', 'debug'];
+    const args = [
+      '--kubeconfig',
+      agentKubeconfig,
+      '--node-name',
+      nodeName,
+      '--namespace',
+      SYSTEM_NS,
+      '--root',
+      root,
+      '--containerd-config',
+      '',
+      '--log-level',
+      'debug',
+    ];
     const res = await agentOnce(args);
     agentLog = res.stdout + res.stderr;
     logs.push(agentLog);
@@ -309,7 +362,10 @@ describe('rbac: the shipped ServiceAccounts and roles are enough, and no more', 
       const installed = await readFile(path.join(root, entry.path), 'utf8');
       if (entry.from === 'ConfigMap') expect(installed, entry.path).to.contain(cm.data?.[key] ?? '');
     }
-    expect(Object.values(manifest).some((e) => e.from === 'Secret'), 'a file from the Secret').to.equal(true);
+    expect(
+      Object.values(manifest).some((e) => e.from === 'Secret'),
+      'a file from the Secret',
+    ).to.equal(true);
     const node = await k.core.readNode({ name: nodeName });
     expect(node.metadata?.annotations?.['imagemirror.io/applied-hash']).to.equal(cm.metadata?.annotations?.['imagemirror.io/content-hash']);
     expect(node.status?.conditions?.find((c) => c.type === 'ImageMirrorConfigured')).to.include({ status: 'True' });
@@ -336,8 +392,15 @@ describe('rbac: the shipped ServiceAccounts and roles are enough, and no more', 
     await expectForbidden('get Node', () => sa.core.readNode({ name: nodeName }));
     await expectForbidden('delete the Lease', () => sa.kc.makeApiClient(CoordinationV1Api).deleteNamespacedLease({ namespace: SYSTEM_NS, name: LEASE }));
     const current = await readClusterObject(k, 'imagedigestmirrorsets', `rbac-${id}`);
-    const body = { apiVersion: OURS, kind: 'ImageDigestMirrorSet', metadata: current.metadata, spec: { imageDigestMirrors: [{ source: 'docker.io', mirrors: ['evil.example/dockerhub'] }] } };
-    await expectForbidden('update an IDMS spec', () => sa.custom.replaceClusterCustomObject({ group: GROUP, version: 'v1alpha1', plural: 'imagedigestmirrorsets', name: `rbac-${id}`, body }));
+    const body = {
+      apiVersion: OURS,
+      kind: 'ImageDigestMirrorSet',
+      metadata: current.metadata,
+      spec: { imageDigestMirrors: [{ source: 'docker.io', mirrors: ['evil.example/dockerhub'] }] },
+    };
+    await expectForbidden('update an IDMS spec', () =>
+      sa.custom.replaceClusterCustomObject({ group: GROUP, version: 'v1alpha1', plural: 'imagedigestmirrorsets', name: `rbac-${id}`, body }),
+    );
     // The audit check above would have seen such refusals: the log records every request of this user.
     const log = audit;
     if (log) {

@@ -24,7 +24,9 @@ interface Listed {
 
 async function targets(k: Kube, operatorNamespace: string): Promise<Target[]> {
   try {
-    const list = (await k.custom.listCustomObjectForAllNamespaces({ group: 'hypershift.openshift.io', version: 'v1beta1', plural: 'nodepools' })) as { items: Listed[] };
+    const list = (await k.custom.listCustomObjectForAllNamespaces({ group: 'hypershift.openshift.io', version: 'v1beta1', plural: 'nodepools' })) as {
+      items: Listed[];
+    };
     if (list.items.length > 0) return list.items.map((np) => ({ namespace: np.metadata.namespace ?? '', name: np.metadata.name })).sort(byName);
   } catch {
     // HyperShift's CRDs are not served: the cluster target.
@@ -76,13 +78,23 @@ async function showTarget(k: Kube, t: Target): Promise<void> {
   console.log(`   ${line(condition(s, 'Ready'))}`);
   console.log(`   ${line(condition(s, 'Degraded'))}`);
   if (!s?.outputs) return;
-  console.log(`   content hash ${s.contentHash}; ${s.sources} registry entries; contributors: ${(s.contributors ?? []).map((c) => `${c.kind} ${c.namespace ? `${c.namespace}/` : ''}${c.name}`).join(', ')}`);
+  console.log(
+    `   content hash ${s.contentHash}; ${s.sources} registry entries; contributors: ${(s.contributors ?? []).map((c) => `${c.kind} ${c.namespace ? `${c.namespace}/` : ''}${c.name}`).join(', ')}`,
+  );
   for (const w of s.warnings ?? []) console.log(`   warning ${w.code} (${w.source})`);
   const cm = await readConfigMap(k, t.namespace, s.outputs.configMap);
-  console.log(`   ConfigMap ${t.namespace}/${s.outputs.configMap} keys: ${Object.keys(cm?.data ?? {}).sort().join(', ')}`);
+  console.log(
+    `   ConfigMap ${t.namespace}/${s.outputs.configMap} keys: ${Object.keys(cm?.data ?? {})
+      .sort()
+      .join(', ')}`,
+  );
   if (s.outputs.secret) {
     const secret = await readSecret(k, t.namespace, s.outputs.secret);
-    console.log(`   Secret ${t.namespace}/${s.outputs.secret} keys (contents not shown): ${Object.keys(secret?.data ?? {}).sort().join(', ')}`);
+    console.log(
+      `   Secret ${t.namespace}/${s.outputs.secret} keys (contents not shown): ${Object.keys(secret?.data ?? {})
+        .sort()
+        .join(', ')}`,
+    );
   }
   const conf = cm?.data?.['registries.conf'];
   if (conf) console.log(`   --- registries.conf\n${conf.replace(/^/gm, '   | ')}`);

@@ -76,7 +76,11 @@ describe('operator: walk-through on the real API server', function () {
   async function seed(): Promise<void> {
     await putConfigMap(k, ns, 'demo-mirrors', {
       'idms.yaml': idmsDoc('demo-release', [
-        { source: 'quay.io/openshift-release-dev/ocp-release', mirrors: [`${MIRROR}/openshift-release-dev/ocp-release`], mirrorSourcePolicy: 'NeverContactSource' },
+        {
+          source: 'quay.io/openshift-release-dev/ocp-release',
+          mirrors: [`${MIRROR}/openshift-release-dev/ocp-release`],
+          mirrorSourcePolicy: 'NeverContactSource',
+        },
         { source: 'registry.redhat.io', mirrors: [`${MIRROR}/redhat`] },
       ]),
       'itms.yaml': itmsDoc('demo-redhat-tags', [{ source: 'registry.redhat.io', mirrors: [`${MIRROR}/redhat`] }]),
@@ -168,7 +172,14 @@ describe('operator: walk-through on the real API server', function () {
     expect(manifest['containerd.quay.io.hosts.toml']).to.include({ path: '/etc/containerd/certs.d/quay.io/hosts.toml', from: 'Secret' });
 
     const kinds = (gpu.status?.contributors ?? []).map((c) => `${c.kind}/${c.name}`);
-    expect(kinds).to.include.members(['HostedCluster/demo', 'NodePool/demo-gpu', 'ConfigMap/demo-mirrors', 'ConfigMap/demo-gpu-config', `ImageTagMirrorSet/gpu-tags-${id}`, `RegistryAccess/corp-${id}`]);
+    expect(kinds).to.include.members([
+      'HostedCluster/demo',
+      'NodePool/demo-gpu',
+      'ConfigMap/demo-mirrors',
+      'ConfigMap/demo-gpu-config',
+      `ImageTagMirrorSet/gpu-tags-${id}`,
+      `RegistryAccess/corp-${id}`,
+    ]);
     expect((workers.status?.contributors ?? []).map((c) => c.name)).to.not.include(`gpu-tags-${id}`);
     expect(gpu.status?.outputs).to.deep.equal({ configMap: 'demo-gpu-image-mirrors', secret: 'demo-gpu-image-mirrors' });
     expect(condition(gpu.status, 'Degraded')).to.include({ status: 'False' });
@@ -192,7 +203,9 @@ describe('operator: walk-through on the real API server', function () {
   });
 
   it('sets Accepted, Applied and observedGeneration on our objects', async () => {
-    const nodePools = (await k.custom.listCustomObjectForAllNamespaces({ group: 'hypershift.openshift.io', version: 'v1beta1', plural: 'nodepools' })) as { items: unknown[] };
+    const nodePools = (await k.custom.listCustomObjectForAllNamespaces({ group: 'hypershift.openshift.io', version: 'v1beta1', plural: 'nodepools' })) as {
+      items: unknown[];
+    };
     const all = nodePools.items.length;
     const applied = async (plural: string, name: string, message: string): Promise<void> => {
       const obj = await waitUntil(`${plural} ${name} Applied`, async () => {
@@ -220,7 +233,10 @@ describe('operator: walk-through on the real API server', function () {
     });
     expect(obj.status?.observedGeneration).to.equal(2);
     // The NodePool it selected before no longer gets its mirrors.
-    await waitUntil('demo-gpu without nvcr.io', async () => !('nvcr.io' in mirrorsByLocation(registriesConf(await readConfigMap(k, ns, 'demo-gpu-image-mirrors')))));
+    await waitUntil(
+      'demo-gpu without nvcr.io',
+      async () => !('nvcr.io' in mirrorsByLocation(registriesConf(await readConfigMap(k, ns, 'demo-gpu-image-mirrors')))),
+    );
     // Invalid in a way the CRD schema cannot see: Accepted=False and a Warning event on the object.
     await putCustom(k, 'imagetagmirrorsets', OURS, {
       kind: 'ImageTagMirrorSet',
@@ -294,7 +310,10 @@ describe('operator: the seeds in examples/seeds', function () {
       } finally {
         await op?.stop();
         op = undefined;
-        await deleteAll(k, docs.filter((d) => d.kind !== 'Namespace' && d.kind !== 'CustomResourceDefinition'));
+        await deleteAll(
+          k,
+          docs.filter((d) => d.kind !== 'Namespace' && d.kind !== 'CustomResourceDefinition'),
+        );
         // What the operator wrote for the cluster target (nothing else removes it).
         await deleteCustom(k, 'renderedmirrorconfigs', OURS, 'cluster', opNs);
         await k.core.deleteNamespacedConfigMap({ namespace: opNs, name: 'cluster-image-mirrors' }).catch(() => undefined);

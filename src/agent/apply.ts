@@ -43,10 +43,7 @@ export function changed(r: ApplyReport): boolean {
   return r.written.length + r.modeFixed.length + r.removed.length + r.removedDirs.length > 0;
 }
 
-type Existing =
-  | { kind: 'absent' }
-  | { kind: 'foreign'; why: string }
-  | { kind: 'ours'; content: string; mode: number };
+type Existing = { kind: 'absent' } | { kind: 'foreign'; why: string } | { kind: 'ours'; content: string; mode: number };
 
 /** Applies `plan`, returns what happened and the new state (already saved). */
 export async function applyPlan(plan: Plan, state: AgentState, opts: ApplyOptions): Promise<{ report: ApplyReport; state: AgentState }> {
@@ -170,7 +167,10 @@ async function removeEmptyDirs(root: string, dirs: Set<string>, report: ApplyRep
     if (entries === undefined) dirs.delete(dir);
     else if (entries.length === 0) {
       // A mount point (EBUSY) or a read-only file system stays; it is retried on the next pass.
-      const removed = await rmdir(hostPath(root, dir)).then(() => true, () => false);
+      const removed = await rmdir(hostPath(root, dir)).then(
+        () => true,
+        () => false,
+      );
       if (removed) {
         dirs.delete(dir);
         report.removedDirs.push(dir);

@@ -59,7 +59,10 @@ export function evaluateContainerdConfig(docs: readonly ConfigDoc[], certsDir: s
       message: `containerd config ${main} does not set the CRI registry config_path, so containerd ignores ${certsDir}; set config_path = "${certsDir}" and restart containerd once`,
     };
   }
-  const dirs = configPath.value.split(':').filter(Boolean).map((d) => posix.normalize(d).replace(/(.)\/$/, '$1'));
+  const dirs = configPath.value
+    .split(':')
+    .filter(Boolean)
+    .map((d) => posix.normalize(d).replace(/(.)\/$/, '$1'));
   if (dirs.includes(certsDir)) {
     return { status: 'True', reason: 'ConfigPathSet', message: `containerd reads ${certsDir} (config_path in ${configPath.from})` };
   }
@@ -128,7 +131,12 @@ async function importedFiles(root: string, configFile: string, text: string): Pr
     const dir = posix.dirname(abs);
     const re = new RegExp(`^${posix.basename(abs).split('*').map(escapeRe).join('.*')}$`);
     const names = await readdir(hostPath(root, dir)).catch(() => [] as string[]);
-    out.push(...names.filter((n) => re.test(n)).sort().map((n) => `${dir}/${n}`));
+    out.push(
+      ...names
+        .filter((n) => re.test(n))
+        .sort()
+        .map((n) => `${dir}/${n}`),
+    );
   }
   return out;
 }

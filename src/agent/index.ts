@@ -3,15 +3,7 @@
 // that repairs drift) plans, applies and reports. It never restarts
 // containerd (which re-reads hosts.toml on every pull) and runs a CRI-O
 // reload only when told to.
-import {
-  CoreV1Api,
-  KubeConfig,
-  ListWatch,
-  Watch,
-  type KubernetesObject,
-  type V1ConfigMap,
-  type V1Secret,
-} from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, ListWatch, Watch, type KubernetesObject, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
 import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
 import { checkContainerd, DEFAULT_CERTS_DIR, type ContainerdCheck } from './containerd-check.js';

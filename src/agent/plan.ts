@@ -108,7 +108,14 @@ function nestedPaths(input: PlanInput, writes: readonly PlannedWrite[]): PlanErr
   return writes.flatMap((outer) => {
     const inner = writes.find((w) => w.path.startsWith(`${outer.path}/`));
     if (!inner) return [];
-    return [err(input, 'DuplicatePath', outer.key, `path ${JSON.stringify(outer.path)}: is also a directory of ${JSON.stringify(inner.path)} (key ${JSON.stringify(inner.key)})`)];
+    return [
+      err(
+        input,
+        'DuplicatePath',
+        outer.key,
+        `path ${JSON.stringify(outer.path)}: is also a directory of ${JSON.stringify(inner.path)} (key ${JSON.stringify(inner.key)})`,
+      ),
+    ];
   });
 }
 
@@ -183,7 +190,14 @@ function resolveContent(
 ): PlannedWrite | undefined {
   const format = formatOf(path);
   if (!format) {
-    errors.push(err(input, 'UnsupportedFileType', key, `files.json[${JSON.stringify(key)}].path: ${JSON.stringify(path)}: unsupported file type (expected .toml, .conf, .crt, .cert, .key, .pem or .json)`));
+    errors.push(
+      err(
+        input,
+        'UnsupportedFileType',
+        key,
+        `files.json[${JSON.stringify(key)}].path: ${JSON.stringify(path)}: unsupported file type (expected .toml, .conf, .crt, .cert, .key, .pem or .json)`,
+      ),
+    );
     return undefined;
   }
   const data = from === 'Secret' ? input.secretData : input.configMapData;

@@ -57,11 +57,16 @@ const CONTAINERD_REASON: Record<ContainerdCheck['reason'], ConditionReason> = {
 /** The node condition for an outcome: the first problem found wins. */
 export function conditionFor(o: Outcome): ConditionView {
   const from = `ConfigMap ${o.target.namespace}/${o.target.name}`;
-  if (!o.sync.ok) return { status: 'False', reason: 'InvalidConfig', message: `not applied, previous files kept: ${o.sync.errors.map((e) => e.message).join('; ')}` };
+  if (!o.sync.ok)
+    return { status: 'False', reason: 'InvalidConfig', message: `not applied, previous files kept: ${o.sync.errors.map((e) => e.message).join('; ')}` };
   const r = o.sync.report;
   if (r.errors.length > 0) return { status: 'False', reason: 'ApplyFailed', message: r.errors.map((e) => `${e.path}: ${e.message}`).join('; ') };
   if (r.foreign.length > 0) {
-    return { status: 'False', reason: 'ForeignFiles', message: `files not managed by image-mirror left in place: ${r.foreign.map((f) => `${f.path} (${f.why})`).join('; ')}` };
+    return {
+      status: 'False',
+      reason: 'ForeignFiles',
+      message: `files not managed by image-mirror left in place: ${r.foreign.map((f) => `${f.path} (${f.why})`).join('; ')}`,
+    };
   }
   if (o.containerd && o.containerd.status !== 'True') {
     return { status: o.containerd.status, reason: CONTAINERD_REASON[o.containerd.reason], message: o.containerd.message };

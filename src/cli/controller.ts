@@ -37,7 +37,11 @@ export function registerControllerCommand(program: Command): Command {
     .command('controller')
     .description('run the operator: render every target into its ConfigMap/Secret and keep them current')
     .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)')
-    .option('--namespace <ns>', 'operator namespace: Lease, cluster-target outputs and status ($POD_NAMESPACE or $OPERATOR_NAMESPACE when set)', process.env.POD_NAMESPACE || process.env.OPERATOR_NAMESPACE || DEFAULT_NAMESPACE)
+    .option(
+      '--namespace <ns>',
+      'operator namespace: Lease, cluster-target outputs and status ($POD_NAMESPACE or $OPERATOR_NAMESPACE when set)',
+      process.env.POD_NAMESPACE || process.env.OPERATOR_NAMESPACE || DEFAULT_NAMESPACE,
+    )
     .option('--leader-elect', 'run only while holding the Lease (for more than one replica)', false)
     .option('--lease-name <name>', 'name of the leader election Lease', 'image-mirror-controller')
     .addOption(durationOption('--lease-duration <duration>', 'how long a Lease is valid without renewal', '15s'))
@@ -50,7 +54,9 @@ export function registerControllerCommand(program: Command): Command {
     .addOption(durationOption('--resync-period <duration>', 'reconcile every target again this often ("0" disables)', '10m'))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS as string[]).default('info'))
     .addOption(
-      new Option('--targets <mode>', 'auto: NodePools when HyperShift is served, else the cluster; or force one').choices(['auto', 'cluster', 'nodepools']).default('auto'),
+      new Option('--targets <mode>', 'auto: NodePools when HyperShift is served, else the cluster; or force one')
+        .choices(['auto', 'cluster', 'nodepools'])
+        .default('auto'),
     )
     .action(async (opts: ControllerCliOptions) => {
       await runController(opts);

@@ -69,7 +69,11 @@ export function registerRenderCommands(program: Command): void {
     .description('merge mirror objects from files and write the node file tree (registries.conf, containerd hosts.toml, CA files, auth.json)')
     .argument('<path...>', 'YAML/JSON files or directories (recursively: *.yaml, *.yml, *.json); "-" reads standard input')
     .requiredOption('--out <dir>', 'directory to write the node file tree into (etc/containers/..., etc/containerd/...)')
-    .option('--target <namespace/nodepool>', 'render for this NodePool: its HostedCluster, their ConfigMaps, plus cluster-wide objects (default: the cluster-wide target)', parseTarget)
+    .option(
+      '--target <namespace/nodepool>',
+      'render for this NodePool: its HostedCluster, their ConfigMaps, plus cluster-wide objects (default: the cluster-wide target)',
+      parseTarget,
+    )
     .option('--machineconfig <file>', 'with --target: also write the MachineConfig for NodePool.spec.config (the output ConfigMap key `config`) to FILE')
     .addHelpText('after', RENDER_HELP)
     .action((paths: string[], opts: { out: string; target?: Target; machineconfig?: string }) => {
@@ -80,7 +84,9 @@ export function registerRenderCommands(program: Command): void {
       for (const w of output.warnings) process.stderr.write(`${formatWarning(w)}\n`);
       for (const file of writeTree(opts.out, output.files)) process.stdout.write(`${file}\n`);
       if (opts.machineconfig) writeFileSync(opts.machineconfig, rendered.outcome.configMapData[MACHINE_CONFIG_KEY] ?? '', { mode: 0o644 });
-      process.stderr.write(`rendered ${output.files.length} file(s), ${rendered.outcome.model.rules.length} registry rule(s), content hash ${hash.slice(0, 12)}\n`);
+      process.stderr.write(
+        `rendered ${output.files.length} file(s), ${rendered.outcome.model.rules.length} registry rule(s), content hash ${hash.slice(0, 12)}\n`,
+      );
     });
   program
     .command('validate')

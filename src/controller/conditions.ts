@@ -43,12 +43,7 @@ export function firstProblem<S>(state: S, checks: readonly Check<S>[]): CheckPro
  * the status does (Kubernetes API conventions); reason, message and
  * observedGeneration follow `next`. The order of other conditions is kept.
  */
-export function setCondition(
-  conditions: readonly Condition[],
-  next: ConditionInput,
-  generation: number | undefined,
-  now: () => Date,
-): Condition[] {
+export function setCondition(conditions: readonly Condition[], next: ConditionInput, generation: number | undefined, now: () => Date): Condition[] {
   const prev = conditions.find((c) => c.type === next.type);
   const lastTransitionTime = prev && prev.status === next.status ? prev.lastTransitionTime : formatTime(now());
   const cond: Condition = { ...next, lastTransitionTime };
@@ -58,12 +53,7 @@ export function setCondition(
 }
 
 /** Sets several conditions in order. */
-export function setConditions(
-  conditions: readonly Condition[],
-  next: readonly ConditionInput[],
-  generation: number | undefined,
-  now: () => Date,
-): Condition[] {
+export function setConditions(conditions: readonly Condition[], next: readonly ConditionInput[], generation: number | undefined, now: () => Date): Condition[] {
   return next.reduce<Condition[]>((acc, c) => setCondition(acc, c, generation, now), [...conditions]);
 }
 

@@ -264,9 +264,11 @@ export class Controller {
     const q = this.queue;
     // Only between passes: a pass records its references after it started the caches they need.
     if (q && !q.busyWith(isTargetKey)) {
-      void this.sources?.collectGarbage((ref: Reference) => this.index.isReferenced(ref)).then((n) => {
-        if (n > 0) this.deps.logger.info({ stopped: n, ...this.sources?.watchCounts() }, 'stopped caches nothing references');
-      });
+      void this.sources
+        ?.collectGarbage((ref: Reference) => this.index.isReferenced(ref))
+        .then((n) => {
+          if (n > 0) this.deps.logger.info({ stopped: n, ...this.sources?.watchCounts() }, 'stopped caches nothing references');
+        });
     }
   }
 
@@ -398,7 +400,10 @@ export class Controller {
 
   /** The target is gone: remove its outputs and status (no garbage collector is assumed to run). */
   private async cleanup(key: string, t: Target): Promise<void> {
-    const deleted = await removeTarget({ sources: this.sources as ClusterSources, writer: this.deps.writer, operatorNamespace: this.config.operatorNamespace }, t);
+    const deleted = await removeTarget(
+      { sources: this.sources as ClusterSources, writer: this.deps.writer, operatorNamespace: this.config.operatorNamespace },
+      t,
+    );
     const prev = this.summaries.get(key);
     this.summaries.delete(key);
     this.index.remove(key);
@@ -466,7 +471,10 @@ export class Controller {
   private targetCounts(): Array<{ condition: string; status: string; count: number }> {
     const counts = new Map<string, number>();
     for (const s of this.summaries.values()) {
-      for (const [condition, on] of [['Ready', s.ready], ['Degraded', s.degraded]] as const) {
+      for (const [condition, on] of [
+        ['Ready', s.ready],
+        ['Degraded', s.degraded],
+      ] as const) {
         const k = `${condition}|${on ? 'True' : 'False'}`;
         counts.set(k, (counts.get(k) ?? 0) + 1);
       }

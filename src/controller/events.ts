@@ -38,14 +38,7 @@ const MAX_MESSAGE = 1024;
  * cluster target, our object named by the first problem, else the target's
  * RenderedMirrorConfig.
  */
-export function eventFor(
-  target: Target,
-  rendered: RenderedTarget,
-  operatorNamespace: string,
-  type: EventType,
-  reason: string,
-  message: string,
-): EventSpec {
+export function eventFor(target: Target, rendered: RenderedTarget, operatorNamespace: string, type: EventType, reason: string, message: string): EventSpec {
   const np = rendered.gathered.nodePool;
   if (target.kind === 'NodePool' && np) return { involved: involvedOf(np), namespace: target.namespace, type, reason, message };
   const first = rendered.outcome.ok ? undefined : rendered.outcome.errors.find((p) => p.origin?.apiVersion === OUR_API_VERSION && !p.origin.namespace);

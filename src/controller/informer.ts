@@ -94,7 +94,12 @@ export class Informer<T extends KubernetesObject> {
     this.random = opts.random ?? Math.random;
     const watch = new InjectedWatch((path, query, cb, done) => this.watchHook(path, query, cb, done));
     const { transform } = opts;
-    const list: ListFn<T> = transform ? async () => { const l = await opts.list(); return { ...l, items: l.items.map(transform) }; } : opts.list;
+    const list: ListFn<T> = transform
+      ? async () => {
+          const l = await opts.list();
+          return { ...l, items: l.items.map(transform) };
+        }
+      : opts.list;
     this.lw = new ListWatch<T>(opts.path, watch, list, false, opts.labelSelector, opts.fieldSelector);
     this.lw.on('error', (err?: unknown) => this.onError(err));
   }
@@ -224,10 +229,7 @@ export class Informer<T extends KubernetesObject> {
     this.lastFailureCode = f.code;
     if (!this.synced && this.refused()) for (const [w, untilRefused] of [...this.syncWaiters]) if (untilRefused) w(false);
     const delay = backoffDelay(this.backoff, this.failures, this.random());
-    this.opts.logger.warn(
-      { informer: this.opts.name, attempt: this.failures, retryInMs: delay, ...f },
-      'list/watch failed; restarting',
-    );
+    this.opts.logger.warn({ informer: this.opts.name, attempt: this.failures, retryInMs: delay, ...f }, 'list/watch failed; restarting');
     this.restartTimer = this.timers.setTimeout(() => {
       this.restartTimer = undefined;
       if (!this.stopped) void this.lw.start();

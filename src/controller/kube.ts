@@ -124,16 +124,15 @@ export class KubeApi {
   private async rawList(r: Resource, sel: Selectors): Promise<KubernetesListObject<object>> {
     const { namespace } = sel;
     // Only the selectors that are set (the request types take no explicit undefined).
-    const selectors = { ...(sel.labelSelector ? { labelSelector: sel.labelSelector } : {}), ...(sel.fieldSelector ? { fieldSelector: sel.fieldSelector } : {}) };
+    const selectors = {
+      ...(sel.labelSelector ? { labelSelector: sel.labelSelector } : {}),
+      ...(sel.fieldSelector ? { fieldSelector: sel.fieldSelector } : {}),
+    };
     if (r.group === '' && r.plural === 'configmaps') {
-      return namespace
-        ? this.core.listNamespacedConfigMap({ namespace, ...selectors })
-        : this.core.listConfigMapForAllNamespaces(selectors);
+      return namespace ? this.core.listNamespacedConfigMap({ namespace, ...selectors }) : this.core.listConfigMapForAllNamespaces(selectors);
     }
     if (r.group === '' && r.plural === 'secrets') {
-      return namespace
-        ? this.core.listNamespacedSecret({ namespace, ...selectors })
-        : this.core.listSecretForAllNamespaces(selectors);
+      return namespace ? this.core.listNamespacedSecret({ namespace, ...selectors }) : this.core.listSecretForAllNamespaces(selectors);
     }
     const base = { group: r.group, version: r.version, plural: r.plural, ...selectors };
     const list = !r.namespaced
@@ -156,16 +155,12 @@ export function apiWriter(api: KubeApi, count: (kind: string, verb: WriteVerb) =
   const nm = (o: { metadata?: { name?: string } }): string => o.metadata?.name ?? '';
   return {
     createConfigMap: (body) => counted(count, 'ConfigMap', 'create', () => core.createNamespacedConfigMap({ namespace: ns(body), body })),
-    replaceConfigMap: (body) =>
-      counted(count, 'ConfigMap', 'update', () => core.replaceNamespacedConfigMap({ namespace: ns(body), name: nm(body), body })),
-    deleteConfigMap: (namespace, name) =>
-      counted(count, 'ConfigMap', 'delete', () => ignoreNotFound(core.deleteNamespacedConfigMap({ namespace, name }))),
+    replaceConfigMap: (body) => counted(count, 'ConfigMap', 'update', () => core.replaceNamespacedConfigMap({ namespace: ns(body), name: nm(body), body })),
+    deleteConfigMap: (namespace, name) => counted(count, 'ConfigMap', 'delete', () => ignoreNotFound(core.deleteNamespacedConfigMap({ namespace, name }))),
     readConfigMap: (namespace, name) => orUndefined(core.readNamespacedConfigMap({ namespace, name })),
     createSecret: (body) => counted(count, 'Secret', 'create', () => core.createNamespacedSecret({ namespace: ns(body), body })),
-    replaceSecret: (body) =>
-      counted(count, 'Secret', 'update', () => core.replaceNamespacedSecret({ namespace: ns(body), name: nm(body), body })),
-    deleteSecret: (namespace, name) =>
-      counted(count, 'Secret', 'delete', () => ignoreNotFound(core.deleteNamespacedSecret({ namespace, name }))),
+    replaceSecret: (body) => counted(count, 'Secret', 'update', () => core.replaceNamespacedSecret({ namespace: ns(body), name: nm(body), body })),
+    deleteSecret: (namespace, name) => counted(count, 'Secret', 'delete', () => ignoreNotFound(core.deleteNamespacedSecret({ namespace, name }))),
     readSecret: (namespace, name) => orUndefined(core.readNamespacedSecret({ namespace, name })),
     createCustom: (r, body) =>
       counted(count, r.kind, 'create', async () => {
@@ -186,15 +181,15 @@ export function apiWriter(api: KubeApi, count: (kind: string, verb: WriteVerb) =
     deleteCustom: (r, namespace, name) =>
       counted(count, r.kind, 'delete', async () => {
         const base = { group: r.group, version: r.version, plural: r.plural, name };
-        await ignoreNotFound(
-          namespace ? custom.deleteNamespacedCustomObject({ ...base, namespace }) : custom.deleteClusterCustomObject(base),
-        );
+        await ignoreNotFound(namespace ? custom.deleteNamespacedCustomObject({ ...base, namespace }) : custom.deleteClusterCustomObject(base));
       }),
-    createEvent: (body) =>
-      counted(count, 'Event', 'create', async () => (await core.createNamespacedEvent({ namespace: ns(body), body })).metadata?.name),
+    createEvent: (body) => counted(count, 'Event', 'create', async () => (await core.createNamespacedEvent({ namespace: ns(body), body })).metadata?.name),
     patchEventCount: (namespace, name, n, lastTimestamp) =>
       counted(count, 'Event', 'patch', async () => {
-        await core.patchNamespacedEvent({ namespace, name, body: { count: n, lastTimestamp: formatTime(lastTimestamp) } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+        await core.patchNamespacedEvent(
+          { namespace, name, body: { count: n, lastTimestamp: formatTime(lastTimestamp) } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
       }),
     patchNodePool: (namespace, name, ops) => counted(count, 'NodePool', 'patch', () => jsonPatchNodePool(custom, namespace, name, ops)),
   };

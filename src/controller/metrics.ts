@@ -41,7 +41,11 @@ export class ControllerMetrics {
       labelNames: ['kind', 'verb'],
       registers,
     });
-    this.isLeader = new Gauge({ name: 'imagemirror_is_leader', help: '1 while this instance holds the leader Lease (always 1 without leader election).', registers });
+    this.isLeader = new Gauge({
+      name: 'imagemirror_is_leader',
+      help: '1 while this instance holds the leader Lease (always 1 without leader election).',
+      registers,
+    });
     const self = this;
     new Gauge({
       name: 'imagemirror_queue_depth',

@@ -32,10 +32,7 @@ export type JsonPatchOp = { op: 'test' | 'add'; path: string; value: unknown } |
 /** The write this module needs; `Writer.patchNodePool` in production. */
 export type PatchNodePool = (namespace: string, name: string, ops: readonly JsonPatchOp[]) => Promise<unknown>;
 
-export type ConfigRefPlan =
-  | { action: 'none' }
-  | { action: 'full'; entries: number }
-  | { action: 'add' | 'remove' | 'forget'; ops: JsonPatchOp[] };
+export type ConfigRefPlan = { action: 'none' } | { action: 'full'; entries: number } | { action: 'add' | 'remove' | 'forget'; ops: JsonPatchOp[] };
 
 export function optedIn(np: KubeObject): boolean {
   return np.metadata.annotations?.[MANAGE_CONFIG_REF_ANNOTATION] === 'true';
@@ -67,7 +64,13 @@ export function planConfigRef(np: KubeObject, outputName: string, outputExists: 
   if (!want && present && added === outputName) return { action: 'remove', ops: removeOps(list ?? [], outputName) };
   // Someone else removed the entry: drop the record, so that a later hand-made entry is never taken for ours.
   if (!want && !present && added !== undefined) {
-    return { action: 'forget', ops: [{ op: 'test', path: ADDED_PATH, value: added }, { op: 'remove', path: ADDED_PATH }] };
+    return {
+      action: 'forget',
+      ops: [
+        { op: 'test', path: ADDED_PATH, value: added },
+        { op: 'remove', path: ADDED_PATH },
+      ],
+    };
   }
   // Listed by hand (no record of ours), or already as wanted.
   return { action: 'none' };
@@ -132,7 +135,12 @@ export async function syncConfigRef(
   try {
     await deps.patchNodePool(np.metadata.namespace ?? '', np.metadata.name, plan.ops);
   } catch (err) {
-    const why = (err as { code?: unknown }).code === 422 ? 'it changed since it was read (the test op failed); retrying from fresh data' : err instanceof Error ? err.message : String(err);
+    const why =
+      (err as { code?: unknown }).code === 422
+        ? 'it changed since it was read (the test op failed); retrying from fresh data'
+        : err instanceof Error
+          ? err.message
+          : String(err);
     throw new Error(`cannot ${plan.action} the spec.config entry ${outputName} of ${where}: ${why}`, { cause: err });
   }
   patchedFrom.set(where, rv);

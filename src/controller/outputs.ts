@@ -49,7 +49,10 @@ export const MAX_OUTPUT_BYTES = 1024 * 1024;
  */
 export function outputSizeProblem(target: Target, data: Pick<RenderedData, 'configMapData' | 'secretData'>, operatorNamespace: string): Problem | undefined {
   const where = `${outputNamespace(target, operatorNamespace)}/${outputName(target)}`;
-  for (const [kind, values] of [['ConfigMap', data.configMapData], ['Secret', data.secretData]] as const) {
+  for (const [kind, values] of [
+    ['ConfigMap', data.configMapData],
+    ['Secret', data.secretData],
+  ] as const) {
     const sizes = Object.entries(values).map(([k, v]) => ({ key: k, bytes: Buffer.byteLength(k) + Buffer.byteLength(v) }));
     const total = sizes.reduce((sum, x) => sum + x.bytes, 0);
     if (total <= MAX_OUTPUT_BYTES) continue;
@@ -224,7 +227,9 @@ async function createOrReplace<T extends { metadata?: { resourceVersion?: string
 
 /** Our labels, annotation and owner over whatever else the stored object carries; keeps its resourceVersion. */
 function mergedMeta(
-  base: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string; ownerReferences?: V1OwnerReference[] } } | undefined,
+  base:
+    | { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string; ownerReferences?: V1OwnerReference[] } }
+    | undefined,
   meta: Meta,
 ): V1ObjectMeta {
   const out: V1ObjectMeta = {
@@ -240,7 +245,10 @@ function mergedMeta(
   return out;
 }
 
-function metaDiffers(current: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: V1OwnerReference[] } }, meta: Meta): boolean {
+function metaDiffers(
+  current: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: V1OwnerReference[] } },
+  meta: Meta,
+): boolean {
   const labels = current.metadata?.labels ?? {};
   const annotations = current.metadata?.annotations ?? {};
   if (Object.entries(meta.labels).some(([k, v]) => labels[k] !== v)) return true;

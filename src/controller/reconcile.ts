@@ -80,7 +80,12 @@ export async function reconcileTarget(deps: ReconcileDeps, target: Target): Prom
   }
   if (target.kind === 'NodePool' && rendered.gathered.nodePool) {
     const exists = published !== undefined || deps.sources.outputConfigMap(target.namespace, outputName(target)) !== undefined;
-    await syncConfigRef({ patchNodePool: deps.writer.patchNodePool?.bind(deps.writer), logger: deps.logger }, rendered.gathered.nodePool, outputName(target), exists);
+    await syncConfigRef(
+      { patchNodePool: deps.writer.patchNodePool?.bind(deps.writer), logger: deps.logger },
+      rendered.gathered.nodePool,
+      outputName(target),
+      exists,
+    );
   }
   const input: TargetStatusInput = { target, rendered, published, existing, now: deps.now };
   const status = buildTargetStatus(input);

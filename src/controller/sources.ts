@@ -84,8 +84,10 @@ export class ClusterSources implements ObjectSource {
       this.onChange(this.hostedClusters, generationOf, (o) => this.emitInput('HostedCluster', o));
       this.nodePoolInformer = this.informer(RESOURCES.NodePool, {}, 'nodepools');
       // Labels matter too: they decide which nodePoolSelectors select the NodePool; so does the spec.config opt-in annotation.
-      this.onChange(this.nodePoolInformer, (o) => `${generationOf(o)}|${JSON.stringify(o.metadata.labels ?? {})}|${configRefFingerprint(o)}`, (o) =>
-        this.emitInput('NodePool', o),
+      this.onChange(
+        this.nodePoolInformer,
+        (o) => `${generationOf(o)}|${JSON.stringify(o.metadata.labels ?? {})}|${configRefFingerprint(o)}`,
+        (o) => this.emitInput('NodePool', o),
       );
     }
     const outputs = { labelSelector: OUTPUT_LABEL };

@@ -3,15 +3,7 @@
 // inputs (any permutation gives a deep-equal model), and the cost is linear
 // in the input size apart from sorting (no all-pairs comparisons: nesting is
 // looked up by walking each reference's path prefixes, see scope.ts).
-import type {
-  HostAccess,
-  MergeInputs,
-  MirrorEntry,
-  MirrorModel,
-  Origin,
-  Pool,
-  Result,
-} from '../model/types.js';
+import type { HostAccess, MergeInputs, MirrorEntry, MirrorModel, Origin, Pool, Result } from '../model/types.js';
 import { orderMirrors } from './order.js';
 import { effectivePolicy, policyConflicts } from './policy.js';
 import { buildRules, type PoolMirrors } from './rules.js';
@@ -24,10 +16,7 @@ export function merge(inputs: MergeInputs): Result<MirrorModel> {
   if (errors.length > 0) return { ok: false, errors };
   // No sorting needed: every step below depends only on the set of entries.
   const kept = inputs.entries.filter(hasRealMirror);
-  const insecureScopes = sortedUnique([
-    ...inputs.insecure.map((s) => s.scope),
-    ...insecureAccessHosts(inputs.access),
-  ]);
+  const insecureScopes = sortedUnique([...inputs.insecure.map((s) => s.scope), ...insecureAccessHosts(inputs.access)]);
   const rules = buildRules({
     digest: poolMirrors(kept, 'digest'),
     tag: poolMirrors(kept, 'tag'),
@@ -86,14 +75,5 @@ export function sortedOrigins(origins: readonly Origin[]): Origin[] {
 }
 
 function originKey(o: Origin): string {
-  return [
-    o.kind,
-    o.namespace ?? '',
-    o.name,
-    o.location ?? '',
-    o.apiVersion,
-    o.uid ?? '',
-    String(o.generation ?? ''),
-    o.resourceVersion ?? '',
-  ].join('\u0000');
+  return [o.kind, o.namespace ?? '', o.name, o.location ?? '', o.apiVersion, o.uid ?? '', String(o.generation ?? ''), o.resourceVersion ?? ''].join('\u0000');
 }

@@ -56,7 +56,10 @@ function buildGraph(source: string, lists: readonly (readonly string[])[]): Grap
 function topologicalOrder(source: string, graph: Graph): string[] {
   const inDegree = new Map(graph.inDegree);
   const done = new Set<string>();
-  const ready = [...inDegree].filter(([, d]) => d === 0).map(([n]) => n).sort(byteOrder);
+  const ready = [...inDegree]
+    .filter(([, d]) => d === 0)
+    .map(([n]) => n)
+    .sort(byteOrder);
   const order: string[] = [];
   while (order.length < inDegree.size) {
     const next = ready.length > 0 ? ready.shift()! : breakCycle(source, graph, done);
@@ -101,7 +104,10 @@ function breakCycle(source: string, graph: Graph, done: ReadonlySet<string>): st
       if (componentOf.get(from) !== componentOf.get(to)) entered.add(componentOf.get(to)!);
     }
   }
-  const candidates = components.filter((_, i) => !entered.has(i)).flat().sort(byteOrder);
+  const candidates = components
+    .filter((_, i) => !entered.has(i))
+    .flat()
+    .sort(byteOrder);
   return candidates.find((n) => n !== source) ?? candidates[0]!;
 }
 

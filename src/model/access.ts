@@ -119,12 +119,7 @@ class Resolver {
     return this.checkedAuth(username, password, ref, field);
   }
 
-  private dockerAuth(
-    ref: ObjectRef,
-    type: string,
-    host: string,
-    field: string,
-  ): { username: string; password: string } | undefined {
+  private dockerAuth(ref: ObjectRef, type: string, host: string, field: string): { username: string; password: string } | undefined {
     const keyName = type === 'kubernetes.io/dockercfg' ? '.dockercfg' : '.dockerconfigjson';
     const text = this.key('Secret', ref, keyName, field);
     if (text === undefined) return undefined;
@@ -139,7 +134,11 @@ class Resolver {
     if (!entry) return this.fail('InvalidReference', field, `${id('Secret', ref)} has no auths entry for host ${quote(host)}`);
     const pair = authPair(entry);
     if (!pair) {
-      return this.fail('InvalidReference', field, `the auths entry for ${quote(host)} in ${id('Secret', ref)} has neither a valid auth nor username and password`);
+      return this.fail(
+        'InvalidReference',
+        field,
+        `the auths entry for ${quote(host)} in ${id('Secret', ref)} has neither a valid auth nor username and password`,
+      );
     }
     return this.checkedAuth(pair.username, pair.password, ref, field);
   }
@@ -147,7 +146,11 @@ class Resolver {
   private checkedAuth(username: string, password: string, ref: ObjectRef, field: string): { username: string; password: string } | undefined {
     // Basic authentication joins the two with ":" (RFC 7617), and the result lands in TOML and JSON files.
     if (username === '' || username.includes(':') || /[\x00-\x1f\x7f]/.test(username + password)) {
-      return this.fail('InvalidReference', field, `the credentials in ${id('Secret', ref)} are unusable: the username must be non-empty without ":", and neither may hold control characters`);
+      return this.fail(
+        'InvalidReference',
+        field,
+        `the credentials in ${id('Secret', ref)} are unusable: the username must be non-empty without ":", and neither may hold control characters`,
+      );
     }
     return { username, password };
   }

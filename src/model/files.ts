@@ -113,7 +113,8 @@ function loadFile(file: string, out: Loaded): void {
 
 function ioProblem(path: string, err: unknown): Problem {
   const code = (err as { code?: unknown }).code;
-  const why = code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : err instanceof Error ? err.message.split('\n')[0] : String(err);
+  const why =
+    code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : err instanceof Error ? err.message.split('\n')[0] : String(err);
   return { reason: 'InvalidDocument', message: `${path}: cannot read: ${why}` };
 }
 
@@ -187,7 +188,9 @@ export class FileObjectSource implements ObjectSource {
   nodePools(): KubeObject[] {
     return [...this.byName.values()]
       .filter((o) => kindOf(o) === 'NodePool')
-      .sort((a, b) => (nameKey('NodePool', a.metadata.namespace ?? '', a.metadata.name) < nameKey('NodePool', b.metadata.namespace ?? '', b.metadata.name) ? -1 : 1));
+      .sort((a, b) =>
+        nameKey('NodePool', a.metadata.namespace ?? '', a.metadata.name) < nameKey('NodePool', b.metadata.namespace ?? '', b.metadata.name) ? -1 : 1,
+      );
   }
 }
 

@@ -7,15 +7,7 @@ import { HYPERSHIFT_API_VERSION, isMirrorKind, isOurs, kindOf, OUTPUT_LABEL, typ
 import { locationOf, parseObjects, type ParseOptions } from './parse.js';
 import { quote } from './patterns.js';
 import { isEmptySelector, isWellFormedSelector, selectorMatches, type LabelSelector } from './selector.js';
-import {
-  originOf,
-  type Gathered,
-  type KubeObject,
-  type NamespacedKind,
-  type ObjectSource,
-  type Reference,
-  type Target,
-} from './source.js';
+import { originOf, type Gathered, type KubeObject, type NamespacedKind, type ObjectSource, type Reference, type Target } from './source.js';
 import type { DefaultMirror, HostAccess, MirrorEntry, Origin, Problem, ScopeEntry } from './types.js';
 import { mirrorEntriesOf, scopesOf, validateObject } from './validate.js';
 
@@ -236,12 +228,7 @@ class Collector {
   }
 }
 
-function duplicate(
-  what: string,
-  later: { origin: Origin; field: string },
-  first: { origin: Origin; field: string },
-  rule: string,
-): Problem {
+function duplicate(what: string, later: { origin: Origin; field: string }, first: { origin: Origin; field: string }, rule: string): Problem {
   const where = `${first.origin.kind} ${first.origin.name}${first.origin.location ? ` (${first.origin.location})` : ''} ${first.field}`;
   return {
     reason: 'DuplicateAccess',

@@ -12,33 +12,26 @@ export const HYPERSHIFT_API_VERSION = 'hypershift.openshift.io/v1beta1';
 export const OUTPUT_LABEL = `${GROUP}/output`;
 
 /** Short internal names for the kinds we understand. */
-export type KnownKind =
-  | 'IDMS'
-  | 'ITMS'
-  | 'ICSP'
-  | 'Image'
-  | 'RegistryAccess'
-  | 'HostedCluster'
-  | 'NodePool'
-  | 'ConfigMap'
-  | 'Secret';
+export type KnownKind = 'IDMS' | 'ITMS' | 'ICSP' | 'Image' | 'RegistryAccess' | 'HostedCluster' | 'NodePool' | 'ConfigMap' | 'Secret';
 
 /** Kinds whose documents hold mirror entries. */
 export type MirrorKind = 'IDMS' | 'ITMS' | 'ICSP';
 
-const TABLE = new Map<string, KnownKind>(Object.entries({
-  [`${OUR_API_VERSION}/ImageDigestMirrorSet`]: 'IDMS',
-  [`${OUR_API_VERSION}/ImageTagMirrorSet`]: 'ITMS',
-  [`${OUR_API_VERSION}/RegistryAccess`]: 'RegistryAccess',
-  [`${CONFIG_API_VERSION}/ImageDigestMirrorSet`]: 'IDMS',
-  [`${CONFIG_API_VERSION}/ImageTagMirrorSet`]: 'ITMS',
-  [`${CONFIG_API_VERSION}/Image`]: 'Image',
-  [`${ICSP_API_VERSION}/ImageContentSourcePolicy`]: 'ICSP',
-  [`${HYPERSHIFT_API_VERSION}/HostedCluster`]: 'HostedCluster',
-  [`${HYPERSHIFT_API_VERSION}/NodePool`]: 'NodePool',
-  'v1/ConfigMap': 'ConfigMap',
-  'v1/Secret': 'Secret',
-}) as [string, KnownKind][]);
+const TABLE = new Map<string, KnownKind>(
+  Object.entries({
+    [`${OUR_API_VERSION}/ImageDigestMirrorSet`]: 'IDMS',
+    [`${OUR_API_VERSION}/ImageTagMirrorSet`]: 'ITMS',
+    [`${OUR_API_VERSION}/RegistryAccess`]: 'RegistryAccess',
+    [`${CONFIG_API_VERSION}/ImageDigestMirrorSet`]: 'IDMS',
+    [`${CONFIG_API_VERSION}/ImageTagMirrorSet`]: 'ITMS',
+    [`${CONFIG_API_VERSION}/Image`]: 'Image',
+    [`${ICSP_API_VERSION}/ImageContentSourcePolicy`]: 'ICSP',
+    [`${HYPERSHIFT_API_VERSION}/HostedCluster`]: 'HostedCluster',
+    [`${HYPERSHIFT_API_VERSION}/NodePool`]: 'NodePool',
+    'v1/ConfigMap': 'ConfigMap',
+    'v1/Secret': 'Secret',
+  }) as [string, KnownKind][],
+);
 
 /** The Kubernetes kind of each known kind, for messages. */
 export const KIND_NAMES: Record<KnownKind, string> = {

@@ -3,14 +3,7 @@
 // Only the envelope is checked here (a mapping with apiVersion, kind and
 // metadata.name, of a kind the caller accepts); field contents are checked
 // by validate.ts. Nothing throws to callers: every failure is a Problem.
-import {
-  CORE_SCHEMA,
-  EVENT_ID,
-  constructFromEvents,
-  mergeTag,
-  parseEvents,
-  type Event,
-} from 'js-yaml';
+import { CORE_SCHEMA, EVENT_ID, constructFromEvents, mergeTag, parseEvents, type Event } from 'js-yaml';
 import { KIND_NAMES, apiVersionsOf, isNamespaced, knownKind, type KnownKind } from './kinds.js';
 import type { KubeObject } from './source.js';
 import type { Problem, Reason } from './types.js';
@@ -166,21 +159,14 @@ function firstOffset(ev: Event): number {
   return found.length ? Math.min(...found) : -1;
 }
 
-function constructOne(
-  text: string,
-  slice: EventSlice,
-  { base, where }: { base: string; where: string },
-  problems: Problem[],
-): unknown {
+function constructOne(text: string, slice: EventSlice, { base, where }: { base: string; where: string }, problems: Problem[]): unknown {
   let value: unknown;
   try {
     [value] = constructFromEvents(slice.events, { source: text, schema: SCHEMA, maxAliases: MAX_ALIASES });
   } catch (err) {
     const msg = errorText(err);
     problems.push(
-      /maxAliases/.test(msg)
-        ? problem('DocumentTooLarge', `${where}: document uses more than ${MAX_ALIASES} YAML aliases`)
-        : yamlProblem(err, base, where),
+      /maxAliases/.test(msg) ? problem('DocumentTooLarge', `${where}: document uses more than ${MAX_ALIASES} YAML aliases`) : yamlProblem(err, base, where),
     );
     return undefined;
   }
@@ -190,9 +176,7 @@ function constructOne(
 /** The value, or undefined after a problem when aliases expand it beyond MAX_EXPANDED_BYTES. */
 function checkExpansion(value: unknown, slice: EventSlice, where: string, problems: Problem[]): unknown {
   if (slice.hasAlias && expandedSize(value, MAX_EXPANDED_BYTES) > MAX_EXPANDED_BYTES) {
-    problems.push(
-      problem('DocumentTooLarge', `${where}: document expands to more than ${mib(MAX_EXPANDED_BYTES)} through YAML aliases`),
-    );
+    problems.push(problem('DocumentTooLarge', `${where}: document expands to more than ${mib(MAX_EXPANDED_BYTES)} through YAML aliases`));
     return undefined;
   }
   return value;
@@ -244,7 +228,9 @@ function isListKind(v: Record<string, unknown>): boolean {
 
 function acceptObject(value: unknown, location: string, opts: ParseOptions, out: ParseResult): void {
   if (!isPlainObject(value)) {
-    out.problems.push(problem('InvalidDocument', `${location}: ${describeValue(value)} is not an object (expected a mapping with apiVersion, kind and metadata)`));
+    out.problems.push(
+      problem('InvalidDocument', `${location}: ${describeValue(value)} is not an object (expected a mapping with apiVersion, kind and metadata)`),
+    );
     return;
   }
   const envelope = checkEnvelope(value, location, opts);
@@ -284,9 +270,7 @@ function checkEnvelope(v: Record<string, unknown>, location: string, opts: Parse
 /** The field path is part of the message: without an origin, formatProblem would print it first. */
 function badField(location: string, v: Record<string, unknown>, field: string, value: unknown): Problem {
   const what = isNonEmptyString(v.kind) ? `${v.kind} document` : 'document';
-  const text = value === undefined
-    ? `${location}: ${what} has no ${field}`
-    : `${location}: ${what} has an invalid ${field} ${quote(value)}`;
+  const text = value === undefined ? `${location}: ${what} has no ${field}` : `${location}: ${what} has an invalid ${field} ${quote(value)}`;
   return problem('InvalidDocument', text);
 }
 
@@ -297,9 +281,7 @@ function isNonEmptyString(v: unknown): v is string {
 function unsupported(apiVersion: string, kind: string, location: string, opts: ParseOptions): Problem {
   const versions = apiVersionsOf(kind);
   const allowed = opts.kinds ? ` here (allowed: ${opts.kinds.map((k) => KIND_NAMES[k]).join(', ')})` : '';
-  const hint = versions.length && !opts.kinds
-    ? `; ${kind} is read from apiVersion ${versions.join(' or ')}`
-    : '';
+  const hint = versions.length && !opts.kinds ? `; ${kind} is read from apiVersion ${versions.join(' or ')}` : '';
   return {
     ...problem('UnsupportedKind', `${location}: kind ${kind} of apiVersion ${apiVersion} is not supported${allowed}${hint}`),
     value: `${apiVersion}/${kind}`,

@@ -22,15 +22,13 @@ export const MIRROR_PATTERN =
   '^((?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:(?:\\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))+)?(?::[0-9]+)?)(?:(?:/[a-z0-9]+(?:(?:(?:[._]|__|[-]*)[a-z0-9]+)+)?)+)?$';
 
 /** Upstream `source` pattern: the mirror form, or a `*.domain` wildcard host. */
-export const SOURCE_PATTERN =
-  `^\\*(?:\\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))+$|${MIRROR_PATTERN}`;
+export const SOURCE_PATTERN = `^\\*(?:\\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))+$|${MIRROR_PATTERN}`;
 
 /** Insecure/blocked scopes take the same forms as a source (wildcards included). */
 export const SCOPE_PATTERN = SOURCE_PATTERN;
 
 /** `host[:port]` only: RegistryAccess `hosts[].host`. */
-export const HOST_PATTERN =
-  '^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:(?:\\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))+)?(?::[0-9]+)?$';
+export const HOST_PATTERN = '^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:(?:\\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))+)?(?::[0-9]+)?$';
 
 const HOST = `${LABEL}(?:\\.${LABEL})*(?::[0-9]+)?`;
 /** One path component: alphanumeric runs joined by `.`, `_`, `__` or dashes. */
@@ -113,9 +111,7 @@ function diagnoseHost(host: string, hostOnly: boolean): string | undefined {
   const port = host.slice(colon + 1);
   if (/^[0-9]+$/.test(port)) return undefined;
   if (port === '') return 'port after ":" must not be empty';
-  return hostOnly
-    ? `port "${port}" must be a number (tags are not allowed)`
-    : `port "${port}" must be a number`;
+  return hostOnly ? `port "${port}" must be a number (tags are not allowed)` : `port "${port}" must be a number`;
 }
 
 function diagnoseLabels(name: string): string | undefined {
@@ -136,9 +132,7 @@ function diagnosePath(path: string): string | undefined {
     if (part === '') return 'path has an empty component ("//" or a trailing "/")';
     if (part === '.' || part === '..') return `path component "${part}" is not allowed`;
     if (part.includes(':')) {
-      return i === parts.length - 1
-        ? 'must not contain a tag (":tag"); mirrors apply to whole repositories'
-        : `path component "${part}" must not contain ":"`;
+      return i === parts.length - 1 ? 'must not contain a tag (":tag"); mirrors apply to whole repositories' : `path component "${part}" must not contain ":"`;
     }
     const error = diagnoseComponent(part);
     if (error) return error;

@@ -32,9 +32,7 @@ export interface ObjectSource {
 }
 
 /** What one output is rendered for (SPEC §6). */
-export type Target =
-  | { kind: 'Cluster' }
-  | { kind: 'NodePool'; namespace: string; name: string };
+export type Target = { kind: 'Cluster' } | { kind: 'NodePool'; namespace: string; name: string };
 
 /** One lookup a target made, found or not: the controller indexes these to map events to targets. */
 export interface Reference {

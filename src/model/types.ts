@@ -155,12 +155,7 @@ export interface Problem {
 }
 
 /** Something rendered inexactly or not at all; never fatal (§4). */
-export type WarningCode =
-  | 'NotExpressible'
-  | 'HostWideWidening'
-  | 'TagOnlyApproximated'
-  | 'NoCatchAllInRegistriesConf'
-  | 'CredentialsOmitted';
+export type WarningCode = 'NotExpressible' | 'HostWideWidening' | 'TagOnlyApproximated' | 'NoCatchAllInRegistriesConf' | 'CredentialsOmitted';
 
 export interface RenderWarning {
   code: WarningCode;

@@ -223,9 +223,7 @@ function selectorProblems(sel: Record<string, unknown>, field: string, origin: O
     if ((needs && count > 0) || (takesNone && count === 0) || (!needs && !takesNone)) return;
     problems.push({
       reason,
-      message: needs
-        ? `operator ${String(expr.operator)} needs at least one value`
-        : `operator ${String(expr.operator)} takes no values`,
+      message: needs ? `operator ${String(expr.operator)} needs at least one value` : `operator ${String(expr.operator)} takes no values`,
       origin,
       field: `${field}.matchExpressions[${i}].values`,
     });
@@ -287,9 +285,6 @@ export function scopesOf(obj: KubeObject, origin: Origin): Scopes {
 
 function readScopes(holder: unknown, field: string, origin: Origin): Scopes {
   const h = (holder ?? {}) as { insecureRegistries?: string[]; blockedRegistries?: string[] };
-  const read = (list: string[] | undefined, name: string): ScopeEntry[] =>
-    (list ?? []).map((scope, i) => ({ scope, origin, field: `${field}.${name}[${i}]` }));
+  const read = (list: string[] | undefined, name: string): ScopeEntry[] => (list ?? []).map((scope, i) => ({ scope, origin, field: `${field}.${name}[${i}]` }));
   return { insecure: read(h.insecureRegistries, 'insecureRegistries'), blocked: read(h.blockedRegistries, 'blockedRegistries') };
 }
-
-

@@ -4,15 +4,7 @@
 // TLS verification and plain HTTP are `insecure` scopes in registries.conf
 // (the merge turns them into scopes).
 import type { HostAccess, MirrorModel } from '../model/types.js';
-import {
-  assertHostPort,
-  AUTH_JSON_KEY,
-  AUTH_JSON_PATH,
-  CONTAINERS_CERTS_DIR,
-  hostDir,
-  PUBLIC_MODE,
-  SECRET_MODE,
-} from './paths.js';
+import { assertHostPort, AUTH_JSON_KEY, AUTH_JSON_PATH, CONTAINERS_CERTS_DIR, hostDir, PUBLIC_MODE, SECRET_MODE } from './paths.js';
 import type { NodeFile } from './types.js';
 
 export function renderAccessFiles(model: MirrorModel): NodeFile[] {

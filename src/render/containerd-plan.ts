@@ -140,9 +140,10 @@ function collectTables(host: string, rules: readonly RegistryRule[], context: Co
       }
       // By root only where the root alone decides the endpoint: a repository-scoped source, and no
       // insecure scope (one could cover some mirrors of a root and not others).
-      const table = hostLevel || context.insecure.size > 0
-        ? tableFor(tables, rule.source, use.location, prefix, context)
-        : tableByRoot(tables, byRoot, rule.source, use.location, sourcePath, prefix, context);
+      const table =
+        hostLevel || context.insecure.size > 0
+          ? tableFor(tables, rule.source, use.location, prefix, context)
+          : tableByRoot(tables, byRoot, rule.source, use.location, sourcePath, prefix, context);
       table.digest ||= use.digest;
       table.tag ||= use.tag;
       if (hostLevel) claimForHost(table, rule.source, use.location);
@@ -152,8 +153,12 @@ function collectTables(host: string, rules: readonly RegistryRule[], context: Co
   for (const t of tables.values()) {
     // The source listed as its own mirror serves digest pulls anyway.
     if (t.tag && !t.digest && t.mirror !== t.source) {
-      warn('TagOnlyApproximated', t.source, `containerd cannot restrict a mirror to tag pulls: ${t.mirror} ` +
-        `(tag pulls only, for ${t.source}) is also used for pulls by digest`, t.mirror);
+      warn(
+        'TagOnlyApproximated',
+        t.source,
+        `containerd cannot restrict a mirror to tag pulls: ${t.mirror} ` + `(tag pulls only, for ${t.source}) is also used for pulls by digest`,
+        t.mirror,
+      );
     }
   }
   return tables;
@@ -251,8 +256,10 @@ function withCapabilities(t: Table): MirrorHost {
 }
 
 function notExpressible(source: string, mirror: string): string {
-  return `containerd maps whole registry hosts and keeps the repository path: mirror ${mirror} does not end with ` +
-    `"/${repoPath(source)}", so it cannot serve ${source}; it is left out of the containerd configuration`;
+  return (
+    `containerd maps whole registry hosts and keeps the repository path: mirror ${mirror} does not end with ` +
+    `"/${repoPath(source)}", so it cannot serve ${source}; it is left out of the containerd configuration`
+  );
 }
 
 /**
@@ -317,8 +324,11 @@ function chooseServer(host: string, rules: readonly RegistryRule[], hosts: reado
   }
   if (!blocking.some((r) => r.source === host)) {
     for (const r of blocking) {
-      warn('HostWideWidening', r.source, `containerd never contacts ${host} for any repository, not only ${r.source}: ` +
-        'a source can only be blocked for a whole host');
+      warn(
+        'HostWideWidening',
+        r.source,
+        `containerd never contacts ${host} for any repository, not only ${r.source}: ` + 'a source can only be blocked for a whole host',
+      );
     }
   }
   return { ...hosts[hosts.length - 1]! };
@@ -328,7 +338,10 @@ function chooseServer(host: string, rules: readonly RegistryRule[], hosts: reado
 function warnInsecureRepositories(host: string, rules: readonly RegistryRule[], context: Context, warn: Warn): void {
   if (isInside(context.insecure, host)) return;
   for (const r of rules.filter((r) => r.insecure)) {
-    warn('NotExpressible', r.source, `containerd configures TLS per host: ${r.source} is insecure for containers/image only; ` +
-      `containerd keeps verifying ${host}`);
+    warn(
+      'NotExpressible',
+      r.source,
+      `containerd configures TLS per host: ${r.source} is insecure for containers/image only; ` + `containerd keeps verifying ${host}`,
+    );
   }
 }

@@ -66,10 +66,7 @@ function toSettings(h: MirrorHost, files: Map<string, SideFile>): HostsTomlSetti
   const base = hostDir(h.host);
   if (a.caPEM !== undefined) s.ca = sideFile(files, `${base}.crt`, a.caPEM, false);
   if (a.clientCert) {
-    s.client = [[
-      sideFile(files, `${base}.client.crt`, a.clientCert.certPEM, false),
-      sideFile(files, `${base}.client.key`, a.clientCert.keyPEM, true),
-    ]];
+    s.client = [[sideFile(files, `${base}.client.crt`, a.clientCert.certPEM, false), sideFile(files, `${base}.client.key`, a.clientCert.keyPEM, true)]];
   }
   if (a.auth) {
     const token = Buffer.from(`${a.auth.username}:${a.auth.password}`, 'utf8').toString('base64');

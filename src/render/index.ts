@@ -47,15 +47,17 @@ export function render(model: MirrorModel): RenderOutput {
  */
 function withUniqueKeys(files: readonly NodeFile[]): NodeFile[] {
   const seen = new Set<string>();
-  return [...files].sort((a, b) => byteOrder(a.path, b.path)).map((f) => {
-    if (!seen.has(f.key)) {
-      seen.add(f.key);
-      return f;
-    }
-    const key = `${f.key}-${createHash('sha256').update(f.path).digest('hex').slice(0, 8)}`;
-    seen.add(key);
-    return { ...f, key };
-  });
+  return [...files]
+    .sort((a, b) => byteOrder(a.path, b.path))
+    .map((f) => {
+      if (!seen.has(f.key)) {
+        seen.add(f.key);
+        return f;
+      }
+      const key = `${f.key}-${createHash('sha256').update(f.path).digest('hex').slice(0, 8)}`;
+      seen.add(key);
+      return { ...f, key };
+    });
 }
 
 function checkFiles(files: readonly NodeFile[]): void {
@@ -78,7 +80,6 @@ function parseBack(f: NodeFile): void {
     throw new InternalError(`internal error: rendered ${f.path} is not valid TOML: ${(e as Error).message}`, { cause: e });
   }
 }
-
 
 /**
  * A short human-readable summary of a model (CLI output, debugging): one

@@ -93,12 +93,22 @@ function omittedCredentials(access: readonly HostAccess[]): RenderWarning[] {
   const out: RenderWarning[] = [];
   for (const a of [...access].sort((x, y) => byteOrder(x.host, y.host))) {
     if (a.auth) {
-      out.push(warning(a.host, `credentials for ${a.host} are not put into the NodePool's MachineConfig (ignition is not secret); ` +
-        `add them to the HostedCluster's global pull secret (spec.pullSecret) instead`));
+      out.push(
+        warning(
+          a.host,
+          `credentials for ${a.host} are not put into the NodePool's MachineConfig (ignition is not secret); ` +
+            `add them to the HostedCluster's global pull secret (spec.pullSecret) instead`,
+        ),
+      );
     }
     if (a.clientCert) {
-      out.push(warning(a.host, `the client certificate for ${a.host} is not put into the NodePool's MachineConfig (its private key ` +
-        `would be served in ignition); nodes of this NodePool reach ${a.host} without it`));
+      out.push(
+        warning(
+          a.host,
+          `the client certificate for ${a.host} is not put into the NodePool's MachineConfig (its private key ` +
+            `would be served in ignition); nodes of this NodePool reach ${a.host} without it`,
+        ),
+      );
     }
   }
   return out;

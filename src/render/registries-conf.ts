@@ -136,15 +136,17 @@ function writeEntry(out: string[], e: RegistriesConfEntry): void {
 
 function defaultMirrorWarnings(dm?: DefaultMirror): RenderWarning[] {
   if (!dm || dm.registries.length > 0) return [];
-  return [{
-    code: 'NoCatchAllInRegistriesConf',
-    renderer: 'registries.conf',
-    source: '*',
-    mirror: dm.mirror,
-    message:
-      `registries.conf has no catch-all entry, so the default mirror ${dm.mirror} is used by containerd only; ` +
-      'list the registries it should serve in defaultMirror.registries to use it for CRI-O and podman too',
-  }];
+  return [
+    {
+      code: 'NoCatchAllInRegistriesConf',
+      renderer: 'registries.conf',
+      source: '*',
+      mirror: dm.mirror,
+      message:
+        `registries.conf has no catch-all entry, so the default mirror ${dm.mirror} is used by containerd only; ` +
+        'list the registries it should serve in defaultMirror.registries to use it for CRI-O and podman too',
+    },
+  ];
 }
 
 /**

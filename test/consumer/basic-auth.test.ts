@@ -34,7 +34,10 @@ describe('consumer: basic-auth mirror with rendered credentials', function () {
     const ref = secret ? { credentialsSecretRef: { namespace: NS, name: secret.metadata.name } } : {};
     return renderOk([
       idms('auth', [{ source: `${source.host}/team/app`, mirrors: [`${mirror.host}/team/app`], mirrorSourcePolicy: 'NeverContactSource' }]),
-      registryAccess('test-registries', [{ host: mirror.host, plainHTTP: true, ...ref }, { host: source.host, plainHTTP: true }]),
+      registryAccess('test-registries', [
+        { host: mirror.host, plainHTTP: true, ...ref },
+        { host: source.host, plainHTTP: true },
+      ]),
       ...(secret ? [secret] : []),
     ]);
   };
@@ -61,9 +64,16 @@ describe('consumer: basic-auth mirror with rendered credentials', function () {
         const why = await explain(out, r, { source, mirror });
         expect(r.code, why).to.equal(0);
         const manifest = mirror.requests().filter((q) => q.path === `/v2/team/app/manifests/${img.manifestDigest}`);
-        expect(manifest.map((q) => [q.status, q.authorized]), why).to.deep.include([200, true]);
+        expect(
+          manifest.map((q) => [q.status, q.authorized]),
+          why,
+        ).to.deep.include([200, true]);
         // containerd sends the rendered header with every request; skopeo first meets a 401 challenge on /v2/.
-        if (c.name === 'containerd') expect(mirror.requests().filter((q) => !q.authorized), why).to.deep.equal([]);
+        if (c.name === 'containerd')
+          expect(
+            mirror.requests().filter((q) => !q.authorized),
+            why,
+          ).to.deep.equal([]);
         expect(lines(mirror.requestsFor('team/app')), why).to.include(`GET /v2/team/app/blobs/${img.layerDigest} 200`);
         expect(source.connections(), why).to.equal(0);
       });
@@ -74,8 +84,14 @@ describe('consumer: basic-auth mirror with rendered credentials', function () {
       const r = await c.pull(out, `${source.host}/team/app@${img.manifestDigest}`);
       const why = await explain(out, r, { source, mirror });
       expect(r.code, why).to.not.equal(0);
-      expect(mirror.requests().map((q) => q.status), why).to.include(401);
-      expect(mirror.requests().filter((q) => q.status === 200 && q.path.startsWith('/v2/team/app/')), why).to.deep.equal([]);
+      expect(
+        mirror.requests().map((q) => q.status),
+        why,
+      ).to.include(401);
+      expect(
+        mirror.requests().filter((q) => q.status === 200 && q.path.startsWith('/v2/team/app/')),
+        why,
+      ).to.deep.equal([]);
       expect(source.connections(), why).to.equal(0);
     });
   }

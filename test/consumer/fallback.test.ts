@@ -19,12 +19,7 @@ describe('consumer: AllowContactingSource falls back to the source', function ()
 
   before(async function () {
     let downMirror: Registry;
-    [emptySource, emptyMirror, downSource, downMirror] = await Promise.all([
-      world.registry(),
-      world.registry(),
-      world.registry(),
-      world.registry(),
-    ]);
+    [emptySource, emptyMirror, downSource, downMirror] = await Promise.all([world.registry(), world.registry(), world.registry(), world.registry()]);
     // A registry that existed and is gone: its port now refuses connections.
     downMirrorHost = downMirror.host;
     await downMirror.stop();

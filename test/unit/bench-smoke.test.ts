@@ -117,19 +117,27 @@ describe('registries.conf fast check (render parse-back)', () => {
   });
 
   it('accepts files using every key the writer knows (so render() takes the fast path for them)', () => {
-    const merged = merge(inputs({
-      entries: [
-        digest('quay.io/a', ['m.io/a', 'lab.io/a']),
-        tag('quay.io/a', ['t.io/a']),
-        digest('quay.io/b', ['m.io/b'], { policy: 'NeverContactSource' }),
-        tag('*.corp.io', ['t.io/corp']),
-      ],
-      insecure: [scope('lab.io'), scope('quay.io/a')],
-      blocked: [scope('docker.io')],
-    }));
+    const merged = merge(
+      inputs({
+        entries: [
+          digest('quay.io/a', ['m.io/a', 'lab.io/a']),
+          tag('quay.io/a', ['t.io/a']),
+          digest('quay.io/b', ['m.io/b'], { policy: 'NeverContactSource' }),
+          tag('*.corp.io', ['t.io/corp']),
+        ],
+        insecure: [scope('lab.io'), scope('quay.io/a')],
+        blocked: [scope('docker.io')],
+      }),
+    );
     if (!merged.ok) throw new Error(merged.errors[0]?.message);
     const conf = render(merged.value).files.find((f) => f.key === 'registries.conf')!.content;
-    for (const key of ['blocked = true', 'insecure = true', 'mirror-by-digest-only = true', 'pull-from-mirror = "digest-only"', 'pull-from-mirror = "tag-only"']) {
+    for (const key of [
+      'blocked = true',
+      'insecure = true',
+      'mirror-by-digest-only = true',
+      'pull-from-mirror = "digest-only"',
+      'pull-from-mirror = "tag-only"',
+    ]) {
       expect(conf).to.include(key);
     }
     expect(isPlainRegistriesConf(conf)).to.equal(true);

@@ -115,7 +115,9 @@ describe('cli: render and validate', () => {
 
   it('every invalid fixture: exit 1, its reason and message on stderr, no stack trace, nothing written', async function () {
     this.timeout(180_000);
-    const names = readdirSync(INVALID).filter((f) => f.endsWith('.yaml')).sort();
+    const names = readdirSync(INVALID)
+      .filter((f) => f.endsWith('.yaml'))
+      .sort();
     expect(names.length).to.be.at.least(30);
     const failures = await pool(names, 3, async (name) => {
       const path = join(INVALID, name);

@@ -8,7 +8,10 @@ describe('README rendered examples', () => {
 
   it('shows at least the HyperShift, EKS Anywhere, CAREN and Platform9 examples', () => {
     for (const ex of ['examples/hypershift', 'examples/seeds/eks-anywhere', 'examples/seeds/caren', 'examples/seeds/platform9']) {
-      expect(blocks.some((b) => b.spec.includes(ex)), ex).to.equal(true);
+      expect(
+        blocks.some((b) => b.spec.includes(ex)),
+        ex,
+      ).to.equal(true);
     }
   });
 

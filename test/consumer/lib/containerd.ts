@@ -64,10 +64,15 @@ export class Containerd {
     const tail = tailOf(proc);
     const address = join(dir, 'containerd.sock');
     try {
-      await waitFor('containerd to answer', async () => {
-        if (proc.exitCode !== null) throw new Error('exited');
-        return (await run('ctr', ['--address', address, 'version'], { timeoutMs: 5_000 })).code === 0;
-      }, 20_000, 100);
+      await waitFor(
+        'containerd to answer',
+        async () => {
+          if (proc.exitCode !== null) throw new Error('exited');
+          return (await run('ctr', ['--address', address, 'version'], { timeoutMs: 5_000 })).code === 0;
+        },
+        20_000,
+        100,
+      );
     } catch (e) {
       await stopProcess(proc);
       await removeDir(dir);

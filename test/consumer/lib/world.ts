@@ -74,7 +74,14 @@ export function manifestRequests(reg: Registry, repo: string): RequestRecord[] {
 
 /** Distinct statuses `reg` answered for `path`, sorted (method ignored: GET vs HEAD is the client's choice). */
 export function statusesOf(reg: Registry, path: string): number[] {
-  return [...new Set(reg.requests().filter((r) => r.path === path).map((r) => r.status))].sort((a, b) => a - b);
+  return [
+    ...new Set(
+      reg
+        .requests()
+        .filter((r) => r.path === path)
+        .map((r) => r.status),
+    ),
+  ].sort((a, b) => a - b);
 }
 
 /** `METHOD path status` lines, for readable deep-equal failures. */
@@ -87,6 +94,10 @@ export async function explain(rendered: Rendered, result: RunResult, regs: Recor
   const seen = Object.entries(regs)
     .map(([name, r]) => `${name} ${r.host}: ${r.connections()} connection(s)\n  ${lines(r.requests()).join('\n  ')}`)
     .join('\n');
-  const tool = result.stderr.split('\n').filter((l) => !l.includes('No credentials matching')).slice(-25).join('\n');
+  const tool = result.stderr
+    .split('\n')
+    .filter((l) => !l.includes('No credentials matching'))
+    .slice(-25)
+    .join('\n');
   return `\n$ ${result.command}\nexit ${result.code}\n${tool}\n${seen}\nrendered files:\n${await describeRendered(rendered.out)}`;
 }

@@ -9,15 +9,55 @@ const doc = (text: string, path = '/etc/containerd/config.toml'): { path: string
 
 describe('containerd config_path check', () => {
   const rows: Array<{ why: string; text: string; status: string; reason: string }> = [
-    { why: 'version 2 key set', text: 'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n', status: 'True', reason: 'ConfigPathSet' },
-    { why: 'version 3 key set', text: 'version = 3\n[plugins."io.containerd.cri.v1.images".registry]\n  config_path = "/etc/containerd/certs.d"\n', status: 'True', reason: 'ConfigPathSet' },
-    { why: 'version 1 (no version) key set', text: '[plugins.cri.registry]\n  config_path = "/etc/containerd/certs.d/"\n', status: 'True', reason: 'ConfigPathSet' },
-    { why: 'one of a list', text: 'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/docker/certs.d:/etc/containerd/certs.d"\n', status: 'True', reason: 'ConfigPathSet' },
-    { why: 'version 3 file with the version 2 key (wrong place)', text: 'version = 3\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n', status: 'False', reason: 'ConfigPathNotSet' },
-    { why: 'empty config_path (containerd config default)', text: 'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = ""\n', status: 'False', reason: 'ConfigPathNotSet' },
+    {
+      why: 'version 2 key set',
+      text: 'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n',
+      status: 'True',
+      reason: 'ConfigPathSet',
+    },
+    {
+      why: 'version 3 key set',
+      text: 'version = 3\n[plugins."io.containerd.cri.v1.images".registry]\n  config_path = "/etc/containerd/certs.d"\n',
+      status: 'True',
+      reason: 'ConfigPathSet',
+    },
+    {
+      why: 'version 1 (no version) key set',
+      text: '[plugins.cri.registry]\n  config_path = "/etc/containerd/certs.d/"\n',
+      status: 'True',
+      reason: 'ConfigPathSet',
+    },
+    {
+      why: 'one of a list',
+      text: 'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/docker/certs.d:/etc/containerd/certs.d"\n',
+      status: 'True',
+      reason: 'ConfigPathSet',
+    },
+    {
+      why: 'version 3 file with the version 2 key (wrong place)',
+      text: 'version = 3\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n',
+      status: 'False',
+      reason: 'ConfigPathNotSet',
+    },
+    {
+      why: 'empty config_path (containerd config default)',
+      text: 'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = ""\n',
+      status: 'False',
+      reason: 'ConfigPathNotSet',
+    },
     { why: 'no registry section', text: 'version = 2\n', status: 'False', reason: 'ConfigPathNotSet' },
-    { why: 'another directory', text: 'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/var/lib/rancher/k3s/agent/etc/containerd/certs.d"\n', status: 'False', reason: 'ConfigPathMismatch' },
-    { why: 'a look-alike prefix', text: 'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d.old"\n', status: 'False', reason: 'ConfigPathMismatch' },
+    {
+      why: 'another directory',
+      text: 'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/var/lib/rancher/k3s/agent/etc/containerd/certs.d"\n',
+      status: 'False',
+      reason: 'ConfigPathMismatch',
+    },
+    {
+      why: 'a look-alike prefix',
+      text: 'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d.old"\n',
+      status: 'False',
+      reason: 'ConfigPathMismatch',
+    },
     { why: 'not TOML', text: 'version = 2\n[plugins\n', status: 'Unknown', reason: 'ConfigInvalid' },
   ];
   for (const row of rows) {
@@ -30,7 +70,10 @@ describe('containerd config_path check', () => {
 
   it('a later import overrides the main file, as containerd merges them', () => {
     const main = doc('version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/elsewhere"\n');
-    const imp = doc('version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n', '/etc/containerd/conf.d/10.toml');
+    const imp = doc(
+      'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n',
+      '/etc/containerd/conf.d/10.toml',
+    );
     const r = evaluateContainerdConfig([main, imp], DIR);
     expect(r.status).to.equal('True');
     expect(r.message).to.include('/etc/containerd/conf.d/10.toml');
@@ -43,7 +86,10 @@ describe('containerd config_path check', () => {
       await mkdir(join(root, 'etc/containerd/conf.d'), { recursive: true });
       await writeFile(join(root, 'etc/containerd/config.toml'), 'version = 2\nimports = ["conf.d/*.toml"]\n');
       expect((await checkContainerd(root, '/etc/containerd/config.toml')).reason).to.equal('ConfigPathNotSet');
-      await writeFile(join(root, 'etc/containerd/conf.d/50-mirrors.toml'), 'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n');
+      await writeFile(
+        join(root, 'etc/containerd/conf.d/50-mirrors.toml'),
+        'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n',
+      );
       await writeFile(join(root, 'etc/containerd/conf.d/50-mirrors.toml.bak'), 'version = 2\n');
       const r = await checkContainerd(root, '/etc/containerd/config.toml');
       expect([r.status, r.reason]).to.deep.equal(['True', 'ConfigPathSet']);

@@ -86,39 +86,195 @@ describe('agent plan', () => {
 
   const hostsPath = '/etc/containerd/certs.d/quay.io/hosts.toml';
   const rows: Array<{ why: string; in: () => PlanInput; reason: PlanErrorReason; says: RegExp }> = [
-    { why: 'files.json missing', in: () => input(manifest(), { configMapData: { 'registries.conf': 'x = 1\n' } }), reason: 'ManifestMissing', says: /cluster-image-mirrors: files\.json: key missing/ },
-    { why: 'files.json not JSON', in: () => ({ ...input(), configMapData: { 'files.json': '{nope' } }), reason: 'ManifestInvalid', says: /files\.json: not valid JSON/ },
+    {
+      why: 'files.json missing',
+      in: () => input(manifest(), { configMapData: { 'registries.conf': 'x = 1\n' } }),
+      reason: 'ManifestMissing',
+      says: /cluster-image-mirrors: files\.json: key missing/,
+    },
+    {
+      why: 'files.json not JSON',
+      in: () => ({ ...input(), configMapData: { 'files.json': '{nope' } }),
+      reason: 'ManifestInvalid',
+      says: /files\.json: not valid JSON/,
+    },
     { why: 'files.json an array', in: () => input([]), reason: 'ManifestInvalid', says: /must be a JSON object/ },
-    { why: 'entry not an object', in: () => input(withEntry('x.toml', 'oops')), reason: 'ManifestInvalid', says: /files\.json\["x\.toml"\]: must be an object/ },
-    { why: 'bad from', in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: hostsPath, mode: '0644', from: 'Node' })), reason: 'ManifestInvalid', says: /\.from: "Node": must be "ConfigMap" or "Secret"/ },
-    { why: 'key missing from ConfigMap', in: () => input(withEntry('containerd.x.io.hosts.toml', { path: '/etc/containerd/certs.d/x.io/hosts.toml', mode: '0644', from: 'ConfigMap' })), reason: 'KeyMissing', says: /lists key "containerd\.x\.io\.hosts\.toml" from ConfigMap, but ConfigMap image-mirror-system\/cluster-image-mirrors has no such key/ },
-    { why: 'key missing from Secret', in: () => input(manifest(), { secretData: {} }), reason: 'KeyMissing', says: /key "containers\.auth\.json" from Secret, but Secret image-mirror-system\/cluster-image-mirrors has no such key/ },
-    { why: 'Secret absent', in: () => input(manifest(), { secretData: undefined }), reason: 'KeyMissing', says: /Secret image-mirror-system\/cluster-image-mirrors does not exist/ },
-    { why: 'path outside roots', in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: '/etc/passwd.toml', mode: '0644', from: 'ConfigMap' })), reason: 'PathNotAllowed', says: /\.path: "\/etc\/passwd\.toml": outside the allowed roots/ },
-    { why: 'dotdot escape', in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: '/etc/containerd/certs.d/../../shadow.toml', mode: '0644', from: 'ConfigMap' })), reason: 'PathNotAllowed', says: /"\.\." components/ },
-    { why: 'relative path', in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: 'etc/containerd/certs.d/q/hosts.toml', mode: '0644', from: 'ConfigMap' })), reason: 'PathNotAllowed', says: /must be absolute/ },
-    { why: 'NUL byte', in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: '/etc/containerd/certs.d/q\u0000/hosts.toml', mode: '0644', from: 'ConfigMap' })), reason: 'PathNotAllowed', says: /NUL/ },
-    { why: 'root dir itself', in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: '/etc/containerd/certs.d', mode: '0644', from: 'ConfigMap' })), reason: 'PathNotAllowed', says: /outside the allowed roots/ },
-    { why: 'prefix look-alike root', in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: '/etc/containerd/certs.d.evil/x/hosts.toml', mode: '0644', from: 'ConfigMap' })), reason: 'PathNotAllowed', says: /outside the allowed roots/ },
-    { why: 'below the auth.json file root', in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: '/etc/containers/auth.json/x.toml', mode: '0644', from: 'ConfigMap' })), reason: 'PathNotAllowed', says: /outside the allowed roots/ },
-    { why: 'double slash', in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: '/etc/containerd/certs.d//q/hosts.toml', mode: '0644', from: 'ConfigMap' })), reason: 'PathNotAllowed', says: /normal form/ },
-    { why: 'hidden component', in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: '/etc/containerd/certs.d/.q/hosts.toml', mode: '0644', from: 'ConfigMap' })), reason: 'PathNotAllowed', says: /hidden/ },
-    { why: 'two keys, one path', in: () => input(withEntry('registries.conf', { path: hostsPath, mode: '0644', from: 'ConfigMap' })), reason: 'DuplicatePath', says: /also the path of key/ },
-    { why: 'file path used as a directory', in: () => input(withEntry('registries.conf', { path: '/etc/containerd/certs.d/quay.io/hosts.toml/x.conf', mode: '0644', from: 'ConfigMap' })), reason: 'DuplicatePath', says: /is also a directory of/ },
-    { why: 'mode not octal', in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: hostsPath, mode: '0x1a4', from: 'ConfigMap' })), reason: 'InvalidMode', says: /\.mode: "0x1a4": must be an octal string/ },
-    { why: 'mode a number', in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: hostsPath, mode: 420, from: 'ConfigMap' })), reason: 'InvalidMode', says: /\.mode: 420/ },
-    { why: 'executable mode', in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: hostsPath, mode: '0755', from: 'ConfigMap' })), reason: 'InvalidMode', says: /execute bits/ },
-    { why: 'set-uid mode', in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: hostsPath, mode: '4644', from: 'ConfigMap' })), reason: 'InvalidMode', says: /octal string/ },
-    { why: 'unreadable by owner', in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: hostsPath, mode: '0044', from: 'ConfigMap' })), reason: 'InvalidMode', says: /owner must be able to read/ },
-    { why: 'unsupported file type', in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: '/etc/containerd/certs.d/quay.io/run.sh', mode: '0644', from: 'ConfigMap' })), reason: 'UnsupportedFileType', says: /unsupported file type/ },
-    { why: 'invalid TOML in hosts.toml', in: () => { const i = input(); return { ...i, configMapData: { ...i.configMapData, 'containerd.quay.io.hosts.toml': 'server = "https://quay.io\n' } }; }, reason: 'InvalidContent', says: /key "containerd\.quay\.io\.hosts\.toml" \(\/etc\/containerd\/certs\.d\/quay\.io\/hosts\.toml\): invalid TOML at line 1, column \d+: / },
-    { why: 'invalid TOML in a Secret hosts.toml: position only, never the value', in: () => {
-      const m = withEntry('containerd.quay.io.hosts.toml', { path: hostsPath, mode: '0600', from: 'Secret' });
-      return input(m, { secretData: { 'containers.auth.json': AUTH, 'containerd.quay.io.hosts.toml': '[host."https://m".header]\nauthorization = Basic s3cr3t\n' } });
-    }, reason: 'InvalidContent', says: /^Secret image-mirror-system\/cluster-image-mirrors: key "containerd\.quay\.io\.hosts\.toml" \(\/etc\/containerd\/certs\.d\/quay\.io\/hosts\.toml\): invalid TOML at line 2, column \d+: invalid value$/ },
-    { why: 'invalid TOML in a .conf', in: () => { const i = input(); return { ...i, configMapData: { ...i.configMapData, 'registries.conf': '[[registry]\n' } }; }, reason: 'InvalidContent', says: /99-image-mirrors\.conf\): invalid TOML/ },
-    { why: 'CA without a PEM block', in: () => { const i = input(); return { ...i, configMapData: { ...i.configMapData, 'containerd.quay.io.mirror.example_5000_.crt': 'not a cert' } }; }, reason: 'InvalidContent', says: /no PEM block/ },
-    { why: 'auth.json not JSON, and the content is not quoted', in: () => input(manifest(), { secretData: { 'containers.auth.json': '{"auths": s3cr3t' } }), reason: 'InvalidContent', says: /^Secret image-mirror-system\/cluster-image-mirrors: key "containers\.auth\.json" \(\/etc\/containers\/auth\.json\): invalid JSON$/ },
+    {
+      why: 'entry not an object',
+      in: () => input(withEntry('x.toml', 'oops')),
+      reason: 'ManifestInvalid',
+      says: /files\.json\["x\.toml"\]: must be an object/,
+    },
+    {
+      why: 'bad from',
+      in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: hostsPath, mode: '0644', from: 'Node' })),
+      reason: 'ManifestInvalid',
+      says: /\.from: "Node": must be "ConfigMap" or "Secret"/,
+    },
+    {
+      why: 'key missing from ConfigMap',
+      in: () => input(withEntry('containerd.x.io.hosts.toml', { path: '/etc/containerd/certs.d/x.io/hosts.toml', mode: '0644', from: 'ConfigMap' })),
+      reason: 'KeyMissing',
+      says: /lists key "containerd\.x\.io\.hosts\.toml" from ConfigMap, but ConfigMap image-mirror-system\/cluster-image-mirrors has no such key/,
+    },
+    {
+      why: 'key missing from Secret',
+      in: () => input(manifest(), { secretData: {} }),
+      reason: 'KeyMissing',
+      says: /key "containers\.auth\.json" from Secret, but Secret image-mirror-system\/cluster-image-mirrors has no such key/,
+    },
+    {
+      why: 'Secret absent',
+      in: () => input(manifest(), { secretData: undefined }),
+      reason: 'KeyMissing',
+      says: /Secret image-mirror-system\/cluster-image-mirrors does not exist/,
+    },
+    {
+      why: 'path outside roots',
+      in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: '/etc/passwd.toml', mode: '0644', from: 'ConfigMap' })),
+      reason: 'PathNotAllowed',
+      says: /\.path: "\/etc\/passwd\.toml": outside the allowed roots/,
+    },
+    {
+      why: 'dotdot escape',
+      in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: '/etc/containerd/certs.d/../../shadow.toml', mode: '0644', from: 'ConfigMap' })),
+      reason: 'PathNotAllowed',
+      says: /"\.\." components/,
+    },
+    {
+      why: 'relative path',
+      in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: 'etc/containerd/certs.d/q/hosts.toml', mode: '0644', from: 'ConfigMap' })),
+      reason: 'PathNotAllowed',
+      says: /must be absolute/,
+    },
+    {
+      why: 'NUL byte',
+      in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: '/etc/containerd/certs.d/q\u0000/hosts.toml', mode: '0644', from: 'ConfigMap' })),
+      reason: 'PathNotAllowed',
+      says: /NUL/,
+    },
+    {
+      why: 'root dir itself',
+      in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: '/etc/containerd/certs.d', mode: '0644', from: 'ConfigMap' })),
+      reason: 'PathNotAllowed',
+      says: /outside the allowed roots/,
+    },
+    {
+      why: 'prefix look-alike root',
+      in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: '/etc/containerd/certs.d.evil/x/hosts.toml', mode: '0644', from: 'ConfigMap' })),
+      reason: 'PathNotAllowed',
+      says: /outside the allowed roots/,
+    },
+    {
+      why: 'below the auth.json file root',
+      in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: '/etc/containers/auth.json/x.toml', mode: '0644', from: 'ConfigMap' })),
+      reason: 'PathNotAllowed',
+      says: /outside the allowed roots/,
+    },
+    {
+      why: 'double slash',
+      in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: '/etc/containerd/certs.d//q/hosts.toml', mode: '0644', from: 'ConfigMap' })),
+      reason: 'PathNotAllowed',
+      says: /normal form/,
+    },
+    {
+      why: 'hidden component',
+      in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: '/etc/containerd/certs.d/.q/hosts.toml', mode: '0644', from: 'ConfigMap' })),
+      reason: 'PathNotAllowed',
+      says: /hidden/,
+    },
+    {
+      why: 'two keys, one path',
+      in: () => input(withEntry('registries.conf', { path: hostsPath, mode: '0644', from: 'ConfigMap' })),
+      reason: 'DuplicatePath',
+      says: /also the path of key/,
+    },
+    {
+      why: 'file path used as a directory',
+      in: () => input(withEntry('registries.conf', { path: '/etc/containerd/certs.d/quay.io/hosts.toml/x.conf', mode: '0644', from: 'ConfigMap' })),
+      reason: 'DuplicatePath',
+      says: /is also a directory of/,
+    },
+    {
+      why: 'mode not octal',
+      in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: hostsPath, mode: '0x1a4', from: 'ConfigMap' })),
+      reason: 'InvalidMode',
+      says: /\.mode: "0x1a4": must be an octal string/,
+    },
+    {
+      why: 'mode a number',
+      in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: hostsPath, mode: 420, from: 'ConfigMap' })),
+      reason: 'InvalidMode',
+      says: /\.mode: 420/,
+    },
+    {
+      why: 'executable mode',
+      in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: hostsPath, mode: '0755', from: 'ConfigMap' })),
+      reason: 'InvalidMode',
+      says: /execute bits/,
+    },
+    {
+      why: 'set-uid mode',
+      in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: hostsPath, mode: '4644', from: 'ConfigMap' })),
+      reason: 'InvalidMode',
+      says: /octal string/,
+    },
+    {
+      why: 'unreadable by owner',
+      in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: hostsPath, mode: '0044', from: 'ConfigMap' })),
+      reason: 'InvalidMode',
+      says: /owner must be able to read/,
+    },
+    {
+      why: 'unsupported file type',
+      in: () => input(withEntry('containerd.quay.io.hosts.toml', { path: '/etc/containerd/certs.d/quay.io/run.sh', mode: '0644', from: 'ConfigMap' })),
+      reason: 'UnsupportedFileType',
+      says: /unsupported file type/,
+    },
+    {
+      why: 'invalid TOML in hosts.toml',
+      in: () => {
+        const i = input();
+        return { ...i, configMapData: { ...i.configMapData, 'containerd.quay.io.hosts.toml': 'server = "https://quay.io\n' } };
+      },
+      reason: 'InvalidContent',
+      says: /key "containerd\.quay\.io\.hosts\.toml" \(\/etc\/containerd\/certs\.d\/quay\.io\/hosts\.toml\): invalid TOML at line 1, column \d+: /,
+    },
+    {
+      why: 'invalid TOML in a Secret hosts.toml: position only, never the value',
+      in: () => {
+        const m = withEntry('containerd.quay.io.hosts.toml', { path: hostsPath, mode: '0600', from: 'Secret' });
+        return input(m, {
+          secretData: { 'containers.auth.json': AUTH, 'containerd.quay.io.hosts.toml': '[host."https://m".header]\nauthorization = Basic s3cr3t\n' },
+        });
+      },
+      reason: 'InvalidContent',
+      says: /^Secret image-mirror-system\/cluster-image-mirrors: key "containerd\.quay\.io\.hosts\.toml" \(\/etc\/containerd\/certs\.d\/quay\.io\/hosts\.toml\): invalid TOML at line 2, column \d+: invalid value$/,
+    },
+    {
+      why: 'invalid TOML in a .conf',
+      in: () => {
+        const i = input();
+        return { ...i, configMapData: { ...i.configMapData, 'registries.conf': '[[registry]\n' } };
+      },
+      reason: 'InvalidContent',
+      says: /99-image-mirrors\.conf\): invalid TOML/,
+    },
+    {
+      why: 'CA without a PEM block',
+      in: () => {
+        const i = input();
+        return { ...i, configMapData: { ...i.configMapData, 'containerd.quay.io.mirror.example_5000_.crt': 'not a cert' } };
+      },
+      reason: 'InvalidContent',
+      says: /no PEM block/,
+    },
+    {
+      why: 'auth.json not JSON, and the content is not quoted',
+      in: () => input(manifest(), { secretData: { 'containers.auth.json': '{"auths": s3cr3t' } }),
+      reason: 'InvalidContent',
+      says: /^Secret image-mirror-system\/cluster-image-mirrors: key "containers\.auth\.json" \(\/etc\/containers\/auth\.json\): invalid JSON$/,
+    },
   ];
   for (const row of rows) {
     it(`rejects the whole plan: ${row.why}`, () => {
@@ -133,14 +289,24 @@ describe('agent plan', () => {
   }
 
   it('reports every error at once, not just the first', () => {
-    const m = { ...manifest(), 'a.toml': { path: '/tmp/a.toml', mode: '0644', from: 'ConfigMap' }, 'b.toml': { path: hostsPath.replace('hosts', 'b'), mode: '9', from: 'ConfigMap' } };
+    const m = {
+      ...manifest(),
+      'a.toml': { path: '/tmp/a.toml', mode: '0644', from: 'ConfigMap' },
+      'b.toml': { path: hostsPath.replace('hosts', 'b'), mode: '9', from: 'ConfigMap' },
+    };
     const r = computePlan(input(m));
     expect(r.ok).to.equal(false);
     if (!r.ok) expect(r.errors.map((e) => e.reason)).to.deep.equal(['PathNotAllowed', 'InvalidMode']);
   });
 
   it('checkPath and parseMode accept the contract paths and modes', () => {
-    for (const p of ['/etc/containers/registries.conf.d/99-image-mirrors.conf', '/etc/containers/certs.d/mirror:5000/ca.crt', '/etc/containers/auth.json', '/etc/containerd/certs.d/_default/hosts.toml', '/etc/containerd/certs.d/localhost_5000_/hosts.toml']) {
+    for (const p of [
+      '/etc/containers/registries.conf.d/99-image-mirrors.conf',
+      '/etc/containers/certs.d/mirror:5000/ca.crt',
+      '/etc/containers/auth.json',
+      '/etc/containerd/certs.d/_default/hosts.toml',
+      '/etc/containerd/certs.d/localhost_5000_/hosts.toml',
+    ]) {
       expect(checkPath(p, DEFAULT_ALLOWED_ROOTS), p).to.equal(undefined);
     }
     expect(parseMode('0644')).to.equal(0o644);

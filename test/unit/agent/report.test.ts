@@ -39,7 +39,9 @@ describe('agent target', () => {
 
 describe('agent report', () => {
   it('applied and containerd reads the directory: True, and an event only when files changed', () => {
-    const ok = applied(report({ written: ['/etc/containerd/certs.d/q/hosts.toml'] }), { containerd: { status: 'True', reason: 'ConfigPathSet', message: 'ok' } });
+    const ok = applied(report({ written: ['/etc/containerd/certs.d/q/hosts.toml'] }), {
+      containerd: { status: 'True', reason: 'ConfigPathSet', message: 'ok' },
+    });
     expect(conditionFor(ok)).to.include({ status: 'True', reason: 'Applied' });
     expect(eventsFor(ok).map((e) => [e.type, e.reason])).to.deep.equal([['Normal', 'MirrorConfigApplied']]);
     expect(eventsFor(ok)[0]?.message).to.include('wrote /etc/containerd/certs.d/q/hosts.toml').and.include('sha256:1');
@@ -48,7 +50,11 @@ describe('agent report', () => {
 
   it('an invalid publication: False InvalidConfig, a warning, and the previous files kept', () => {
     const o: Outcome = { target, sync: { ok: false, errors: [{ reason: 'KeyMissing', message: 'ConfigMap a/b: files.json lists key "k"' }] } };
-    expect(conditionFor(o)).to.deep.equal({ status: 'False', reason: 'InvalidConfig', message: 'not applied, previous files kept: ConfigMap a/b: files.json lists key "k"' });
+    expect(conditionFor(o)).to.deep.equal({
+      status: 'False',
+      reason: 'InvalidConfig',
+      message: 'not applied, previous files kept: ConfigMap a/b: files.json lists key "k"',
+    });
     expect(eventsFor(o).map((e) => e.reason)).to.deep.equal(['MirrorConfigInvalid']);
   });
 
@@ -58,7 +64,10 @@ describe('agent report', () => {
     expect(conditionFor(applied(report({ errors: [{ path: '/x', message: 'EACCES' }], foreign }), { containerd: ctrd })).reason).to.equal('ApplyFailed');
     expect(conditionFor(applied(report({ foreign }), { containerd: ctrd })).reason).to.equal('ForeignFiles');
     expect(conditionFor(applied(report(), { containerd: ctrd }))).to.include({ status: 'False', reason: 'ContainerdConfigPathNotSet' });
-    expect(eventsFor(applied(report({ foreign }), { containerd: ctrd })).map((e) => e.reason)).to.deep.equal(['ForeignFileSkipped', 'ContainerdNotReadingMirrors']);
+    expect(eventsFor(applied(report({ foreign }), { containerd: ctrd })).map((e) => e.reason)).to.deep.equal([
+      'ForeignFileSkipped',
+      'ContainerdNotReadingMirrors',
+    ]);
     const unknown = { status: 'Unknown' as const, reason: 'ConfigNotFound' as const, message: 'not found' };
     expect(conditionFor(applied(report(), { containerd: unknown }))).to.include({ status: 'Unknown', reason: 'ContainerdConfigNotFound' });
   });

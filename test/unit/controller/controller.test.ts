@@ -70,7 +70,10 @@ describe('Controller (in-memory API)', function () {
 
     c.edit('ImageDigestMirrorSet', undefined, 'corp', (o) => Object.assign(o, { spec: idms('corp', 'mirror.example.net/hub-v2').spec }));
     await until('the new output', () => data(c, OPS, 'cluster-image-mirrors')?.['registries.conf']?.includes('hub-v2'));
-    await until('observedGeneration 2', () => (c.find('ImageDigestMirrorSet', undefined, 'corp')?.status as { observedGeneration?: number })?.observedGeneration === 2);
+    await until(
+      'observedGeneration 2',
+      () => (c.find('ImageDigestMirrorSet', undefined, 'corp')?.status as { observedGeneration?: number })?.observedGeneration === 2,
+    );
     await until('an idle queue', () => ctl.idle());
     // Settled: resyncs write nothing.
     const writes = c.writes.length;
@@ -80,10 +83,24 @@ describe('Controller (in-memory API)', function () {
 
   it('re-renders exactly the targets that read a changed ConfigMap', async () => {
     served = true;
-    c.put({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mirrors', namespace: NS }, data: { 'idms.yaml': doc('quay.io/a', 'mirror.example.net/a') } });
-    c.put({ apiVersion: 'hypershift.openshift.io/v1beta1', kind: 'HostedCluster', metadata: { name: 'hc', namespace: NS }, spec: { imageMirrorConfigRef: { name: 'mirrors' } } });
+    c.put({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'mirrors', namespace: NS },
+      data: { 'idms.yaml': doc('quay.io/a', 'mirror.example.net/a') },
+    });
+    c.put({
+      apiVersion: 'hypershift.openshift.io/v1beta1',
+      kind: 'HostedCluster',
+      metadata: { name: 'hc', namespace: NS },
+      spec: { imageMirrorConfigRef: { name: 'mirrors' } },
+    });
     c.put({ apiVersion: 'hypershift.openshift.io/v1beta1', kind: 'HostedCluster', metadata: { name: 'other', namespace: NS }, spec: {} });
-    for (const [np, hc] of [['a', 'hc'], ['b', 'hc'], ['c', 'other']] as const) {
+    for (const [np, hc] of [
+      ['a', 'hc'],
+      ['b', 'hc'],
+      ['c', 'other'],
+    ] as const) {
       c.put({ apiVersion: 'hypershift.openshift.io/v1beta1', kind: 'NodePool', metadata: { name: np, namespace: NS }, spec: { clusterName: hc } });
     }
     // The resync notices HyperShift, switches to NodePool targets and removes the cluster target's output.
@@ -92,10 +109,21 @@ describe('Controller (in-memory API)', function () {
     await until('an idle queue', () => ctl.idle());
 
     const before = c.writes.length;
-    c.put({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mirrors', namespace: NS }, data: { 'idms.yaml': doc('quay.io/a', 'mirror.example.net/a2') } });
-    await until('a and b re-rendered', () => ['a', 'b'].every((n) => data(c, NS, `${n}-image-mirrors`)?.['registries.conf']?.includes('mirror.example.net/a2')));
+    c.put({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'mirrors', namespace: NS },
+      data: { 'idms.yaml': doc('quay.io/a', 'mirror.example.net/a2') },
+    });
+    await until('a and b re-rendered', () =>
+      ['a', 'b'].every((n) => data(c, NS, `${n}-image-mirrors`)?.['registries.conf']?.includes('mirror.example.net/a2')),
+    );
     await until('an idle queue', () => ctl.idle());
-    const written = c.writes.slice(before).filter((w) => w.kind === 'ConfigMap').map((w) => w.name).sort();
+    const written = c.writes
+      .slice(before)
+      .filter((w) => w.kind === 'ConfigMap')
+      .map((w) => w.name)
+      .sort();
     expect(written).to.deep.equal(['a-image-mirrors', 'b-image-mirrors']);
   });
 

@@ -175,7 +175,12 @@ describe('LeaderElector', () => {
       replace: (ns, name, lease) => (hanging ? new Promise(() => {}) : client.replace(ns, name, lease)),
     };
     const a = new LeaderElector({
-      namespace: 'ns', name: 'lease', identity: 'a', ...fast, client: hangable, logger: silentLogger(),
+      namespace: 'ns',
+      name: 'lease',
+      identity: 'a',
+      ...fast,
+      client: hangable,
+      logger: silentLogger(),
       onStartedLeading: () => log.push('a start'),
       onStoppedLeading: () => log.push('a stop'),
     });

@@ -30,7 +30,10 @@ function nodePool(opts: { optIn?: string; added?: string; config?: Array<{ name:
 function applyPatch(doc: KubeObject, ops: readonly JsonPatchOp[]): KubeObject {
   const out = structuredClone(doc) as unknown as Record<string, unknown>;
   for (const op of ops) {
-    const parts = op.path.split('/').slice(1).map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'));
+    const parts = op.path
+      .split('/')
+      .slice(1)
+      .map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'));
     const last = parts.pop() as string;
     let parent: unknown = out;
     for (const p of parts) parent = (parent as Record<string, unknown>)[p];
@@ -169,7 +172,11 @@ describe('NodePool spec.config reference (opt-in)', () => {
     let err: unknown;
     await syncConfigRef(failing, nodePool({ optIn: 'true' }), OUT, true).catch((e: unknown) => (err = e));
     expect(String(err)).to.include(`cannot add the spec.config entry ${OUT} of NodePool clusters/workers: it changed since it was read`);
-    const other = { ...failing, patchNodePool: async () => Promise.reject(Object.assign(new Error('forbidden'), { code: 403 })), patchedFrom: new Map<string, string>() };
+    const other = {
+      ...failing,
+      patchNodePool: async () => Promise.reject(Object.assign(new Error('forbidden'), { code: 403 })),
+      patchedFrom: new Map<string, string>(),
+    };
     await syncConfigRef(other, nodePool({ optIn: 'true' }), OUT, true).catch((e: unknown) => (err = e));
     expect(String(err)).to.include(`of NodePool clusters/workers: forbidden`);
   });

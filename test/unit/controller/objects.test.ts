@@ -115,7 +115,14 @@ describe('conditions', () => {
     let c = setCondition([], { type: 'Ready', status: 'True', reason: 'A', message: 'm1' }, 1, t1);
     expect(c[0]?.lastTransitionTime).to.equal('2030-01-01T00:00:00Z');
     c = setCondition(c, { type: 'Ready', status: 'True', reason: 'B', message: 'm2' }, 2, t2);
-    expect(c[0]).to.deep.equal({ type: 'Ready', status: 'True', reason: 'B', message: 'm2', lastTransitionTime: '2030-01-01T00:00:00Z', observedGeneration: 2 });
+    expect(c[0]).to.deep.equal({
+      type: 'Ready',
+      status: 'True',
+      reason: 'B',
+      message: 'm2',
+      lastTransitionTime: '2030-01-01T00:00:00Z',
+      observedGeneration: 2,
+    });
     c = setCondition(c, { type: 'Ready', status: 'False', reason: 'C', message: 'm3' }, 2, t2);
     expect(c[0]?.lastTransitionTime).to.equal('2030-01-02T00:00:00Z');
   });

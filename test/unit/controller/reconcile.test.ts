@@ -60,11 +60,7 @@ describe('reconcileTarget', () => {
     const d = deps(c);
     const s1 = await reconcileTarget(d, NP);
     expect(s1).to.include({ ok: true, ready: true, degraded: false, result: 'rendered' });
-    expect(c.writes.map((w) => `${w.verb} ${w.kind}`)).to.deep.equal([
-      'create ConfigMap',
-      'create RenderedMirrorConfig',
-      'update RenderedMirrorConfig/status',
-    ]);
+    expect(c.writes.map((w) => `${w.verb} ${w.kind}`)).to.deep.equal(['create ConfigMap', 'create RenderedMirrorConfig', 'update RenderedMirrorConfig/status']);
     const cm = c.find('ConfigMap', NS, 'workers-image-mirrors') as KubeObject & { data: Record<string, string> };
     expect(cm.metadata.labels).to.deep.equal({ [OUTPUT_LABEL]: 'true', [TARGET_LABEL]: 'clusters.workers' });
     const np = c.find('NodePool', NS, 'workers') as KubeObject;
@@ -72,9 +68,7 @@ describe('reconcileTarget', () => {
       { apiVersion: 'hypershift.openshift.io/v1beta1', kind: 'NodePool', name: 'workers', uid: np.metadata.uid, controller: true },
     ]);
     const conf = parseToml(cm.data['registries.conf'] ?? '') as { registry: Array<{ location: string; mirror: Array<{ location: string }> }> };
-    expect(conf.registry.map((r) => [r.location, r.mirror.map((m) => m.location)])).to.deep.equal([
-      ['registry.example.com/team', ['mirror.example.net/team']],
-    ]);
+    expect(conf.registry.map((r) => [r.location, r.mirror.map((m) => m.location)])).to.deep.equal([['registry.example.com/team', ['mirror.example.net/team']]]);
     const status = statusOf(c);
     expect(status.contentHash).to.match(/^sha256:[0-9a-f]{64}$/);
     expect(cm.metadata.annotations?.[HASH_ANNOTATION]).to.equal(status.contentHash);
@@ -154,7 +148,10 @@ describe('reconcileTarget', () => {
     const c = new FakeCluster();
     seedHostedCluster(c);
     const entries = (n: number): unknown[] =>
-      Array.from({ length: n }, (_, i) => ({ source: `registry-${i}.example.com/team/app`, mirrors: [`mirror.example.net/r${i}/a`, `mirror.example.net/r${i}/b`] }));
+      Array.from({ length: n }, (_, i) => ({
+        source: `registry-${i}.example.com/team/app`,
+        mirrors: [`mirror.example.net/r${i}/a`, `mirror.example.net/r${i}/b`],
+      }));
     c.put(idms('corp', entries(10)));
     const d = deps(c);
     await reconcileTarget(d, NP);
@@ -172,7 +169,9 @@ describe('reconcileTarget', () => {
     expect(statusOf(c).contentHash).to.equal(goodHash);
     const degraded = cond(c, 'Degraded') as Condition;
     expect(degraded.reason).to.equal('OutputTooLarge');
-    expect(degraded.message).to.match(/^output ConfigMap clusters\/workers-image-mirrors would hold [\d,]+ bytes, over the 1,048,576-byte limit of a ConfigMap \(largest keys: /);
+    expect(degraded.message).to.match(
+      /^output ConfigMap clusters\/workers-image-mirrors would hold [\d,]+ bytes, over the 1,048,576-byte limit of a ConfigMap \(largest keys: /,
+    );
     expect(cond(c, 'Ready')).to.include({ status: 'False', reason: 'OutputTooLarge' });
     expect(c.events.map((e) => [e.type, e.reason])).to.deep.equal([['Warning', 'OutputTooLarge']]);
   });
@@ -238,10 +237,12 @@ describe('reconcileTarget', () => {
     c.edit('RegistryAccess', undefined, 'corp', (o) => Object.assign(o, { spec: access(false).spec }));
     const before = c.writes.length;
     await reconcileTarget(d, NP);
-    expect(c.writesSince(before).filter((w) => w.kind !== 'RenderedMirrorConfig/status').map((w) => `${w.verb} ${w.kind}`)).to.deep.equal([
-      'update ConfigMap',
-      'delete Secret',
-    ]);
+    expect(
+      c
+        .writesSince(before)
+        .filter((w) => w.kind !== 'RenderedMirrorConfig/status')
+        .map((w) => `${w.verb} ${w.kind}`),
+    ).to.deep.equal(['update ConfigMap', 'delete Secret']);
     expect(statusOf(c).outputs).to.deep.equal({ configMap: 'workers-image-mirrors' });
   });
 
@@ -284,7 +285,12 @@ describe('reconcileTarget', () => {
   it('reports a render that throws as RenderFailed and writes no output', async () => {
     const c = new FakeCluster();
     seedHostedCluster(c);
-    const d = { ...deps(c), render: () => { throw new Error('boom'); } };
+    const d = {
+      ...deps(c),
+      render: () => {
+        throw new Error('boom');
+      },
+    };
     const s = await reconcileTarget(d, NP);
     expect(s.ok).to.equal(false);
     expect(c.find('ConfigMap', NS, 'workers-image-mirrors')).to.equal(undefined);
@@ -300,7 +306,10 @@ describe('reconcileTarget', () => {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: 'mirrors', namespace: NS },
-      data: { 'idms.yaml': 'apiVersion: config.openshift.io/v1\nkind: ImageDigestMirrorSet\nmetadata: {name: a}\nspec:\n  imageDigestMirrors:\n  - source: quay.io/x\n    mirrors: [mirror.example.net/x]\n' },
+      data: {
+        'idms.yaml':
+          'apiVersion: config.openshift.io/v1\nkind: ImageDigestMirrorSet\nmetadata: {name: a}\nspec:\n  imageDigestMirrors:\n  - source: quay.io/x\n    mirrors: [mirror.example.net/x]\n',
+      },
     };
     let filled = false;
     // A cache that only holds the ConfigMap once `ensure` has been asked for it.
@@ -321,7 +330,10 @@ describe('reconcileTarget', () => {
     c.put(nodePool());
     const why = '403: configmaps "mirrors" is forbidden: User "system:serviceaccount:ops:op" cannot list resource "configmaps"';
     c.ensure = async (refs) => {
-      throw new CachesNotFilled(10_000, refs.filter((r) => r.kind === 'ConfigMap').map((ref) => ({ ref, why })));
+      throw new CachesNotFilled(
+        10_000,
+        refs.filter((r) => r.kind === 'ConfigMap').map((ref) => ({ ref, why })),
+      );
     };
     const s = await reconcileTarget(deps(c), NP);
     expect(s).to.include({ ok: false, degraded: true, result: 'degraded' });

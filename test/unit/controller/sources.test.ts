@@ -25,7 +25,10 @@ class FakeApi {
     return async () => {
       this.lists.push({ plural: r.plural, ...sel });
       if (this.forbidden(r.plural, sel)) {
-        throw Object.assign(new Error(`${r.plural} is forbidden: User "system:serviceaccount:ops:op" cannot list resource "${r.plural}" in the namespace "${sel.namespace}"`), { code: 403 });
+        throw Object.assign(
+          new Error(`${r.plural} is forbidden: User "system:serviceaccount:ops:op" cannot list resource "${r.plural}" in the namespace "${sel.namespace}"`),
+          { code: 403 },
+        );
       }
       const items = this.objects.filter((o) => inCollection(o, r, sel.namespace) && matches(o, sel.labelSelector, sel.fieldSelector));
       return { metadata: { resourceVersion: String(this.rv) }, items: structuredClone(items) };
@@ -41,7 +44,9 @@ class FakeApi {
   change(phase: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject): void {
     const stored = structuredClone(obj);
     stored.metadata.resourceVersion = String(++this.rv);
-    this.objects = this.objects.filter((o) => !(o.kind === obj.kind && o.metadata.namespace === obj.metadata.namespace && o.metadata.name === obj.metadata.name));
+    this.objects = this.objects.filter(
+      (o) => !(o.kind === obj.kind && o.metadata.namespace === obj.metadata.namespace && o.metadata.name === obj.metadata.name),
+    );
     if (phase !== 'DELETED') this.objects.push(stored);
     for (const w of this.watchers) {
       const label = w.query.labelSelector as string | undefined;
@@ -79,7 +84,8 @@ function matches(o: KubeObject, label: string | undefined, field: string | undef
 }
 
 function obj(kind: string, ns: string | undefined, name: string, extra: Partial<KubeObject> = {}): KubeObject {
-  const apiVersion = kind === 'ConfigMap' || kind === 'Secret' ? 'v1' : kind === 'ImageDigestMirrorSet' ? 'imagemirror.io/v1alpha1' : 'hypershift.openshift.io/v1beta1';
+  const apiVersion =
+    kind === 'ConfigMap' || kind === 'Secret' ? 'v1' : kind === 'ImageDigestMirrorSet' ? 'imagemirror.io/v1alpha1' : 'hypershift.openshift.io/v1beta1';
   return { apiVersion, kind, ...extra, metadata: { name, ...(ns ? { namespace: ns } : {}), ...(extra.metadata ?? {}) } } as KubeObject;
 }
 

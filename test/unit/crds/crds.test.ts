@@ -6,29 +6,8 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  HOST_PATTERN,
-  HOST_RE,
-  MIRROR_PATTERN,
-  MIRROR_RE,
-  SCOPE_PATTERN,
-  SOURCE_PATTERN,
-  SOURCE_RE,
-} from '../../../src/model/patterns.js';
-import {
-  ROOT,
-  arr,
-  crdSchema,
-  documents,
-  isObject,
-  obj,
-  schemaAt,
-  schemaNodes,
-  str,
-  yamlFiles,
-  type Json,
-  type JsonObject,
-} from './manifests.js';
+import { HOST_PATTERN, HOST_RE, MIRROR_PATTERN, MIRROR_RE, SCOPE_PATTERN, SOURCE_PATTERN, SOURCE_RE } from '../../../src/model/patterns.js';
+import { ROOT, arr, crdSchema, documents, isObject, obj, schemaAt, schemaNodes, str, yamlFiles, type Json, type JsonObject } from './manifests.js';
 
 const CRD_FILES = yamlFiles('crds').filter((f) => !f.endsWith('kustomization.yaml'));
 
@@ -119,7 +98,7 @@ describe('CRDs', () => {
     });
   }
 
-  it('never claims OpenShift\'s short names idms/itms', () => {
+  it("never claims OpenShift's short names idms/itms", () => {
     for (const c of CRDS.values()) {
       const shorts = (c.spec as JsonObject | undefined)?.names;
       const list = isObject(shorts) && Array.isArray(shorts.shortNames) ? shorts.shortNames : [];
@@ -130,15 +109,12 @@ describe('CRDs', () => {
   it('shares one condition schema and one label selector schema across our kinds', () => {
     const items = OURS.map((o) => obj(crdSchema(crd(o.name)), 'properties', 'status', 'properties', 'conditions', 'items'));
     for (const i of items.slice(1)) expect(i).to.deep.equal(items[0]);
-    const selectors = OURS.filter((o) => o.kind !== 'RenderedMirrorConfig').map((o) =>
-      schemaAt(crdSchema(crd(o.name)), 'spec.nodePoolSelector'),
-    );
+    const selectors = OURS.filter((o) => o.kind !== 'RenderedMirrorConfig').map((o) => schemaAt(crdSchema(crd(o.name)), 'spec.nodePoolSelector'));
     for (const s of selectors.slice(1)) expect(s).to.deep.equal(selectors[0]);
   });
 
   it('prints the columns users look for', () => {
-    const cols = (name: string): string[] =>
-      arr(arr(crd(name), 'spec', 'versions')[0], 'additionalPrinterColumns').map((col) => str(col, 'name'));
+    const cols = (name: string): string[] => arr(arr(crd(name), 'spec', 'versions')[0], 'additionalPrinterColumns').map((col) => str(col, 'name'));
     expect(cols('imagedigestmirrorsets.imagemirror.io')).to.include.members(['Accepted', 'Age']);
     expect(cols('imagetagmirrorsets.imagemirror.io')).to.include.members(['Accepted', 'Age']);
     expect(cols('registryaccesses.imagemirror.io')).to.include.members(['Accepted', 'Age']);
@@ -147,9 +123,7 @@ describe('CRDs', () => {
 
   it('lists exactly our four CRDs in crds/kustomization.yaml (never the HyperShift stand-ins)', () => {
     const k = documents('crds/kustomization.yaml')[0];
-    expect(arr(k, 'resources')).to.deep.equal(
-      CRD_FILES.filter((f) => !f.includes('hypershift-compat')).map((f) => f.slice('crds/'.length)),
-    );
+    expect(arr(k, 'resources')).to.deep.equal(CRD_FILES.filter((f) => !f.includes('hypershift-compat')).map((f) => f.slice('crds/'.length)));
   });
 });
 
@@ -180,15 +154,15 @@ describe('CRD patterns', () => {
   }
 
   it('IDMS and ITMS keep upstream list semantics: entries atomic, mirrors a set, source required', () => {
-    for (const [schema, list] of [[idms, 'imageDigestMirrors'], [itms, 'imageTagMirrors']] as const) {
+    for (const [schema, list] of [
+      [idms, 'imageDigestMirrors'],
+      [itms, 'imageTagMirrors'],
+    ] as const) {
       const entries = schemaAt(schema, `spec.${list}`);
       expect(entries['x-kubernetes-list-type']).to.equal('atomic');
       expect(schemaAt(schema, `spec.${list}[].mirrors`)['x-kubernetes-list-type']).to.equal('set');
       expect(arr(entries, 'items', 'required')).to.deep.equal(['source']);
-      expect(schemaAt(schema, `spec.${list}[].mirrorSourcePolicy`).enum).to.deep.equal([
-        'NeverContactSource',
-        'AllowContactingSource',
-      ]);
+      expect(schemaAt(schema, `spec.${list}[].mirrorSourcePolicy`).enum).to.deep.equal(['NeverContactSource', 'AllowContactingSource']);
     }
   });
 
@@ -275,7 +249,10 @@ describe('HyperShift stand-in CRDs', () => {
   const np = crd('nodepools.hypershift.openshift.io');
 
   it('are v1beta1, namespaced, short names hc/np, and labelled as stand-ins', () => {
-    for (const [c, short] of [[hc, 'hc'], [np, 'np']] as const) {
+    for (const [c, short] of [
+      [hc, 'hc'],
+      [np, 'np'],
+    ] as const) {
       expect(str(arr(c, 'spec', 'versions')[0], 'name')).to.equal('v1beta1');
       expect(str(c, 'spec', 'scope')).to.equal('Namespaced');
       expect(arr(c, 'spec', 'names', 'shortNames')).to.deep.equal([short]);

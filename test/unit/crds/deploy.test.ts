@@ -103,7 +103,9 @@ describe('deploy/', () => {
     const pod = obj(ds, 'spec', 'template', 'spec');
     const c = obj(arr(pod, 'containers')[0]);
     expect(str(arr(c, 'args')[0])).to.equal('agent');
-    const hostPaths = arr(pod, 'volumes').filter((v) => isObject(v) && isObject(v.hostPath)).map((v) => str(v, 'hostPath', 'path'));
+    const hostPaths = arr(pod, 'volumes')
+      .filter((v) => isObject(v) && isObject(v.hostPath))
+      .map((v) => str(v, 'hostPath', 'path'));
     expect(hostPaths).to.include.members(['/etc/containers', '/etc/containerd/certs.d']);
     expect(obj(c, 'securityContext')).to.deep.include({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
     const output = one(AGENT, 'Role', 'image-mirror-agent-output');
@@ -118,7 +120,10 @@ describe('deploy/', () => {
   });
 
   it('both workloads use the image the kustomizations pin, and bindings name existing service accounts', () => {
-    for (const [dir, objects] of [['deploy', CONTROLLER], ['deploy/agent', AGENT]] as const) {
+    for (const [dir, objects] of [
+      ['deploy', CONTROLLER],
+      ['deploy/agent', AGENT],
+    ] as const) {
       const images = arr(documents(`${dir}/kustomization.yaml`)[0], 'images').map((i) => str(i, 'name'));
       const sas = objects.filter((o) => o.kind === 'ServiceAccount').map((o) => `${str(o, 'metadata', 'namespace')}/${str(o, 'metadata', 'name')}`);
       for (const o of objects) {
@@ -133,4 +138,3 @@ describe('deploy/', () => {
     }
   });
 });
-

@@ -7,18 +7,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { dirname } from 'node:path';
 import { loadAll } from 'js-yaml';
 import { MIRROR_RE, SOURCE_RE } from '../../../src/model/patterns.js';
-import {
-  arr,
-  crdSchema,
-  documents,
-  isObject,
-  obj,
-  plainJsonSchema,
-  str,
-  yamlFiles,
-  type Json,
-  type JsonObject,
-} from './manifests.js';
+import { arr, crdSchema, documents, isObject, obj, plainJsonSchema, str, yamlFiles, type Json, type JsonObject } from './manifests.js';
 
 interface Placed {
   file: string;
@@ -52,9 +41,8 @@ function inFolder(folder: string): Placed[] {
 }
 
 function find(folder: string, kind: string, namespace: string, name: string): JsonObject | undefined {
-  return inFolder(folder).find(
-    (p) => p.object.kind === kind && obj(p.object, 'metadata').namespace === namespace && obj(p.object, 'metadata').name === name,
-  )?.object;
+  return inFolder(folder).find((p) => p.object.kind === kind && obj(p.object, 'metadata').namespace === namespace && obj(p.object, 'metadata').name === name)
+    ?.object;
 }
 
 /** `data` or `stringData` keys of a ConfigMap/Secret. */
@@ -88,8 +76,12 @@ describe('examples', () => {
 
   it('the schema check would catch a broken example (a scheme in a source)', () => {
     const v = VALIDATORS.get('imagemirror.io/v1alpha1/ImageDigestMirrorSet')!;
-    const bad = { apiVersion: 'imagemirror.io/v1alpha1', kind: 'ImageDigestMirrorSet', metadata: { name: 'x' },
-      spec: { imageDigestMirrors: [{ source: 'https://quay.io/x', mirrors: ['m.example/x'] }] } };
+    const bad = {
+      apiVersion: 'imagemirror.io/v1alpha1',
+      kind: 'ImageDigestMirrorSet',
+      metadata: { name: 'x' },
+      spec: { imageDigestMirrors: [{ source: 'https://quay.io/x', mirrors: ['m.example/x'] }] },
+    };
     expect(v.validate(bad)).to.equal(false);
   });
 
@@ -126,14 +118,20 @@ describe('examples', () => {
       const folder = dirname(p.file);
       for (const h of arr(p.object, 'spec', 'hosts')) {
         const ca = isObject(h) && isObject(h.ca) ? h.ca : {};
-        for (const [field, kind] of [['configMapKeyRef', 'ConfigMap'], ['secretKeyRef', 'Secret']] as const) {
+        for (const [field, kind] of [
+          ['configMapKeyRef', 'ConfigMap'],
+          ['secretKeyRef', 'Secret'],
+        ] as const) {
           const ref = ca[field];
           if (!isObject(ref)) continue;
           const target = find(folder, kind, str(ref, 'namespace'), str(ref, 'name'));
           expect(target, `${id(p)}: ${field}`).to.not.equal(undefined);
           expect(keys(target!), `${id(p)}: ${field} key`).to.include(str(ref, 'key'));
         }
-        for (const [field, type] of [['credentialsSecretRef', 'kubernetes.io/basic-auth'], ['clientCertificateSecretRef', 'kubernetes.io/tls']] as const) {
+        for (const [field, type] of [
+          ['credentialsSecretRef', 'kubernetes.io/basic-auth'],
+          ['clientCertificateSecretRef', 'kubernetes.io/tls'],
+        ] as const) {
           const ref = isObject(h) ? h[field] : undefined;
           if (!isObject(ref)) continue;
           const secret = find(folder, 'Secret', str(ref, 'namespace'), str(ref, 'name'));
@@ -162,7 +160,9 @@ describe('examples', () => {
     const gpu = pools.find((p) => str(p.object, 'metadata', 'name') === 'demo-gpu')!.object;
     const selector = obj(
       OBJECTS.find((p) => p.object.kind === 'ImageTagMirrorSet' && obj(p.object, 'spec').nodePoolSelector)!.object,
-      'spec', 'nodePoolSelector', 'matchLabels',
+      'spec',
+      'nodePoolSelector',
+      'matchLabels',
     );
     for (const [k, v] of Object.entries(selector)) expect(obj(gpu, 'metadata', 'labels')[k], k).to.equal(v);
   });

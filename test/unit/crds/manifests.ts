@@ -69,10 +69,12 @@ export function documents(file: string): JsonObject[] {
   } catch (err) {
     throw new Error(`${file}: ${(err as Error).message}`, { cause: err });
   }
-  return docs.filter((d) => d !== null && d !== undefined).map((d, i) => {
-    if (!isObject(d)) throw new Error(`${file}: document ${i + 1} is not a mapping`);
-    return d;
-  });
+  return docs
+    .filter((d) => d !== null && d !== undefined)
+    .map((d, i) => {
+      if (!isObject(d)) throw new Error(`${file}: document ${i + 1} is not a mapping`);
+      return d;
+    });
 }
 
 /** A schema node and where it sits, e.g. `spec.hosts[].ca`. */
@@ -127,9 +129,7 @@ export function plainJsonSchema(node: Json): Json {
   for (const [k, v] of Object.entries(node)) {
     if (k.startsWith('x-kubernetes-') || k === 'description') continue;
     // `properties` maps field names to schemas: its keys are not keywords.
-    out[k] = k === 'properties' && isObject(v)
-      ? Object.fromEntries(Object.entries(v).map(([f, s]) => [f, plainJsonSchema(s)]))
-      : plainJsonSchema(v);
+    out[k] = k === 'properties' && isObject(v) ? Object.fromEntries(Object.entries(v).map(([f, s]) => [f, plainJsonSchema(s)])) : plainJsonSchema(v);
   }
   return out;
 }

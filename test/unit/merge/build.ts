@@ -1,13 +1,5 @@
 // Small builders for MergeInputs in tests (shared by merge and render tests).
-import type {
-  HostAccess,
-  MergeInputs,
-  MirrorEntry,
-  MirrorSourcePolicy,
-  Origin,
-  Pool,
-  ScopeEntry,
-} from '../../../src/model/types.js';
+import type { HostAccess, MergeInputs, MirrorEntry, MirrorSourcePolicy, Origin, Pool, ScopeEntry } from '../../../src/model/types.js';
 
 export const KIND: Record<Pool, string> = { digest: 'ImageDigestMirrorSet', tag: 'ImageTagMirrorSet' };
 export const FIELD: Record<Pool, string> = { digest: 'spec.imageDigestMirrors', tag: 'spec.imageTagMirrors' };
@@ -17,12 +9,7 @@ export function origin(kind: string, name: string): Origin {
 }
 
 /** One entry; the object is named after the pool and `name`, the field after `index`. */
-export function entry(
-  pool: Pool,
-  source: string,
-  mirrors: string[],
-  opts: { policy?: MirrorSourcePolicy; name?: string; index?: number } = {},
-): MirrorEntry {
+export function entry(pool: Pool, source: string, mirrors: string[], opts: { policy?: MirrorSourcePolicy; name?: string; index?: number } = {}): MirrorEntry {
   const e: MirrorEntry = {
     pool,
     source,
@@ -34,10 +21,8 @@ export function entry(
   return e;
 }
 
-export const digest = (source: string, mirrors: string[], opts: Parameters<typeof entry>[3] = {}): MirrorEntry =>
-  entry('digest', source, mirrors, opts);
-export const tag = (source: string, mirrors: string[], opts: Parameters<typeof entry>[3] = {}): MirrorEntry =>
-  entry('tag', source, mirrors, opts);
+export const digest = (source: string, mirrors: string[], opts: Parameters<typeof entry>[3] = {}): MirrorEntry => entry('digest', source, mirrors, opts);
+export const tag = (source: string, mirrors: string[], opts: Parameters<typeof entry>[3] = {}): MirrorEntry => entry('tag', source, mirrors, opts);
 
 export function scope(value: string, name = 'cluster'): ScopeEntry {
   return { scope: value, origin: origin('Image', name), field: 'spec.registrySources' };

@@ -34,7 +34,10 @@ describe('merge (SPEC §2)', () => {
     },
     {
       why: 'rule 3: lists for one source merge in topological order',
-      entries: [['q.io/a', ['b.io/a', 'c.io/a']], ['q.io/a', ['a.io/a', 'b.io/a']]],
+      entries: [
+        ['q.io/a', ['b.io/a', 'c.io/a']],
+        ['q.io/a', ['a.io/a', 'b.io/a']],
+      ],
       want: { 'q.io/a': { mirrors: ['a.io/a', 'b.io/a', 'c.io/a'] } },
     },
     {
@@ -44,7 +47,10 @@ describe('merge (SPEC §2)', () => {
     },
     {
       why: 'rule 4: NeverContactSource on a kept entry blocks the source',
-      entries: [['q.io/a', ['m.io/a'], 'NeverContactSource'], ['q.io/a', ['n.io/a'], 'NeverContactSource']],
+      entries: [
+        ['q.io/a', ['m.io/a'], 'NeverContactSource'],
+        ['q.io/a', ['n.io/a'], 'NeverContactSource'],
+      ],
       want: { 'q.io/a': { mirrors: ['m.io/a', 'n.io/a'], never: true } },
     },
     {
@@ -54,7 +60,10 @@ describe('merge (SPEC §2)', () => {
     },
     {
       why: 'rule 5: a nested source inherits from its enclosing source of the same pool',
-      entries: [['q.io', ['m.io/q']], ['q.io/ns/app', ['n.io/app']]],
+      entries: [
+        ['q.io', ['m.io/q']],
+        ['q.io/ns/app', ['n.io/app']],
+      ],
       want: { 'q.io': { mirrors: ['m.io/q'] }, 'q.io/ns/app': { mirrors: ['n.io/app'] } },
     },
     {
@@ -183,11 +192,7 @@ describe('merge (SPEC §2)', () => {
   });
 
   describe('rule 6: scopes', () => {
-    const base = [
-      digest('quay.io', ['d.io/q']),
-      digest('quay.io/ns', ['n.io/ns'], { policy: 'NeverContactSource' }),
-      tag('quay.io', ['t.io/q']),
-    ];
+    const base = [digest('quay.io', ['d.io/q']), digest('quay.io/ns', ['n.io/ns'], { policy: 'NeverContactSource' }), tag('quay.io', ['t.io/q'])];
     const table: Array<{ why: string; blocked?: string[]; insecure?: string[]; want: RegistryRule }> = [
       {
         why: 'a blocked scope under mirrored sources inherits the deepest source per pool, and its NeverContactSource',
@@ -280,9 +285,17 @@ describe('merge (SPEC §2)', () => {
 
     it('reports one problem per conflicting source, sorted by source', () => {
       const never = { policy: 'NeverContactSource' as const };
-      const r = merge(inputs({
-        entries: [digest('b.io', ['m.io'], never), tag('b.io', ['m.io']), digest('a.io', ['m.io'], never), tag('a.io', ['n.io']), tag('a.io', ['o.io'], { index: 1 })],
-      }));
+      const r = merge(
+        inputs({
+          entries: [
+            digest('b.io', ['m.io'], never),
+            tag('b.io', ['m.io']),
+            digest('a.io', ['m.io'], never),
+            tag('a.io', ['n.io']),
+            tag('a.io', ['o.io'], { index: 1 }),
+          ],
+        }),
+      );
       expect(r.ok).to.equal(false);
       if (r.ok) return;
       expect(r.errors.map((e) => e.message.slice(0, 13))).to.deep.equal(['source "a.io"', 'source "b.io"']);
@@ -294,14 +307,26 @@ describe('merge (SPEC §2)', () => {
     it('marks hosts reached over plain HTTP or without TLS verification as insecure scopes', () => {
       const m = ok(inputs({ access: [access('reg.corp:5000', { plainHTTP: true }), access('ok.corp'), access('self.corp', { insecureSkipVerify: true })] }));
       expect(m.insecureScopes).to.deep.equal(['reg.corp:5000', 'self.corp']);
-      expect(m.rules.map((r) => [r.source, r.insecure])).to.deep.equal([['reg.corp:5000', true], ['self.corp', true]]);
+      expect(m.rules.map((r) => [r.source, r.insecure])).to.deep.equal([
+        ['reg.corp:5000', true],
+        ['self.corp', true],
+      ]);
       expect(m.access.map((a) => a.host)).to.deep.equal(['ok.corp', 'reg.corp:5000', 'self.corp']);
     });
 
     it('gives each default-mirror registry a rule that keeps enclosing mirrors', () => {
-      const defaultMirror = { mirror: 'cache.corp/all', registries: ['docker.io', 'quay.io/ns'], origin: origin('RegistryAccess', 'a'), field: 'spec.defaultMirror' };
+      const defaultMirror = {
+        mirror: 'cache.corp/all',
+        registries: ['docker.io', 'quay.io/ns'],
+        origin: origin('RegistryAccess', 'a'),
+        field: 'spec.defaultMirror',
+      };
       const m = ok(inputs({ entries: [digest('quay.io', ['d.io/q'])], defaultMirror }));
-      expect(m.rules.map((r) => [r.source, r.digestMirrors])).to.deep.equal([['docker.io', []], ['quay.io', ['d.io/q']], ['quay.io/ns', ['d.io/q/ns']]]);
+      expect(m.rules.map((r) => [r.source, r.digestMirrors])).to.deep.equal([
+        ['docker.io', []],
+        ['quay.io', ['d.io/q']],
+        ['quay.io/ns', ['d.io/q/ns']],
+      ]);
       expect(m.defaultMirror).to.equal(defaultMirror);
     });
 

@@ -8,9 +8,23 @@ const S = 'src.io/app';
 describe('orderMirrors (SPEC §2.3)', () => {
   const table: Array<{ why: string; lists: string[][]; want: string[]; source?: string }> = [
     { why: 'one list is kept as written', lists: [['b.io', 'a.io']], want: ['b.io', 'a.io'] },
-    { why: 'SPEC example: lists chain through a shared mirror', lists: [['a', 'b'], ['b', 'c']], want: ['a', 'b', 'c'] },
+    {
+      why: 'SPEC example: lists chain through a shared mirror',
+      lists: [
+        ['a', 'b'],
+        ['b', 'c'],
+      ],
+      want: ['a', 'b', 'c'],
+    },
     { why: 'SPEC example: unrelated lists tie, byte order decides', lists: [['b'], ['a']], want: ['a', 'b'] },
-    { why: 'the same list twice counts once', lists: [['b', 'a'], ['b', 'a']], want: ['b', 'a'] },
+    {
+      why: 'the same list twice counts once',
+      lists: [
+        ['b', 'a'],
+        ['b', 'a'],
+      ],
+      want: ['b', 'a'],
+    },
     { why: 'a trailing source is dropped', lists: [['a', S]], want: ['a'] },
     { why: 'a source listed mid-list stays a mirror', lists: [['a', S, 'b']], want: ['a', S, 'b'] },
     {
@@ -18,25 +32,50 @@ describe('orderMirrors (SPEC §2.3)', () => {
       lists: [['a', S, 'b'], ['c']],
       want: ['a', 'c', S, 'b'],
     },
-    { why: 'a two-node cycle is broken by byte order', lists: [['a', 'b'], ['b', 'a']], want: ['a', 'b'] },
+    {
+      why: 'a two-node cycle is broken by byte order',
+      lists: [
+        ['a', 'b'],
+        ['b', 'a'],
+      ],
+      want: ['a', 'b'],
+    },
     {
       why: 'a cycle through the source never puts the source first, even when it sorts first',
       source: 'a.io',
-      lists: [['z.io', 'a.io'], ['a.io', 'z.io']],
+      lists: [
+        ['z.io', 'a.io'],
+        ['a.io', 'z.io'],
+      ],
       want: ['z.io'],
     },
     {
       why: 'a cycle closed by the implicit last -> source edge does not start with the source',
       source: '0.io',
-      lists: [['0.io', 'm'], ['m', 'n']],
+      lists: [
+        ['0.io', 'm'],
+        ['m', 'n'],
+      ],
       want: ['m', 'n'],
     },
     {
       why: 'breaking a cycle never lets a node jump ahead of its predecessors',
-      lists: [['x', 'y'], ['y', 'x'], ['y', 'a']],
+      lists: [
+        ['x', 'y'],
+        ['y', 'x'],
+        ['y', 'a'],
+      ],
       want: ['x', 'y', 'a'],
     },
-    { why: 'a three-node cycle starts at its smallest node', lists: [['c', 'a'], ['a', 'b'], ['b', 'c']], want: ['a', 'b', 'c'] },
+    {
+      why: 'a three-node cycle starts at its smallest node',
+      lists: [
+        ['c', 'a'],
+        ['a', 'b'],
+        ['b', 'c'],
+      ],
+      want: ['a', 'b', 'c'],
+    },
   ];
   for (const row of table) {
     it(row.why, () => {
@@ -55,7 +94,12 @@ describe('orderMirrors (SPEC §2.3)', () => {
       fc.property(lists, fc.infiniteStream(fc.nat()), (ls, seeds) => {
         const shuffled = [...ls, ...ls.slice(0, 1)].map((l) => ({ l, k: seeds.next().value as number }));
         shuffled.sort((x, y) => x.k - y.k);
-        expect(orderMirrors(S, shuffled.map((x) => x.l))).to.deep.equal(orderMirrors(S, ls));
+        expect(
+          orderMirrors(
+            S,
+            shuffled.map((x) => x.l),
+          ),
+        ).to.deep.equal(orderMirrors(S, ls));
       }),
     );
   });

@@ -8,8 +8,7 @@ import type { KubeObject } from '../../../src/model/source.js';
 
 const idms = (name: string, apiVersion = 'config.openshift.io/v1'): string =>
   `apiVersion: ${apiVersion}\nkind: ImageDigestMirrorSet\nmetadata: {name: ${name}}\nspec: {}\n`;
-const configMap = (name: string, ns?: string): string =>
-  `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}${ns ? `, namespace: ${ns}` : ''}}\n`;
+const configMap = (name: string, ns?: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}${ns ? `, namespace: ${ns}` : ''}}\n`;
 
 describe('files: loadPaths and FileObjectSource', () => {
   let dir: string;

@@ -55,7 +55,9 @@ function assertClean(problems: Problem[]): void {
 
 describe('fixtures: the bad-input corpus (test/fixtures/invalid)', () => {
   const dir = join(FIXTURES, 'invalid');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
 
   it('holds at least 30 files, each with an expectation', () => {
     expect(files.length).to.be.at.least(30);
@@ -80,7 +82,10 @@ describe('fixtures: the bad-input corpus (test/fixtures/invalid)', () => {
     try {
       const big = join(tmp, 'big.yaml');
       const mirrors = Array.from({ length: MAX_DOCUMENT_BYTES / 16 }, (_, i) => `    - m${String(i).padStart(6, '0')}.io`).join('\n');
-      writeFileSync(big, `apiVersion: config.openshift.io/v1\nkind: ImageDigestMirrorSet\nmetadata: {name: big}\nspec:\n  imageDigestMirrors:\n  - source: quay.io\n    mirrors:\n${mirrors}\n`);
+      writeFileSync(
+        big,
+        `apiVersion: config.openshift.io/v1\nkind: ImageDigestMirrorSet\nmetadata: {name: big}\nspec:\n  imageDigestMirrors:\n  - source: quay.io\n    mirrors:\n${mirrors}\n`,
+      );
       const { problems } = check([big]);
       expect(problems.map((p) => [p.reason, p.message])).to.deep.equal([
         ['DocumentTooLarge', `${big}:1: document is 1.06 MiB, over the 1 MiB limit of a ConfigMap`],
@@ -109,7 +114,20 @@ describe('fixtures: valid examples (test/fixtures/valid)', () => {
     const { problems, gathered } = check([dir]);
     expect(problems.map(formatProblem)).to.deep.equal([]);
     const contributors = new Set(gathered.flatMap((g) => g.inputs.contributors.map((o) => o.name)));
-    for (const name of ['release-digests', 'hub-tags', 'cluster', 'prod', 'prod-gpu', 'prod-mirrors', 'prod-digests', 'gpu-drivers', 'corp-mirror', 'corp-pull', 'gpu-images', 'legacy-icsp']) {
+    for (const name of [
+      'release-digests',
+      'hub-tags',
+      'cluster',
+      'prod',
+      'prod-gpu',
+      'prod-mirrors',
+      'prod-digests',
+      'gpu-drivers',
+      'corp-mirror',
+      'corp-pull',
+      'gpu-images',
+      'legacy-icsp',
+    ]) {
       expect(contributors, name).to.include(name);
     }
     const gpu = gathered.find((g) => g.nodePool?.metadata.name === 'prod-gpu')!;

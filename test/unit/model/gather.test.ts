@@ -66,9 +66,17 @@ describe('gather: cluster target', () => {
       metadata: { name: 'icsp' },
       spec: { repositoryDigestMirrors: [{ source: 'gcr.io', mirrors: ['m.io/gcr'] }] },
     },
-    { apiVersion: CONFIG, kind: 'Image', metadata: { name: 'cluster' }, spec: { registrySources: { insecureRegistries: ['m.io'], blockedRegistries: ['bad.io'] } } },
+    {
+      apiVersion: CONFIG,
+      kind: 'Image',
+      metadata: { name: 'cluster' },
+      spec: { registrySources: { insecureRegistries: ['m.io'], blockedRegistries: ['bad.io'] } },
+    },
     { apiVersion: CONFIG, kind: 'Image', metadata: { name: 'other' }, spec: { registrySources: { blockedRegistries: ['ignored.io'] } } },
-    registryAccess('ra', { hosts: [{ host: 'm.io', ca: { configMapKeyRef: { namespace: 'ops', name: 'ca', key: 'ca.crt' } } }], insecureRegistries: ['*.lab'] }),
+    registryAccess('ra', {
+      hosts: [{ host: 'm.io', ca: { configMapKeyRef: { namespace: 'ops', name: 'ca', key: 'ca.crt' } } }],
+      insecureRegistries: ['*.lab'],
+    }),
     cm('ca', { 'ca.crt': CA }, undefined, 'ops'),
     hostedCluster({ imageContentSources: [{ source: 'hc.io', mirrors: ['m.io/hc'] }] }),
   ];
@@ -153,7 +161,10 @@ describe('gather: NodePool target', () => {
     set(OURS, 'ImageDigestMirrorSet', 'for-gpu', 'g.io', ['m.io/g'], { matchExpressions: [{ key: 'tier', operator: 'In', values: ['gpu'] }] }),
     set(OURS, 'ImageDigestMirrorSet', 'for-cpu', 'c.io', ['m.io/c'], { matchLabels: { tier: 'cpu' } }),
     set(OURS, 'ImageTagMirrorSet', 'for-all', 'all.io', ['m.io/all']),
-    registryAccess('ra', { nodePoolSelector: { matchLabels: { tier: 'gpu' } }, hosts: [{ host: 'm.io', credentialsSecretRef: { namespace: 'clusters', name: 'pull' } }] }),
+    registryAccess('ra', {
+      nodePoolSelector: { matchLabels: { tier: 'gpu' } },
+      hosts: [{ host: 'm.io', credentialsSecretRef: { namespace: 'clusters', name: 'pull' } }],
+    }),
     pullSecret,
   ];
 
@@ -251,11 +262,7 @@ describe('gather: NodePool target', () => {
 
   const failures: Array<[string, KubeObject[], string[]]> = [
     ['a missing NodePool', [hostedCluster()], ['NodePool clusters/gpu not found [MissingReference]']],
-    [
-      'a missing HostedCluster',
-      [nodePool('gpu', {})],
-      ['NodePool clusters/gpu: spec.clusterName: HostedCluster clusters/hc not found [MissingReference]'],
-    ],
+    ['a missing HostedCluster', [nodePool('gpu', {})], ['NodePool clusters/gpu: spec.clusterName: HostedCluster clusters/hc not found [MissingReference]']],
     [
       'a missing NodePool config ConfigMap',
       [hostedCluster(), nodePool('gpu', {}, { config: [{ name: 'gone' }] })],
@@ -278,13 +285,21 @@ describe('gather: NodePool target', () => {
     ],
     [
       'another kind inside the mirror ConfigMap',
-      [hostedCluster({ imageMirrorConfigRef: { name: 'm' } }), nodePool('gpu', {}), cm('m', { 'idms.yaml': 'apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n' })],
-      ['ConfigMap clusters/m key idms.yaml:1: kind Secret of apiVersion v1 is not supported here (allowed: ImageDigestMirrorSet, ImageTagMirrorSet, ImageContentSourcePolicy) [UnsupportedKind]'],
+      [
+        hostedCluster({ imageMirrorConfigRef: { name: 'm' } }),
+        nodePool('gpu', {}),
+        cm('m', { 'idms.yaml': 'apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n' }),
+      ],
+      [
+        'ConfigMap clusters/m key idms.yaml:1: kind Secret of apiVersion v1 is not supported here (allowed: ImageDigestMirrorSet, ImageTagMirrorSet, ImageContentSourcePolicy) [UnsupportedKind]',
+      ],
     ],
     [
       'an invalid mirror inside a NodePool config document',
       [hostedCluster(), nodePool('gpu', {}, { config: [{ name: 'c' }] }), cm('c', { config: yamlSet('ImageTagMirrorSet', 't', 'a.io', '"m.io/../x"') })],
-      ['ImageTagMirrorSet t (ConfigMap clusters/c key config:1): spec.imageTagMirrors[0].mirrors[0]: invalid mirror "m.io/../x": path component ".." is not allowed [InvalidMirror]'],
+      [
+        'ImageTagMirrorSet t (ConfigMap clusters/c key config:1): spec.imageTagMirrors[0].mirrors[0]: invalid mirror "m.io/../x": path component ".." is not allowed [InvalidMirror]',
+      ],
     ],
     [
       'broken YAML inside a NodePool config ConfigMap',
@@ -298,13 +313,25 @@ describe('gather: NodePool target', () => {
     ],
     [
       'the same host in two RegistryAccess objects',
-      [hostedCluster(), nodePool('gpu', {}), registryAccess('a', { hosts: [{ host: 'M.io' }] }), registryAccess('b', { hosts: [{ host: 'm.io', plainHTTP: true }] })],
+      [
+        hostedCluster(),
+        nodePool('gpu', {}),
+        registryAccess('a', { hosts: [{ host: 'M.io' }] }),
+        registryAccess('b', { hosts: [{ host: 'm.io', plainHTTP: true }] }),
+      ],
       ['RegistryAccess b: spec.hosts[0]: host "m.io" is also set by RegistryAccess a spec.hosts[0]; a target takes one setting per host [DuplicateAccess]'],
     ],
     [
       'two default mirrors for one target',
-      [hostedCluster(), nodePool('gpu', {}), registryAccess('a', { defaultMirror: { mirror: 'c.io' } }), registryAccess('b', { defaultMirror: { mirror: 'd.io' } })],
-      ['RegistryAccess b: spec.defaultMirror: defaultMirror is also set by RegistryAccess a spec.defaultMirror; a target takes one default mirror [DuplicateAccess]'],
+      [
+        hostedCluster(),
+        nodePool('gpu', {}),
+        registryAccess('a', { defaultMirror: { mirror: 'c.io' } }),
+        registryAccess('b', { defaultMirror: { mirror: 'd.io' } }),
+      ],
+      [
+        'RegistryAccess b: spec.defaultMirror: defaultMirror is also set by RegistryAccess a spec.defaultMirror; a target takes one default mirror [DuplicateAccess]',
+      ],
     ],
   ];
   for (const [why, objects, want] of failures) {
@@ -331,10 +358,7 @@ describe('gather: NodePool target', () => {
     const objects = [...base().filter((o) => o.kind !== 'Secret'), secret];
     const source = new FileObjectSource(objects);
     // FileObjectSource indexes by kind, so serve the bare Secret through a wrapper.
-    const g = gather(
-      { clusterScoped: () => source.clusterScoped(), get: (k, ns, n) => (k === 'Secret' && n === 'pull' ? secret : source.get(k, ns, n)) },
-      NP,
-    );
+    const g = gather({ clusterScoped: () => source.clusterScoped(), get: (k, ns, n) => (k === 'Secret' && n === 'pull' ? secret : source.get(k, ns, n)) }, NP);
     expect(problemLines(g)).to.deep.equal([]);
     expect(g.inputs.access[0]!.auth).to.deep.equal({ username: 'u', password: 'pw-not-in-messages' });
     expect(g.inputs.contributors.map((o) => `${o.apiVersion} ${o.kind} ${o.name}`)).to.include('v1 Secret pull');

@@ -2,8 +2,7 @@ import { expect } from 'chai';
 import { MAX_DOCUMENT_BYTES, expandedSize, locationOf, parseObjects } from '../../../src/model/parse.js';
 import type { Reason } from '../../../src/model/types.js';
 
-const idms = (name: string): string =>
-  `apiVersion: config.openshift.io/v1\nkind: ImageDigestMirrorSet\nmetadata:\n  name: ${name}\nspec: {}\n`;
+const idms = (name: string): string => `apiVersion: config.openshift.io/v1\nkind: ImageDigestMirrorSet\nmetadata:\n  name: ${name}\nspec: {}\n`;
 
 function parse(text: string, otherKinds: 'error' | 'ignore' = 'error') {
   return parseObjects(text, { location: 'in.yaml', otherKinds });
@@ -34,7 +33,9 @@ describe('parse: text to objects', () => {
       kind: 'List',
       items: [JSON.parse(JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' } }))],
     };
-    const r = parse(`${JSON.stringify(list)}\n---\napiVersion: config.openshift.io/v1\nkind: ImageDigestMirrorSetList\nitems:\n- ${JSON.stringify({ apiVersion: 'config.openshift.io/v1', kind: 'ImageDigestMirrorSet', metadata: { name: 'x' } })}\n`);
+    const r = parse(
+      `${JSON.stringify(list)}\n---\napiVersion: config.openshift.io/v1\nkind: ImageDigestMirrorSetList\nitems:\n- ${JSON.stringify({ apiVersion: 'config.openshift.io/v1', kind: 'ImageDigestMirrorSet', metadata: { name: 'x' } })}\n`,
+    );
     expect(r.problems).to.deep.equal([]);
     expect(r.objects.map((o) => `${o.kind}/${o.metadata.name}`)).to.deep.equal(['Secret/s', 'ImageDigestMirrorSet/x']);
     expect(locationOf(r.objects[0]!)).to.equal('in.yaml:1, document 1, items[0]');
@@ -68,7 +69,9 @@ describe('parse: text to objects', () => {
   });
 
   it('skips v1 Namespace documents even where other kinds are errors (kubectl-apply directories carry them)', () => {
-    const r = parse(`apiVersion: v1\nkind: Namespace\nmetadata:\n  name: clusters\n---\n${idms('a')}---\napiVersion: v1\nkind: Service\nmetadata:\n  name: s\n`);
+    const r = parse(
+      `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: clusters\n---\n${idms('a')}---\napiVersion: v1\nkind: Service\nmetadata:\n  name: s\n`,
+    );
     expect(r.objects.map((o) => o.metadata.name)).to.deep.equal(['a']);
     expect(r.problems.map((p) => p.reason)).to.deep.equal(['UnsupportedKind']);
   });
@@ -130,7 +133,9 @@ describe('parse: text to objects', () => {
   it('an invalid document does not hide the valid ones next to it', () => {
     const r = parse(`${idms('a')}---\n- x\n---\n${idms('b')}`);
     expect(r.objects.map((o) => o.metadata.name)).to.deep.equal(['a', 'b']);
-    expect(r.problems.map((p) => p.message)).to.deep.equal(['in.yaml:7, document 2: a sequence is not an object (expected a mapping with apiVersion, kind and metadata)']);
+    expect(r.problems.map((p) => p.message)).to.deep.equal([
+      'in.yaml:7, document 2: a sequence is not an object (expected a mapping with apiVersion, kind and metadata)',
+    ]);
   });
 
   describe('size limits', () => {

@@ -22,11 +22,7 @@ const rows: Array<[LabelSelector | undefined, boolean, string]> = [
   [{ matchExpressions: [{ key: 'gone', operator: 'DoesNotExist' }] }, true, 'DoesNotExist: absent'],
   [{ matchExpressions: [{ key: 'zone', operator: 'DoesNotExist' }] }, false, 'DoesNotExist: present'],
   [{ matchExpressions: [{ key: 'zone', operator: 'Gt', values: ['1'] }] }, false, 'an unknown operator never matches'],
-  [
-    { matchLabels: { tier: 'gpu' }, matchExpressions: [{ key: 'zone', operator: 'In', values: ['b'] }] },
-    false,
-    'labels and expressions must all hold',
-  ],
+  [{ matchLabels: { tier: 'gpu' }, matchExpressions: [{ key: 'zone', operator: 'In', values: ['b'] }] }, false, 'labels and expressions must all hold'],
   [{ matchExpressions: [{ key: 'constructor', operator: 'Exists' }] }, false, 'inherited object properties are not labels'],
 ];
 

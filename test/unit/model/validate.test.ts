@@ -81,7 +81,10 @@ const rows: Row[] = [
   },
   {
     why: 'the same mirror in two entries is not a duplicate',
-    entries: [{ source: 'a.io', mirrors: ['m.io'] }, { source: 'b.io', mirrors: ['m.io'] }],
+    entries: [
+      { source: 'a.io', mirrors: ['m.io'] },
+      { source: 'b.io', mirrors: ['m.io'] },
+    ],
     want: [],
   },
   {
@@ -116,7 +119,10 @@ const rows: Row[] = [
   },
   {
     why: 'every problem of an entry is reported in one pass',
-    entries: [{ source: 'a.io/A', mirrors: ['', 'm.io', 'm.io'] }, { source: 'b.io', mirrors: ['b.io'], mirrorSourcePolicy: 'NeverContactSource' }],
+    entries: [
+      { source: 'a.io/A', mirrors: ['', 'm.io', 'm.io'] },
+      { source: 'b.io', mirrors: ['b.io'], mirrorSourcePolicy: 'NeverContactSource' },
+    ],
     want: [
       ['InvalidSource', '[0].source', 'path components must be lower case'],
       ['InvalidMirror', '[0].mirrors[0]', 'must not be empty'],
@@ -132,9 +138,7 @@ describe('validate: IDMS and ITMS entries (SPEC §1)', () => {
       for (const row of rows) {
         it(row.why, () => {
           const problems = check(obj(shape.apiVersion, shape.kind, { [shape.list]: row.entries }));
-          expect(problems.map((p) => [p.reason, p.field])).to.deep.equal(
-            row.want.map(([reason, field]) => [reason, `spec.${shape.list}${field}`]),
-          );
+          expect(problems.map((p) => [p.reason, p.field])).to.deep.equal(row.want.map(([reason, field]) => [reason, `spec.${shape.list}${field}`]));
           problems.forEach((p, i) => {
             expect(p.message).to.include(row.want[i]![2]);
             expect(p.origin).to.deep.include({ kind: shape.kind, name: 'x', location: 'f.yaml:1' });
@@ -178,10 +182,26 @@ describe('validate: IDMS and ITMS entries (SPEC §1)', () => {
     [{ matchLabels: { tier: 'gpu' } }, [], 'matchLabels'],
     [{ matchExpressions: [{ key: 'a', operator: 'In', values: ['x'] }] }, [], 'In with values'],
     [{ matchExpressions: [{ key: 'a', operator: 'Exists' }] }, [], 'Exists without values'],
-    [{ matchExpressions: [{ key: 'a', operator: 'In' }] }, [['spec.nodePoolSelector.matchExpressions[0].values', 'operator In needs at least one value']], 'In without values'],
-    [{ matchExpressions: [{ key: 'a', operator: 'NotIn', values: [] }] }, [['spec.nodePoolSelector.matchExpressions[0].values', 'operator NotIn needs at least one value']], 'NotIn with an empty list'],
-    [{ matchExpressions: [{ key: 'a', operator: 'DoesNotExist', values: ['x'] }] }, [['spec.nodePoolSelector.matchExpressions[0].values', 'operator DoesNotExist takes no values']], 'DoesNotExist with values'],
-    [{ matchExpressions: [{ key: 'a', operator: 'Gt', values: ['1'] }] }, [['spec.nodePoolSelector.matchExpressions[0].operator', 'invalid value "Gt" (allowed: In, NotIn, Exists, DoesNotExist)']], 'unknown operator'],
+    [
+      { matchExpressions: [{ key: 'a', operator: 'In' }] },
+      [['spec.nodePoolSelector.matchExpressions[0].values', 'operator In needs at least one value']],
+      'In without values',
+    ],
+    [
+      { matchExpressions: [{ key: 'a', operator: 'NotIn', values: [] }] },
+      [['spec.nodePoolSelector.matchExpressions[0].values', 'operator NotIn needs at least one value']],
+      'NotIn with an empty list',
+    ],
+    [
+      { matchExpressions: [{ key: 'a', operator: 'DoesNotExist', values: ['x'] }] },
+      [['spec.nodePoolSelector.matchExpressions[0].values', 'operator DoesNotExist takes no values']],
+      'DoesNotExist with values',
+    ],
+    [
+      { matchExpressions: [{ key: 'a', operator: 'Gt', values: ['1'] }] },
+      [['spec.nodePoolSelector.matchExpressions[0].operator', 'invalid value "Gt" (allowed: In, NotIn, Exists, DoesNotExist)']],
+      'unknown operator',
+    ],
     [{ matchLabels: { a: 1 } }, [['spec.nodePoolSelector.matchLabels.a', 'must be a string, got a number 1']], 'label value of the wrong type'],
     [{ labels: {} }, [['spec.nodePoolSelector.labels', 'unknown field (allowed: matchLabels, matchExpressions)']], 'misspelt selector field'],
   ];
@@ -197,7 +217,10 @@ describe('validate: IDMS and ITMS entries (SPEC §1)', () => {
 describe('validate: other kinds', () => {
   it('ICSP entries are digest entries without policy; a policy field is unknown there', () => {
     const o = obj('operator.openshift.io/v1alpha1', 'ImageContentSourcePolicy', {
-      repositoryDigestMirrors: [{ source: 'a.io', mirrors: ['m.io', 'm.io'] }, { source: 'b.io', mirrorSourcePolicy: 'NeverContactSource' }],
+      repositoryDigestMirrors: [
+        { source: 'a.io', mirrors: ['m.io', 'm.io'] },
+        { source: 'b.io', mirrorSourcePolicy: 'NeverContactSource' },
+      ],
     });
     expect(brief(check(o))).to.deep.equal([
       ['DuplicateMirror', 'spec.repositoryDigestMirrors[0].mirrors[1]', 'duplicate mirror "m.io" (also mirrors[0])'],
@@ -214,7 +237,11 @@ describe('validate: other kinds', () => {
       registrySources: { insecureRegistries: ['*.corp', 'http://x.io'], blockedRegistries: ['bad.io/ns'], allowedRegistries: ['anything goes'] },
     });
     expect(brief(check(o))).to.deep.equal([
-      ['InvalidScope', 'spec.registrySources.insecureRegistries[1]', 'invalid scope "http://x.io": must not contain a URI scheme ("http://"); write host[:port][/namespace...][/repo] or *.domain'],
+      [
+        'InvalidScope',
+        'spec.registrySources.insecureRegistries[1]',
+        'invalid scope "http://x.io": must not contain a URI scheme ("http://"); write host[:port][/namespace...][/repo] or *.domain',
+      ],
     ]);
     const ok = obj('config.openshift.io/v1', 'Image', { registrySources: { insecureRegistries: ['*.corp'], blockedRegistries: ['bad.io/ns'] } });
     const origin = originOf(ok);
@@ -234,7 +261,11 @@ describe('validate: other kinds', () => {
     expect(brief(check(hc))).to.deep.equal([
       ['InvalidMirror', 'spec.imageContentSources[0].mirrors[1]', 'invalid mirror "M.io/X": path components must be lower case'],
       ['InvalidDocument', 'spec.imageMirrorConfigRef.name', 'must not be empty'],
-      ['InvalidScope', 'spec.configuration.image.registrySources.blockedRegistries[1]', 'invalid scope "a b": must not contain whitespace or control characters'],
+      [
+        'InvalidScope',
+        'spec.configuration.image.registrySources.blockedRegistries[1]',
+        'invalid scope "a b": must not contain whitespace or control characters',
+      ],
     ]);
   });
 
@@ -264,9 +295,17 @@ describe('validate: other kinds', () => {
       ['InvalidAccess', 'spec.hosts[1].ca', 'set exactly one of configMapKeyRef and secretKeyRef'],
       ['InvalidAccess', 'spec.hosts[2].host', 'invalid host "../../etc": host name has an empty label (leading, trailing or double ".")'],
       ['InvalidAccess', 'spec.hosts[2].credentialsSecretRef.namespace', 'is required'],
-      ['InvalidAccess', 'spec.hosts[3].plainHttp', 'unknown field (allowed: host, ca, credentialsSecretRef, clientCertificateSecretRef, insecureSkipVerify, plainHTTP)'],
+      [
+        'InvalidAccess',
+        'spec.hosts[3].plainHttp',
+        'unknown field (allowed: host, ca, credentialsSecretRef, clientCertificateSecretRef, insecureSkipVerify, plainHTTP)',
+      ],
       ['InvalidScope', 'spec.blockedRegistries[0]', 'invalid scope "x.io:tag/y": port "tag" must be a number'],
-      ['InvalidMirror', 'spec.defaultMirror.mirror', 'invalid mirror "https://cache.io": must not contain a URI scheme ("https://"); write host[:port][/namespace...][/repo]'],
+      [
+        'InvalidMirror',
+        'spec.defaultMirror.mirror',
+        'invalid mirror "https://cache.io": must not contain a URI scheme ("https://"); write host[:port][/namespace...][/repo]',
+      ],
       ['InvalidAccess', 'spec.defaultMirror.registries[1]', 'duplicate item "docker.io" (also registries[0])'],
     ]);
   });

@@ -158,7 +158,8 @@ describe('containerd hosts.toml (SPEC §4)', () => {
           it(row.why, () => {
             const r = render(inputs({ entries: [entry(pool, row.source, row.mirrors, row.policy ? { policy: row.policy } : {})] }));
             expect(r.dirs.get(row.dir)).to.deep.equal(row.want(CAPS[pool]));
-            const tagOnly = pool === 'tag' && row.want(CAPS[pool]) ? row.mirrors.filter((m) => m !== row.source).map(() => `TagOnlyApproximated ${row.source}`) : [];
+            const tagOnly =
+              pool === 'tag' && row.want(CAPS[pool]) ? row.mirrors.filter((m) => m !== row.source).map(() => `TagOnlyApproximated ${row.source}`) : [];
             expect(codes(r)).to.deep.equal([...row.warnings, ...tagOnly].sort());
           });
         }
@@ -259,7 +260,12 @@ describe('containerd hosts.toml (SPEC §4)', () => {
       why: 'a blocked registry with inherited mirrors is kept from its source like NeverContactSource',
       in: inputs({ entries: [digest('quay.io', ['m.corp/q'])], blocked: [scope('quay.io')] }),
       dir: 'quay.io',
-      want: { server: 'https://m.corp/v2/q', capabilities: ['pull'], override_path: true, host: { 'https://m.corp/v2/q': { capabilities: ['pull'], override_path: true } } },
+      want: {
+        server: 'https://m.corp/v2/q',
+        capabilities: ['pull'],
+        override_path: true,
+        host: { 'https://m.corp/v2/q': { capabilities: ['pull'], override_path: true } },
+      },
       warnings: [],
     },
     {
@@ -302,7 +308,9 @@ describe('containerd hosts.toml (SPEC §4)', () => {
   }
 
   it('keeps host tables in merge order in the file text (containerd orders them by line)', () => {
-    const out = renderContainerd(model(inputs({ entries: [digest('quay.io', ['z.corp/q', 'a.corp/q']), digest('quay.io', ['a.corp/q', 'm.corp/q'], { name: 'b' })] })));
+    const out = renderContainerd(
+      model(inputs({ entries: [digest('quay.io', ['z.corp/q', 'a.corp/q']), digest('quay.io', ['a.corp/q', 'm.corp/q'], { name: 'b' })] })),
+    );
     const text = out.files.find((f) => f.key === 'containerd.quay.io.hosts.toml')!.content;
     const urls = [...text.matchAll(/^\[host\."([^"]+)"\]$/gm)].map((m) => m[1]);
     expect(urls).to.deep.equal(['https://z.corp/v2/q', 'https://a.corp/v2/q', 'https://m.corp/v2/q']);
@@ -313,10 +321,12 @@ describe('containerd hosts.toml (SPEC §4)', () => {
     const creds = { username: 'puller', password: 'p@ss"word' };
     const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
     const rendered = (): Rendered =>
-      render(inputs({
-        entries: [digest('quay.io', ['lab.corp:5000/q'])],
-        access: [access('lab.corp:5000', { caPEM: pem, clientCert: { certPEM: 'CERT', keyPEM: 'KEY' }, auth: creds })],
-      }));
+      render(
+        inputs({
+          entries: [digest('quay.io', ['lab.corp:5000/q'])],
+          access: [access('lab.corp:5000', { caPEM: pem, clientCert: { certPEM: 'CERT', keyPEM: 'KEY' }, auth: creds })],
+        }),
+      );
 
     it('references CA and client certificate files next to hosts.toml, and sends credentials as a header', () => {
       const r = rendered();
@@ -369,12 +379,14 @@ describe('containerd hosts.toml (SPEC §4)', () => {
   });
 
   it('every hosts.toml has at least one host table (containerd 1.6 ignores a file without)', () => {
-    const r = render(inputs({
-      entries: [digest('quay.io/ns', ['m.corp/x'], { policy: 'NeverContactSource' }), tag('a.io', ['b.io'])],
-      insecure: [scope('lab.corp'), scope('a.io/x')],
-      blocked: [scope('bad.io')],
-      access: [access('reg.corp', { caPEM: 'x' })],
-    }));
+    const r = render(
+      inputs({
+        entries: [digest('quay.io/ns', ['m.corp/x'], { policy: 'NeverContactSource' }), tag('a.io', ['b.io'])],
+        insecure: [scope('lab.corp'), scope('a.io/x')],
+        blocked: [scope('bad.io')],
+        access: [access('reg.corp', { caPEM: 'x' })],
+      }),
+    );
     expect(r.dirs.size).to.be.greaterThan(0);
     for (const [dir, doc] of r.dirs) expect(Object.keys(doc.host ?? {}), dir).to.not.be.empty;
   });

@@ -154,7 +154,11 @@ describe('renderMachineConfig (NodePool.spec.config)', () => {
       Array.isArray(v)
         ? v.map(sorted)
         : typeof v === 'object' && v !== null
-          ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])]))
+          ? Object.fromEntries(
+              Object.keys(v)
+                .sort()
+                .map((k) => [k, sorted((v as Record<string, unknown>)[k])]),
+            )
           : v;
     expect(`${JSON.stringify(sorted(JSON.parse(mc.content)), null, 2)}\n`).to.equal(mc.content);
   });
@@ -260,16 +264,35 @@ function idmsYaml(name: string, source: string, mirror: string): string {
 
 function world(config: Array<{ name: string }> = [], extra: KubeObject[] = []): KubeObject[] {
   return [
-    { apiVersion: HS, kind: 'HostedCluster', metadata: { name: 'demo', namespace: NS }, spec: { imageContentSources: [{ source: 'quay.io/ocp', mirrors: ['mirror.corp:5000/ocp'] }] } },
+    {
+      apiVersion: HS,
+      kind: 'HostedCluster',
+      metadata: { name: 'demo', namespace: NS },
+      spec: { imageContentSources: [{ source: 'quay.io/ocp', mirrors: ['mirror.corp:5000/ocp'] }] },
+    },
     { apiVersion: HS, kind: 'NodePool', metadata: { name: 'workers', namespace: NS }, spec: { clusterName: 'demo', config } },
     {
       apiVersion: 'imagemirror.io/v1alpha1',
       kind: 'RegistryAccess',
       metadata: { name: 'corp' },
-      spec: { hosts: [{ host: 'mirror.corp:5000', ca: { configMapKeyRef: { namespace: NS, name: 'corp-ca', key: 'ca.crt' } }, credentialsSecretRef: { namespace: NS, name: 'pull' } }] },
+      spec: {
+        hosts: [
+          {
+            host: 'mirror.corp:5000',
+            ca: { configMapKeyRef: { namespace: NS, name: 'corp-ca', key: 'ca.crt' } },
+            credentialsSecretRef: { namespace: NS, name: 'pull' },
+          },
+        ],
+      },
     },
     configMap('corp-ca', { 'ca.crt': CA }),
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'pull', namespace: NS }, type: 'kubernetes.io/basic-auth', stringData: { username: 'puller', password: PASSWORD } },
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'pull', namespace: NS },
+      type: 'kubernetes.io/basic-auth',
+      stringData: { username: 'puller', password: PASSWORD },
+    },
     ...extra,
   ];
 }

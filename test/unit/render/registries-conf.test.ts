@@ -43,7 +43,10 @@ describe('registries.conf (SPEC §3)', () => {
       tag: {
         prefix: 'quay.io/ns',
         location: 'quay.io/ns',
-        mirror: [{ location: 'a.io/ns', 'pull-from-mirror': 'tag-only' }, { location: 'b.io/ns', 'pull-from-mirror': 'tag-only' }],
+        mirror: [
+          { location: 'a.io/ns', 'pull-from-mirror': 'tag-only' },
+          { location: 'b.io/ns', 'pull-from-mirror': 'tag-only' },
+        ],
       },
     };
     for (const pool of ['digest', 'tag'] as const) {
@@ -73,7 +76,10 @@ describe('registries.conf (SPEC §3)', () => {
       want: {
         prefix: 'q.io',
         location: 'q.io',
-        mirror: [{ location: 'd.io/q', 'pull-from-mirror': 'digest-only' }, { location: 't.io/q', 'pull-from-mirror': 'tag-only' }],
+        mirror: [
+          { location: 'd.io/q', 'pull-from-mirror': 'digest-only' },
+          { location: 't.io/q', 'pull-from-mirror': 'tag-only' },
+        ],
       },
     },
     {
@@ -83,11 +89,7 @@ describe('registries.conf (SPEC §3)', () => {
       want: {
         prefix: 'q.io',
         location: 'q.io',
-        mirror: [
-          { location: 'a.io/q', 'pull-from-mirror': 'digest-only' },
-          { location: 'b.io/q' },
-          { location: 'c.io/q', 'pull-from-mirror': 'tag-only' },
-        ],
+        mirror: [{ location: 'a.io/q', 'pull-from-mirror': 'digest-only' }, { location: 'b.io/q' }, { location: 'c.io/q', 'pull-from-mirror': 'tag-only' }],
       },
     },
     {
@@ -112,7 +114,10 @@ describe('registries.conf (SPEC §3)', () => {
       want: {
         prefix: 'quay.io/ns',
         location: 'quay.io/ns',
-        mirror: [{ location: 'd2.io/ns', 'pull-from-mirror': 'digest-only' }, { location: 't.io/q/ns', 'pull-from-mirror': 'tag-only' }],
+        mirror: [
+          { location: 'd2.io/ns', 'pull-from-mirror': 'digest-only' },
+          { location: 't.io/q/ns', 'pull-from-mirror': 'tag-only' },
+        ],
       },
     },
     {
@@ -169,7 +174,10 @@ describe('registries.conf (SPEC §3)', () => {
       want: {
         prefix: 'docker.io',
         location: 'docker.io',
-        mirror: [{ location: 'cache.corp/hub', 'pull-from-mirror': 'digest-only' }, { location: 'cache.corp/hub', 'pull-from-mirror': 'tag-only' }],
+        mirror: [
+          { location: 'cache.corp/hub', 'pull-from-mirror': 'digest-only' },
+          { location: 'cache.corp/hub', 'pull-from-mirror': 'tag-only' },
+        ],
       },
     },
   ];

@@ -143,10 +143,14 @@ describe('render (all outputs of a target)', () => {
   });
 
   it('puts files at the contract paths with the contract keys', () => {
-    const out = render(model(inputs({
-      entries: [digest('localhost:5000/ns', ['m.corp/ns']), tag('quay.io', ['m.corp/q'])],
-      access: [access('m.corp', { caPEM: 'CA', auth: { username: 'u', password: 'p' } })],
-    })));
+    const out = render(
+      model(
+        inputs({
+          entries: [digest('localhost:5000/ns', ['m.corp/ns']), tag('quay.io', ['m.corp/q'])],
+          access: [access('m.corp', { caPEM: 'CA', auth: { username: 'u', password: 'p' } })],
+        }),
+      ),
+    );
     expect(out.files.map((f) => [f.key, f.path, f.secret])).to.deep.equal([
       ['containerd.localhost_5000_.hosts.toml', '/etc/containerd/certs.d/localhost_5000_/hosts.toml', true],
       ['containerd.localhost_5000_.m.corp.crt', '/etc/containerd/certs.d/localhost_5000_/m.corp.crt', false],
@@ -174,13 +178,20 @@ describe('render (all outputs of a target)', () => {
 
   it('keeps keys unique when two paths would map to the same key', () => {
     // Directory "x" with mirror host "y.z", and directory "x.y" with mirror host "z".
-    const out = render(model(inputs({
-      entries: [digest('x', ['y.z/a']), digest('x.y', ['z/a'])],
-      access: [access('y.z', { caPEM: 'A' }), access('z', { caPEM: 'B' })],
-    })));
+    const out = render(
+      model(
+        inputs({
+          entries: [digest('x', ['y.z/a']), digest('x.y', ['z/a'])],
+          access: [access('y.z', { caPEM: 'A' }), access('z', { caPEM: 'B' })],
+        }),
+      ),
+    );
     const keys = out.files.map((f) => f.key);
     expect(new Set(keys).size).to.equal(keys.length);
-    const crts = out.files.filter((f) => f.key.startsWith('containerd.x.y.z.crt')).map((f) => f.path).sort();
+    const crts = out.files
+      .filter((f) => f.key.startsWith('containerd.x.y.z.crt'))
+      .map((f) => f.path)
+      .sort();
     expect(crts).to.deep.equal(['/etc/containerd/certs.d/x.y/z.crt', '/etc/containerd/certs.d/x/y.z.crt']);
   });
 
