@@ -1,15 +1,17 @@
-// image-mirror: one binary, four subcommands. Usage errors exit 2.
+// image-mirror: one binary, five subcommands. Usage errors exit 2.
 import { Command, CommanderError } from 'commander';
+import { registerExplainCommand } from './explain.js';
 import { registerRenderCommands } from './render.js';
 
 const EXIT_USAGE = 2;
 /** Subcommands that need neither the Kubernetes client nor the logger. */
-const OFFLINE = new Set(['render', 'validate']);
+const OFFLINE = new Set(['render', 'validate', 'explain']);
 
 /**
  * Builds the program. The controller and agent modules pull in the
- * Kubernetes client (about 0.6 s to import), so `render` and `validate` load
- * without them; everything else (including top-level help) loads all four.
+ * Kubernetes client (about 0.6 s to import), so `render`, `validate` and
+ * `explain` load without them (`explain` imports the client only to read a
+ * cluster); everything else (including top-level help) loads them all.
  */
 export async function buildProgram(subcommand?: string): Promise<Command> {
   const program = new Command('image-mirror')
@@ -18,6 +20,7 @@ export async function buildProgram(subcommand?: string): Promise<Command> {
     .showHelpAfterError()
     .exitOverride();
   registerRenderCommands(program);
+  registerExplainCommand(program);
   if (!subcommand || !OFFLINE.has(subcommand)) {
     const [{ registerControllerCommand }, { registerAgentCommand }] = await Promise.all([import('./controller.js'), import('./agent.js')]);
     registerControllerCommand(program);
