@@ -84,7 +84,7 @@ async function fromInputs(c: Clients, ref: ImageRef, target: Target, flags: Expl
       warnings: output.warnings,
       target: targetLabel(target),
       from: 'cluster-inputs',
-      contentHash: hash,
+      contentHash: `sha256:${hash}`,
       runtimes: flags.runtime === 'all' ? undefined : [flags.runtime],
       notes,
     }),
@@ -97,9 +97,10 @@ async function freshness(c: Clients, target: Target, operatorNamespace: string, 
   const where = `ConfigMap ${at.namespace}/${at.name}`;
   try {
     const cm = await c.core.readNamespacedConfigMap(at);
-    const published = cm.metadata?.annotations?.[HASH_ANNOTATION];
+    // The annotation (like the status) says `sha256:<hex>`.
+    const published = cm.metadata?.annotations?.[HASH_ANNOTATION]?.replace(/^sha256:/, '');
     if (published === hash) return [`${where} publishes exactly this (content hash ${hash.slice(0, 12)})`];
-    return [`${where} publishes content hash ${published?.slice(0, 12) ?? '(none)'}, not ${hash.slice(0, 12)}: nodes still install the older output ` +
+    return [`${where} publishes content hash ${published?.slice(0, 12) ?? '(none)'}, not ${hash.slice(0, 12)}: nodes still install another output ` +
       '(the operator has not caught up, or it kept the last good output: see kubectl get rmc)'];
   } catch (e) {
     return [`${where} cannot be read (${describe(e)}): whether nodes have this output is unknown`];

@@ -54,7 +54,7 @@ export function explainFromPaths(ref: ImageRef, paths: readonly string[], flags:
     warnings: output.warnings,
     target: targetLabel(target),
     from: 'files',
-    contentHash: hash,
+    contentHash: `sha256:${hash}`,
     runtimes: flags.runtime === 'all' ? undefined : [flags.runtime],
     notes: nodePoolNotes(target),
   });

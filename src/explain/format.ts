@@ -9,7 +9,7 @@ export function formatExplanation(e: Explanation): string {
   const r = e.reference;
   out.push(`reference  ${r.pulled}  (pull by ${r.kind})`);
   for (const n of r.notes) out.push(`           note: ${n}`);
-  out.push(`target     ${e.target}, read from ${FROM[e.from]}${e.contentHash ? `, content hash ${e.contentHash.slice(0, 12)}` : ''}`);
+  out.push(`target     ${e.target}, read from ${FROM[e.from]}${e.contentHash ? `, content hash ${e.contentHash.replace(/^sha256:/, '').slice(0, 12)}` : ''}`);
   for (const n of e.notes) out.push(`           note: ${n}`);
   for (const rt of e.runtimes) out.push('', ...runtimeBlock(rt));
   return `${out.join('\n')}\n`;

@@ -146,6 +146,7 @@ export interface Explanation {
   target: string;
   /** `files` (offline), `cluster-inputs` or `cluster-published`. */
   from: 'files' | 'cluster-inputs' | 'cluster-published';
+  /** `sha256:<hex>` of the ConfigMap data, as in the output's annotation and the RenderedMirrorConfig status. */
   contentHash?: string;
   runtimes: RuntimeExplanation[];
   notes: string[];
