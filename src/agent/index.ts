@@ -12,6 +12,7 @@ import { DEFAULT_ALLOWED_ROOTS, MANIFEST_KEY, type AllowedRoot } from './plan.js
 import { CONTENT_HASH_ANNOTATION, conditionFor, NodeReporter, type Outcome } from './report.js';
 import { decodeSecretData, syncFiles, type Published } from './sync.js';
 import { resolveTarget, type AgentTarget, type TargetFlags } from './target.js';
+import { startProbes, type ProbeOptions, type Probes } from './probe/index.js';
 
 export interface AgentOptions {
   kubeconfig?: string | undefined;
@@ -29,6 +30,8 @@ export interface AgentOptions {
   reloadCrioCommand?: string | undefined;
   resyncMs?: number;
   debounceMs?: number;
+  /** Mirror probes (docs/agent.md "Mirror probes"); absent: none. Watch mode only. */
+  probes?: ProbeOptions;
   log: Logger;
 }
 
@@ -68,6 +71,7 @@ export class Agent {
   private running: Promise<void> | undefined;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
+  private probes: Probes | undefined;
 
   constructor(private readonly opts: AgentOptions) {
     this.kc = new KubeConfig();
@@ -92,6 +96,7 @@ export class Agent {
 
   async start(signal: AbortSignal): Promise<void> {
     const target = await this.resolve(signal);
+    if (this.opts.probes) this.probes = await startProbes(this.opts.probes, { core: this.core, nodeName: this.opts.nodeName, root: this.opts.root, log: this.opts.log });
     const fieldSelector = `metadata.name=${target.name}`;
     const { namespace } = target;
     // Listed once at least: until both are, a missing object means "not known yet", not "deleted".
@@ -137,6 +142,7 @@ export class Agent {
     if (this.timer) clearTimeout(this.timer);
     await Promise.all([cms.stop(), secrets.stop()]);
     await this.running;
+    await this.probes?.stop();
   }
 
   /** Coalesces bursts (the operator writes the Secret and the ConfigMap back to back) into one pass at a time. */
@@ -187,6 +193,8 @@ export class Agent {
       });
     }
     if (failures.length > 0) outcome.followUpFailures = failures;
+    // Probe what is installed now: only after a pass that installed every file.
+    if (sync.ok && sync.report.errors.length === 0) this.probes?.installed(sync.plan.writes.map((w) => w.path), pub.contentHash, sync.changed);
     return outcome;
   }
 

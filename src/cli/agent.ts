@@ -7,6 +7,7 @@ import { DEFAULT_CONTAINERD_CONFIG } from '../agent/containerd-check.js';
 import { runLoop, runOnce, type AgentOptions } from '../agent/index.js';
 import { DEFAULT_STATE_PATH } from '../agent/state.js';
 import { DEFAULT_NAMESPACE } from '../agent/target.js';
+import { parseImageRef, type ImageRef } from '../explain/reference.js';
 
 interface AgentFlags {
   kubeconfig?: string;
@@ -19,6 +20,10 @@ interface AgentFlags {
   containerdConfig: string;
   reloadCrioCommand?: string;
   resyncInterval: number;
+  probeInterval: number;
+  probeTimeout: number;
+  probeImage?: ImageRef;
+  metricsBindAddress?: string;
   once?: boolean;
   logLevel: string;
 }
@@ -33,6 +38,18 @@ function rootDir(value: string): string {
 function nodePath(value: string): string {
   if (value !== '' && !isAbsolute(value)) throw new InvalidArgumentError(`"${value}" must be an absolute path on the node`);
   return value;
+}
+
+function secondsOrZero(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`"${value}" must be a whole number of seconds (0 disables)`);
+  return n;
+}
+
+function imageRef(value: string): ImageRef {
+  const r = parseImageRef(value);
+  if (!r.ok) throw new InvalidArgumentError(r.error);
+  return r.ref;
 }
 
 function seconds(value: string): number {
@@ -56,6 +73,10 @@ export function registerAgentCommand(program: Command): Command {
     .option('--containerd-config <path>', 'node path of containerd config.toml to check for config_path ("" to skip)', nodePath, DEFAULT_CONTAINERD_CONFIG)
     .option('--reload-crio-command <cmd>', 'shell command run after files under /etc/containers changed, e.g. "systemctl reload crio" (never run by default)')
     .option('--resync-interval <seconds>', 're-apply this often even without changes, to repair drift', seconds, 300)
+    .option('--probe-interval <seconds>', 'probe every mirror the installed files name this often (±20% jitter), and soon after files change; 0 disables', secondsOrZero, 600)
+    .option('--probe-timeout <seconds>', 'deadline for the probe of one mirror (TCP, TLS, API root, authentication, probe image)', seconds, 5)
+    .option('--probe-image <ref>', 'also check that this image (e.g. the release image by digest) resolves on the mirrors predicted to serve it', imageRef)
+    .option('--metrics-bind-address <addr>', 'serve Prometheus /metrics of the probes on [host]:port (default: off)')
     .option('--once', 'apply once and exit: 0 applied, 1 not applied, 3 applied but the Node report or the CRI-O reload command failed')
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .action(async (flags: AgentFlags) => {
@@ -76,6 +97,9 @@ async function runAgentCommand(flags: AgentFlags): Promise<number> {
     resyncMs: flags.resyncInterval * 1000,
     log,
   };
+  if (flags.probeInterval > 0) {
+    opts.probes = { intervalMs: flags.probeInterval * 1000, timeoutMs: flags.probeTimeout * 1000, probeImage: flags.probeImage, metricsBind: flags.metricsBindAddress || undefined };
+  }
   try {
     if (flags.once) return await runOnce(opts);
     const stop = new AbortController();

@@ -43,6 +43,11 @@ export interface HostConfig {
   caFiles: string[];
   clientPairs: Array<{ cert: string; key?: string }>;
   headerNames: string[];
+  /**
+   * Header values, for the node agent's probes only (they may be
+   * credentials): an explanation carries the names, never these.
+   */
+  headers: Record<string, string>;
 }
 
 type HostsRead = { ok: true; hosts: HostConfig[] } | { ok: false; error: string };
@@ -86,7 +91,7 @@ export function readHostsToml(text: string, dir: string): HostsRead {
 /** parseHostConfig. */
 function hostConfig(role: 'host' | 'server', server: string, cfg: Record<string, unknown>, dir: string): HostConfig | string {
   const overridePath = cfg.override_path === true;
-  const h: HostConfig = { role, scheme: '', host: '', path: '', overridePath, capabilities: [...ALL], caFiles: [], clientPairs: [], headerNames: [] };
+  const h: HostConfig = { role, scheme: '', host: '', path: '', overridePath, capabilities: [...ALL], caFiles: [], clientPairs: [], headerNames: [], headers: {} };
   if (server !== '') {
     h.written = server;
     const url = server.startsWith('http') ? server : `https://${server}`;
@@ -126,7 +131,14 @@ function hostConfig(role: 'host' | 'server', server: string, cfg: Record<string,
       else return 'invalid pair for "client"';
     }
   } else if (client !== undefined) return 'invalid type for "client"';
-  if (typeof cfg.header === 'object' && cfg.header !== null) h.headerNames = Object.keys(cfg.header).sort();
+  if (typeof cfg.header === 'object' && cfg.header !== null) {
+    for (const [k, v] of Object.entries(cfg.header as Record<string, unknown>)) {
+      const value = typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined;
+      if (value === undefined) return `invalid type for header ${JSON.stringify(k)}`;
+      h.headers[k] = value;
+    }
+    h.headerNames = Object.keys(h.headers).sort();
+  }
   return h;
 }
 
@@ -154,7 +166,7 @@ function isLocalhost(host: string): boolean {
 
 /** A host with nothing configured: ConfigureHosts fills in the registry's defaults. */
 function emptyHost(): HostConfig {
-  return { role: 'default', scheme: '', host: '', path: '', overridePath: false, capabilities: [...ALL], caFiles: [], clientPairs: [], headerNames: [] };
+  return { role: 'default', scheme: '', host: '', path: '', overridePath: false, capabilities: [...ALL], caFiles: [], clientPairs: [], headerNames: [], headers: {} };
 }
 
 /** The certificate files fallback (loadCertFiles): one default host with the directory's *.crt and *.cert files. */

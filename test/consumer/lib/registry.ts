@@ -25,6 +25,8 @@ export interface RegistryOptions {
   tls?: TlsMaterial;
   /** Require HTTP basic authentication with these credentials (htpasswd, bcrypt). */
   auth?: { username: string; password: string };
+  /** Require bearer tokens from a token service (distribution's `auth.token`); see token-auth.ts. */
+  tokenAuth?: { realm: string; service: string; issuer: string; rootCertBundle: string };
 }
 
 export interface RequestRecord {
@@ -123,6 +125,10 @@ async function startBackend(dir: string, port: number, opts: RegistryOptions): P
     const line = await runOk('htpasswd', ['-Bbn', opts.auth.username, opts.auth.password]);
     await writeFile(join(dir, 'htpasswd'), line.stdout);
     config.auth = { htpasswd: { realm: 'consumer-test', path: join(dir, 'htpasswd') } };
+  }
+  if (opts.tokenAuth) {
+    const t = opts.tokenAuth;
+    config.auth = { token: { realm: t.realm, service: t.service, issuer: t.issuer, rootcertbundle: t.rootCertBundle } };
   }
   // YAML is a superset of JSON: the registry's YAML loader reads this as is.
   await writeFile(join(dir, 'config.yml'), JSON.stringify(config, null, 2));
