@@ -10,7 +10,6 @@ import type { ImageRef } from '../../explain/reference.js';
 import { NodeFiles, type NodeFileView } from '../../explain/node-files.js';
 import type { ProbeMetrics } from './metrics.js';
 import { probe } from './probe.js';
-import type { ProbeReporter } from './reporter.js';
 import { summarize, type NodeProbeSummary, type ProbeOutcome } from './summary.js';
 import { probeTargets } from './targets.js';
 
@@ -19,13 +18,15 @@ export interface ProberOptions {
   root: string;
   intervalMs: number;
   timeoutMs: number;
-  /** Soonest a run may follow the previous one. */
+  /** Soonest a run may follow the previous one (default: 30 s, or the interval when shorter). */
   minGapMs?: number;
+  /** After files changed, a run starts within this much (uniformly jittered; default 5 s). */
+  soonMs?: number;
   concurrency?: number;
   probeImage?: ImageRef;
   log: Logger;
   metrics?: ProbeMetrics;
-  reporter?: ProbeReporter;
+  reporter?: { report(summary: NodeProbeSummary): Promise<void> };
   random?: () => number;
 }
 
@@ -50,7 +51,7 @@ export class Prober {
     const first = this.paths.length === 0 && this.lastStart === 0;
     this.paths = [...paths];
     this.contentHash = contentHash;
-    if (changed || first) this.schedule(this.jitter(5_000, 0, 1));
+    if (changed || first) this.schedule(soonDelay(this.opts.soonMs ?? 5_000, this.random()));
   }
 
   stop(): Promise<unknown> {
@@ -85,7 +86,7 @@ export class Prober {
     if (this.opts.reporter) {
       await this.opts.reporter.report(summary).catch((e: unknown) => log.warn({ err: e instanceof Error ? e.message : String(e) }, 'cannot report probe results to the Node'));
     }
-    if (!this.stopped) this.schedule(this.jitter(this.opts.intervalMs, 0.2));
+    if (!this.stopped) this.schedule(periodDelay(this.opts.intervalMs, this.random()));
     return { outcomes, summary, problems };
   }
 
@@ -101,11 +102,8 @@ export class Prober {
     this.timer.unref();
   }
 
-  /** `base` ± `spread` (a fraction), or a uniform delay in [lo*base, hi*base]. */
-  private jitter(base: number, spread: number, hi?: number): number {
-    const r = (this.opts.random ?? Math.random)();
-    if (hi !== undefined) return Math.round(base * (spread + (hi - spread) * r));
-    return Math.round(base * (1 - spread + 2 * spread * r));
+  private random(): number {
+    return (this.opts.random ?? Math.random)();
   }
 
   private async readInstalled(): Promise<NodeFiles> {
@@ -120,6 +118,16 @@ export class Prober {
     );
     return new NodeFiles(views.filter((v): v is NodeFileView => v !== undefined));
   }
+}
+
+/** The period with ±20% jitter (`r` uniform in [0, 1)), so a fleet does not probe in step. */
+export function periodDelay(intervalMs: number, r: number): number {
+  return Math.round(intervalMs * (0.8 + 0.4 * r));
+}
+
+/** A delay in [0, soonMs): nodes that got the same publication do not all probe at once. */
+export function soonDelay(soonMs: number, r: number): number {
+  return Math.round(soonMs * r);
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
