@@ -22,7 +22,11 @@ function files(good: string, dead: string | undefined): FileSpec[] {
   const auth = Buffer.from(`robot:${PASSWORD}`).toString('base64');
   return [
     { key: 'containerd.quay.io.hosts.toml', path: '/etc/containerd/certs.d/quay.io/hosts.toml', content: `server = "https://quay.io"\n\n${tables.join('\n')}` },
-    { key: 'registries.conf', path: '/etc/containers/registries.conf.d/99-image-mirrors.conf', content: `[[registry]]\nprefix = "quay.io"\nlocation = "quay.io"\n\n${mirrors.join('\n')}` },
+    {
+      key: 'registries.conf',
+      path: '/etc/containers/registries.conf.d/99-image-mirrors.conf',
+      content: `[[registry]]\nprefix = "quay.io"\nlocation = "quay.io"\n\n${mirrors.join('\n')}`,
+    },
     { key: 'containers.auth.json', path: '/etc/containers/auth.json', content: JSON.stringify({ auths: { [good]: { auth } } }), secret: true },
   ];
 }
@@ -41,7 +45,10 @@ describe('chain: agent mirror probes against the API server', function () {
   let metricsPort: number;
 
   const publish = async (pub: { cm: V1ConfigMap; secret: V1Secret }): Promise<void> => {
-    for (const [kind, body] of [['Secret', pub.secret], ['ConfigMap', pub.cm]] as const) {
+    for (const [kind, body] of [
+      ['Secret', pub.secret],
+      ['ConfigMap', pub.cm],
+    ] as const) {
       const args = { namespace: ns, name };
       try {
         if (kind === 'Secret') await k.core.replaceNamespacedSecret({ ...args, body: body as V1Secret });
@@ -56,7 +63,8 @@ describe('chain: agent mirror probes against the API server', function () {
   const node = (): Promise<V1Node> => k.core.readNode({ name: nodeName });
   const probeCondition = async (): Promise<{ status?: string; reason?: string; message?: string } | undefined> =>
     (await node()).status?.conditions?.find((c) => c.type === 'ImageMirrorsReachable');
-  const events = async (): Promise<CoreV1Event[]> => (await k.core.listNamespacedEvent({ namespace: 'default', fieldSelector: `involvedObject.name=${nodeName}` })).items;
+  const events = async (): Promise<CoreV1Event[]> =>
+    (await k.core.listNamespacedEvent({ namespace: 'default', fieldSelector: `involvedObject.name=${nodeName}` })).items;
   const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
 
   before(async function () {
@@ -65,7 +73,10 @@ describe('chain: agent mirror probes against the API server', function () {
     await k.core.createNode({ body: { metadata: { name: nodeName } } });
     root = await tempDir('probe-root');
     await mkdir(join(root, 'etc/containerd'), { recursive: true });
-    await writeFile(join(root, 'etc/containerd/config.toml'), 'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n');
+    await writeFile(
+      join(root, 'etc/containerd/config.toml'),
+      'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n',
+    );
     registry = await Registry.start();
     dead = `127.0.0.1:${await freePort()}`;
     metricsPort = await freePort();
@@ -83,20 +94,44 @@ describe('chain: agent mirror probes against the API server', function () {
 
   it('after installing, probes each mirror and reports the unreachable one on the Node, in the summary, an Event and metrics', async function () {
     agent = AgentProcess.start([
-      '--kubeconfig', kubeconfigPath(), '--node-name', nodeName, '--namespace', ns, '--root', root, '--log-level', 'debug',
-      '--probe-interval', '5', '--probe-timeout', '2', '--metrics-bind-address', `127.0.0.1:${metricsPort}`,
+      '--kubeconfig',
+      kubeconfigPath(),
+      '--node-name',
+      nodeName,
+      '--namespace',
+      ns,
+      '--root',
+      root,
+      '--log-level',
+      'debug',
+      '--probe-interval',
+      '5',
+      '--probe-timeout',
+      '2',
+      '--metrics-bind-address',
+      `127.0.0.1:${metricsPort}`,
     ]);
     await publish(publication(ns, name, files(registry.host, dead), 'sha256:p1'));
-    const c = await waitUntil('probe condition', async () => {
-      const x = await probeCondition();
-      return x?.reason === 'MirrorsUnreachable' ? x : undefined;
-    }, { timeoutMs: 30_000 });
+    const c = await waitUntil(
+      'probe condition',
+      async () => {
+        const x = await probeCondition();
+        return x?.reason === 'MirrorsUnreachable' ? x : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
     expect(c.status).to.equal('False');
     // containerd reads http:// as plain HTTP; containers/image tries HTTPS first on an insecure mirror: two probes.
-    expect(c.message).to.include(`2/4 mirror(s) unreachable from this node: ${dead} (containerd): ${dead} refused the connection; ${dead} (containers-image): ${dead} refused the connection`);
+    expect(c.message).to.include(
+      `2/4 mirror(s) unreachable from this node: ${dead} (containerd): ${dead} refused the connection; ${dead} (containers-image): ${dead} refused the connection`,
+    );
     expect(c.message).to.not.include(registry.host);
 
-    const summary = JSON.parse((await node()).metadata?.annotations?.['imagemirror.io/mirror-probes'] ?? '{}') as { version: number; contentHash: string; mirrors: Array<{ mirror: string; runtimes: string[]; reachable: boolean; errorClass?: string }> };
+    const summary = JSON.parse((await node()).metadata?.annotations?.['imagemirror.io/mirror-probes'] ?? '{}') as {
+      version: number;
+      contentHash: string;
+      mirrors: Array<{ mirror: string; runtimes: string[]; reachable: boolean; errorClass?: string }>;
+    };
     expect(summary.version).to.equal(1);
     expect(summary.contentHash).to.equal('sha256:p1');
     const byMirror = Object.fromEntries(summary.mirrors.map((m) => [`${m.mirror} ${m.runtimes.join(',')}`, m.reachable ? 'up' : m.errorClass]));
@@ -126,10 +161,14 @@ describe('chain: agent mirror probes against the API server', function () {
 
   it('a publication without the dead mirror: the condition turns True soon (a change probes again), the mirror leaves the metrics', async function () {
     await publish(publication(ns, name, files(registry.host, undefined), 'sha256:p2'));
-    const c = await waitUntil('probe condition True', async () => {
-      const x = await probeCondition();
-      return x?.status === 'True' ? x : undefined;
-    }, { timeoutMs: 30_000 });
+    const c = await waitUntil(
+      'probe condition True',
+      async () => {
+        const x = await probeCondition();
+        return x?.status === 'True' ? x : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
     expect(c.reason).to.equal('AllMirrorsReachable');
     expect(c.message).to.equal(`2/2 mirror(s) reachable: ${registry.host}, ${registry.host}`);
     const text = await metrics();

@@ -52,9 +52,19 @@ describe('explain against the real API server', function () {
     await createNamespace(k, ns);
     await createNamespace(k, opNs);
     await putConfigMap(k, ns, 'mirrors', {
-      'idms.yaml': idmsDoc('release', [{ source: 'quay.io/openshift-release-dev/ocp-release', mirrors: [`${MIRROR}/cache/openshift-release-dev/ocp-release`], mirrorSourcePolicy: 'NeverContactSource' }]),
+      'idms.yaml': idmsDoc('release', [
+        {
+          source: 'quay.io/openshift-release-dev/ocp-release',
+          mirrors: [`${MIRROR}/cache/openshift-release-dev/ocp-release`],
+          mirrorSourcePolicy: 'NeverContactSource',
+        },
+      ]),
     });
-    await putCustom(k, 'hostedclusters', HS, { kind: 'HostedCluster', metadata: { name: 'hc', namespace: ns }, spec: { imageMirrorConfigRef: { name: 'mirrors' } } });
+    await putCustom(k, 'hostedclusters', HS, {
+      kind: 'HostedCluster',
+      metadata: { name: 'hc', namespace: ns },
+      spec: { imageMirrorConfigRef: { name: 'mirrors' } },
+    });
     await putCustom(k, 'nodepools', HS, { kind: 'NodePool', metadata: { name: 'workers', namespace: ns }, spec: { clusterName: 'hc', replicas: 1 } });
     await putSecret(k, opNs, 'creds', 'kubernetes.io/basic-auth', { username: 'robot', password });
     await putCustom(k, 'registryaccesses', OURS, {
@@ -83,11 +93,11 @@ describe('explain against the real API server', function () {
     expect(r.code, r.stderr).to.equal(0);
     fromInputs = JSON.parse(r.stdout) as Explanation;
     expect(fromInputs.from).to.equal('cluster-inputs');
-    const [ci, cd] = fromInputs.runtimes;
+    const [ci, cd] = [fromInputs.runtimes[0]!, fromInputs.runtimes[1]!];
     expect(ci.requests.map((q) => q.url)).to.deep.equal([`https://${MIRROR}/v2/cache/openshift-release-dev/ocp-release/manifests/${D}`]);
-    expect(cd.requests[0].url).to.equal(`https://${MIRROR}/v2/cache/openshift-release-dev/ocp-release/manifests/${D}?ns=quay.io`);
+    expect(cd.requests[0]!.url).to.equal(`https://${MIRROR}/v2/cache/openshift-release-dev/ocp-release/manifests/${D}?ns=quay.io`);
     expect(ci.sourceContacted).to.equal('never');
-    const who = ci.runtime === 'containers-image' ? ci.endpoints[0].contributors.map((c) => `${c.kind} ${c.location ?? ''}`) : [];
+    const who = ci.runtime === 'containers-image' ? ci.endpoints[0]!.contributors.map((c) => `${c.kind} ${c.location ?? ''}`) : [];
     expect(who.some((w) => w.startsWith('ImageDigestMirrorSet') && w.includes(`ConfigMap ${ns}/mirrors`))).to.equal(true, who.join('; '));
     expect(fromInputs.notes.join('\n')).to.include('cannot be read');
     expect(r.stdout).to.not.include(password);
@@ -149,7 +159,11 @@ async function rbac(k: Kube, ns: string): Promise<void> {
     },
   });
   await api.createClusterRoleBinding({
-    body: { metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [{ kind: 'ServiceAccount', namespace: ns, name: 'viewer' }] },
+    body: {
+      metadata: { name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+      subjects: [{ kind: 'ServiceAccount', namespace: ns, name: 'viewer' }],
+    },
   });
 }
 

@@ -96,7 +96,8 @@ export class Agent {
 
   async start(signal: AbortSignal): Promise<void> {
     const target = await this.resolve(signal);
-    if (this.opts.probes) this.probes = await startProbes(this.opts.probes, { core: this.core, nodeName: this.opts.nodeName, root: this.opts.root, log: this.opts.log });
+    if (this.opts.probes)
+      this.probes = await startProbes(this.opts.probes, { core: this.core, nodeName: this.opts.nodeName, root: this.opts.root, log: this.opts.log });
     const fieldSelector = `metadata.name=${target.name}`;
     const { namespace } = target;
     // Listed once at least: until both are, a missing object means "not known yet", not "deleted".
@@ -194,7 +195,12 @@ export class Agent {
     }
     if (failures.length > 0) outcome.followUpFailures = failures;
     // Probe what is installed now: only after a pass that installed every file.
-    if (sync.ok && sync.report.errors.length === 0) this.probes?.installed(sync.plan.writes.map((w) => w.path), pub.contentHash, sync.changed);
+    if (sync.ok && sync.report.errors.length === 0)
+      this.probes?.installed(
+        sync.plan.writes.map((w) => w.path),
+        pub.contentHash,
+        sync.changed,
+      );
     return outcome;
   }
 

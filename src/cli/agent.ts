@@ -73,7 +73,12 @@ export function registerAgentCommand(program: Command): Command {
     .option('--containerd-config <path>', 'node path of containerd config.toml to check for config_path ("" to skip)', nodePath, DEFAULT_CONTAINERD_CONFIG)
     .option('--reload-crio-command <cmd>', 'shell command run after files under /etc/containers changed, e.g. "systemctl reload crio" (never run by default)')
     .option('--resync-interval <seconds>', 're-apply this often even without changes, to repair drift', seconds, 300)
-    .option('--probe-interval <seconds>', 'probe every mirror the installed files name this often (±20% jitter), and soon after files change; 0 disables', secondsOrZero, 600)
+    .option(
+      '--probe-interval <seconds>',
+      'probe every mirror the installed files name this often (±20% jitter), and soon after files change; 0 disables',
+      secondsOrZero,
+      600,
+    )
     .option('--probe-timeout <seconds>', 'deadline for the probe of one mirror (TCP, TLS, API root, authentication, probe image)', seconds, 5)
     .option('--probe-image <ref>', 'also check that this image (e.g. the release image by digest) resolves on the mirrors predicted to serve it', imageRef)
     .option('--metrics-bind-address <addr>', 'serve Prometheus /metrics of the probes on [host]:port (default: off)')
@@ -98,7 +103,12 @@ async function runAgentCommand(flags: AgentFlags): Promise<number> {
     log,
   };
   if (flags.probeInterval > 0) {
-    opts.probes = { intervalMs: flags.probeInterval * 1000, timeoutMs: flags.probeTimeout * 1000, probeImage: flags.probeImage, metricsBind: flags.metricsBindAddress || undefined };
+    opts.probes = {
+      intervalMs: flags.probeInterval * 1000,
+      timeoutMs: flags.probeTimeout * 1000,
+      probeImage: flags.probeImage,
+      metricsBind: flags.metricsBindAddress || undefined,
+    };
   }
   try {
     if (flags.once) return await runOnce(opts);

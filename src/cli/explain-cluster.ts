@@ -10,7 +10,7 @@
 //   output because the inputs are invalid).
 // - published: read the output ConfigMap (and Secret) the nodes install:
 //   what the nodes have, even while the inputs are invalid. No attribution.
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import type { Explanation, ImageRef, NodeFileView } from '../explain/index.js';
 import { explain } from '../explain/index.js';
 import { OUR_API_VERSION, HYPERSHIFT_API_VERSION } from '../model/kinds.js';
@@ -100,8 +100,10 @@ async function freshness(c: Clients, target: Target, operatorNamespace: string, 
     // The annotation (like the status) says `sha256:<hex>`.
     const published = cm.metadata?.annotations?.[HASH_ANNOTATION]?.replace(/^sha256:/, '');
     if (published === hash) return [`${where} publishes exactly this (content hash ${hash.slice(0, 12)})`];
-    return [`${where} publishes content hash ${published?.slice(0, 12) ?? '(none)'}, not ${hash.slice(0, 12)}: nodes still install another output ` +
-      '(the operator has not caught up, or it kept the last good output: see kubectl get rmc)'];
+    return [
+      `${where} publishes content hash ${published?.slice(0, 12) ?? '(none)'}, not ${hash.slice(0, 12)}: nodes still install another output ` +
+        '(the operator has not caught up, or it kept the last good output: see kubectl get rmc)',
+    ];
   } catch (e) {
     return [`${where} cannot be read (${describe(e)}): whether nodes have this output is unknown`];
   }
@@ -109,7 +111,7 @@ async function freshness(c: Clients, target: Target, operatorNamespace: string, 
 
 async function fromPublished(c: Clients, ref: ImageRef, target: Target, flags: ExplainFlags): Promise<ClusterResult> {
   const at = outputLocation(target, flags.namespace);
-  let cm;
+  let cm: V1ConfigMap;
   try {
     cm = await c.core.readNamespacedConfigMap(at);
   } catch (e) {

@@ -2,7 +2,7 @@
 // from under the configuration rendered from PATHs (offline), or from the
 // cluster of the current kubeconfig when no PATH is given. Exit codes:
 // 0 explained, 1 invalid input, 2 usage, 3 some runtime cannot pull IMAGE.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { dump } from 'js-yaml';
 import { cannotPull, explain, parseImageRef, type Explanation, type ImageRef, type Runtime } from '../explain/index.js';
 import { formatExplanation } from '../explain/format.js';
@@ -42,7 +42,11 @@ export function nodePoolNotes(t: Target): string[] {
 }
 
 /** Explains from files: the same load, validation and render as `render`. */
-export function explainFromPaths(ref: ImageRef, paths: readonly string[], flags: Pick<ExplainFlags, 'target' | 'runtime'>): { errors: Problem[]; explanation?: Explanation } {
+export function explainFromPaths(
+  ref: ImageRef,
+  paths: readonly string[],
+  flags: Pick<ExplainFlags, 'target' | 'runtime'>,
+): { errors: Problem[]; explanation?: Explanation } {
   const target = flags.target ?? { kind: 'Cluster' as const };
   const { errors, rendered } = renderPaths(paths, target);
   if (errors.length > 0 || !rendered?.outcome.ok) return { errors };
@@ -83,7 +87,11 @@ export function registerExplainCommand(program: Command): void {
     .option('--target <namespace/nodepool>', 'explain for this NodePool (default: the cluster-wide target)', parseTarget)
     .addOption(new Option('-o, --output <format>', 'output format').choices(['human', 'json', 'yaml']).default('human'))
     .addOption(new Option('--runtime <runtime>', 'explain only this runtime').choices(['all', 'containers-image', 'containerd']).default('all'))
-    .addOption(new Option('--from <what>', 'cluster only: render from the inputs the controller reads, or read the published output the nodes install').choices(['inputs', 'published']).default('inputs'))
+    .addOption(
+      new Option('--from <what>', 'cluster only: render from the inputs the controller reads, or read the published output the nodes install')
+        .choices(['inputs', 'published'])
+        .default('inputs'),
+    )
     .option('--kubeconfig <path>', 'cluster only: kubeconfig file (default: $KUBECONFIG, ~/.kube/config)')
     .option('--context <name>', 'cluster only: kubeconfig context')
     .option('--namespace <ns>', 'cluster only: the operator namespace (where the cluster-wide output lives)', 'image-mirror-system')

@@ -26,10 +26,11 @@ export function ruleContributors(inputs: MergeInputs, prefix: string): Contribut
   for (const s of inputs.insecure) if (s.scope === prefix) out.push(contributor(s.origin, s.field, `insecure scope ${s.scope}`));
   for (const s of inputs.blocked) if (s.scope === prefix) out.push(contributor(s.origin, s.field, `blocked scope ${s.scope}`));
   for (const a of inputs.access) {
-    if (a.host === prefix && (a.plainHTTP || a.insecureSkipVerify)) out.push(contributor(a.origin, a.field, a.plainHTTP ? 'plain HTTP host' : 'TLS not verified'));
+    if (a.host === prefix && (a.plainHTTP || a.insecureSkipVerify))
+      out.push(contributor(a.origin, a.field, a.plainHTTP ? 'plain HTTP host' : 'TLS not verified'));
   }
   const dm = inputs.defaultMirror;
-  if (dm && dm.registries.includes(prefix)) out.push(contributor(dm.origin, dm.field, `default mirror registry ${prefix}`));
+  if (dm?.registries.includes(prefix)) out.push(contributor(dm.origin, dm.field, `default mirror registry ${prefix}`));
   return dedupe(out);
 }
 

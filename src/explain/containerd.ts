@@ -21,7 +21,7 @@ import type { MergeInputs } from '../model/types.js';
 import { accessContributors, containerdTableContributors, insecureContributors } from './attribution.js';
 import type { NodeFiles } from './node-files.js';
 import { serverHost, type ImageRef } from './reference.js';
-import type { ContainerdEndpoint, ContainerdExplanation, CredentialsView, PredictedRequest, TlsView } from './types.js';
+import type { ContainerdEndpoint, ContainerdExplanation, PredictedRequest, TlsView } from './types.js';
 import { contributor, type Contributor } from './types.js';
 import { hostPort } from '../merge/scope.js';
 
@@ -91,15 +91,27 @@ export function readHostsToml(text: string, dir: string): HostsRead {
 /** parseHostConfig. */
 function hostConfig(role: 'host' | 'server', server: string, cfg: Record<string, unknown>, dir: string): HostConfig | string {
   const overridePath = cfg.override_path === true;
-  const h: HostConfig = { role, scheme: '', host: '', path: '', overridePath, capabilities: [...ALL], caFiles: [], clientPairs: [], headerNames: [], headers: {} };
+  const h: HostConfig = {
+    role,
+    scheme: '',
+    host: '',
+    path: '',
+    overridePath,
+    capabilities: [...ALL],
+    caFiles: [],
+    clientPairs: [],
+    headerNames: [],
+    headers: {},
+  };
   if (server !== '') {
     h.written = server;
     const url = server.startsWith('http') ? server : `https://${server}`;
     const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)([^?#]*)/i.exec(url);
-    if (!m) return `unable to parse server ${JSON.stringify(server)}`;
-    h.scheme = m[1].toLowerCase();
-    h.host = m[2];
-    let path = m[3];
+    const [scheme, host, rawPath] = [m?.[1], m?.[2], m?.[3]];
+    if (scheme === undefined || host === undefined || rawPath === undefined) return `unable to parse server ${JSON.stringify(server)}`;
+    h.scheme = scheme.toLowerCase();
+    h.host = host;
+    let path = rawPath;
     if (path.length > 0) {
       path = cleanPath(path);
       if (!path.endsWith('/v2') && !overridePath) path += '/v2';
@@ -166,7 +178,18 @@ function isLocalhost(host: string): boolean {
 
 /** A host with nothing configured: ConfigureHosts fills in the registry's defaults. */
 function emptyHost(): HostConfig {
-  return { role: 'default', scheme: '', host: '', path: '', overridePath: false, capabilities: [...ALL], caFiles: [], clientPairs: [], headerNames: [], headers: {} };
+  return {
+    role: 'default',
+    scheme: '',
+    host: '',
+    path: '',
+    overridePath: false,
+    capabilities: [...ALL],
+    caFiles: [],
+    clientPairs: [],
+    headerNames: [],
+    headers: {},
+  };
 }
 
 /** The certificate files fallback (loadCertFiles): one default host with the directory's *.crt and *.cert files. */
@@ -174,17 +197,19 @@ function certFilesHost(dir: string, files: NodeFiles): HostConfig {
   const names = files.list(dir);
   const h = emptyHost();
   h.caFiles = names.filter((n) => n.endsWith('.crt')).map((n) => `${dir}/${n}`);
-  h.clientPairs = names.filter((n) => n.endsWith('.cert')).map((n) => {
-    const key = `${n.slice(0, -5)}.key`;
-    return names.includes(key) ? { cert: `${dir}/${n}`, key: `${dir}/${key}` } : { cert: `${dir}/${n}` };
-  });
+  h.clientPairs = names
+    .filter((n) => n.endsWith('.cert'))
+    .map((n) => {
+      const key = `${n.slice(0, -5)}.key`;
+      return names.includes(key) ? { cert: `${dir}/${n}`, key: `${dir}/${key}` } : { cert: `${dir}/${n}` };
+    });
   return h;
 }
 
 /** ConfigureHosts: the last host without a server gets the registry's defaults. */
 function withDefaults(hosts: HostConfig[], refHost: string, notes: string[]): void {
   const last = hosts[hosts.length - 1];
-  if (!last || last.host !== '') return;
+  if (last?.host !== '') return;
   if (refHost === 'docker.io') {
     last.scheme = 'https';
     last.host = 'registry-1.docker.io';
@@ -193,7 +218,9 @@ function withDefaults(hosts: HostConfig[], refHost: string, notes: string[]): vo
     last.scheme = 'https';
     if (isLocalhost(refHost)) {
       last.scheme = 'http';
-      notes.push(`${refHost} is a local address: without a configured server, containerd uses plain HTTP there (2.x: HTTP on a non-443 port, trying HTTPS without verification first)`);
+      notes.push(
+        `${refHost} is a local address: without a configured server, containerd uses plain HTTP there (2.x: HTTP on a non-443 port, trying HTTPS without verification first)`,
+      );
     }
   }
   last.path = '/v2';
@@ -203,7 +230,7 @@ function withDefaults(hosts: HostConfig[], refHost: string, notes: string[]): vo
 export interface ContainerdInput {
   ref: ImageRef;
   files: NodeFiles;
-  inputs?: MergeInputs;
+  inputs?: MergeInputs | undefined;
 }
 
 export function explainContainerd(input: ContainerdInput): ContainerdExplanation {
@@ -249,7 +276,10 @@ export function explainContainerd(input: ContainerdInput): ContainerdExplanation
   const firstSource = usable.findIndex((e) => e.isSource);
   out.sourceContacted = firstSource < 0 ? 'never' : firstSource === 0 ? 'first' : 'after-mirrors';
   if (usable.length === 0) {
-    out.pull = { status: 'fails', why: `no resolve hosts: no endpoint has the ${need.join(' and ')} capabilit${need.length > 1 ? 'ies' : 'y'} a pull by ${ref.kind} needs` };
+    out.pull = {
+      status: 'fails',
+      why: `no resolve hosts: no endpoint has the ${need.join(' and ')} capabilit${need.length > 1 ? 'ies' : 'y'} a pull by ${ref.kind} needs`,
+    };
   }
   out.files.push(...new Set(out.endpoints.flatMap((e) => [...e.tls.caFiles, ...e.tls.clientCertificates.map((c) => c.cert)])));
   return out;
@@ -278,7 +308,8 @@ function endpointOf(h: HostConfig, need: readonly Capability[], input: Container
     contributors: [],
   };
   if (h.written !== undefined) e.written = h.written;
-  if (missing.length > 0) e.skipped = `capabilities ${JSON.stringify(h.capabilities)} lack ${missing.map((c) => `"${c}"`).join(' and ')}, which a pull by ${ref.kind} needs`;
+  if (missing.length > 0)
+    e.skipped = `capabilities ${JSON.stringify(h.capabilities)} lack ${missing.map((c) => `"${c}"`).join(' and ')}, which a pull by ${ref.kind} needs`;
   const auth = h.headerNames.find((n) => n.toLowerCase() === 'authorization');
   if (auth && dir) e.credentials = { file: `${dir}/hosts.toml`, entry: `header ${auth}`, note: 'sent with every request to this host' };
   e.requests = requestsFor(h, ref);
@@ -301,7 +332,12 @@ function requestsFor(h: HostConfig, ref: ImageRef): PredictedRequest[] {
 function requestOrder(endpoints: readonly ContainerdEndpoint[], ref: ImageRef): PredictedRequest[] {
   const kinds = ref.digest ? 2 : 1;
   const out: PredictedRequest[] = [];
-  for (let k = 0; k < kinds; k++) for (const e of endpoints) out.push(e.requests[k]);
+  for (let k = 0; k < kinds; k++) {
+    for (const e of endpoints) {
+      const q = e.requests[k];
+      if (q) out.push(q);
+    }
+  }
   return out;
 }
 

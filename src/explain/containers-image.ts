@@ -121,12 +121,12 @@ export function refMatchingPrefix(ref: string, prefix: string): number {
     const index = ref.indexOf(prefix.slice(1));
     if (index < 0 || ref.slice(0, index).includes('/')) return -1;
     const end = index + prefix.length - 1;
-    return end === ref.length || ':/@'.includes(ref[end]) ? end : -1;
+    return end === ref.length || ':/@'.includes(ref.charAt(end)) ? end : -1;
   }
   if (ref.length < prefix.length) return -1;
   if (ref.length === prefix.length) return ref === prefix ? prefix.length : -1;
   if (!ref.startsWith(prefix)) return -1;
-  return ':/@'.includes(ref[prefix.length]) ? prefix.length : -1;
+  return ':/@'.includes(ref.charAt(prefix.length)) ? prefix.length : -1;
 }
 
 /** FindRegistry: the longest matching prefix; the first in sort order among equally long ones. */
@@ -148,9 +148,12 @@ interface PullSource {
 /** PullSourcesFromReference, keeping the mirrors it leaves out (and why) for the explanation. */
 function pullSources(r: ConfRegistry, digest: boolean): PullSource[] {
   const out: PullSource[] = r.mirrors.map((m) => {
-    if (r.mirrorByDigestOnly && !digest) return { role: 'mirror', endpoint: m, applies: false, skipped: 'mirror-by-digest-only = true on the registry, and this is a pull by tag' };
-    if (!r.mirrorByDigestOnly && m.pullFromMirror === 'digest-only' && !digest) return { role: 'mirror', endpoint: m, applies: false, skipped: 'pull-from-mirror = "digest-only", and this is a pull by tag' };
-    if (!r.mirrorByDigestOnly && m.pullFromMirror === 'tag-only' && digest) return { role: 'mirror', endpoint: m, applies: false, skipped: 'pull-from-mirror = "tag-only", and this is a pull by digest' };
+    if (r.mirrorByDigestOnly && !digest)
+      return { role: 'mirror', endpoint: m, applies: false, skipped: 'mirror-by-digest-only = true on the registry, and this is a pull by tag' };
+    if (!r.mirrorByDigestOnly && m.pullFromMirror === 'digest-only' && !digest)
+      return { role: 'mirror', endpoint: m, applies: false, skipped: 'pull-from-mirror = "digest-only", and this is a pull by tag' };
+    if (!r.mirrorByDigestOnly && m.pullFromMirror === 'tag-only' && digest)
+      return { role: 'mirror', endpoint: m, applies: false, skipped: 'pull-from-mirror = "tag-only", and this is a pull by digest' };
     return { role: 'mirror', endpoint: m, applies: true };
   });
   out.push({ role: 'source', endpoint: { location: r.location, insecure: r.insecure, pullFromMirror: 'all' }, applies: true });
@@ -167,7 +170,7 @@ export interface ContainersImageInput {
   ref: ImageRef;
   files: NodeFiles;
   /** For attribution; absent when the files were read from a published output. */
-  inputs?: MergeInputs;
+  inputs?: MergeInputs | undefined;
 }
 
 export function explainContainersImage(input: ContainersImageInput): ContainersImageExplanation {
@@ -203,7 +206,13 @@ export function explainContainersImage(input: ContainersImageInput): ContainersI
     ? pullSources(reg, ref.kind === 'digest')
     : [{ role: 'source', endpoint: { location: ref.name, insecure: false, pullFromMirror: 'all' }, applies: true }];
   if (reg) {
-    out.match = { prefix: reg.prefix, blocked: reg.blocked, insecure: reg.insecure, mirrorByDigestOnly: reg.mirrorByDigestOnly, contributors: input.inputs ? ruleContributors(input.inputs, reg.prefix) : [] };
+    out.match = {
+      prefix: reg.prefix,
+      blocked: reg.blocked,
+      insecure: reg.insecure,
+      mirrorByDigestOnly: reg.mirrorByDigestOnly,
+      contributors: input.inputs ? ruleContributors(input.inputs, reg.prefix) : [],
+    };
     if (reg.location !== '') out.match.location = reg.location;
   }
   for (const s of sources) {
@@ -219,11 +228,20 @@ export function explainContainersImage(input: ContainersImageInput): ContainersI
   const source = out.endpoints.find((e) => e.role === 'source')!;
   out.sourceContacted = !source.applies || source.blockedBy ? 'never' : tried[0] === source ? 'first' : 'after-mirrors';
   if (tried.length === 0) out.pull = { status: 'fails', why: noEndpointWhy(out.endpoints, ref) };
-  out.files.push(...new Set(out.endpoints.flatMap((e) => [...e.tls.caFiles, ...e.tls.clientCertificates.map((c) => c.cert), ...(e.credentials ? [e.credentials.file] : [])])));
+  out.files.push(
+    ...new Set(
+      out.endpoints.flatMap((e) => [...e.tls.caFiles, ...e.tls.clientCertificates.map((c) => c.cert), ...(e.credentials ? [e.credentials.file] : [])]),
+    ),
+  );
   return out;
 }
 
-function endpointOf(s: PullSource, reg: ConfRegistry | undefined, registries: readonly ConfRegistry[], input: ContainersImageInput): ContainersImageEndpoint | string {
+function endpointOf(
+  s: PullSource,
+  reg: ConfRegistry | undefined,
+  registries: readonly ConfRegistry[],
+  input: ContainersImageInput,
+): ContainersImageEndpoint | string {
   const { ref, files, inputs } = input;
   const rewritten = reg ? rewrite(ref.pulled, reg.prefix, s.endpoint.location) : ref.pulled;
   const parsed = parseImageRef(rewritten);
@@ -252,7 +270,12 @@ function endpointOf(s: PullSource, reg: ConfRegistry | undefined, registries: re
 }
 
 function contributorsOf(e: ContainersImageEndpoint, s: PullSource, reg: ConfRegistry, inputs: MergeInputs, domain: string) {
-  const pools = s.endpoint.pullFromMirror === 'digest-only' || reg.mirrorByDigestOnly ? (['digest'] as const) : s.endpoint.pullFromMirror === 'tag-only' ? (['tag'] as const) : (['digest', 'tag'] as const);
+  const pools =
+    s.endpoint.pullFromMirror === 'digest-only' || reg.mirrorByDigestOnly
+      ? (['digest'] as const)
+      : s.endpoint.pullFromMirror === 'tag-only'
+        ? (['tag'] as const)
+        : (['digest', 'tag'] as const);
   const list = s.role === 'mirror' ? mirrorContributors(inputs, reg.prefix, s.endpoint.location, pools) : [];
   if (e.blockedBy) list.push(...blockContributors(inputs, e.blockedBy));
   if (s.endpoint.insecure) list.push(...insecureContributors(inputs, s.endpoint.location || domain));
@@ -311,6 +334,6 @@ function credentialsFor(physical: ImageRef, files: NodeFiles): CredentialsView |
 }
 
 function noEndpointWhy(endpoints: readonly ContainersImageEndpoint[], ref: ImageRef): string {
-  const reasons = endpoints.map((e) => `${e.role} ${e.location}: ${e.blockedBy ? `blocked (prefix ${e.blockedBy})` : e.skipped ?? 'not tried'}`);
+  const reasons = endpoints.map((e) => `${e.role} ${e.location}: ${e.blockedBy ? `blocked (prefix ${e.blockedBy})` : (e.skipped ?? 'not tried')}`);
   return `no endpoint can serve ${ref.pulled}: ${reasons.join('; ')}`;
 }

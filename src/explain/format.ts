@@ -17,7 +17,7 @@ export function formatExplanation(e: Explanation): string {
 
 const FROM: Record<Explanation['from'], string> = {
   files: 'files',
-  'cluster-inputs': 'the cluster\'s inputs',
+  'cluster-inputs': "the cluster's inputs",
   'cluster-published': 'the published output',
 };
 
@@ -40,7 +40,9 @@ function runtimeBlock(rt: RuntimeExplanation): string[] {
   out.push(`  order     ${rt.requests.length === 0 ? '(no request)' : ''}`.trimEnd());
   rt.requests.forEach((q, i) => out.push(`    ${i + 1}. ${request(q)}`));
   out.push(`  source    ${SOURCE[rt.sourceContacted]}`);
-  out.push(`  result    ${rt.pull.status === 'ok' ? 'pulled from the first endpoint that has it' : `${rt.pull.status === 'fails' ? 'CANNOT BE PULLED' : 'UNKNOWN'}: ${rt.pull.why}`}`);
+  out.push(
+    `  result    ${rt.pull.status === 'ok' ? 'pulled from the first endpoint that has it' : `${rt.pull.status === 'fails' ? 'CANNOT BE PULLED' : 'UNKNOWN'}: ${rt.pull.why}`}`,
+  );
   for (const w of rt.warnings) out.push(`  warning   ${warning(w)}`);
   for (const n of rt.notes) out.push(`  note      ${n}`);
   return out;

@@ -20,14 +20,14 @@ export interface ExplainInput {
   /** The node files of the target, by node path. */
   files: Iterable<NodeFileView>;
   /** The gathered inputs, for attribution; absent when only a published output was read. */
-  inputs?: MergeInputs;
+  inputs?: MergeInputs | undefined;
   /** The render's warnings. */
   warnings: readonly RenderWarning[];
   target: string;
   from: Explanation['from'];
-  contentHash?: string;
-  runtimes?: readonly Runtime[];
-  notes?: string[];
+  contentHash?: string | undefined;
+  runtimes?: readonly Runtime[] | undefined;
+  notes?: string[] | undefined;
 }
 
 export function explain(input: ExplainInput): Explanation {
@@ -39,7 +39,14 @@ export function explain(input: ExplainInput): Explanation {
     r.warnings = warningsFor(input.warnings, runtime, ref);
     runtimes.push(r);
   }
-  const reference: Explanation['reference'] = { input: ref.input, pulled: ref.pulled, kind: ref.kind, registry: ref.domain, repository: ref.path, notes: ref.notes };
+  const reference: Explanation['reference'] = {
+    input: ref.input,
+    pulled: ref.pulled,
+    kind: ref.kind,
+    registry: ref.domain,
+    repository: ref.path,
+    notes: ref.notes,
+  };
   if (ref.tag && !ref.digest) reference.tag = ref.tag;
   if (ref.digest) reference.digest = ref.digest;
   const out: Explanation = { reference, target: input.target, from: input.from, runtimes, notes: input.notes ?? [] };

@@ -82,7 +82,7 @@ function splitDomain(rest: string, notes: string[]): { domain: string; path: str
   const path = slash < 0 ? `library/${rest}` : rest;
   notes.push(
     `"${rest}" names no registry: read as docker.io/${path} (containerd and the kubelet normalize it this way; ` +
-      'CRI-O and podman resolve short names through the node\'s unqualified-search-registries and short-name aliases instead)',
+      "CRI-O and podman resolve short names through the node's unqualified-search-registries and short-name aliases instead)",
   );
   return { domain: 'docker.io', path };
 }

@@ -41,10 +41,11 @@ async function silentServer(): Promise<{ host: string; stop: () => Promise<void>
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   return {
     host: `127.0.0.1:${port}`,
-    stop: () => new Promise<void>((r) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => r());
-    }),
+    stop: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -65,7 +66,19 @@ async function installed(out: string): Promise<{ files: NodeFiles; paths: string
 describe('consumer: mirror probes from the node', function () {
   this.timeout(120_000);
   const world = new World();
-  const names = ['tls-good', 'tls-wrong-ca', 'tls-no-ca', 'basic-good', 'basic-wrong', 'basic-missing', 'token-good', 'token-wrong', 'silent', 'silent-tls', 'refused'] as const;
+  const names = [
+    'tls-good',
+    'tls-wrong-ca',
+    'tls-no-ca',
+    'basic-good',
+    'basic-wrong',
+    'basic-missing',
+    'token-good',
+    'token-wrong',
+    'silent',
+    'silent-tls',
+    'refused',
+  ] as const;
   type Name = (typeof names)[number];
   const host: Partial<Record<Name, string>> = {};
   let tokens: TokenService;
@@ -97,19 +110,20 @@ describe('consumer: mirror probes from the node', function () {
       world.registry({ tokenAuth }),
     ]);
     names.slice(0, 8).forEach((n, i) => {
-      regs[n] = started[i];
-      host[n] = started[i].host;
+      const r = started[i]!;
+      regs[n] = r;
+      host[n] = r.host;
     });
     [silent, silentTls] = await Promise.all([silentServer(), silentServer()]);
     host.silent = silent.host;
     host['silent-tls'] = silentTls.host; // reached over TLS: no plainHTTP for it
     host.refused = `127.0.0.1:${await freePort()}`;
     img = await world.image('probe-image');
-    await world.push(img, regs['tls-good'], 'tls-good');
+    await world.push(img, regs['tls-good']!, 'tls-good');
 
     const secret = (name: string, password: string): Doc => basicAuthSecret(name, USER, password);
-    const creds = (name: string): HostSpec['credentialsSecretRef'] => ({ namespace: NS, name });
-    const ca = (name: string): HostSpec['ca'] => ({ configMapKeyRef: { namespace: NS, name, key: 'ca.crt' } });
+    const creds = (name: string): NonNullable<HostSpec['credentialsSecretRef']> => ({ namespace: NS, name });
+    const ca = (name: string): NonNullable<HostSpec['ca']> => ({ configMapKeyRef: { namespace: NS, name, key: 'ca.crt' } });
     const hosts: HostSpec[] = [
       { host: host['tls-good']!, ca: ca('ca-a') },
       { host: host['tls-wrong-ca']!, ca: ca('ca-a') }, // served with CA B's certificate
@@ -122,7 +136,10 @@ describe('consumer: mirror probes from the node', function () {
       { host: host.refused!, plainHTTP: true },
     ];
     rendered = await renderOk([
-      idms('probed', names.map((n) => ({ source: `src.example/${n}`, mirrors: [`${host[n]}/${n}`] }))),
+      idms(
+        'probed',
+        names.map((n) => ({ source: `src.example/${n}`, mirrors: [`${host[n]}/${n}`] })),
+      ),
       registryAccess('probe-access', hosts),
       configMap('ca-a', { 'ca.crt': tlsA.caPEM }),
       secret('right', PASSWORD),

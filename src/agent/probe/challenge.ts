@@ -12,10 +12,9 @@ export function parseChallenges(header: string | undefined): Challenge[] {
   const out: Challenge[] = [];
   // scheme, then comma-separated auth-params (quoted or token values); a new scheme starts a new challenge.
   const re = /\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?|\s*([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)(?:\s+|$)/gy;
-  let m: RegExpExecArray | null;
   let current: Challenge | undefined;
   let last = -1;
-  while ((m = re.exec(header)) !== null && re.lastIndex !== last) {
+  for (let m = re.exec(header); m !== null && re.lastIndex !== last; m = re.exec(header)) {
     last = re.lastIndex;
     if (m[4] !== undefined) {
       current = { scheme: m[4].toLowerCase(), params: {} };

@@ -13,10 +13,10 @@ export interface ProbeOptions {
   intervalMs: number;
   /** Deadline for the probe of one mirror. */
   timeoutMs: number;
-  probeImage?: ImageRef;
+  probeImage?: ImageRef | undefined;
   /** `[host]:port` for /metrics; absent: no endpoint. */
-  metricsBind?: string;
-  minGapMs?: number;
+  metricsBind?: string | undefined;
+  minGapMs?: number | undefined;
 }
 
 export interface Probes {
@@ -26,7 +26,7 @@ export interface Probes {
   readonly metrics: ProbeMetrics;
 }
 
-export async function startProbes(opts: ProbeOptions, deps: { core: CoreV1Api; nodeName?: string; root: string; log: Logger }): Promise<Probes> {
+export async function startProbes(opts: ProbeOptions, deps: { core: CoreV1Api; nodeName?: string | undefined; root: string; log: Logger }): Promise<Probes> {
   const metrics = new ProbeMetrics({ processMetrics: true });
   let server: Server | undefined;
   if (opts.metricsBind) {

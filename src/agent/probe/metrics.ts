@@ -18,15 +18,30 @@ export class ProbeMetrics {
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    this.up = new Gauge({ name: 'imagemirror_agent_mirror_up', help: 'Whether the last probe reached the mirror with the installed settings (1) or not (0).', labelNames: ['mirror', 'runtime'], registers });
-    this.duration = new Gauge({ name: 'imagemirror_agent_mirror_probe_duration_seconds', help: 'Duration of the last probe of the mirror, TCP to the API root answer (and the probe image).', labelNames: ['mirror', 'runtime'], registers });
+    this.up = new Gauge({
+      name: 'imagemirror_agent_mirror_up',
+      help: 'Whether the last probe reached the mirror with the installed settings (1) or not (0).',
+      labelNames: ['mirror', 'runtime'],
+      registers,
+    });
+    this.duration = new Gauge({
+      name: 'imagemirror_agent_mirror_probe_duration_seconds',
+      help: 'Duration of the last probe of the mirror, TCP to the API root answer (and the probe image).',
+      labelNames: ['mirror', 'runtime'],
+      registers,
+    });
     this.errorClass = new Gauge({
       name: 'imagemirror_agent_mirror_probe_error',
       help: `1 for the error class of the last failed probe of the mirror (${ERROR_CLASSES.join(', ')}); absent while it is reachable.`,
       labelNames: ['mirror', 'runtime', 'class'],
       registers,
     });
-    this.image = new Gauge({ name: 'imagemirror_agent_mirror_probe_image_resolved', help: 'Whether the probe image resolved on the mirror (1) or not (0); absent without a probe image.', labelNames: ['mirror', 'runtime'], registers });
+    this.image = new Gauge({
+      name: 'imagemirror_agent_mirror_probe_image_resolved',
+      help: 'Whether the probe image resolved on the mirror (1) or not (0); absent without a probe image.',
+      labelNames: ['mirror', 'runtime'],
+      registers,
+    });
     this.lastRun = new Gauge({ name: 'imagemirror_agent_probe_last_run_timestamp_seconds', help: 'When the last probe run finished (Unix time).', registers });
     this.runs = new Counter({ name: 'imagemirror_agent_probe_runs_total', help: 'Probe runs (one probe per mirror each).', registers });
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
@@ -58,7 +73,8 @@ export class ProbeMetrics {
 /** Serves GET /metrics (and /healthz) on `bind` (`host:port` or `:port`). */
 export async function serveMetrics(registry: Registry, bind: string): Promise<Server> {
   const m = /^(.*):([0-9]+)$/.exec(bind);
-  if (!m) throw new Error(`--metrics-bind-address ${JSON.stringify(bind)} is not [host]:port`);
+  const [host, port] = [m?.[1], m?.[2]];
+  if (host === undefined || port === undefined) throw new Error(`--metrics-bind-address ${JSON.stringify(bind)} is not [host]:port`);
   const server = createServer((req, res) => {
     if (req.url === '/metrics') {
       registry
@@ -78,7 +94,7 @@ export async function serveMetrics(registry: Registry, bind: string): Promise<Se
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(Number(m[2]), m[1] === '' ? undefined : m[1].replace(/^\[(.*)\]$/, '$1'), () => resolve());
+    server.listen(Number(port), host === '' ? undefined : host.replace(/^\[(.*)\]$/, '$1'), () => resolve());
   });
   return server;
 }

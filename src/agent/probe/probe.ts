@@ -29,9 +29,21 @@ export type ErrorClass =
   | 'token-exchange';
 
 export const ERROR_CLASSES: readonly ErrorClass[] = [
-  'dns', 'connection-refused', 'connect-timeout', 'network', 'tls-unknown-authority', 'tls-hostname-mismatch',
-  'tls-certificate-expired', 'tls-handshake', 'tls-handshake-timeout', 'no-answer', 'http-status', 'not-a-registry',
-  'auth-required', 'auth-rejected', 'token-exchange',
+  'dns',
+  'connection-refused',
+  'connect-timeout',
+  'network',
+  'tls-unknown-authority',
+  'tls-hostname-mismatch',
+  'tls-certificate-expired',
+  'tls-handshake',
+  'tls-handshake-timeout',
+  'no-answer',
+  'http-status',
+  'not-a-registry',
+  'auth-required',
+  'auth-rejected',
+  'token-exchange',
 ];
 
 export interface ProbeResult {
@@ -82,6 +94,7 @@ export async function probe(t: ProbeTarget, opts: ProbeOptions): Promise<ProbeRe
   try {
     const auth = await session.login();
     const result: ProbeResult = { ok: true, latencyMs: now() - started, scheme: session.scheme, auth };
+
     if (t.imageRequests.length > 0) result.image = await session.image();
     result.latencyMs = now() - started;
     return result;
@@ -107,7 +120,7 @@ class Session {
   }
 
   /** GET on the API root until it answers 200, authenticating as the runtime would. */
-  async login(): Promise<ProbeResult['auth']> {
+  async login(): Promise<NonNullable<ProbeResult['auth']>> {
     const first = await this.get(this.t.pingPath, this.authorization);
     if (first.status === 200) return this.authorization ? 'basic' : 'anonymous';
     if (first.status !== 401) throw this.unexpected(first, this.t.pingPath);
@@ -166,10 +179,17 @@ class Session {
     if (params.service) url.searchParams.set('service', params.service);
     if (scope) url.searchParams.set('scope', scope);
     const basic = this.t.authorization?.startsWith('Basic ') ? this.t.authorization : undefined;
-    const endpoint: Endpoint = { scheme: url.protocol === 'http:' ? 'http' : 'https', host: url.hostname, port: Number(url.port) || (url.protocol === 'http:' ? 80 : 443) };
+    const endpoint: Endpoint = {
+      scheme: url.protocol === 'http:' ? 'http' : 'https',
+      host: url.hostname,
+      port: Number(url.port) || (url.protocol === 'http:' ? 80 : 443),
+    };
     const a = await this.send(endpoint, 'GET', url.pathname + url.search, basic, undefined);
     if (a.status === 401 || a.status === 403) {
-      throw new ProbeError(basic ? 'auth-rejected' : 'auth-required', `the token service ${url.origin}${url.pathname} refused ${basic ? `the credentials of ${this.credentialsFrom()}` : 'an anonymous token'} (${a.status})`);
+      throw new ProbeError(
+        basic ? 'auth-rejected' : 'auth-required',
+        `the token service ${url.origin}${url.pathname} refused ${basic ? `the credentials of ${this.credentialsFrom()}` : 'an anonymous token'} (${a.status})`,
+      );
     }
     if (a.status !== 200) throw new ProbeError('token-exchange', `the token service ${url.origin}${url.pathname} answered ${a.status}`);
     try {
@@ -200,7 +220,9 @@ class Session {
       return await this.send(endpoint, method, path, authorization, accept);
     } catch (e) {
       // With an implicit port, HTTP is another port (80): a refused or silent 443 falls back too, as containers/image does.
-      const fallback = e instanceof ProbeError && (e.errorClass.startsWith('tls') || (this.t.port === undefined && (e.errorClass === 'connection-refused' || e.errorClass === 'connect-timeout')));
+      const fallback =
+        e instanceof ProbeError &&
+        (e.errorClass.startsWith('tls') || (this.t.port === undefined && (e.errorClass === 'connection-refused' || e.errorClass === 'connect-timeout')));
       if (!fallback || !this.t.httpFallback || this.scheme !== 'https') throw e;
       // Both runtimes retry an insecure endpoint over plain HTTP after a TLS failure (containerd on the same port).
       this.scheme = 'http';
@@ -220,7 +242,12 @@ class Session {
       if (accept) headers.Accept = accept;
       const timer = setTimeout(() => {
         req.destroy();
-        reject(new ProbeError('no-answer', `${e.scheme}://${hostHeader(e)} accepted the connection but sent no answer to ${method} ${path.split('?')[0]} within the probe deadline`));
+        reject(
+          new ProbeError(
+            'no-answer',
+            `${e.scheme}://${hostHeader(e)} accepted the connection but sent no answer to ${method} ${path.split('?')[0]} within the probe deadline`,
+          ),
+        );
       }, this.remaining());
       const req = httpRequest({ method, path, headers, createConnection: () => socket }, (res) => {
         const chunks: Buffer[] = [];
@@ -322,12 +349,22 @@ function classifyTls(err: NodeJS.ErrnoException, e: Endpoint, withCA: boolean): 
   const where = hostHeader(e);
   const code = err.code ?? '';
   const ca = withCA ? ' (with the installed CA)' : ' (no CA installed for it: system CAs only)';
-  if (['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT'].includes(code)) {
+  if (
+    [
+      'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+      'SELF_SIGNED_CERT_IN_CHAIN',
+      'DEPTH_ZERO_SELF_SIGNED_CERT',
+      'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+      'UNABLE_TO_GET_ISSUER_CERT',
+    ].includes(code)
+  ) {
     return new ProbeError('tls-unknown-authority', `x509: certificate signed by unknown authority: ${where}${ca}`);
   }
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return new ProbeError('tls-hostname-mismatch', `x509: the certificate of ${where} is not valid for ${e.host}`);
-  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return new ProbeError('tls-certificate-expired', `x509: the certificate of ${where} has expired or is not yet valid`);
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')
+    return new ProbeError('tls-certificate-expired', `x509: the certificate of ${where} has expired or is not yet valid`);
   if (code === 'ECONNRESET' || code === 'EPIPE') return new ProbeError('tls-handshake', `${where} closed the connection during the TLS handshake`);
-  if (/wrong version number|packet length too long|http request/i.test(err.message)) return new ProbeError('tls-handshake', `${where} does not speak TLS (plain HTTP?)`);
+  if (/wrong version number|packet length too long|http request/i.test(err.message))
+    return new ProbeError('tls-handshake', `${where} does not speak TLS (plain HTTP?)`);
   return new ProbeError('tls-handshake', `TLS handshake with ${where} failed: ${code || err.message}`);
 }

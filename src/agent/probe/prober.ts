@@ -19,15 +19,15 @@ export interface ProberOptions {
   intervalMs: number;
   timeoutMs: number;
   /** Soonest a run may follow the previous one (default: 30 s, or the interval when shorter). */
-  minGapMs?: number;
+  minGapMs?: number | undefined;
   /** After files changed, a run starts within this much (uniformly jittered; default 5 s). */
-  soonMs?: number;
-  concurrency?: number;
-  probeImage?: ImageRef;
+  soonMs?: number | undefined;
+  concurrency?: number | undefined;
+  probeImage?: ImageRef | undefined;
   log: Logger;
-  metrics?: ProbeMetrics;
-  reporter?: { report(summary: NodeProbeSummary): Promise<void> };
-  random?: () => number;
+  metrics?: ProbeMetrics | undefined;
+  reporter?: { report(summary: NodeProbeSummary): Promise<void> } | undefined;
+  random?: (() => number) | undefined;
 }
 
 export interface ProbeRun {
@@ -74,17 +74,28 @@ export class Prober {
     this.lastStart = Date.now();
     const files = await this.readInstalled();
     const { targets, problems } = probeTargets(files, this.paths, this.opts.probeImage);
-    const outcomes = await mapLimit(targets, this.opts.concurrency ?? 4, async (target) => ({ target, result: await probe(target, { timeoutMs: this.opts.timeoutMs }) }));
+    const outcomes = await mapLimit(targets, this.opts.concurrency ?? 4, async (target) => ({
+      target,
+      result: await probe(target, { timeoutMs: this.opts.timeoutMs }),
+    }));
     const summary = summarize(outcomes, this.contentHash, this.opts.probeImage?.pulled);
     for (const { target, result } of outcomes) {
-      const fields = { mirror: target.mirror, runtimes: target.runtimes, latencyMs: result.latencyMs, errorClass: result.errorClass, image: result.image?.status };
+      const fields = {
+        mirror: target.mirror,
+        runtimes: target.runtimes,
+        latencyMs: result.latencyMs,
+        errorClass: result.errorClass,
+        image: result.image?.status,
+      };
       if (result.ok) log.debug(fields, 'mirror reachable');
       else log.warn({ ...fields, error: result.message }, 'mirror unreachable');
     }
     for (const p of problems) log.warn({ problem: p }, 'probe: file not usable');
     this.opts.metrics?.record(outcomes, new Date());
     if (this.opts.reporter) {
-      await this.opts.reporter.report(summary).catch((e: unknown) => log.warn({ err: e instanceof Error ? e.message : String(e) }, 'cannot report probe results to the Node'));
+      await this.opts.reporter
+        .report(summary)
+        .catch((e: unknown) => log.warn({ err: e instanceof Error ? e.message : String(e) }, 'cannot report probe results to the Node'));
     }
     if (!this.stopped) this.schedule(periodDelay(this.opts.intervalMs, this.random()));
     return { outcomes, summary, problems };
@@ -95,10 +106,13 @@ export class Prober {
     const gap = this.opts.minGapMs ?? Math.min(30_000, this.opts.intervalMs);
     const earliest = this.lastStart === 0 ? 0 : this.lastStart + gap - Date.now();
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.runOnce().catch((e: unknown) => this.opts.log.error({ err: String(e) }, 'probe run failed'));
-    }, Math.max(delayMs, earliest, 0));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.runOnce().catch((e: unknown) => this.opts.log.error({ err: String(e) }, 'probe run failed'));
+      },
+      Math.max(delayMs, earliest, 0),
+    );
     this.timer.unref();
   }
 
@@ -136,7 +150,7 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => 
   const worker = async (): Promise<void> => {
     while (next < items.length) {
       const i = next++;
-      out[i] = await fn(items[i]);
+      out[i] = await fn(items[i] as T);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));

@@ -1,7 +1,7 @@
 // Writes the probe results to the Node: condition ImageMirrorsReachable, the
 // summary annotation (only when it changed) and Events on transitions. The
 // condition's lastTransitionTime moves only when its status does.
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1NodeCondition } from '@kubernetes/client-node';
+import { type CoreV1Api, PatchStrategy, setHeaderOptions, type V1NodeCondition } from '@kubernetes/client-node';
 import { COMPONENT } from '../report.js';
 import { conditionOf, PROBE_ANNOTATION, PROBE_CONDITION, transitions, type NodeProbeSummary } from './summary.js';
 
@@ -41,7 +41,7 @@ export class ProbeReporter {
         reason: c.reason,
         message: c.message,
         lastHeartbeatTime: now,
-        lastTransitionTime: current && current.status === c.status ? current.lastTransitionTime : now,
+        lastTransitionTime: (current && current.status === c.status ? current.lastTransitionTime : undefined) ?? now,
       };
       await this.core.patchNodeStatus(
         { name: this.nodeName, body: { status: { conditions: [condition] } } },
@@ -54,7 +54,7 @@ export class ProbeReporter {
         namespace: 'default',
         body: {
           metadata: { generateName: `${this.nodeName}.`, namespace: 'default' },
-          involvedObject: { apiVersion: 'v1', kind: 'Node', name: this.nodeName, uid: node.metadata?.uid },
+          involvedObject: { apiVersion: 'v1', kind: 'Node', name: this.nodeName, ...(node.metadata?.uid ? { uid: node.metadata.uid } : {}) },
           type: e.type,
           reason: e.reason,
           message: e.message.slice(0, 1000),

@@ -80,13 +80,25 @@ export function conditionOf(s: NodeProbeSummary): ProbeCondition {
   if (total === 0) return { status: 'True', reason: 'NoMirrors', message: 'the installed files name no mirror' };
   const down = s.mirrors.filter((m) => !m.reachable);
   if (down.length > 0) {
-    return { status: 'False', reason: 'MirrorsUnreachable', message: clip(`${down.length}/${total} mirror(s) unreachable from this node: ${down.map(line).join('; ')}`, 1000) };
+    return {
+      status: 'False',
+      reason: 'MirrorsUnreachable',
+      message: clip(`${down.length}/${total} mirror(s) unreachable from this node: ${down.map(line).join('; ')}`, 1000),
+    };
   }
   const withImage = s.mirrors.filter((m) => m.image !== undefined);
   if (s.probeImage && withImage.length > 0 && !withImage.some((m) => m.image === 'resolved')) {
-    return { status: 'False', reason: 'ProbeImageNotResolved', message: clip(`${s.probeImage} does not resolve on any mirror: ${withImage.map((m) => `${m.mirror} ${m.image}`).join('; ')}`, 1000) };
+    return {
+      status: 'False',
+      reason: 'ProbeImageNotResolved',
+      message: clip(`${s.probeImage} does not resolve on any mirror: ${withImage.map((m) => `${m.mirror} ${m.image}`).join('; ')}`, 1000),
+    };
   }
-  return { status: 'True', reason: 'AllMirrorsReachable', message: clip(`${total}/${total} mirror(s) reachable: ${s.mirrors.map((m) => m.mirror).join(', ')}`, 1000) };
+  return {
+    status: 'True',
+    reason: 'AllMirrorsReachable',
+    message: clip(`${total}/${total} mirror(s) reachable: ${s.mirrors.map((m) => m.mirror).join(', ')}`, 1000),
+  };
 }
 
 function line(m: MirrorStatus): string {

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { hostPort } from '../../merge/scope.js';
 import { CONTAINERD_CERTS, explainContainerd, readHostsToml } from '../../explain/containerd.js';
 import { AUTH_JSON, CONTAINERS_CERTS, explainContainersImage, findRegistry, readRegistriesConf, REGISTRIES_CONF } from '../../explain/containers-image.js';
-import { NodeFiles } from '../../explain/node-files.js';
+import type { NodeFiles } from '../../explain/node-files.js';
 import { serverHost, type ImageRef } from '../../explain/reference.js';
 import type { PredictedRequest, Runtime } from '../../explain/types.js';
 
@@ -74,7 +74,18 @@ export function probeTargets(files: NodeFiles, paths: readonly string[], probeIm
 type Draft = Omit<ProbeTarget, 'id' | 'imageRequests'>;
 
 function finish(d: Draft): ProbeTarget {
-  const settings = JSON.stringify([d.scheme, d.httpFallback, d.verify, d.host, d.port ?? 0, d.pingPath, d.caPEM ?? '', d.clientCert ?? '', d.authorization ?? '', d.authFrom ?? '']);
+  const settings = JSON.stringify([
+    d.scheme,
+    d.httpFallback,
+    d.verify,
+    d.host,
+    d.port ?? 0,
+    d.pingPath,
+    d.caPEM ?? '',
+    d.clientCert ?? '',
+    d.authorization ?? '',
+    d.authFrom ?? '',
+  ]);
   const digest = createHash('sha256').update(settings).digest('hex').slice(0, 12);
   return { ...d, id: `${d.scheme}://${d.mirror}${d.pingPath}#${digest}`, imageRequests: [] };
 }
@@ -162,7 +173,10 @@ function containersImageTargets(files: NodeFiles, problems: string[]): ProbeTarg
       if (port !== undefined) d.port = port;
       const dir = `${CONTAINERS_CERTS}/${domain}`;
       const names = files.list(dir);
-      const ca = names.filter((n) => n.endsWith('.crt')).map((n) => files.text(`${dir}/${n}`)).filter((x): x is string => x !== undefined);
+      const ca = names
+        .filter((n) => n.endsWith('.crt'))
+        .map((n) => files.text(`${dir}/${n}`))
+        .filter((x): x is string => x !== undefined);
       if (ca.length > 0) d.caPEM = ca.join('\n');
       const certName = names.find((n) => n.endsWith('.cert'));
       const cert = certName ? files.text(`${dir}/${certName}`) : undefined;
@@ -198,7 +212,8 @@ function authEntries(files: NodeFiles): Map<string, string> {
 
 function splitHostPort(hp: string): [string, number | undefined] {
   const m = /^(.*):([0-9]+)$/.exec(hp);
-  return m ? [m[1].replace(/^\[(.*)\]$/, '$1'), Number(m[2])] : [hp.replace(/^\[(.*)\]$/, '$1'), undefined];
+  const unbracket = (h: string): string => h.replace(/^\[(.*)\]$/, '$1');
+  return m?.[1] !== undefined && m[2] !== undefined ? [unbracket(m[1]), Number(m[2])] : [unbracket(hp), undefined];
 }
 
 /**

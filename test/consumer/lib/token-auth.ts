@@ -25,7 +25,21 @@ const b64url = (b: Buffer | string): string => Buffer.from(b).toString('base64ur
 export async function startTokenService(dir: string, creds: { username: string; password: string }): Promise<TokenService> {
   const keyFile = join(dir, 'token.key');
   const certFile = join(dir, 'token.crt');
-  await runOk('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=consumer-test token issuer']);
+  await runOk('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=consumer-test token issuer',
+  ]);
   const [keyPEM, certPEM] = await Promise.all([readFile(keyFile, 'utf8'), readFile(certFile, 'utf8')]);
   const key = createPrivateKey(keyPEM);
   const der = Buffer.from(certPEM.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64').toString('base64');
@@ -52,7 +66,9 @@ export async function startTokenService(dir: string, creds: { username: string; 
         return { type, name, actions: (actions ?? '').split(',') };
       });
     const header = b64url(JSON.stringify({ alg: 'RS256', typ: 'JWT', x5c: [der] }));
-    const claims = b64url(JSON.stringify({ iss: issuer, sub: creds.username, aud: service, exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access }));
+    const claims = b64url(
+      JSON.stringify({ iss: issuer, sub: creds.username, aud: service, exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access }),
+    );
     const signature = b64url(sign('sha256', Buffer.from(`${header}.${claims}`), key));
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.end(JSON.stringify({ token: `${header}.${claims}.${signature}`, expires_in: 300 }));

@@ -32,33 +32,60 @@ describe('agent probes: targets from the installed files', () => {
       [`${HOSTS}/quay.io/m.io_5000_.crt`]: 'PEM-A',
     });
     expect(t).to.have.length(1);
-    expect(t[0]).to.deep.include({ mirror: 'm.io:5000', host: 'm.io', port: 5000, scheme: 'https', verify: true, pingPath: '/v2/', caPEM: 'PEM-A', authorization: 'Basic dTpw', authFrom: 'header', runtimes: ['containerd'], mirrorOf: ['quay.io'] });
+    expect(t[0]!).to.deep.include({
+      mirror: 'm.io:5000',
+      host: 'm.io',
+      port: 5000,
+      scheme: 'https',
+      verify: true,
+      pingPath: '/v2/',
+      caPEM: 'PEM-A',
+      authorization: 'Basic dTpw',
+      authFrom: 'header',
+      runtimes: ['containerd'],
+      mirrorOf: ['quay.io'],
+    });
   });
 
   it('containerd: an http:// table with skip_verify tries HTTPS without verification, then HTTP', () => {
-    const [t] = targets({ [`${HOSTS}/reg_5000_/hosts.toml`]: 'server = "http://reg:5000"\nskip_verify = true\n[host."http://m.io:5001"]\nskip_verify = true\n' });
-    expect(t).to.deep.include({ mirror: 'm.io:5001', scheme: 'https', verify: false, httpFallback: true, mirrorOf: ['reg:5000'] });
+    const t = targets({ [`${HOSTS}/reg_5000_/hosts.toml`]: 'server = "http://reg:5000"\nskip_verify = true\n[host."http://m.io:5001"]\nskip_verify = true\n' });
+    expect(t[0]!).to.deep.include({ mirror: 'm.io:5001', scheme: 'https', verify: false, httpFallback: true, mirrorOf: ['reg:5000'] });
   });
 
   it('containerd: an API root that is not /v2 is pinged at that root', () => {
-    const [t] = targets({ [`${HOSTS}/quay.io/hosts.toml`]: '[host."https://art.example/artifactory/api/docker/remote"]\noverride_path = true\n' });
-    expect(t.pingPath).to.equal('/artifactory/api/docker/remote/');
+    const t = targets({ [`${HOSTS}/quay.io/hosts.toml`]: '[host."https://art.example/artifactory/api/docker/remote"]\noverride_path = true\n' });
+    expect(t[0]!.pingPath).to.equal('/artifactory/api/docker/remote/');
   });
 
   it('containers/image: each mirror with its certs.d CA and auth.json entry; blocked mirrors and sources are not probed', () => {
     const t = targets({
       [CONF]: [
-        '[[registry]]', 'prefix = "quay.io"', 'location = "quay.io"', 'blocked = true',
-        '[[registry.mirror]]', 'location = "m.io/q"',
-        '[[registry.mirror]]', 'location = "blocked.io/q"',
-        '[[registry]]', 'prefix = "blocked.io"', 'location = "blocked.io"', 'blocked = true', '',
+        '[[registry]]',
+        'prefix = "quay.io"',
+        'location = "quay.io"',
+        'blocked = true',
+        '[[registry.mirror]]',
+        'location = "m.io/q"',
+        '[[registry.mirror]]',
+        'location = "blocked.io/q"',
+        '[[registry]]',
+        'prefix = "blocked.io"',
+        'location = "blocked.io"',
+        'blocked = true',
+        '',
       ].join('\n'),
       '/etc/containers/certs.d/m.io/ca.crt': 'PEM-B',
       '/etc/containers/auth.json': JSON.stringify({ auths: { 'm.io': { auth: 'dTpw' } } }),
     });
     expect(t.map((x) => x.mirror)).to.deep.equal(['m.io']);
-    expect(t[0]).to.deep.include({ caPEM: 'PEM-B', authorization: 'Basic dTpw', authFrom: 'auth.json', runtimes: ['containers-image'], mirrorOf: ['quay.io'] });
-    expect(t[0].port).to.equal(undefined);
+    expect(t[0]!).to.deep.include({
+      caPEM: 'PEM-B',
+      authorization: 'Basic dTpw',
+      authFrom: 'auth.json',
+      runtimes: ['containers-image'],
+      mirrorOf: ['quay.io'],
+    });
+    expect(t[0]!.port).to.equal(undefined);
   });
 
   it('one target when both runtimes use a mirror with the same settings', () => {
@@ -73,13 +100,22 @@ describe('agent probes: targets from the installed files', () => {
     const nf = new NodeFiles([{ path: `${HOSTS}/quay.io/hosts.toml`, content: 'server = "https://m.io"\n' }]);
     const read = probeTargets(nf, [`${HOSTS}/quay.io/hosts.toml`]);
     expect(read.targets).to.deep.equal([]);
-    expect(read.problems[0]).to.include('containerd ignores it');
+    expect(read.problems[0]!).to.include('containerd ignores it');
   });
 });
 
 describe('agent probes: condition, summary and transitions', () => {
   const target = (mirror: string, runtimes: ProbeTarget['runtimes'] = ['containerd']): ProbeTarget => ({
-    id: mirror, mirror, runtimes, mirrorOf: ['quay.io'], scheme: 'https', httpFallback: false, verify: true, host: mirror, pingPath: '/v2/', imageRequests: [],
+    id: mirror,
+    mirror,
+    runtimes,
+    mirrorOf: ['quay.io'],
+    scheme: 'https',
+    httpFallback: false,
+    verify: true,
+    host: mirror,
+    pingPath: '/v2/',
+    imageRequests: [],
   });
   const ok = (m: string): ProbeOutcome => ({ target: target(m), result: { ok: true, latencyMs: 12, scheme: 'https', auth: 'anonymous' } });
   const bad = (m: string, errorClass: 'tls-unknown-authority' | 'no-answer' = 'tls-unknown-authority'): ProbeOutcome => ({
@@ -89,8 +125,20 @@ describe('agent probes: condition, summary and transitions', () => {
 
   const rows: Array<{ why: string; outcomes: ProbeOutcome[]; status: string; reason: string; message: RegExp }> = [
     { why: 'no mirror at all', outcomes: [], status: 'True', reason: 'NoMirrors', message: /no mirror/ },
-    { why: 'every mirror reachable', outcomes: [ok('a.io'), ok('b.io')], status: 'True', reason: 'AllMirrorsReachable', message: /^2\/2 mirror\(s\) reachable: a.io, b.io$/ },
-    { why: 'one unreachable names it, its runtime and why', outcomes: [ok('a.io'), bad('b.io')], status: 'False', reason: 'MirrorsUnreachable', message: /^1\/2 mirror\(s\) unreachable from this node: b.io \(containerd\): x509: certificate signed by unknown authority$/ },
+    {
+      why: 'every mirror reachable',
+      outcomes: [ok('a.io'), ok('b.io')],
+      status: 'True',
+      reason: 'AllMirrorsReachable',
+      message: /^2\/2 mirror\(s\) reachable: a.io, b.io$/,
+    },
+    {
+      why: 'one unreachable names it, its runtime and why',
+      outcomes: [ok('a.io'), bad('b.io')],
+      status: 'False',
+      reason: 'MirrorsUnreachable',
+      message: /^1\/2 mirror\(s\) unreachable from this node: b.io \(containerd\): x509: certificate signed by unknown authority$/,
+    },
   ];
   for (const row of rows) {
     it(row.why, () => {
@@ -164,7 +212,7 @@ describe('agent probes: schedule', () => {
     await new Promise((r) => setTimeout(r, 100));
     await prober.stop();
     expect(starts.length).to.be.within(2, 4);
-    for (let i = 1; i < starts.length; i++) expect(starts[i] - starts[i - 1]).to.be.at.least(380);
+    for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).to.be.at.least(380);
   });
 });
 

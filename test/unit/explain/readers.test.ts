@@ -18,7 +18,8 @@ function ref(s: string) {
 
 function ci(image: string, conf: string, more: Record<string, string> = {}): ContainersImageExplanation {
   const files = Object.entries({ [CONF]: conf, ...more }).map(([path, content]) => ({ path, content }));
-  return explain({ ref: ref(image), files, warnings: [], target: 't', from: 'files', runtimes: ['containers-image'] }).runtimes[0] as ContainersImageExplanation;
+  return explain({ ref: ref(image), files, warnings: [], target: 't', from: 'files', runtimes: ['containers-image'] })
+    .runtimes[0] as ContainersImageExplanation;
 }
 
 function cd(image: string, files: Record<string, string>): ContainerdExplanation {
@@ -109,7 +110,10 @@ describe('explain: containers/image reads registries.conf', () => {
   }
 
   it('a file combining mirror-by-digest-only and pull-from-mirror is refused by the loader: every pull fails', () => {
-    const r = ci('quay.io/app:v1', `[[registry]]\nprefix = "quay.io"\nlocation = "quay.io"\nmirror-by-digest-only = true\n[[registry.mirror]]\nlocation = "a.io"\npull-from-mirror = "tag-only"\n`);
+    const r = ci(
+      'quay.io/app:v1',
+      `[[registry]]\nprefix = "quay.io"\nlocation = "quay.io"\nmirror-by-digest-only = true\n[[registry.mirror]]\nlocation = "a.io"\npull-from-mirror = "tag-only"\n`,
+    );
     expect(r.pull.status).to.equal('fails');
     expect(r.requests).to.deep.equal([]);
   });
@@ -125,18 +129,20 @@ describe('explain: containers/image reads registries.conf', () => {
       '/etc/containers/certs.d/quay.io/client.cert': 'pem',
       '/etc/containers/certs.d/quay.io/client.key': 'pem',
     });
-    const [mirror, source] = r.endpoints;
+    const [mirror, source] = [r.endpoints[0]!, r.endpoints[1]!];
     expect(mirror.tls).to.include({ verify: false, httpFallback: true });
     expect(source.tls).to.deep.include({ verify: true, caFiles: ['/etc/containers/certs.d/quay.io/ca.crt'] });
-    expect(source.tls.clientCertificates).to.deep.equal([{ cert: '/etc/containers/certs.d/quay.io/client.cert', key: '/etc/containers/certs.d/quay.io/client.key' }]);
+    expect(source.tls.clientCertificates).to.deep.equal([
+      { cert: '/etc/containers/certs.d/quay.io/client.cert', key: '/etc/containers/certs.d/quay.io/client.key' },
+    ]);
   });
 
   it('credentials: the auth.json entry of the endpoint host, named, never shown', () => {
     const r = ci(`quay.io/app@${D}`, `[[registry]]\nprefix = "quay.io"\nlocation = "quay.io"\n[[registry.mirror]]\nlocation = "m.io"\n`, {
       '/etc/containers/auth.json': JSON.stringify({ auths: { 'm.io': { auth: Buffer.from('u:s3cret').toString('base64') } } }),
     });
-    expect(r.endpoints[0].credentials).to.include({ file: '/etc/containers/auth.json', entry: 'm.io' });
-    expect(r.endpoints[1].credentials).to.equal(undefined);
+    expect(r.endpoints[0]!.credentials).to.include({ file: '/etc/containers/auth.json', entry: 'm.io' });
+    expect(r.endpoints[1]!.credentials).to.equal(undefined);
     expect(JSON.stringify(r)).to.not.include(Buffer.from('u:s3cret').toString('base64'));
   });
 });
@@ -147,14 +153,23 @@ describe('explain: containerd reads certs.d/<host>/hosts.toml', () => {
       why: 'host tables in file order, then server; mirrors get ?ns=<registry>',
       image: 'quay.io/ns/app:v1',
       files: { [`${CERTS}/quay.io/hosts.toml`]: 'server = "https://quay.io"\n[host."https://z.io"]\n[host."https://a.io"]\n' },
-      want: ['HEAD https://z.io/v2/ns/app/manifests/v1?ns=quay.io', 'HEAD https://a.io/v2/ns/app/manifests/v1?ns=quay.io', 'HEAD https://quay.io/v2/ns/app/manifests/v1'],
+      want: [
+        'HEAD https://z.io/v2/ns/app/manifests/v1?ns=quay.io',
+        'HEAD https://a.io/v2/ns/app/manifests/v1?ns=quay.io',
+        'HEAD https://quay.io/v2/ns/app/manifests/v1',
+      ],
       dir: `${CERTS}/quay.io`,
     },
     {
       why: 'a digest: manifests on every host, then blobs on every host',
       image: `quay.io/app@${D}`,
       files: { [`${CERTS}/quay.io/hosts.toml`]: 'server = "https://quay.io"\n[host."https://m.io"]\ncapabilities = ["pull"]\n' },
-      want: [`HEAD https://m.io/v2/app/manifests/${D}?ns=quay.io`, `HEAD https://quay.io/v2/app/manifests/${D}`, `HEAD https://m.io/v2/app/blobs/${D}?ns=quay.io`, `HEAD https://quay.io/v2/app/blobs/${D}`],
+      want: [
+        `HEAD https://m.io/v2/app/manifests/${D}?ns=quay.io`,
+        `HEAD https://quay.io/v2/app/manifests/${D}`,
+        `HEAD https://m.io/v2/app/blobs/${D}?ns=quay.io`,
+        `HEAD https://quay.io/v2/app/blobs/${D}`,
+      ],
     },
     {
       why: 'a tag needs resolve: a pull-only host is skipped',
@@ -231,7 +246,9 @@ describe('explain: containerd reads certs.d/<host>/hosts.toml', () => {
   }
 
   it('no host can resolve a tag: "no resolve hosts", the pull fails', () => {
-    const r = cd('quay.io/app:v1', { [`${CERTS}/quay.io/hosts.toml`]: 'server = "https://m.io"\ncapabilities = ["pull"]\n[host."https://m.io"]\ncapabilities = ["pull"]\n' });
+    const r = cd('quay.io/app:v1', {
+      [`${CERTS}/quay.io/hosts.toml`]: 'server = "https://m.io"\ncapabilities = ["pull"]\n[host."https://m.io"]\ncapabilities = ["pull"]\n',
+    });
     expect(r.pull.status).to.equal('fails');
     expect(r.sourceContacted).to.equal('never');
   });
@@ -241,13 +258,13 @@ describe('explain: containerd reads certs.d/<host>/hosts.toml', () => {
       [`${CERTS}/quay.io/hosts.toml`]: '[host."https://m.io"]\nca = "m.io.crt"\n[host."https://m.io".header]\nauthorization = "Basic c2VjcmV0"\n',
       [`${CERTS}/quay.io/m.io.crt`]: 'pem',
     });
-    expect(r.endpoints[0].tls.caFiles).to.deep.equal([`${CERTS}/quay.io/m.io.crt`]);
-    expect(r.endpoints[0].credentials).to.include({ entry: 'header authorization' });
+    expect(r.endpoints[0]!.tls.caFiles).to.deep.equal([`${CERTS}/quay.io/m.io.crt`]);
+    expect(r.endpoints[0]!.credentials).to.include({ entry: 'header authorization' });
     expect(JSON.stringify(r)).to.not.include('c2VjcmV0');
   });
 
   it('an http:// URL with skip_verify: HTTPS without verification first, then plain HTTP', () => {
     const r = cd('quay.io/app:v1', { [`${CERTS}/quay.io/hosts.toml`]: '[host."http://m.io:5000"]\nskip_verify = true\n' });
-    expect(r.endpoints[0].tls).to.include({ scheme: 'https', verify: false, httpFallback: true });
+    expect(r.endpoints[0]!.tls).to.include({ scheme: 'https', verify: false, httpFallback: true });
   });
 });

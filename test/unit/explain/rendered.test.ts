@@ -105,7 +105,7 @@ describe('explain: rendered files, SPEC rows (IDMS and ITMS shapes, rotated)', (
     const e = run(inputs({ entries: [digest('quay.io/team/app', ['m.io/team/app'])] }), `quay.io/other/app@${D}`);
     const cd = cdOf(e);
     expect(urls(cd)[0]).to.equal(`https://m.io/v2/other/app/manifests/${D}?ns=quay.io`);
-    expect(cd.endpoints[0].widenedFrom).to.deep.equal(['quay.io/team/app']);
+    expect(cd.endpoints[0]!.widenedFrom).to.deep.equal(['quay.io/team/app']);
     expect(cd.warnings.map((w) => w.code)).to.include('HostWideWidening');
     // containers/image matches by repository prefix: no mirror for quay.io/other/app.
     expect(urls(ciOf(e))).to.deep.equal([`https://quay.io/v2/other/app/manifests/${D}`]);
@@ -122,7 +122,7 @@ describe('explain: rendered files, SPEC rows (IDMS and ITMS shapes, rotated)', (
     const i = inputs({ entries: [digest('quay.io/ns', ['m.io/ns'], { name: 'release', index: 2 })] });
     const ci = ciOf(run(i, `quay.io/ns/app@${D}`));
     expect(ci.match?.contributors.map((c) => `${c.kind} ${c.name} ${c.field}`)).to.deep.equal(['ImageDigestMirrorSet release spec.imageDigestMirrors[2]']);
-    expect(ci.endpoints[0].contributors.map((c) => c.what)).to.deep.equal(['digest mirror of quay.io/ns']);
+    expect(ci.endpoints[0]!.contributors.map((c) => c.what)).to.deep.equal(['digest mirror of quay.io/ns']);
   });
 
   it('the prediction is read from the files: a hosts.toml without override_path predicts the doubled /v2 path', () => {
@@ -143,7 +143,7 @@ describe('explain: rendered files, SPEC rows (IDMS and ITMS shapes, rotated)', (
       expect(t).to.not.include(password);
       expect(t).to.not.include(base64);
     }
-    expect(ciOf(e).endpoints[0].credentials?.entry).to.equal('m.io');
-    expect(cdOf(e).endpoints[0].credentials?.entry).to.equal('header authorization');
+    expect(ciOf(e).endpoints[0]!.credentials?.entry).to.equal('m.io');
+    expect(cdOf(e).endpoints[0]!.credentials?.entry).to.equal('header authorization');
   });
 });
