@@ -253,7 +253,9 @@ describe('consumer: mirror probes from the node', function () {
     const started = Date.now();
     const run = await prober.runOnce();
     await prober.stop();
-    expect(Date.now() - started, 'bounded: the slowest probe is one deadline').to.be.below(TIMEOUT_MS * 3);
+    // Bounded: 8 at a time, each within one deadline (plus scheduling slack on a loaded machine).
+    const waves = Math.ceil(targets.length / 8);
+    expect(Date.now() - started, `${targets.length} probes in ${waves} wave(s)`).to.be.below(waves * TIMEOUT_MS + 2_000);
     expect(run.outcomes.map((o) => o.target.id)).to.deep.equal(targets.map((t) => t.id));
     const text = await metrics.registry.metrics();
     expect(text).to.include(`imagemirror_agent_mirror_up{mirror="${host['tls-good']}",runtime="containerd"} 1`);

@@ -37,6 +37,18 @@ export interface RequestRecord {
   status: number;
   /** Whether the request carried an Authorization header. */
   authorized: boolean;
+  /** The query string with its "?" (containerd's `?ns=`), or ''. */
+  query: string;
+  /** Arrival order across every registry of the test process (the same counter for all). */
+  seq: number;
+}
+
+/** One counter for all registries, so requests to several of them can be put in arrival order. */
+let nextSeq = 0;
+
+/** The `seq` the next request to any registry will get. */
+export function requestSeq(): number {
+  return nextSeq;
 }
 
 /** The proxy's record: requests in arrival order plus a connection count. */
@@ -103,8 +115,12 @@ export class Registry {
     return `${this.tls ? 'https' : 'http'}://${this.host}`;
   }
 
+  /** True once `stop()` was called: its port refuses connections from then on. */
+  stopped = false;
+
   /** Stops the proxy and the registry and removes its storage. Safe to call twice. */
   async stop(): Promise<void> {
+    this.stopped = true;
     await new Promise<void>((resolve) => {
       this.proxy.close(() => resolve());
       this.proxy.closeAllConnections();
@@ -149,11 +165,14 @@ async function startBackend(dir: string, port: number, opts: RegistryOptions): P
 
 function listenProxy(backendPort: number, tls: TlsMaterial | undefined, log: Log): Promise<Server> {
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const url = new URL(req.url ?? '/', 'http://x');
     const rec: RequestRecord = {
       method: req.method ?? '',
-      path: new URL(req.url ?? '/', 'http://x').pathname,
+      path: url.pathname,
       status: 0,
       authorized: req.headers.authorization !== undefined,
+      query: url.search,
+      seq: nextSeq++,
     };
     log.push(rec);
     forward(req, res, backendPort, tls !== undefined, rec);

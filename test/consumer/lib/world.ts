@@ -6,6 +6,8 @@ import { writeOciLayout, type OciImage } from './oci.js';
 import { removeDir, tempDir, type RunResult } from './proc.js';
 import { Registry, type RegistryOptions, type RequestRecord } from './registry.js';
 import { describeRendered, type Rendered } from './render.js';
+import type { Runtime } from '../../../src/explain/types.js';
+import { expectAsPredicted, openWindow, runtimeOf } from './oracle.js';
 import { copyOnNode, push } from './skopeo.js';
 
 export interface TestImage extends OciImage {
@@ -41,6 +43,14 @@ export class World {
     await push(img.layout, img.tag, to, repo, tag);
   }
 
+  /** Runs a pull and checks the requests the registries saw against explain's prediction (oracle.ts). */
+  async asPredicted(runtime: Runtime, rendered: Rendered, ref: string, pull: () => Promise<RunResult>): Promise<RunResult> {
+    const window = openWindow(this.registries);
+    const result = await pull();
+    await expectAsPredicted({ runtime, rendered, ref, registries: this.registries, window, result });
+    return result;
+  }
+
   /** Forgets what every registry has seen so far. */
   clearLogs(): void {
     for (const r of this.registries) r.clearRequests();
@@ -59,12 +69,16 @@ export interface Consumer {
   pull(rendered: Rendered, ref: string): Promise<RunResult>;
 }
 
-/** skopeo copies to a directory; containerd fetches into its content store. */
+/**
+ * skopeo copies to a directory; containerd fetches into its content store.
+ * Every pull is checked against explain's prediction (oracle.ts).
+ */
 export function consumers(world: World): Consumer[] {
-  return [
+  const list: Consumer[] = [
     { name: 'skopeo', pull: (r, ref) => copyOnNode(r.out, ref) },
     { name: 'containerd', pull: async (r, ref) => (await world.containerd()).fetch(r.hostsDir, ref) },
   ];
+  return list.map((c) => ({ ...c, pull: (r, ref) => world.asPredicted(runtimeOf(c.name), r, ref, () => c.pull(r, ref)) }));
 }
 
 /** Requests for manifests of `repo` (by tag or digest). */
