@@ -258,6 +258,7 @@ class Session {
         });
         res.on('end', () => {
           clearTimeout(timer);
+          socket.destroy();
           resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
         });
         res.on('error', (err) => {
