@@ -26,10 +26,11 @@ import {
   waitDegraded,
   waitReady,
 } from './lib.js';
+import { TEST_CA_PEM } from '../../test/lib/pki.js';
 
 const OURS = `${GROUP}/v1alpha1`;
 const MIRROR = 'mirror.corp.example:5000';
-const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIBfake0nodepool0config0ca0not0a0real0certificate\n-----END CERTIFICATE-----\n';
+const CA_PEM = TEST_CA_PEM;
 const MANAGE = 'imagemirror.io/manage-config-ref';
 const ADDED = 'imagemirror.io/config-ref-added';
 const OUT = 'workers-image-mirrors';

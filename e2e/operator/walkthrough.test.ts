@@ -31,10 +31,11 @@ import {
   registriesConf,
   waitReady,
 } from './lib.js';
+import { TEST_CA_PEM } from '../../test/lib/pki.js';
 
 const OURS = `${GROUP}/v1alpha1`;
 const MIRROR = 'mirror.corp.example:5000';
-const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIBfake0walkthrough0ca0not0a0real0certificate0at0all\n-----END CERTIFICATE-----\n';
+const CA_PEM = TEST_CA_PEM;
 
 describe('operator: walk-through on the real API server', function () {
   this.timeout(120_000);

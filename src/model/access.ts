@@ -4,6 +4,7 @@
 // Secret material only ever flows into HostAccess values: messages name the
 // object, the key and what is wrong, never the content.
 import { quote } from './patterns.js';
+import { readCertificates, readPrivateKey } from './pem.js';
 import type { KubeObject } from './source.js';
 import type { DefaultMirror, HostAccess, Origin, Problem, Reason } from './types.js';
 
@@ -93,8 +94,10 @@ class Resolver {
     const at = `${field}.${kind === 'ConfigMap' ? 'configMapKeyRef' : 'secretKeyRef'}`;
     const text = this.key(kind, ref, ref.key, at);
     if (text === undefined) return undefined;
-    if (!PEM_CERT.test(text)) return this.fail('InvalidReference', at, `key ${quote(ref.key)} of ${id(kind, ref)} holds no PEM certificate`);
-    return text;
+    // Only the parsed certificates go on: the CA lands in the ConfigMap, 0644 files and ignition.
+    const certs = readCertificates(text, 'a CA bundle');
+    if (!certs.ok) return this.fail('InvalidReference', at, `key ${quote(ref.key)} of ${id(kind, ref)} ${certs.why}`);
+    return certs.value.pem;
   }
 
   private credentials(ref: ObjectRef, host: string, field: string): { username: string; password: string } | undefined {
@@ -165,9 +168,12 @@ class Resolver {
     const certPEM = this.key('Secret', ref, 'tls.crt', field);
     const keyPEM = this.key('Secret', ref, 'tls.key', field);
     if (certPEM === undefined || keyPEM === undefined) return undefined;
-    if (!PEM_CERT.test(certPEM)) return this.fail('InvalidReference', field, `key "tls.crt" of ${id('Secret', ref)} holds no PEM certificate`);
-    if (!PEM_KEY.test(keyPEM)) return this.fail('InvalidReference', field, `key "tls.key" of ${id('Secret', ref)} holds no PEM private key`);
-    return { certPEM, keyPEM };
+    // The certificate is public (ConfigMap, 0644 files); the key only ever goes to the Secret and 0600 files.
+    const certs = readCertificates(certPEM, 'tls.crt');
+    if (!certs.ok) return this.fail('InvalidReference', field, `key "tls.crt" of ${id('Secret', ref)} ${certs.why}`);
+    const key = readPrivateKey(keyPEM, certs.value.pem);
+    if (!key.ok) return this.fail('InvalidReference', field, `key "tls.key" of ${id('Secret', ref)} ${key.why}`);
+    return { certPEM: certs.value.pem, keyPEM: key.value };
   }
 
   /** The text of one key, or undefined after recording why not. */
@@ -193,8 +199,6 @@ class Resolver {
   }
 }
 
-const PEM_CERT = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----/;
-const PEM_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----[A-Za-z0-9+/=\s:,-]+-----END [A-Z ]*PRIVATE KEY-----/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 function id(kind: string, ref: ObjectRef): string {

@@ -67,6 +67,8 @@ function checkFiles(files: readonly NodeFile[]): void {
     invariant(i === 0 || files[i - 1]!.key !== f.key, `two files share the key ${JSON.stringify(f.key)}`);
     invariant(!paths.has(f.path) && f.path.startsWith('/etc/') && !f.path.includes('/../'), `bad path ${JSON.stringify(f.path)}`);
     paths.add(f.path);
+    // Input is read as certificates only (model/pem.ts); this keeps any future path from publishing a key.
+    invariant(f.secret || !f.content.includes('PRIVATE KEY-----'), `${f.path} is not secret but holds a private key`);
     if (f.key === REGISTRIES_CONF_KEY || f.key.endsWith('.toml')) parseBack(f);
   }
 }

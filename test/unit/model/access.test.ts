@@ -2,10 +2,16 @@ import { expect } from 'chai';
 import { readKey, readRegistryAccess, type Lookup } from '../../../src/model/access.js';
 import { originOf, type KubeObject } from '../../../src/model/source.js';
 import type { Reason } from '../../../src/model/types.js';
+import { TEST_CA2_PEM, TEST_CA_PEM, TEST_CLIENT_CERT_PEM, TEST_CLIENT_KEY_PEM, TEST_OTHER_KEY_PEM } from '../../lib/pki.js';
 
-const CA = '-----BEGIN CERTIFICATE-----\nMIIBtestCAcert+/=\n-----END CERTIFICATE-----\n';
-const CERT = '-----BEGIN CERTIFICATE-----\nMIIBclientcert\n-----END CERTIFICATE-----\n';
-const KEY = '-----BEGIN PRIVATE KEY-----\nMIIEvSECRETKEYMATERIAL\n-----END PRIVATE KEY-----\n';
+const CA = TEST_CA_PEM;
+const CERT = TEST_CLIENT_CERT_PEM;
+const KEY = TEST_CLIENT_KEY_PEM;
+/** The base64 body of the client key, to prove it never appears where it must not. */
+const KEY_BODY = KEY.split('\n')[1]!;
+/** A bundle with comments around its certificates, as Mozilla's cacert.pem has. */
+const COMMENTED = `# Test CA\n${CA}\nSecond test CA\n==============\n${TEST_CA2_PEM}`;
+const pemBlock = (type: string, body: string): string => `-----BEGIN ${type}-----\n${body}\n-----END ${type}-----\n`;
 const PASSWORD = 'S3cr3t-pa55';
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 
@@ -25,7 +31,16 @@ function configMap(name: string, data: Record<string, string>, binaryData?: Reco
 const dockerJSON = (auths: Record<string, unknown>): string => JSON.stringify({ auths });
 
 const OBJECTS: KubeObject[] = [
-  configMap('ca', { 'ca.crt': CA, 'not-pem': 'hello' }, { 'bin.crt': b64(CA) }),
+  configMap('ca', {
+    'ca.crt': CA,
+    'not-pem': 'hello',
+    'commented.crt': COMMENTED,
+    'with-key.crt': CA + KEY,
+    'fake.crt': pemBlock('CERTIFICATE', 'TUlJQnRlc3Q='),
+    'unterminated.crt': `${CA}-----BEGIN CERTIFICATE-----\nMIIB\n`,
+    'csr.crt': pemBlock('CERTIFICATE REQUEST', 'TUlJQnRlc3Q='),
+  }, { 'bin.crt': b64(CA) }),
+  secret('ca-with-key', undefined, { 'ca.crt': b64(`${CA}${KEY}`) }),
   secret('ca-secret', undefined, { 'ca.crt': b64(CA) }),
   secret('docker', 'kubernetes.io/dockerconfigjson', { '.dockerconfigjson': b64(dockerJSON({ 'm.io:5000': { auth: b64(`user:${PASSWORD}`) } })) }),
   secret(
@@ -51,6 +66,12 @@ const OBJECTS: KubeObject[] = [
   secret('bad-base64', 'kubernetes.io/basic-auth', { username: 'not base64!', password: b64(PASSWORD) }),
   secret('tls', 'kubernetes.io/tls', { 'tls.crt': b64(CERT), 'tls.key': b64(KEY) }),
   secret('tls-badkey', 'kubernetes.io/tls', { 'tls.crt': b64(CERT), 'tls.key': b64(PASSWORD) }),
+  secret('tls-key-in-crt', 'kubernetes.io/tls', { 'tls.crt': b64(CERT + KEY), 'tls.key': b64(KEY) }),
+  secret('tls-chain', 'kubernetes.io/tls', { 'tls.crt': b64(CERT + CA), 'tls.key': b64(KEY) }),
+  secret('tls-wrong-key', 'kubernetes.io/tls', { 'tls.crt': b64(CERT), 'tls.key': b64(TEST_OTHER_KEY_PEM) }),
+  secret('tls-two-blocks', 'kubernetes.io/tls', { 'tls.crt': b64(CERT), 'tls.key': b64(KEY + CERT) }),
+  secret('tls-encrypted', 'kubernetes.io/tls', { 'tls.crt': b64(CERT), 'tls.key': b64(pemBlock('ENCRYPTED PRIVATE KEY', 'TUlJQnRlc3Q=')) }),
+  secret('tls-fake-key', 'kubernetes.io/tls', { 'tls.crt': b64(CERT), 'tls.key': b64(pemBlock('PRIVATE KEY', 'TUlJQnRlc3Q=')) }),
 ];
 
 function lookupOver(objects: KubeObject[], calls: string[] = []): Lookup {
@@ -77,6 +98,7 @@ describe('access: RegistryAccess secret resolution (SPEC §5)', () => {
     [{ ca: { configMapKeyRef: keyRef('ca', 'ca.crt') } }, { caPEM: CA }, 'CA from a ConfigMap data key'],
     [{ ca: { configMapKeyRef: keyRef('ca', 'bin.crt') } }, { caPEM: CA }, 'CA from a ConfigMap binaryData key'],
     [{ ca: { secretKeyRef: keyRef('ca-secret', 'ca.crt') } }, { caPEM: CA }, 'CA from a Secret (base64 data)'],
+    [{ ca: { configMapKeyRef: keyRef('ca', 'commented.crt') } }, { caPEM: CA + TEST_CA2_PEM }, 'a bundle keeps its certificates, in order, and drops the text around them'],
     [{ credentialsSecretRef: ref('docker') }, { auth: { username: 'user', password: PASSWORD } }, 'dockerconfigjson auth for the exact host'],
     [
       { credentialsSecretRef: ref('docker-url') },
@@ -87,6 +109,7 @@ describe('access: RegistryAccess secret resolution (SPEC §5)', () => {
     [{ credentialsSecretRef: ref('basic') }, { auth: { username: 'bob', password: PASSWORD } }, 'basic-auth Secret'],
     [{ credentialsSecretRef: ref('opaque-basic') }, { auth: { username: 'carol', password: PASSWORD } }, 'an Opaque Secret typed by its keys'],
     [{ clientCertificateSecretRef: ref('tls') }, { clientCert: { certPEM: CERT, keyPEM: KEY } }, 'client certificate from a TLS Secret'],
+    [{ clientCertificateSecretRef: ref('tls-chain') }, { clientCert: { certPEM: CERT + CA, keyPEM: KEY } }, 'client certificate with its chain; the key belongs to the first'],
     [{ insecureSkipVerify: true, plainHTTP: false }, { insecureSkipVerify: true, plainHTTP: false }, 'flags are copied'],
   ];
   for (const [host, want, why] of good) {
@@ -105,105 +128,31 @@ describe('access: RegistryAccess secret resolution (SPEC §5)', () => {
   });
 
   const bad: Array<[Record<string, unknown>, Reason, string, string, string]> = [
-    [
-      { ca: { configMapKeyRef: keyRef('nope', 'ca.crt') } },
-      'MissingReference',
-      'spec.hosts[0].ca.configMapKeyRef',
-      'ConfigMap ns/nope not found',
-      'missing ConfigMap',
-    ],
-    [
-      { ca: { configMapKeyRef: keyRef('ca', 'other') } },
-      'InvalidReference',
-      'spec.hosts[0].ca.configMapKeyRef',
-      'ConfigMap ns/ca has no key "other"',
-      'missing key',
-    ],
-    [
-      { ca: { configMapKeyRef: keyRef('ca', 'not-pem') } },
-      'InvalidReference',
-      'spec.hosts[0].ca.configMapKeyRef',
-      'key "not-pem" of ConfigMap ns/ca holds no PEM certificate',
-      'not a certificate',
-    ],
-    [
-      { ca: { secretKeyRef: keyRef('nope', 'ca.crt') } },
-      'MissingReference',
-      'spec.hosts[0].ca.secretKeyRef',
-      'Secret ns/nope not found',
-      'missing Secret for the CA',
-    ],
+    [{ ca: { configMapKeyRef: keyRef('nope', 'ca.crt') } }, 'MissingReference', 'spec.hosts[0].ca.configMapKeyRef', 'ConfigMap ns/nope not found', 'missing ConfigMap'],
+    [{ ca: { configMapKeyRef: keyRef('ca', 'other') } }, 'InvalidReference', 'spec.hosts[0].ca.configMapKeyRef', 'ConfigMap ns/ca has no key "other"', 'missing key'],
+    [{ ca: { configMapKeyRef: keyRef('ca', 'not-pem') } }, 'InvalidReference', 'spec.hosts[0].ca.configMapKeyRef', 'key "not-pem" of ConfigMap ns/ca holds no PEM certificate', 'not a certificate'],
+    [{ ca: { configMapKeyRef: keyRef('ca', 'with-key.crt') } }, 'InvalidReference', 'spec.hosts[0].ca.configMapKeyRef', 'key "with-key.crt" of ConfigMap ns/ca holds a private key (PRIVATE KEY) as PEM block 2; a CA bundle may hold only certificates', 'a CA bundle with a private key in it'],
+    [{ ca: { secretKeyRef: keyRef('ca-with-key', 'ca.crt') } }, 'InvalidReference', 'spec.hosts[0].ca.secretKeyRef', 'key "ca.crt" of Secret ns/ca-with-key holds a private key (PRIVATE KEY) as PEM block 2', 'a CA from a Secret with a private key in it'],
+    [{ ca: { configMapKeyRef: keyRef('ca', 'fake.crt') } }, 'InvalidReference', 'spec.hosts[0].ca.configMapKeyRef', 'PEM block 1 is not a valid X.509 certificate', 'a CERTIFICATE block that is not a certificate'],
+    [{ ca: { configMapKeyRef: keyRef('ca', 'unterminated.crt') } }, 'InvalidReference', 'spec.hosts[0].ca.configMapKeyRef', 'PEM block 2 (CERTIFICATE) has no matching END line', 'a truncated bundle'],
+    [{ ca: { configMapKeyRef: keyRef('ca', 'csr.crt') } }, 'InvalidReference', 'spec.hosts[0].ca.configMapKeyRef', 'holds a CERTIFICATE REQUEST block as PEM block 1', 'a certificate request instead of a certificate'],
+    [{ ca: { secretKeyRef: keyRef('nope', 'ca.crt') } }, 'MissingReference', 'spec.hosts[0].ca.secretKeyRef', 'Secret ns/nope not found', 'missing Secret for the CA'],
     [{ credentialsSecretRef: ref('nope') }, 'MissingReference', 'spec.hosts[0].credentialsSecretRef', 'Secret ns/nope not found', 'missing credentials Secret'],
-    [
-      { credentialsSecretRef: ref('docker-other') },
-      'InvalidReference',
-      'spec.hosts[0].credentialsSecretRef',
-      'Secret ns/docker-other has no auths entry for host "m.io:5000"',
-      'no entry for this host',
-    ],
-    [
-      { credentialsSecretRef: ref('docker-badjson') },
-      'InvalidReference',
-      'spec.hosts[0].credentialsSecretRef',
-      'key .dockerconfigjson of Secret ns/docker-badjson is not valid JSON',
-      'broken JSON',
-    ],
-    [
-      { credentialsSecretRef: ref('docker-badauth') },
-      'InvalidReference',
-      'spec.hosts[0].credentialsSecretRef',
-      'has neither a valid auth nor username and password',
-      'auth without a colon',
-    ],
-    [
-      { credentialsSecretRef: ref('basic-nopw') },
-      'InvalidReference',
-      'spec.hosts[0].credentialsSecretRef',
-      'Secret ns/basic-nopw has no key "password"',
-      'basic-auth without password',
-    ],
-    [
-      { credentialsSecretRef: ref('basic-colon') },
-      'InvalidReference',
-      'spec.hosts[0].credentialsSecretRef',
-      'the username must be non-empty without ":"',
-      'a colon in the username breaks Basic auth',
-    ],
-    [
-      { credentialsSecretRef: ref('tls') },
-      'InvalidReference',
-      'spec.hosts[0].credentialsSecretRef',
-      'Secret ns/tls has type kubernetes.io/tls; credentials need type kubernetes.io/dockerconfigjson or kubernetes.io/basic-auth',
-      'wrong Secret type',
-    ],
-    [
-      { credentialsSecretRef: ref('untyped-empty') },
-      'InvalidReference',
-      'spec.hosts[0].credentialsSecretRef',
-      'has type (none)',
-      'untyped Secret without known keys',
-    ],
-    [
-      { credentialsSecretRef: ref('bad-base64') },
-      'InvalidReference',
-      'spec.hosts[0].credentialsSecretRef',
-      'key "username" of Secret ns/bad-base64 is not valid base64',
-      'data that is not base64',
-    ],
-    [
-      { clientCertificateSecretRef: ref('basic') },
-      'InvalidReference',
-      'spec.hosts[0].clientCertificateSecretRef',
-      'a client certificate needs type kubernetes.io/tls',
-      'client certificate from a basic-auth Secret',
-    ],
-    [
-      { clientCertificateSecretRef: ref('tls-badkey') },
-      'InvalidReference',
-      'spec.hosts[0].clientCertificateSecretRef',
-      'key "tls.key" of Secret ns/tls-badkey holds no PEM private key',
-      'client key that is not PEM',
-    ],
+    [{ credentialsSecretRef: ref('docker-other') }, 'InvalidReference', 'spec.hosts[0].credentialsSecretRef', 'Secret ns/docker-other has no auths entry for host "m.io:5000"', 'no entry for this host'],
+    [{ credentialsSecretRef: ref('docker-badjson') }, 'InvalidReference', 'spec.hosts[0].credentialsSecretRef', 'key .dockerconfigjson of Secret ns/docker-badjson is not valid JSON', 'broken JSON'],
+    [{ credentialsSecretRef: ref('docker-badauth') }, 'InvalidReference', 'spec.hosts[0].credentialsSecretRef', 'has neither a valid auth nor username and password', 'auth without a colon'],
+    [{ credentialsSecretRef: ref('basic-nopw') }, 'InvalidReference', 'spec.hosts[0].credentialsSecretRef', 'Secret ns/basic-nopw has no key "password"', 'basic-auth without password'],
+    [{ credentialsSecretRef: ref('basic-colon') }, 'InvalidReference', 'spec.hosts[0].credentialsSecretRef', 'the username must be non-empty without ":"', 'a colon in the username breaks Basic auth'],
+    [{ credentialsSecretRef: ref('tls') }, 'InvalidReference', 'spec.hosts[0].credentialsSecretRef', 'Secret ns/tls has type kubernetes.io/tls; credentials need type kubernetes.io/dockerconfigjson or kubernetes.io/basic-auth', 'wrong Secret type'],
+    [{ credentialsSecretRef: ref('untyped-empty') }, 'InvalidReference', 'spec.hosts[0].credentialsSecretRef', 'has type (none)', 'untyped Secret without known keys'],
+    [{ credentialsSecretRef: ref('bad-base64') }, 'InvalidReference', 'spec.hosts[0].credentialsSecretRef', 'key "username" of Secret ns/bad-base64 is not valid base64', 'data that is not base64'],
+    [{ clientCertificateSecretRef: ref('basic') }, 'InvalidReference', 'spec.hosts[0].clientCertificateSecretRef', 'a client certificate needs type kubernetes.io/tls', 'client certificate from a basic-auth Secret'],
+    [{ clientCertificateSecretRef: ref('tls-badkey') }, 'InvalidReference', 'spec.hosts[0].clientCertificateSecretRef', 'key "tls.key" of Secret ns/tls-badkey holds no PEM private key', 'client key that is not PEM'],
+    [{ clientCertificateSecretRef: ref('tls-key-in-crt') }, 'InvalidReference', 'spec.hosts[0].clientCertificateSecretRef', 'key "tls.crt" of Secret ns/tls-key-in-crt holds a private key (PRIVATE KEY) as PEM block 2; tls.crt may hold only certificates', 'a private key inside tls.crt (it would be published with the certificate)'],
+    [{ clientCertificateSecretRef: ref('tls-wrong-key') }, 'InvalidReference', 'spec.hosts[0].clientCertificateSecretRef', 'key "tls.key" of Secret ns/tls-wrong-key holds a private key that does not belong to the certificate in tls.crt', 'a key of another certificate'],
+    [{ clientCertificateSecretRef: ref('tls-two-blocks') }, 'InvalidReference', 'spec.hosts[0].clientCertificateSecretRef', 'key "tls.key" of Secret ns/tls-two-blocks must hold exactly one PEM block: the private key', 'tls.key with a certificate after the key'],
+    [{ clientCertificateSecretRef: ref('tls-encrypted') }, 'InvalidReference', 'spec.hosts[0].clientCertificateSecretRef', 'holds an encrypted private key', 'an encrypted key'],
+    [{ clientCertificateSecretRef: ref('tls-fake-key') }, 'InvalidReference', 'spec.hosts[0].clientCertificateSecretRef', 'holds a PRIVATE KEY block that is not a valid private key', 'a PRIVATE KEY block that does not parse'],
   ];
   for (const [host, reason, field, message, why] of bad) {
     it(`${reason}: ${why}, without secret content in the message`, () => {
@@ -213,7 +162,7 @@ describe('access: RegistryAccess secret resolution (SPEC §5)', () => {
       expect(r.problems[0]!.message).to.include(message);
       expect(r.problems[0]!.origin).to.deep.equal(originOf(o));
       const text = JSON.stringify(r.problems);
-      for (const secretText of [PASSWORD, b64(PASSWORD), 'SECRETKEYMATERIAL']) expect(text).to.not.include(secretText);
+      for (const secretText of [PASSWORD, b64(PASSWORD), KEY_BODY]) expect(text).to.not.include(secretText);
       expect(r.access[0]).to.not.have.property('auth');
     });
   }

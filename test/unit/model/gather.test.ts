@@ -7,7 +7,7 @@ import { formatProblem } from '../../../src/model/types.js';
 const OURS = 'imagemirror.io/v1alpha1';
 const CONFIG = 'config.openshift.io/v1';
 const HS = 'hypershift.openshift.io/v1beta1';
-const CA = '-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----\n';
+import { TEST_CA_PEM as CA } from '../../lib/pki.js';
 
 type SetKind = 'ImageDigestMirrorSet' | 'ImageTagMirrorSet';
 const LIST: Record<SetKind, string> = { ImageDigestMirrorSet: 'imageDigestMirrors', ImageTagMirrorSet: 'imageTagMirrors' };

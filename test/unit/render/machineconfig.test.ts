@@ -11,9 +11,7 @@ import { decodeDataUrl, MACHINE_CONFIG_KEY, renderMachineConfig } from '../../..
 import type { NodeFile } from '../../../src/render/types.js';
 import { access, digest, inputs, scope, tag } from '../merge/build.js';
 
-const CA = '-----BEGIN CERTIFICATE-----\nMIIBtestCAcert+/=\n-----END CERTIFICATE-----\n';
-const CERT = '-----BEGIN CERTIFICATE-----\nMIIBclientcert\n-----END CERTIFICATE-----\n';
-const KEY = '-----BEGIN PRIVATE KEY-----\nMIIEvSECRETKEYMATERIAL\n-----END PRIVATE KEY-----\n';
+import { TEST_CA_PEM as CA, TEST_CLIENT_CERT_PEM as CERT, TEST_CLIENT_KEY_PEM as KEY } from '../../lib/pki.js';
 const PASSWORD = 'S3cr3t-pa55';
 
 interface IgnitionFile {
