@@ -6,6 +6,7 @@ import { gather } from './model/gather.js';
 import type { Gathered, ObjectSource, Target } from './model/source.js';
 import type { MergeInputs, MirrorModel, Problem } from './model/types.js';
 import { merge, sortedOrigins } from './merge/index.js';
+import { policyConflicts } from './merge/policy.js';
 import { InternalError, render } from './render/index.js';
 import { MACHINE_CONFIG_KEY, mergeWarnings, renderMachineConfig } from './render/machineconfig.js';
 import type { FilesManifest, NodeFile, RenderOutput } from './render/types.js';
@@ -93,7 +94,7 @@ export class RenderMemo {
 }
 
 export function renderTarget(src: ObjectSource, target: Target, memo?: RenderMemo): RenderedTarget {
-  const gathered = gather(target.kind === 'NodePool' ? withOwnOutputHidden(src, target) : src, target);
+  const gathered = withConflicts(gather(target.kind === 'NodePool' ? withOwnOutputHidden(src, target) : src, target));
   if (gathered.problems.length > 0) {
     return { target, gathered, outcome: { ok: false, errors: gathered.problems } };
   }
@@ -108,6 +109,17 @@ export function renderTarget(src: ObjectSource, target: Target, memo?: RenderMem
   const data = renderModel(merged.value, target.kind === 'NodePool');
   memo?.set(key, data);
   return { target, gathered, outcome: { ok: true, ...data } };
+}
+
+/**
+ * Every problem in one pass: when gather already found some, the merge does
+ * not run, so the PolicyConflicts it would find (also among the entries of
+ * objects rejected for other reasons) are added here.
+ */
+function withConflicts(gathered: Gathered): Gathered {
+  if (gathered.problems.length === 0) return gathered;
+  const conflicts = policyConflicts([...gathered.inputs.entries, ...(gathered.rejectedEntries ?? [])]);
+  return conflicts.length === 0 ? gathered : { ...gathered, problems: [...gathered.problems, ...conflicts] };
 }
 
 function renderModel(model: MirrorModel, machineConfig: boolean): RenderedData {

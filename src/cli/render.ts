@@ -4,7 +4,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';
-import { FileObjectSource, loadPaths } from '../model/files.js';
+import { FileObjectSource, loadPaths, uniqueProblems } from '../model/files.js';
 import type { Target } from '../model/source.js';
 import { formatProblem, type Problem, type RenderWarning } from '../model/types.js';
 import { renderTarget, type RenderedTarget } from '../pipeline.js';
@@ -22,11 +22,16 @@ export function parseTarget(value: string): Target {
 }
 
 /** Loads, validates and renders; never writes. */
+/**
+ * Loads, validates and renders; never writes. Every problem is returned:
+ * those of loading (every object is validated, selected or not) and those
+ * of the target (references, conflicts across objects), each once.
+ */
 export function renderPaths(paths: readonly string[], target: Target): { errors: Problem[]; rendered?: RenderedTarget } {
   const loaded = loadPaths(paths);
-  if (loaded.problems.length > 0) return { errors: loaded.problems };
   const rendered = renderTarget(new FileObjectSource(loaded.objects), target);
-  return rendered.outcome.ok ? { errors: [], rendered } : { errors: rendered.outcome.errors, rendered };
+  const errors = uniqueProblems([...loaded.problems, ...(rendered.outcome.ok ? [] : rendered.outcome.errors)]);
+  return { errors, rendered };
 }
 
 export function formatWarning(w: RenderWarning): string {

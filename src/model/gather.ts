@@ -9,7 +9,7 @@ import { quote } from './patterns.js';
 import { isEmptySelector, isWellFormedSelector, selectorMatches, type LabelSelector } from './selector.js';
 import { originOf, type Gathered, type KubeObject, type NamespacedKind, type ObjectSource, type Reference, type Target } from './source.js';
 import type { DefaultMirror, HostAccess, MirrorEntry, Origin, Problem, ScopeEntry } from './types.js';
-import { mirrorEntriesOf, scopesOf, validateObject } from './validate.js';
+import { mirrorEntriesOf, scopesOf, validateObject, validateObjectParts } from './validate.js';
 
 /** Gathers the inputs of one target. Deterministic: the order of objects in `src` does not matter. */
 export function gather(src: ObjectSource, target: Target): Gathered {
@@ -41,6 +41,7 @@ class Collector {
   private readonly contributors = new Map<string, Origin>();
   private readonly references = new Map<string, Reference>();
   private readonly problems: Problem[] = [];
+  private readonly rejected: MirrorEntry[] = [];
   private nodePool: KubeObject | undefined;
   private hostedCluster: KubeObject | undefined;
 
@@ -59,6 +60,7 @@ class Collector {
       references: [...this.references.values()].sort((a, b) => compare(refKey(a), refKey(b))),
     };
     if (this.defaultMirror) out.inputs = { ...out.inputs, defaultMirror: this.defaultMirror };
+    if (this.rejected.length > 0) out.rejectedEntries = this.rejected;
     if (this.nodePool) out.nodePool = this.nodePool;
     if (this.hostedCluster) out.hostedCluster = this.hostedCluster;
     return out;
@@ -122,9 +124,10 @@ class Collector {
     }
     this.hostedCluster = hc;
     const origin = originOf(hc, locationOf(hc));
-    if (!this.use(hc, origin)) return;
+    // An invalid HostedCluster still has its mirror ConfigMap read: its problems are reported in the same pass.
+    this.use(hc, origin);
     const ref = field(hc, 'spec', 'imageMirrorConfigRef', 'name') ?? field(hc, 'spec', 'imageMirrorConfig', 'name');
-    if (typeof ref !== 'string') return;
+    if (typeof ref !== 'string' || ref === '') return;
     const refField = field(hc, 'spec', 'imageMirrorConfigRef') ? 'spec.imageMirrorConfigRef.name' : 'spec.imageMirrorConfig.name';
     this.mirrorConfigMap(ns, ref, { origin, field: refField });
   }
@@ -189,7 +192,10 @@ class Collector {
 
   /** Validates an object and adds what it contributes; false when it is invalid. */
   private use(obj: KubeObject, origin: Origin): boolean {
-    if (!this.valid(obj, origin)) return false;
+    const { schema, semantic } = validateObjectParts(obj, origin);
+    this.problems.push(...schema, ...semantic);
+    if (schema.length === 0 && semantic.length > 0) this.rejected.push(...mirrorEntriesOf(obj, origin));
+    if (schema.length + semantic.length > 0) return false;
     this.contribute(origin);
     this.entries.push(...mirrorEntriesOf(obj, origin));
     const scopes = scopesOf(obj, origin);

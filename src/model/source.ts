@@ -1,7 +1,7 @@
 // The boundary between I/O and decisions: an ObjectSource answers lookups
 // (from files for the CLI, from informer caches for the controller), and
 // `gather` (src/model/gather.ts) turns what one target needs into MergeInputs.
-import type { MergeInputs, Origin, Problem } from './types.js';
+import type { MergeInputs, MirrorEntry, Origin, Problem } from './types.js';
 
 /** Any Kubernetes object as parsed from YAML/JSON or read from the API. */
 export interface KubeObject {
@@ -45,6 +45,12 @@ export interface Gathered {
   inputs: MergeInputs;
   /** Non-empty: the target's inputs are invalid; publish nothing new. */
   problems: Problem[];
+  /**
+   * Entries of objects that have the right shape but failed a check beyond
+   * it (SourceIsOwnMirror). They render nothing, but still take part in the
+   * checks across objects (PolicyConflict), so one pass reports every problem.
+   */
+  rejectedEntries?: MirrorEntry[];
   references: Reference[];
   /** Present for NodePool targets when found. */
   nodePool?: KubeObject;

@@ -40,12 +40,22 @@ function schemaKey(obj: KubeObject, kind: KnownKind): SchemaKey {
  * whether they are allowed at all.
  */
 export function validateObject(obj: KubeObject, origin: Origin): Problem[] {
+  const { schema, semantic } = validateObjectParts(obj, origin);
+  return [...schema, ...semantic];
+}
+
+/**
+ * validateObject in two parts: `schema` problems (the object's shape), and
+ * `semantic` ones (checks beyond the schema). An object with semantic
+ * problems only has the shape the extraction functions below expect.
+ */
+export function validateObjectParts(obj: KubeObject, origin: Origin): { schema: Problem[]; semantic: Problem[] } {
   const kind = kindOf(obj);
-  if (!kind) return [];
+  if (!kind) return { schema: [], semantic: [] };
   const validate = validatorFor(schemaKey(obj, kind));
   const ctx: ErrorContext = { origin, kind, sensitive: kind === 'Secret' };
-  const schemaProblems = validate(obj) ? [] : dedupe((validate.errors ?? []).map((e) => toProblem(e, ctx)));
-  return [...schemaProblems, ...semanticProblems(obj, kind, origin)];
+  const schema = validate(obj) ? [] : dedupe((validate.errors ?? []).map((e) => toProblem(e, ctx)));
+  return { schema, semantic: semanticProblems(obj, kind, origin) };
 }
 
 interface ErrorContext {
