@@ -102,13 +102,19 @@ export function renderTarget(src: ObjectSource, target: Target, memo?: RenderMem
   const known = memo?.get(key);
   if (known) {
     const model: MirrorModel = { ...known.model, contributors: sortedOrigins(gathered.inputs.contributors) };
-    return { target, gathered, outcome: { ok: true, ...known, model } };
+    return { target, gathered, outcome: { ok: true, ...known, model, output: withInputWarnings(known.output, gathered) } };
   }
   const merged = merge(gathered.inputs);
   if (!merged.ok) return { target, gathered, outcome: { ok: false, errors: merged.errors } };
   const data = renderModel(merged.value, target.kind === 'NodePool');
   memo?.set(key, data);
-  return { target, gathered, outcome: { ok: true, ...data } };
+  return { target, gathered, outcome: { ok: true, ...data, output: withInputWarnings(data.output, gathered) } };
+}
+
+/** The target's own warnings about its inputs join those of the renderers (after the memo: they are not part of its key). */
+function withInputWarnings(output: RenderOutput, gathered: Gathered): RenderOutput {
+  const own = gathered.warnings ?? [];
+  return own.length === 0 ? output : { ...output, warnings: mergeWarnings(own, output.warnings) };
 }
 
 /**

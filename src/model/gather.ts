@@ -4,11 +4,19 @@
 // Secret events back to the targets that read them.
 import { readRegistryAccess } from './access.js';
 import { HYPERSHIFT_API_VERSION, isMirrorKind, isOurs, kindOf, OUTPUT_LABEL, type KnownKind } from './kinds.js';
-import { locationOf, parseObjects, type ParseOptions } from './parse.js';
+import { holdsNoDocuments, locationOf, parseObjects, type ParseOptions } from './parse.js';
 import { quote } from './patterns.js';
 import { isEmptySelector, isWellFormedSelector, selectorMatches, type LabelSelector } from './selector.js';
-import { originOf, type Gathered, type KubeObject, type NamespacedKind, type ObjectSource, type Reference, type Target } from './source.js';
-import type { DefaultMirror, HostAccess, MirrorEntry, Origin, Problem, ScopeEntry } from './types.js';
+import {
+  originOf,
+  type Gathered,
+  type KubeObject,
+  type NamespacedKind,
+  type ObjectSource,
+  type Reference,
+  type Target,
+} from './source.js';
+import type { DefaultMirror, HostAccess, MirrorEntry, Origin, Problem, RenderWarning, ScopeEntry } from './types.js';
 import { mirrorEntriesOf, scopesOf, validateObject, validateObjectParts } from './validate.js';
 
 /** Gathers the inputs of one target. Deterministic: the order of objects in `src` does not matter. */
@@ -42,6 +50,7 @@ class Collector {
   private readonly references = new Map<string, Reference>();
   private readonly problems: Problem[] = [];
   private readonly rejected: MirrorEntry[] = [];
+  private readonly warnings: RenderWarning[] = [];
   private nodePool: KubeObject | undefined;
   private hostedCluster: KubeObject | undefined;
 
@@ -61,6 +70,7 @@ class Collector {
     };
     if (this.defaultMirror) out.inputs = { ...out.inputs, defaultMirror: this.defaultMirror };
     if (this.rejected.length > 0) out.rejectedEntries = this.rejected;
+    if (this.warnings.length > 0) out.warnings = this.warnings;
     if (this.nodePool) out.nodePool = this.nodePool;
     if (this.hostedCluster) out.hostedCluster = this.hostedCluster;
     return out;
@@ -146,7 +156,19 @@ class Collector {
       });
       return;
     }
-    for (const key of present) this.embedded(cm, key, 'error');
+    for (const key of present) {
+      // These keys exist only to hold mirror sets: one that holds none is far more
+      // likely a broken template than a wish to drop them (removing the key says that).
+      const read = this.embedded(cm, key, 'error');
+      if (read.objects === 0 && read.problems === 0) {
+        this.problems.push({
+          reason: 'EmptyInput',
+          message: `key ${key} holds no ImageDigestMirrorSet or ImageTagMirrorSet (it is empty or only "---"); restore its documents, or remove the key to drop its mirrors`,
+          origin: originOf(cm, locationOf(cm)),
+          field: `data[${JSON.stringify(key)}]`,
+        });
+      }
+    }
   }
 
   /** NodePool `spec.config[]`: key `config`; mirror kinds count, other kinds are ignored (SPEC §1). */
@@ -162,6 +184,15 @@ class Collector {
         return;
       }
       this.embedded(cm, 'config', 'ignore');
+      // Mirror documents share this key with MachineConfigs and the like; only a key with no document at all says nothing.
+      if (holdsNoDocuments(dataOf(cm).config as string)) {
+        this.warnings.push({
+          code: 'EmptyInput',
+          renderer: 'inputs',
+          source: `ConfigMap ${ns}/${c.name} key config`,
+          message: `holds no documents, so NodePool ${ns}/${np.metadata.name} spec.config[${i}] configures nothing`,
+        });
+      }
     });
   }
 
@@ -182,12 +213,13 @@ class Collector {
     return cm;
   }
 
-  /** Mirror documents embedded in one ConfigMap key. */
-  private embedded(cm: KubeObject, key: string, otherKinds: ParseOptions['otherKinds']): void {
+  /** Mirror documents embedded in one ConfigMap key; how many objects and problems it gave. */
+  private embedded(cm: KubeObject, key: string, otherKinds: ParseOptions['otherKinds']): { objects: number; problems: number } {
     const location = `ConfigMap ${cm.metadata.namespace ?? ''}/${cm.metadata.name} key ${key}`;
     const parsed = parseObjects(dataOf(cm)[key] as string, { location, kinds: MIRROR_KINDS, otherKinds });
     this.problems.push(...parsed.problems);
     for (const doc of parsed.objects) this.use(doc, originOf(doc, locationOf(doc)));
+    return { objects: parsed.objects.length, problems: parsed.problems.length };
   }
 
   /** Validates an object and adds what it contributes; false when it is invalid. */

@@ -46,6 +46,11 @@ export function locationOf(obj: KubeObject): string | undefined {
   return locations.get(obj);
 }
 
+/** True when `text` holds no YAML document: empty, blank, comments and `---`/`...` markers only. */
+export function holdsNoDocuments(text: string): boolean {
+  return /^(?:[ \t]*(?:(?:---|\.\.\.)(?:[ \t]+#.*)?)?[ \t]*(?:#.*)?(?:\r?\n|$))*$/.test(text);
+}
+
 /** Parses one text (a file, a ConfigMap value) into objects and problems. */
 export function parseObjects(text: string, opts: ParseOptions): ParseResult {
   const out: ParseResult = { objects: [], problems: [] };

@@ -51,19 +51,62 @@ const FORM_RE: Record<ReferenceForm, RegExp> = {
   host: HOST_RE,
 };
 
-/** True when `value` is valid in `form`. */
+/** True when `value` is valid in `form` by the upstream grammar. */
 export function isValidReference(value: string, form: ReferenceForm): boolean {
   return FORM_RE[form].test(value);
 }
 
+/** True when `value` is valid in `form` and can also work: referenceError says nothing. */
+export function isUsableReference(value: string, form: ReferenceForm): boolean {
+  return isValidReference(value, form) && limitError(value) === undefined;
+}
+
 /**
  * Why `value` is not a valid `form`, in words a user can act on, or
- * undefined when it is valid. Validity is decided by the regular expression
- * alone; the diagnosis only picks the words.
+ * undefined when it is valid. Validity by the grammar is decided by the
+ * regular expression alone (the diagnosis only picks the words); beyond it,
+ * a value the grammar accepts is still refused when it cannot work (see
+ * limitError).
  */
 export function referenceError(value: string, form: ReferenceForm): string | undefined {
-  if (isValidReference(value, form)) return undefined;
+  if (isValidReference(value, form)) return limitError(value);
   return diagnose(value, form) ?? `does not match ${FORM_SHAPE[form]}`;
+}
+
+/** The longest repository name containers/image and containerd parse (distribution's NameTotalLengthMax). */
+export const MAX_REFERENCE_LENGTH = 255;
+/** DNS (RFC 1035, as Kubernetes' own DNS-1123 checks): at most 253 characters in a name, 63 in a label. */
+export const MAX_HOST_NAME_LENGTH = 253;
+export const MAX_LABEL_LENGTH = 63;
+
+/**
+ * Better than upstream: what the upstream grammar accepts but no consumer
+ * can use. Image references are at most 255 characters long, host names are
+ * DNS names, ports fit in 16 bits. Host names must be lower case: registries
+ * compare them case-insensitively, but containers/image matches prefixes
+ * and containerd looks up certs.d directories as written, so `Quay.io/foo`
+ * would match no pull of `quay.io/foo/...` and a RegistryAccess for
+ * `Mirror.io` would not reach `mirror.io`.
+ */
+function limitError(value: string): string | undefined {
+  const slash = value.indexOf('/');
+  const hostPort = slash < 0 ? value : value.slice(0, slash);
+  const colon = hostPort.indexOf(':');
+  const name = (colon < 0 ? hostPort : hostPort.slice(0, colon)).replace(/^\*\./, '');
+  if (/[A-Z]/.test(name)) {
+    const lower = value.slice(0, hostPort.length).toLowerCase() + value.slice(hostPort.length);
+    return `host names must be lower case (write ${quote(lower)}): registries compare host names case-insensitively, ` +
+      `but containers/image and containerd compare them as written, so ${quote(value)} would match nothing`;
+  }
+  if (name.length > MAX_HOST_NAME_LENGTH) return `host name is ${name.length} characters long; a DNS name has at most ${MAX_HOST_NAME_LENGTH}`;
+  const long = name.split('.').find((l) => l.length > MAX_LABEL_LENGTH);
+  if (long) return `host label ${quote(`${long.slice(0, 20)}...`)} is ${long.length} characters long; a DNS label has at most ${MAX_LABEL_LENGTH}`;
+  const port = colon < 0 ? undefined : Number(hostPort.slice(colon + 1));
+  if (port !== undefined && (port < 1 || port > 65535)) return `port ${hostPort.slice(colon + 1)} is out of range (1-65535)`;
+  if (value.length > MAX_REFERENCE_LENGTH) {
+    return `is ${value.length} characters long; an image reference is at most ${MAX_REFERENCE_LENGTH}, so no pull could use it`;
+  }
+  return undefined;
 }
 
 const FORM_SHAPE: Record<ReferenceForm, string> = {

@@ -1,7 +1,7 @@
 // The boundary between I/O and decisions: an ObjectSource answers lookups
 // (from files for the CLI, from informer caches for the controller), and
 // `gather` (src/model/gather.ts) turns what one target needs into MergeInputs.
-import type { MergeInputs, MirrorEntry, Origin, Problem } from './types.js';
+import type { MergeInputs, MirrorEntry, Origin, Problem, RenderWarning } from './types.js';
 
 /** Any Kubernetes object as parsed from YAML/JSON or read from the API. */
 export interface KubeObject {
@@ -51,6 +51,8 @@ export interface Gathered {
    * checks across objects (PolicyConflict), so one pass reports every problem.
    */
   rejectedEntries?: MirrorEntry[];
+  /** What is valid but probably not meant (EmptyInput); reported with the output's warnings, never blocking. */
+  warnings?: RenderWarning[];
   references: Reference[];
   /** Present for NodePool targets when found. */
   nodePool?: KubeObject;

@@ -140,6 +140,7 @@ export type Reason =
   | 'DuplicateAccess'
   | 'OutputTooLarge'
   | 'UnreadableReference'
+  | 'EmptyInput'
   | 'InternalError';
 
 /**
@@ -155,12 +156,19 @@ export interface Problem {
 }
 
 /** Something rendered inexactly or not at all; never fatal (§4). */
-export type WarningCode = 'NotExpressible' | 'HostWideWidening' | 'TagOnlyApproximated' | 'NoCatchAllInRegistriesConf' | 'CredentialsOmitted';
+export type WarningCode =
+  | 'NotExpressible'
+  | 'HostWideWidening'
+  | 'TagOnlyApproximated'
+  | 'NoCatchAllInRegistriesConf'
+  | 'CredentialsOmitted'
+  | 'EmptyInput'
+  | 'WildcardPort';
 
 export interface RenderWarning {
   code: WarningCode;
-  /** The consumer the warning is about. */
-  renderer: 'containerd' | 'registries.conf' | 'machineconfig';
+  /** The consumer the warning is about; `inputs` for one about the inputs themselves (gather). */
+  renderer: 'containerd' | 'registries.conf' | 'machineconfig' | 'inputs';
   source: string;
   mirror?: string;
   message: string;

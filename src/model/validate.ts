@@ -3,7 +3,7 @@
 // Problem naming the field path, quoting the value and saying why.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isOurs, kindOf, type KnownKind } from './kinds.js';
-import { isValidReference, quote, referenceError, type ReferenceForm } from './patterns.js';
+import { isUsableReference, quote, referenceError, type ReferenceForm } from './patterns.js';
 import { FORMATS, MESSAGE_KEYWORD, SCHEMAS, type SchemaKey } from './schemas.js';
 import type { KubeObject } from './source.js';
 import type { MirrorEntry, MirrorSourcePolicy, Origin, Pool, Problem, Reason, ScopeEntry } from './types.js';
@@ -12,7 +12,7 @@ const ajv = new Ajv({ allErrors: true, verbose: true, strict: true });
 ajv.addKeyword({ keyword: MESSAGE_KEYWORD, schemaType: 'string' });
 const FORM_OF_FORMAT = new Map<string, ReferenceForm>();
 for (const [form, name] of Object.entries(FORMATS) as [ReferenceForm, string][]) {
-  ajv.addFormat(name, { type: 'string', validate: (s: string) => isValidReference(s, form) });
+  ajv.addFormat(name, { type: 'string', validate: (s: string) => isUsableReference(s, form) });
   FORM_OF_FORMAT.set(name, form);
 }
 
@@ -194,6 +194,10 @@ function semanticProblems(obj: KubeObject, kind: KnownKind, origin: Origin): Pro
     const entries = Array.isArray(s[field]) ? (s[field] as unknown[]) : [];
     entries.forEach((e, i) => problems.push(...ownMirrorProblems(e, `spec.${field}[${i}]`, origin)));
   }
+  const list = ENTRY_LISTS[kind];
+  if (list && Array.isArray(s[list])) {
+    (s[list] as unknown[]).forEach((e, i) => problems.push(...bareHostMirrorProblems(e, `spec.${list}[${i}]`, origin)));
+  }
   if (isRecord(s.nodePoolSelector) && (kind === 'IDMS' || kind === 'ITMS' || kind === 'RegistryAccess')) {
     const reason: Reason = kind === 'RegistryAccess' ? 'InvalidAccess' : 'InvalidDocument';
     problems.push(...selectorProblems(s.nodePoolSelector, 'spec.nodePoolSelector', origin, reason));
@@ -203,6 +207,39 @@ function semanticProblems(obj: KubeObject, kind: KnownKind, origin: Origin): Pro
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The list of mirror entries in each kind's spec. */
+const ENTRY_LISTS: Partial<Record<KnownKind, string>> = {
+  IDMS: 'imageDigestMirrors',
+  ITMS: 'imageTagMirrors',
+  ICSP: 'repositoryDigestMirrors',
+  HostedCluster: 'imageContentSources',
+};
+
+/**
+ * A mirror without a path for a source with one cannot work: containers/image
+ * replaces the source with the mirror, so `example.com/ns/app:v1` becomes
+ * `m1.mirror:v1`, not a repository at all, and the whole pull fails
+ * ("repository name must be canonical", "invalid reference format") before
+ * any registry is asked. containerd cannot express such a pair either.
+ */
+function bareHostMirrorProblems(e: unknown, field: string, origin: Origin): Problem[] {
+  if (!isRecord(e) || typeof e.source !== 'string' || !e.source.includes('/') || !Array.isArray(e.mirrors)) return [];
+  if (!isUsableReference(e.source, 'source')) return []; // the source's own problem says enough
+  const path = e.source.slice(e.source.indexOf('/'));
+  return e.mirrors.flatMap((m, j): Problem[] => {
+    if (typeof m !== 'string' || m.includes('/') || !isUsableReference(m, 'mirror')) return [];
+    return [{
+      reason: 'InvalidMirror',
+      message: `mirror ${quote(m)} is a bare host, but source ${quote(e.source)} names a repository path: containers/image would ` +
+        `rewrite ${e.source}:tag to ${m}:tag, which is not a repository, and fail every pull through this entry; ` +
+        `give the mirror the path it serves (for example ${quote(m + path)})`,
+      origin,
+      field: `${field}.mirrors[${j}]`,
+      value: m,
+    }];
+  });
 }
 
 /** NeverContactSource while the source is one of its own mirrors: the source would be contacted as a mirror. */

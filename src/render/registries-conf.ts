@@ -47,7 +47,7 @@ export function renderRegistriesConf(model: MirrorModel): { content: string; war
   for (const rule of model.rules) writeEntry(out, toEntry(rule, context));
   return {
     content: out.join(''),
-    warnings: [...defaultMirrorWarnings(model.defaultMirror), ...wildcardTieWarnings(model.rules)],
+    warnings: [...defaultMirrorWarnings(model.defaultMirror), ...wildcardTieWarnings(model.rules), ...wildcardPortWarnings(model.rules)],
   };
 }
 
@@ -147,6 +147,38 @@ function defaultMirrorWarnings(dm?: DefaultMirror): RenderWarning[] {
         'list the registries it should serve in defaultMirror.registries to use it for CRI-O and podman too',
     },
   ];
+}
+
+/**
+ * containers/image rewrites a pull under `*.example.com` by appending to the
+ * mirror whatever follows the matched domain, the pulled host's port
+ * included (verified with skopeo 1.9: test/consumer/cannot-work.test.ts).
+ * A pull without a port works; with one, a mirror that has a path or a port
+ * of its own gives an invalid reference and the pull fails, and a bare mirror
+ * host is contacted on the pulled host's port.
+ */
+function wildcardPortWarnings(rules: readonly RegistryRule[]): RenderWarning[] {
+  const out: RenderWarning[] = [];
+  for (const r of rules) {
+    if (!isWildcard(r.source)) continue;
+    const example = `a${r.source.slice(1)}:5000/ns/app`;
+    for (const mirror of new Set([...r.digestMirrors, ...r.tagMirrors])) {
+      const rewritten = `${mirror}:5000/ns/app`;
+      const fails = mirror.includes('/') || mirror.includes(':');
+      out.push({
+        code: 'WildcardPort',
+        renderer: 'registries.conf',
+        source: r.source,
+        mirror,
+        message: fails
+          ? `containers/image appends the pulled host's port to the mirror: a pull of ${example} becomes "${rewritten}", ` +
+            'which is not a valid reference, and fails; pulls of hosts without a port use the mirror'
+          : `containers/image appends the pulled host's port to the mirror: a pull of ${example} goes to "${rewritten}", ` +
+            "port 5000 of the mirror instead of its own; pulls of hosts without a port use the mirror's own port",
+      });
+    }
+  }
+  return out;
 }
 
 /**

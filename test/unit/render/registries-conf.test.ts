@@ -212,10 +212,10 @@ describe('registries.conf (SPEC §3)', () => {
   });
 
   it('warns when an equally long wildcard prefix would shadow an exact host', () => {
-    const { warnings } = renderRegistriesConf(model(inputs({ entries: [digest('*.corp.io', ['w.io']), tag('a.corp.io', ['t.io'])] })));
-    expect(warnings.map((w) => [w.code, w.source])).to.deep.equal([['NotExpressible', 'a.corp.io']]);
-    const longer = renderRegistriesConf(model(inputs({ entries: [digest('*.corp.io', ['w.io']), tag('ab.corp.io', ['t.io'])] })));
-    expect(longer.warnings).to.deep.equal([]);
+    // WildcardPort warnings about *.corp.io itself are left out here (test/unit/model/cannot-work.test.ts).
+    const ties = (r: ReturnType<typeof renderRegistriesConf>): string[][] => r.warnings.filter((w) => w.code !== 'WildcardPort').map((w) => [w.code, w.source]);
+    expect(ties(renderRegistriesConf(model(inputs({ entries: [digest('*.corp.io', ['w.io']), tag('a.corp.io', ['t.io'])] }))))).to.deep.equal([['NotExpressible', 'a.corp.io']]);
+    expect(ties(renderRegistriesConf(model(inputs({ entries: [digest('*.corp.io', ['w.io']), tag('ab.corp.io', ['t.io'])] }))))).to.deep.equal([]);
   });
 
   it('never combines mirror-by-digest-only with pull-from-mirror in one entry', () => {
