@@ -11,7 +11,7 @@
 import { byteOrder, hostPort, isInside, isWildcard, repoPath } from '../merge/scope.js';
 import type { HostAccess, MirrorModel, RegistryRule, RenderWarning, WarningCode } from '../model/types.js';
 import { combineMirrors } from './mirrors.js';
-import { assertHostPort, DEFAULT_DIR, hostDir } from './paths.js';
+import { assertHostPort, DEFAULT_DIR, hostDir, MAX_FILE_NAME_LENGTH } from './paths.js';
 
 export type Capability = 'pull' | 'resolve';
 
@@ -108,6 +108,12 @@ function hasSettings(r: RegistryRule): boolean {
 }
 
 function planHost(host: string, rules: RegistryRule[], context: Context, warn: Warn): HostDirPlan | undefined {
+  if (hostDir(host).length > MAX_FILE_NAME_LENGTH) {
+    // containerd looks the directory up by the host's name: it cannot be shortened.
+    warn('NotExpressible', host, `containerd reads ${host} from certs.d/${hostDir(host).slice(0, 40)}..., a directory name of ` +
+      `${hostDir(host).length} characters, longer than the ${MAX_FILE_NAME_LENGTH} a file name may have: ${host} is not configured for containerd`);
+    return undefined;
+  }
   const tables = collectTables(host, rules, context, warn);
   if (context.defaultMirror && hostPort(context.defaultMirror) !== host) addTable(tables, defaultTable(context));
   const hosts = [...tables.values()].map((t) => withCapabilities(t));

@@ -5,7 +5,7 @@ import type { RenderWarning } from '../model/types.js';
 import type { MirrorModel } from '../model/types.js';
 import { planContainerd } from './containerd-plan.js';
 import { formatHostsToml, toHostsToml } from './hosts-toml.js';
-import { CONTAINERD_CERTS_DIR, PUBLIC_MODE, SECRET_MODE } from './paths.js';
+import { CONTAINERD_CERTS_DIR, keyFor, PUBLIC_MODE, SECRET_MODE } from './paths.js';
 import type { NodeFile } from './types.js';
 
 export function renderContainerd(model: MirrorModel): { files: NodeFile[]; warnings: RenderWarning[] } {
@@ -20,9 +20,10 @@ export function renderContainerd(model: MirrorModel): { files: NodeFile[]; warni
 }
 
 function nodeFile(dir: string, name: string, content: string, secret: boolean): NodeFile {
+  const path = `${CONTAINERD_CERTS_DIR}/${dir}/${name}`;
   return {
-    key: `containerd.${dir}.${name}`,
-    path: `${CONTAINERD_CERTS_DIR}/${dir}/${name}`,
+    key: keyFor(`containerd.${dir}.${name}`, path),
+    path,
     mode: secret ? SECRET_MODE : PUBLIC_MODE,
     content,
     secret,

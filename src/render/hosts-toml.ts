@@ -6,7 +6,7 @@
 // containerd orders host tables by their line in the file, so they are
 // written from an ordered array, never from object key order.
 import type { Capability, HostDirPlan, MirrorHost } from './containerd-plan.js';
-import { assertFileName, hostDir } from './paths.js';
+import { assertFileName, fitName, hostDir, MAX_FILE_NAME_LENGTH } from './paths.js';
 import { tomlKey, tomlLines, tomlString } from './toml.js';
 
 /** Keys shared by the root of the file and each `[host."..."]` table. */
@@ -64,9 +64,14 @@ function toSettings(h: MirrorHost, files: Map<string, SideFile>): HostsTomlSetti
   const a = h.access;
   if (!a) return s;
   const base = hostDir(h.host);
-  if (a.caPEM !== undefined) s.ca = sideFile(files, `${base}.crt`, a.caPEM, false);
+  // The names are ours (hosts.toml refers to them), so a long host gets a short one.
+  const name = (suffix: string): string => fitName(`${base}${suffix}`, MAX_FILE_NAME_LENGTH);
+  if (a.caPEM !== undefined) s.ca = sideFile(files, name('.crt'), a.caPEM, false);
   if (a.clientCert) {
-    s.client = [[sideFile(files, `${base}.client.crt`, a.clientCert.certPEM, false), sideFile(files, `${base}.client.key`, a.clientCert.keyPEM, true)]];
+    s.client = [[
+      sideFile(files, name('.client.crt'), a.clientCert.certPEM, false),
+      sideFile(files, name('.client.key'), a.clientCert.keyPEM, true),
+    ]];
   }
   if (a.auth) {
     const token = Buffer.from(`${a.auth.username}:${a.auth.password}`, 'utf8').toString('base64');

@@ -9,7 +9,7 @@ import type { MirrorModel } from '../model/types.js';
 import { renderAccessFiles } from './access-files.js';
 import { renderContainerd } from './containerd.js';
 import { InternalError, invariant } from './errors.js';
-import { assertKey, PUBLIC_MODE, REGISTRIES_CONF_KEY, REGISTRIES_CONF_PATH } from './paths.js';
+import { assertKey, keyFor, PUBLIC_MODE, REGISTRIES_CONF_KEY, REGISTRIES_CONF_PATH } from './paths.js';
 import { renderRegistriesConf } from './registries-conf.js';
 import { isPlainRegistriesConf } from './registries-conf-check.js';
 import { sortedWarnings } from './warnings.js';
@@ -23,6 +23,7 @@ export { renderRegistriesConf } from './registries-conf.js';
 export function render(model: MirrorModel): RenderOutput {
   const registriesConf = renderRegistriesConf(model);
   const containerd = renderContainerd(model);
+  const access = renderAccessFiles(model);
   const files: NodeFile[] = [
     {
       key: REGISTRIES_CONF_KEY,
@@ -32,11 +33,11 @@ export function render(model: MirrorModel): RenderOutput {
       secret: false,
     },
     ...containerd.files,
-    ...renderAccessFiles(model),
+    ...access.files,
   ];
   const unique = withUniqueKeys(files).sort((a, b) => byteOrder(a.key, b.key));
   checkFiles(unique);
-  return { files: unique, warnings: sortedWarnings([...registriesConf.warnings, ...containerd.warnings]) };
+  return { files: unique, warnings: sortedWarnings([...registriesConf.warnings, ...containerd.warnings, ...access.warnings]) };
 }
 
 /**
@@ -47,17 +48,15 @@ export function render(model: MirrorModel): RenderOutput {
  */
 function withUniqueKeys(files: readonly NodeFile[]): NodeFile[] {
   const seen = new Set<string>();
-  return [...files]
-    .sort((a, b) => byteOrder(a.path, b.path))
-    .map((f) => {
-      if (!seen.has(f.key)) {
-        seen.add(f.key);
-        return f;
-      }
-      const key = `${f.key}-${createHash('sha256').update(f.path).digest('hex').slice(0, 8)}`;
-      seen.add(key);
-      return { ...f, key };
-    });
+  return [...files].sort((a, b) => byteOrder(a.path, b.path)).map((f) => {
+    if (!seen.has(f.key)) {
+      seen.add(f.key);
+      return f;
+    }
+    const key = keyFor(`${f.key}-${createHash('sha256').update(f.path).digest('hex').slice(0, 8)}`, f.path);
+    seen.add(key);
+    return { ...f, key };
+  });
 }
 
 function checkFiles(files: readonly NodeFile[]): void {
@@ -69,13 +68,13 @@ function checkFiles(files: readonly NodeFile[]): void {
     paths.add(f.path);
     // Input is read as certificates only (model/pem.ts); this keeps any future path from publishing a key.
     invariant(f.secret || !f.content.includes('PRIVATE KEY-----'), `${f.path} is not secret but holds a private key`);
-    if (f.key === REGISTRIES_CONF_KEY || f.key.endsWith('.toml')) parseBack(f);
+    if (f.path === REGISTRIES_CONF_PATH || f.path.endsWith('.toml')) parseBack(f);
   }
 }
 
 function parseBack(f: NodeFile): void {
   // The fast check accepts only valid TOML; whatever it does not accept is parsed in full.
-  if (f.key === REGISTRIES_CONF_KEY && isPlainRegistriesConf(f.content)) return;
+  if (f.path === REGISTRIES_CONF_PATH && isPlainRegistriesConf(f.content)) return;
   try {
     parse(f.content);
   } catch (e) {
