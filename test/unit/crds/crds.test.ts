@@ -225,9 +225,9 @@ describe('CRD patterns', () => {
 });
 
 describe('CRD validation rules', () => {
-  // CEL cannot run here; the e2e suite exercises these on the API server.
-  // What can be checked: the rules exist where the docs say and lists
-  // carrying them are bounded (the API server refuses unbounded CEL cost).
+  // The rules exist where the docs say and lists carrying them are bounded
+  // (the API server refuses unbounded CEL cost). The rules on reference
+  // fields are evaluated in cel.test.ts, and on the API server in e2e.
   it('RegistryAccess ca requires exactly one of configMapKeyRef and secretKeyRef', () => {
     const ra = crdSchema(crd('registryaccesses.imagemirror.io'));
     const rules = arr(schemaAt(ra, 'spec.hosts[].ca'), 'x-kubernetes-validations').map((r) => str(r, 'rule'));
