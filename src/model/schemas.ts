@@ -100,8 +100,22 @@ function object(spec: object, required = true): SchemaObject {
   };
 }
 
+/**
+ * Bounds of our CRDs (crds/): the API server needs them to bound the cost of
+ * the validation rules, so files read by the CLI get the same limits.
+ */
+export const MAX_ENTRIES = 1000;
+export const MAX_MIRRORS = 16;
+export const MAX_SCOPES = 1000;
+
+const boundedEntry = {
+  ...mirrorSetEntry,
+  properties: { ...mirrorSetEntry.properties, mirrors: { ...mirrorList, maxItems: MAX_MIRRORS } },
+};
+
 function mirrorSet(field: 'imageDigestMirrors' | 'imageTagMirrors', ours: boolean): SchemaObject {
-  const properties: Record<string, object> = { [field]: { type: 'array', items: mirrorSetEntry } };
+  const list = ours ? { type: 'array', maxItems: MAX_ENTRIES, items: boundedEntry } : { type: 'array', items: mirrorSetEntry };
+  const properties: Record<string, object> = { [field]: list };
   if (ours) properties.nodePoolSelector = labelSelector;
   return object({ type: 'object', additionalProperties: false, properties });
 }
@@ -146,16 +160,16 @@ const registryAccessSpec = {
   additionalProperties: false,
   properties: {
     nodePoolSelector: labelSelector,
-    hosts: { type: 'array', items: accessHost },
-    insecureRegistries: scopeList,
-    blockedRegistries: scopeList,
+    hosts: { type: 'array', maxItems: 256, items: accessHost },
+    insecureRegistries: { ...scopeList, maxItems: MAX_SCOPES },
+    blockedRegistries: { ...scopeList, maxItems: MAX_SCOPES },
     defaultMirror: {
       type: 'object',
       required: ['mirror'],
       additionalProperties: false,
       properties: {
         mirror: { type: 'string', format: FORMATS.mirror },
-        registries: { type: 'array', items: { type: 'string', format: FORMATS.source }, uniqueItems: true },
+        registries: { type: 'array', maxItems: 256, items: { type: 'string', format: FORMATS.source }, uniqueItems: true },
       },
     },
   },

@@ -107,6 +107,10 @@ function toProblem(err: ErrorObject, ctx: ErrorContext): Problem {
     }
     case 'minLength':
       return make(general, 'must not be empty');
+    case 'maxItems': {
+      const count = Array.isArray(err.data) ? err.data.length : 0;
+      return make(general, `has ${count} items, more than the ${String(err.params.limit)} allowed (as in the CRD); split it into several objects, which are merged`, field, undefined);
+    }
     default:
       return make(general, err.message ?? `fails ${err.keyword}`);
   }

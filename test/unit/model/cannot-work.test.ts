@@ -102,3 +102,23 @@ describe('cannot work: a wildcard source whose mirror cannot take a port', () =>
     expect(w!.message).to.include('goes to "m.io:5000/ns/app", port 5000 of the mirror instead of its own');
   });
 });
+
+describe('the bounds of our CRDs hold for files too', () => {
+  const entries = (n: number): unknown[] => Array.from({ length: n }, (_, i) => ({ source: `r${i}.io`, mirrors: ['m.io'] }));
+  const idms = (apiVersion: string, n: number): KubeObject => ({ apiVersion, kind: 'ImageDigestMirrorSet', metadata: { name: 'big' }, spec: { imageDigestMirrors: entries(n) } });
+
+  it('imagemirror.io: at most 1000 entries and 16 mirrors per entry', () => {
+    expect(validateObject(idms('imagemirror.io/v1alpha1', 1000), { apiVersion: 'imagemirror.io/v1alpha1', kind: 'ImageDigestMirrorSet', name: 'big' })).to.deep.equal([]);
+    const over = idms('imagemirror.io/v1alpha1', 1001);
+    expect(validateObject(over, originOf(over)).map(formatProblem)).to.deep.equal([
+      'ImageDigestMirrorSet big: spec.imageDigestMirrors: has 1001 items, more than the 1000 allowed (as in the CRD); split it into several objects, which are merged [InvalidDocument]',
+    ]);
+    const many: KubeObject = { apiVersion: 'imagemirror.io/v1alpha1', kind: 'ImageTagMirrorSet', metadata: { name: 'm' }, spec: { imageTagMirrors: [{ source: 'q.io', mirrors: Array.from({ length: 17 }, (_, i) => `m${i}.io`) }] } };
+    expect(validateObject(many, originOf(many)).map((p) => p.field)).to.deep.equal(['spec.imageTagMirrors[0].mirrors']);
+  });
+
+  it('config.openshift.io documents keep the upstream shape: no bound', () => {
+    const big = idms('config.openshift.io/v1', 1001);
+    expect(validateObject(big, originOf(big))).to.deep.equal([]);
+  });
+});
