@@ -147,20 +147,20 @@ describe('reconcileTarget', () => {
   it('refuses an output over the 1 MiB ConfigMap limit before writing it: the last good one stays, the status says why', async () => {
     const c = new FakeCluster();
     seedHostedCluster(c);
-    const entries = (n: number): unknown[] =>
-      Array.from({ length: n }, (_, i) => ({
-        source: `registry-${i}.example.com/team/app`,
-        mirrors: [`mirror.example.net/r${i}/a`, `mirror.example.net/r${i}/b`],
-      }));
+    const entries = (n: number, from = 0): unknown[] =>
+      Array.from({ length: n }, (_, i) => ({ source: `registry-${from + i}.example.com/team/app`, mirrors: [`mirror.example.net/r${from + i}/a`, `mirror.example.net/r${from + i}/b`] }));
     c.put(idms('corp', entries(10)));
     const d = deps(c);
     await reconcileTarget(d, NP);
     const good = c.find('ConfigMap', NS, 'workers-image-mirrors');
     const goodHash = statusOf(c).contentHash;
 
+    // 3,000 entries, in objects of at most 1,000 (the CRD's bound).
     c.edit('ImageDigestMirrorSet', undefined, 'corp', (o) => {
-      (o.spec as { imageDigestMirrors: unknown[] }).imageDigestMirrors = entries(3000);
+      (o.spec as { imageDigestMirrors: unknown[] }).imageDigestMirrors = entries(1000);
     });
+    c.put(idms('corp-2', entries(1000, 1000)));
+    c.put(idms('corp-3', entries(1000, 2000)));
     const before = c.writes.length;
     const s = await reconcileTarget(d, NP);
     expect(s).to.include({ ok: false, ready: false, degraded: true, result: 'degraded' });
