@@ -21,7 +21,6 @@ export function parseTarget(value: string): Target {
   return { kind: 'NodePool', namespace: m[1]!, name: m[3]! };
 }
 
-/** Loads, validates and renders; never writes. */
 /**
  * Loads, validates and renders; never writes. Every problem is returned:
  * those of loading (every object is validated, selected or not) and those

@@ -7,15 +7,7 @@ import { HYPERSHIFT_API_VERSION, isMirrorKind, isOurs, kindOf, OUTPUT_LABEL, typ
 import { holdsNoDocuments, locationOf, parseObjects, type ParseOptions } from './parse.js';
 import { quote } from './patterns.js';
 import { isEmptySelector, isWellFormedSelector, selectorMatches, type LabelSelector } from './selector.js';
-import {
-  originOf,
-  type Gathered,
-  type KubeObject,
-  type NamespacedKind,
-  type ObjectSource,
-  type Reference,
-  type Target,
-} from './source.js';
+import { originOf, type Gathered, type KubeObject, type NamespacedKind, type ObjectSource, type Reference, type Target } from './source.js';
 import type { DefaultMirror, HostAccess, MirrorEntry, Origin, Problem, RenderWarning, ScopeEntry } from './types.js';
 import { mirrorEntriesOf, scopesOf, validateObject, validateObjectParts } from './validate.js';
 

@@ -95,8 +95,10 @@ function limitError(value: string): string | undefined {
   const name = (colon < 0 ? hostPort : hostPort.slice(0, colon)).replace(/^\*\./, '');
   if (/[A-Z]/.test(name)) {
     const lower = value.slice(0, hostPort.length).toLowerCase() + value.slice(hostPort.length);
-    return `host names must be lower case (write ${quote(lower)}): registries compare host names case-insensitively, ` +
-      `but containers/image and containerd compare them as written, so ${quote(value)} would match nothing`;
+    return (
+      `host names must be lower case (write ${quote(lower)}): registries compare host names case-insensitively, ` +
+      `but containers/image and containerd compare them as written, so ${quote(value)} would match nothing`
+    );
   }
   if (name.length > MAX_HOST_NAME_LENGTH) return `host name is ${name.length} characters long; a DNS name has at most ${MAX_HOST_NAME_LENGTH}`;
   const long = name.split('.').find((l) => l.length > MAX_LABEL_LENGTH);

@@ -109,7 +109,12 @@ function toProblem(err: ErrorObject, ctx: ErrorContext): Problem {
       return make(general, 'must not be empty');
     case 'maxItems': {
       const count = Array.isArray(err.data) ? err.data.length : 0;
-      return make(general, `has ${count} items, more than the ${String(err.params.limit)} allowed (as in the CRD); split it into several objects, which are merged`, field, undefined);
+      return make(
+        general,
+        `has ${count} items, more than the ${String(err.params.limit)} allowed (as in the CRD); split it into several objects, which are merged`,
+        field,
+        undefined,
+      );
     }
     default:
       return make(general, err.message ?? `fails ${err.keyword}`);
@@ -234,15 +239,18 @@ function bareHostMirrorProblems(e: unknown, field: string, origin: Origin): Prob
   const path = e.source.slice(e.source.indexOf('/'));
   return e.mirrors.flatMap((m, j): Problem[] => {
     if (typeof m !== 'string' || m.includes('/') || !isUsableReference(m, 'mirror')) return [];
-    return [{
-      reason: 'InvalidMirror',
-      message: `mirror ${quote(m)} is a bare host, but source ${quote(e.source)} names a repository path: containers/image would ` +
-        `rewrite ${e.source}:tag to ${m}:tag, which is not a repository, and fail every pull through this entry; ` +
-        `give the mirror the path it serves (for example ${quote(m + path)})`,
-      origin,
-      field: `${field}.mirrors[${j}]`,
-      value: m,
-    }];
+    return [
+      {
+        reason: 'InvalidMirror',
+        message:
+          `mirror ${quote(m)} is a bare host, but source ${quote(e.source)} names a repository path: containers/image would ` +
+          `rewrite ${e.source}:tag to ${m}:tag, which is not a repository, and fail every pull through this entry; ` +
+          `give the mirror the path it serves (for example ${quote(m + path)})`,
+        origin,
+        field: `${field}.mirrors[${j}]`,
+        value: m,
+      },
+    ];
   });
 }
 

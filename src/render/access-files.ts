@@ -34,7 +34,8 @@ function certFiles(a: HostAccess, warnings: RenderWarning[]): NodeFile[] {
       code: 'NotExpressible',
       renderer: 'registries.conf',
       source: a.host,
-      message: `containers/image reads the certificates of ${a.host} from a directory named after it, and that name ` +
+      message:
+        `containers/image reads the certificates of ${a.host} from a directory named after it, and that name ` +
         `(${a.host.length} characters) is longer than the ${MAX_FILE_NAME_LENGTH} a file name may have: the CA and client certificate of this host are left out`,
     });
     return [];

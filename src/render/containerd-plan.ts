@@ -110,8 +110,12 @@ function hasSettings(r: RegistryRule): boolean {
 function planHost(host: string, rules: RegistryRule[], context: Context, warn: Warn): HostDirPlan | undefined {
   if (hostDir(host).length > MAX_FILE_NAME_LENGTH) {
     // containerd looks the directory up by the host's name: it cannot be shortened.
-    warn('NotExpressible', host, `containerd reads ${host} from certs.d/${hostDir(host).slice(0, 40)}..., a directory name of ` +
-      `${hostDir(host).length} characters, longer than the ${MAX_FILE_NAME_LENGTH} a file name may have: ${host} is not configured for containerd`);
+    warn(
+      'NotExpressible',
+      host,
+      `containerd reads ${host} from certs.d/${hostDir(host).slice(0, 40)}..., a directory name of ` +
+        `${hostDir(host).length} characters, longer than the ${MAX_FILE_NAME_LENGTH} a file name may have: ${host} is not configured for containerd`,
+    );
     return undefined;
   }
   const tables = collectTables(host, rules, context, warn);

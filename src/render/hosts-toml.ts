@@ -68,10 +68,7 @@ function toSettings(h: MirrorHost, files: Map<string, SideFile>): HostsTomlSetti
   const name = (suffix: string): string => fitName(`${base}${suffix}`, MAX_FILE_NAME_LENGTH);
   if (a.caPEM !== undefined) s.ca = sideFile(files, name('.crt'), a.caPEM, false);
   if (a.clientCert) {
-    s.client = [[
-      sideFile(files, name('.client.crt'), a.clientCert.certPEM, false),
-      sideFile(files, name('.client.key'), a.clientCert.keyPEM, true),
-    ]];
+    s.client = [[sideFile(files, name('.client.crt'), a.clientCert.certPEM, false), sideFile(files, name('.client.key'), a.clientCert.keyPEM, true)]];
   }
   if (a.auth) {
     const token = Buffer.from(`${a.auth.username}:${a.auth.password}`, 'utf8').toString('base64');

@@ -48,15 +48,17 @@ export function render(model: MirrorModel): RenderOutput {
  */
 function withUniqueKeys(files: readonly NodeFile[]): NodeFile[] {
   const seen = new Set<string>();
-  return [...files].sort((a, b) => byteOrder(a.path, b.path)).map((f) => {
-    if (!seen.has(f.key)) {
-      seen.add(f.key);
-      return f;
-    }
-    const key = keyFor(`${f.key}-${createHash('sha256').update(f.path).digest('hex').slice(0, 8)}`, f.path);
-    seen.add(key);
-    return { ...f, key };
-  });
+  return [...files]
+    .sort((a, b) => byteOrder(a.path, b.path))
+    .map((f) => {
+      if (!seen.has(f.key)) {
+        seen.add(f.key);
+        return f;
+      }
+      const key = keyFor(`${f.key}-${createHash('sha256').update(f.path).digest('hex').slice(0, 8)}`, f.path);
+      seen.add(key);
+      return { ...f, key };
+    });
 }
 
 function checkFiles(files: readonly NodeFile[]): void {

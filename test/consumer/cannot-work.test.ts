@@ -42,11 +42,7 @@ describe('consumer: inputs that are valid but cannot work', function () {
   before(async function () {
     [source, mirror] = await Promise.all([world.registry(), world.registry()]);
     [onSource, onMirror] = await Promise.all([world.image('cannot-work-source'), world.image('cannot-work-mirror')]);
-    await Promise.all([
-      world.push(onSource, source, 'team/app'),
-      world.push(onMirror, mirror, 'team/app'),
-      world.push(onMirror, mirror, 'cache/team/app'),
-    ]);
+    await Promise.all([world.push(onSource, source, 'team/app'), world.push(onMirror, mirror, 'team/app'), world.push(onMirror, mirror, 'cache/team/app')]);
   });
   after(async () => {
     await world.stop();
@@ -62,13 +58,20 @@ describe('consumer: inputs that are valid but cannot work', function () {
       expect(r.result.code, r.result.stderr).to.equal(1);
       const lines = errorLines(r);
       expect(lines.length, r.result.stderr).to.equal(2);
-      for (const l of lines) expect(l).to.include('mirror "localhost" is a bare host').and.include('"localhost/team/app"').and.match(/\[InvalidMirror\]$/);
+      for (const l of lines)
+        expect(l)
+          .to.include('mirror "localhost" is a bare host')
+          .and.include('"localhost/team/app"')
+          .and.match(/\[InvalidMirror\]$/);
     });
 
     it('skopeo: every pull through such an entry fails before any registry is asked ("repository name must be canonical")', async () => {
-      const tree = await handWritten({
-        [DROP_IN]: `[[registry]]\nprefix = "${source.host}/team/app"\nlocation = "${source.host}/team/app"\ninsecure = true\n\n[[registry.mirror]]\nlocation = "localhost"\n`,
-      }, dirs);
+      const tree = await handWritten(
+        {
+          [DROP_IN]: `[[registry]]\nprefix = "${source.host}/team/app"\nlocation = "${source.host}/team/app"\ninsecure = true\n\n[[registry.mirror]]\nlocation = "localhost"\n`,
+        },
+        dirs,
+      );
       for (const ref of [`${source.host}/team/app:v1`, `${source.host}/team/app@${onSource.manifestDigest}`]) {
         const r = await copyOnNode(tree.out, ref);
         const why = await explain(tree, r, { source });
@@ -92,13 +95,19 @@ describe('consumer: inputs that are valid but cannot work', function () {
 
   describe('a wildcard source', () => {
     it('the CLI renders it with a WildcardPort warning per mirror', async () => {
-      const r = await renderOk([itms('wild', [{ source: '*.example.test', mirrors: [`${mirror.host}/cache`] }]), registryAccess('plain', plainHTTP(mirror.host))]);
+      const r = await renderOk([
+        itms('wild', [{ source: '*.example.test', mirrors: [`${mirror.host}/cache`] }]),
+        registryAccess('plain', plainHTTP(mirror.host)),
+      ]);
       const warning = r.result.stderr.split('\n').find((l) => l.endsWith('[WildcardPort]'));
       expect(warning, r.result.stderr).to.include(`a pull of a.example.test:5000/ns/app becomes "${mirror.host}/cache:5000/ns/app"`);
     });
 
     it('skopeo: a mirror with a path serves pulls without a port, and a pull with a port fails on the rewritten reference', async () => {
-      const r = await renderOk([itms('wild', [{ source: '*.example.test', mirrors: [`${mirror.host}/cache`] }]), registryAccess('plain', plainHTTP(mirror.host))]);
+      const r = await renderOk([
+        itms('wild', [{ source: '*.example.test', mirrors: [`${mirror.host}/cache`] }]),
+        registryAccess('plain', plainHTTP(mirror.host)),
+      ]);
       const plain = await copyOnNode(r.out, 'a.example.test/team/app:v1');
       let why = await explain(r, plain, { mirror });
       expect(plain.code, why).to.equal(0);
@@ -137,17 +146,24 @@ describe('consumer: inputs that are valid but cannot work', function () {
     it('the CLI refuses it and says how to write it', async () => {
       const r = await render(docs('LOCALHOST'));
       expect(r.result.code, r.result.stderr).to.equal(1);
-      expect(errorLines(r)[0]).to.include(`host names must be lower case (write "localhost:${port()}/team/app")`).and.match(/\[InvalidSource\]$/);
+      expect(errorLines(r)[0])
+        .to.include(`host names must be lower case (write "localhost:${port()}/team/app")`)
+        .and.match(/\[InvalidSource\]$/);
     });
 
     it('written as is, neither consumer applies the rule to a pull of the host: the blocked source is contacted', async () => {
       const upper = `LOCALHOST:${port()}`;
-      const tree = await handWritten({
-        [DROP_IN]: `[[registry]]\nprefix = "${upper}/team/app"\nlocation = "${upper}/team/app"\nblocked = true\nmirror-by-digest-only = true\n\n` +
-          `[[registry.mirror]]\nlocation = "${mirror.host}/team/app"\ninsecure = true\n`,
-        [`etc/containerd/certs.d/LOCALHOST_${port()}_/hosts.toml`]: `server = "http://${mirror.host}/v2/team"\noverride_path = true\ncapabilities = ["pull"]\n\n` +
-          `[host."http://${mirror.host}/v2/team"]\ncapabilities = ["pull"]\noverride_path = true\nskip_verify = true\n`,
-      }, dirs);
+      const tree = await handWritten(
+        {
+          [DROP_IN]:
+            `[[registry]]\nprefix = "${upper}/team/app"\nlocation = "${upper}/team/app"\nblocked = true\nmirror-by-digest-only = true\n\n` +
+            `[[registry.mirror]]\nlocation = "${mirror.host}/team/app"\ninsecure = true\n`,
+          [`etc/containerd/certs.d/LOCALHOST_${port()}_/hosts.toml`]:
+            `server = "http://${mirror.host}/v2/team"\noverride_path = true\ncapabilities = ["pull"]\n\n` +
+            `[host."http://${mirror.host}/v2/team"]\ncapabilities = ["pull"]\noverride_path = true\nskip_verify = true\n`,
+        },
+        dirs,
+      );
       const ref = `localhost:${port()}/team/app@${onSource.manifestDigest}`;
       for (const c of [
         { name: 'skopeo', pull: () => copyOnNode(tree.out, ref) },

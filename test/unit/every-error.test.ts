@@ -74,7 +74,10 @@ describe('every error is reported', () => {
         execFile(BIN, ['validate', dir], (err, _stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stderr }));
       });
       expect(r.code, r.stderr).to.equal(1);
-      const reasons = r.stderr.split('\n').filter((l) => l.startsWith('error: ')).map((l) => /\[([A-Za-z]+)\]$/.exec(l)?.[1]);
+      const reasons = r.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('error: '))
+        .map((l) => /\[([A-Za-z]+)\]$/.exec(l)?.[1]);
       expect(reasons).to.deep.equal(['InvalidMirror', 'SourceIsOwnMirror', 'PolicyConflict']);
       expect(r.stderr).to.include('3 error(s)');
     } finally {

@@ -148,7 +148,10 @@ describe('reconcileTarget', () => {
     const c = new FakeCluster();
     seedHostedCluster(c);
     const entries = (n: number, from = 0): unknown[] =>
-      Array.from({ length: n }, (_, i) => ({ source: `registry-${from + i}.example.com/team/app`, mirrors: [`mirror.example.net/r${from + i}/a`, `mirror.example.net/r${from + i}/b`] }));
+      Array.from({ length: n }, (_, i) => ({
+        source: `registry-${from + i}.example.com/team/app`,
+        mirrors: [`mirror.example.net/r${from + i}/a`, `mirror.example.net/r${from + i}/b`],
+      }));
     c.put(idms('corp', entries(10)));
     const d = deps(c);
     await reconcileTarget(d, NP);

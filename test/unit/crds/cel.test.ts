@@ -98,16 +98,22 @@ describe('CRD validation rules (CEL)', () => {
       it('never refuses what the operator accepts (generated references)', () => {
         const token = fc.constantFrom('a', 'b1', 'Z', '0', '.', '-', '_', '__', '/', ':', ':50', '*', '*.', 'io', '@', '//', 'https://');
         fc.assert(
-          fc.property(fc.array(token, { maxLength: 8 }).map((t) => t.join('')), (value) => {
-            if (celMessage(rules, value) !== undefined) expect(referenceError(value, form), value).to.be.a('string');
-          }),
+          fc.property(
+            fc.array(token, { maxLength: 8 }).map((t) => t.join('')),
+            (value) => {
+              if (celMessage(rules, value) !== undefined) expect(referenceError(value, form), value).to.be.a('string');
+            },
+          ),
           { numRuns: 500 },
         );
       });
     });
   }
 
-  for (const [label, schema, list] of [['IDMS', IDMS, 'imageDigestMirrors'], ['ITMS', ITMS, 'imageTagMirrors']] as const) {
+  for (const [label, schema, list] of [
+    ['IDMS', IDMS, 'imageDigestMirrors'],
+    ['ITMS', ITMS, 'imageTagMirrors'],
+  ] as const) {
     it(`${label}: an entry whose source has a path refuses a bare-host mirror, as the operator does`, () => {
       const rules = rulesAt(schema, `spec.${list}[]`);
       expect(celMessage(rules, { source: 'example.com/ns/app', mirrors: ['m0.mirror/ns/app', 'm1.mirror'] })).to.include('needs a path too');
@@ -118,7 +124,7 @@ describe('CRD validation rules (CEL)', () => {
     });
   }
 
-  it('every list above a rule is bounded, so the API server can bound the rules\' cost', () => {
+  it("every list above a rule is bounded, so the API server can bound the rules' cost", () => {
     for (const schema of [IDMS, ITMS, RA]) {
       const unbounded: string[] = [];
       const walk = (node: JsonObject, path: string, lists: string[]): void => {
@@ -132,10 +138,11 @@ describe('CRD validation rules (CEL)', () => {
     }
     expect(schemaAt(IDMS, 'spec.imageDigestMirrors').maxItems).to.equal(1000);
     expect(schemaAt(IDMS, 'spec.imageDigestMirrors[].mirrors').maxItems).to.equal(16);
-    expect(schemaNodes(RA).filter(({ node }) => node['x-kubernetes-validations'] !== undefined).map(({ path }) => path)).to.include.members([
-      'spec.hosts[].ca',
-      'spec.hosts[].host',
-    ]);
+    expect(
+      schemaNodes(RA)
+        .filter(({ node }) => node['x-kubernetes-validations'] !== undefined)
+        .map(({ path }) => path),
+    ).to.include.members(['spec.hosts[].ca', 'spec.hosts[].host']);
     expect(str(rulesAt(RA, 'spec.hosts[].ca')[0] as unknown as JsonObject, 'rule')).to.equal('has(self.configMapKeyRef) != has(self.secretKeyRef)');
   });
 });

@@ -12,8 +12,10 @@ import { RenderMemo, renderTarget } from '../../../src/pipeline.js';
 const HS = 'hypershift.openshift.io/v1beta1';
 const NP: Target = { kind: 'NodePool', namespace: 'clusters', name: 'workers' };
 
-const IDMS = 'apiVersion: config.openshift.io/v1\nkind: ImageDigestMirrorSet\nmetadata: {name: d}\nspec:\n  imageDigestMirrors:\n  - source: quay.io\n    mirrors: [m.io/quay]\n';
-const ITMS = 'apiVersion: config.openshift.io/v1\nkind: ImageTagMirrorSet\nmetadata: {name: t}\nspec:\n  imageTagMirrors:\n  - source: quay.io\n    mirrors: [m.io/quay]\n';
+const IDMS =
+  'apiVersion: config.openshift.io/v1\nkind: ImageDigestMirrorSet\nmetadata: {name: d}\nspec:\n  imageDigestMirrors:\n  - source: quay.io\n    mirrors: [m.io/quay]\n';
+const ITMS =
+  'apiVersion: config.openshift.io/v1\nkind: ImageTagMirrorSet\nmetadata: {name: t}\nspec:\n  imageTagMirrors:\n  - source: quay.io\n    mirrors: [m.io/quay]\n';
 const MACHINE_CONFIG = 'apiVersion: machineconfiguration.openshift.io/v1\nkind: MachineConfig\nmetadata: {name: x}\nspec: {}\n';
 
 function cm(name: string, data: Record<string, string>): KubeObject {

@@ -313,7 +313,12 @@ describe('gather: NodePool target', () => {
     ],
     [
       'the same host in two RegistryAccess objects',
-      [hostedCluster(), nodePool('gpu', {}), registryAccess('a', { hosts: [{ host: 'm.io' }] }), registryAccess('b', { hosts: [{ host: 'm.io', plainHTTP: true }] })],
+      [
+        hostedCluster(),
+        nodePool('gpu', {}),
+        registryAccess('a', { hosts: [{ host: 'm.io' }] }),
+        registryAccess('b', { hosts: [{ host: 'm.io', plainHTTP: true }] }),
+      ],
       ['RegistryAccess b: spec.hosts[0]: host "m.io" is also set by RegistryAccess a spec.hosts[0]; a target takes one setting per host [DuplicateAccess]'],
     ],
     [

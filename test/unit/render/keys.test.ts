@@ -34,11 +34,13 @@ function world(source: string, mirrorHost: string, mirror = mirrorHost): KubeObj
       kind: 'RegistryAccess',
       metadata: { name: 'long' },
       spec: {
-        hosts: [{
-          host: mirrorHost,
-          ca: { configMapKeyRef: { namespace: 'ops', name: 'ca', key: 'ca.crt' } },
-          clientCertificateSecretRef: { namespace: 'ops', name: 'client' },
-        }],
+        hosts: [
+          {
+            host: mirrorHost,
+            ca: { configMapKeyRef: { namespace: 'ops', name: 'ca', key: 'ca.crt' } },
+            clientCertificateSecretRef: { namespace: 'ops', name: 'client' },
+          },
+        ],
       },
     },
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ca', namespace: 'ops' }, data: { 'ca.crt': TEST_CA_PEM } },
@@ -72,7 +74,9 @@ describe('render: keys and file names at the length limits', () => {
     expectValidKeys(out.configMapData);
     expectValidKeys(out.secretData);
     const manifest = JSON.parse(out.configMapData[FILES_MANIFEST_KEY]!) as FilesManifest;
-    const paths = Object.values(manifest).map((e) => e.path).sort();
+    const paths = Object.values(manifest)
+      .map((e) => e.path)
+      .sort();
     expect(paths).to.include.members([
       `/etc/containerd/certs.d/${LONG}/hosts.toml`,
       `/etc/containers/certs.d/${LONG2}/ca.crt`,
@@ -127,7 +131,10 @@ describe('render: keys and file names at the length limits', () => {
     expect(fitName('containerd.quay.io.hosts.toml', MAX_KEY_LENGTH)).to.equal('containerd.quay.io.hosts.toml');
     const long = `containerd.${'x'.repeat(260)}.hosts.toml`;
     const short = keyFor(long, '/etc/containerd/certs.d/x/hosts.toml');
-    expect(short).to.have.length(MAX_KEY_LENGTH).and.match(KEY).and.match(/-[0-9a-f]{16}\.toml$/);
+    expect(short)
+      .to.have.length(MAX_KEY_LENGTH)
+      .and.match(KEY)
+      .and.match(/-[0-9a-f]{16}\.toml$/);
     expect(short.startsWith('containerd.xxx')).to.equal(true);
     expect(keyFor(long, '/etc/containerd/certs.d/y/hosts.toml')).to.not.equal(short);
     expect(keyFor(long, '/etc/containerd/certs.d/x/hosts.toml')).to.equal(short);

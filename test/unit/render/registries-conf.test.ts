@@ -214,7 +214,9 @@ describe('registries.conf (SPEC §3)', () => {
   it('warns when an equally long wildcard prefix would shadow an exact host', () => {
     // WildcardPort warnings about *.corp.io itself are left out here (test/unit/model/cannot-work.test.ts).
     const ties = (r: ReturnType<typeof renderRegistriesConf>): string[][] => r.warnings.filter((w) => w.code !== 'WildcardPort').map((w) => [w.code, w.source]);
-    expect(ties(renderRegistriesConf(model(inputs({ entries: [digest('*.corp.io', ['w.io']), tag('a.corp.io', ['t.io'])] }))))).to.deep.equal([['NotExpressible', 'a.corp.io']]);
+    expect(ties(renderRegistriesConf(model(inputs({ entries: [digest('*.corp.io', ['w.io']), tag('a.corp.io', ['t.io'])] }))))).to.deep.equal([
+      ['NotExpressible', 'a.corp.io'],
+    ]);
     expect(ties(renderRegistriesConf(model(inputs({ entries: [digest('*.corp.io', ['w.io']), tag('ab.corp.io', ['t.io'])] }))))).to.deep.equal([]);
   });
 
