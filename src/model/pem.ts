@@ -69,15 +69,16 @@ export function readCertificates(text: string, what: string): PemResult<{ pem: s
 /**
  * The one private key of `text` (its PEM block as given: Go's TLS stack reads
  * PKCS#1, SEC 1 and PKCS#8 alike), checked to belong to the first
- * certificate of `certPEM`.
+ * certificate of `certPEM`. Other blocks are skipped, as Go's
+ * tls.X509KeyPair skips them (`openssl ecparam -genkey` writes an
+ * `EC PARAMETERS` block first), and only the key block is published.
  */
 export function readPrivateKey(text: string, certPEM: string): PemResult<string> {
   const found = blocks(text);
   if (!found.ok) return found;
   const keys = found.value.filter((b) => KEY_TYPES.has(b.type));
-  if (keys.length !== 1 || found.value.length !== 1) {
-    return { ok: false, why: keys.length === 0 ? 'holds no PEM private key' : 'must hold exactly one PEM block: the private key' };
-  }
+  if (keys.length !== 1)
+    return { ok: false, why: keys.length === 0 ? 'holds no PEM private key' : `holds ${keys.length} private keys; it must hold exactly one` };
   const block = keys[0]!;
   if (block.type === 'ENCRYPTED PRIVATE KEY') return { ok: false, why: 'holds an encrypted private key; nodes have no passphrase to decrypt it' };
   let key: KeyObject;

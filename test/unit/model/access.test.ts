@@ -73,7 +73,8 @@ const OBJECTS: KubeObject[] = [
   secret('tls-key-in-crt', 'kubernetes.io/tls', { 'tls.crt': b64(CERT + KEY), 'tls.key': b64(KEY) }),
   secret('tls-chain', 'kubernetes.io/tls', { 'tls.crt': b64(CERT + CA), 'tls.key': b64(KEY) }),
   secret('tls-wrong-key', 'kubernetes.io/tls', { 'tls.crt': b64(CERT), 'tls.key': b64(TEST_OTHER_KEY_PEM) }),
-  secret('tls-two-blocks', 'kubernetes.io/tls', { 'tls.crt': b64(CERT), 'tls.key': b64(KEY + CERT) }),
+  secret('tls-two-keys', 'kubernetes.io/tls', { 'tls.crt': b64(CERT), 'tls.key': b64(TEST_OTHER_KEY_PEM + KEY) }),
+  secret('tls-ec-params', 'kubernetes.io/tls', { 'tls.crt': b64(CERT), 'tls.key': b64(pemBlock('EC PARAMETERS', 'BggqhkjOPQMBBw==') + KEY) }),
   secret('tls-encrypted', 'kubernetes.io/tls', { 'tls.crt': b64(CERT), 'tls.key': b64(pemBlock('ENCRYPTED PRIVATE KEY', 'TUlJQnRlc3Q=')) }),
   secret('tls-fake-key', 'kubernetes.io/tls', { 'tls.crt': b64(CERT), 'tls.key': b64(pemBlock('PRIVATE KEY', 'TUlJQnRlc3Q=')) }),
 ];
@@ -121,6 +122,11 @@ describe('access: RegistryAccess secret resolution (SPEC §5)', () => {
       { clientCertificateSecretRef: ref('tls-chain') },
       { clientCert: { certPEM: CERT + CA, keyPEM: KEY } },
       'client certificate with its chain; the key belongs to the first',
+    ],
+    [
+      { clientCertificateSecretRef: ref('tls-ec-params') },
+      { clientCert: { certPEM: CERT, keyPEM: KEY } },
+      'an EC PARAMETERS block before the key (openssl ecparam -genkey) is skipped, only the key is kept',
     ],
     [{ insecureSkipVerify: true, plainHTTP: false }, { insecureSkipVerify: true, plainHTTP: false }, 'flags are copied'],
   ];
@@ -289,11 +295,11 @@ describe('access: RegistryAccess secret resolution (SPEC §5)', () => {
       'a key of another certificate',
     ],
     [
-      { clientCertificateSecretRef: ref('tls-two-blocks') },
+      { clientCertificateSecretRef: ref('tls-two-keys') },
       'InvalidReference',
       'spec.hosts[0].clientCertificateSecretRef',
-      'key "tls.key" of Secret ns/tls-two-blocks must hold exactly one PEM block: the private key',
-      'tls.key with a certificate after the key',
+      'key "tls.key" of Secret ns/tls-two-keys holds 2 private keys; it must hold exactly one',
+      'two keys in tls.key',
     ],
     [
       { clientCertificateSecretRef: ref('tls-encrypted') },
