@@ -235,16 +235,19 @@ const ENTRY_LISTS: Partial<Record<KnownKind, string>> = {
  */
 function bareHostMirrorProblems(e: unknown, field: string, origin: Origin): Problem[] {
   if (!isRecord(e) || typeof e.source !== 'string' || !e.source.includes('/') || !Array.isArray(e.mirrors)) return [];
+  // Most entries have none: look for a bare mirror before checking anything else.
+  if (!e.mirrors.some((m) => typeof m === 'string' && !m.includes('/'))) return [];
   if (!isUsableReference(e.source, 'source')) return []; // the source's own problem says enough
-  const path = e.source.slice(e.source.indexOf('/'));
+  const source = e.source;
+  const path = source.slice(source.indexOf('/'));
   return e.mirrors.flatMap((m, j): Problem[] => {
     if (typeof m !== 'string' || m.includes('/') || !isUsableReference(m, 'mirror')) return [];
     return [
       {
         reason: 'InvalidMirror',
         message:
-          `mirror ${quote(m)} is a bare host, but source ${quote(e.source)} names a repository path: containers/image would ` +
-          `rewrite ${e.source}:tag to ${m}:tag, which is not a repository, and fail every pull through this entry; ` +
+          `mirror ${quote(m)} is a bare host, but source ${quote(source)} names a repository path: containers/image would ` +
+          `rewrite ${source}:tag to ${m}:tag, which is not a repository, and fail every pull through this entry; ` +
           `give the mirror the path it serves (for example ${quote(m + path)})`,
         origin,
         field: `${field}.mirrors[${j}]`,
