@@ -10,45 +10,29 @@ import { policyConflicts } from './merge/policy.js';
 import { InternalError, render } from './render/index.js';
 import { MACHINE_CONFIG_KEY, mergeWarnings, renderMachineConfig } from './render/machineconfig.js';
 import type { FilesManifest, NodeFile, RenderOutput } from './render/types.js';
+import { byteOrder } from './common/values.js';
+import { FILES_MANIFEST_KEY, OUTPUT_LABEL, outputName } from './contract.js';
 
-/** Label on every object the operator writes; such objects are never read as inputs. */
-export const OUTPUT_LABEL = 'imagemirror.io/output';
-/** Label naming the target an output belongs to: `<namespace>.<name>` or `cluster`. */
-export const TARGET_LABEL = 'imagemirror.io/target';
-/** Annotation carrying the content hash of the ConfigMap data. */
-export const HASH_ANNOTATION = 'imagemirror.io/content-hash';
-/** ConfigMap key that maps every other key to its node path and mode. */
-export const FILES_MANIFEST_KEY = 'files.json';
-
+/** One target's rendered output. Shared through the RenderMemo by targets with the same inputs: never changed after it is built. */
 export interface RenderedData {
-  model: MirrorModel;
-  output: RenderOutput;
-  configMapData: Record<string, string>;
+  readonly model: MirrorModel;
+  readonly output: Readonly<RenderOutput>;
+  readonly configMapData: Readonly<Record<string, string>>;
   /** Empty when nothing secret was rendered. */
-  secretData: Record<string, string>;
+  readonly secretData: Readonly<Record<string, string>>;
   /**
    * sha256 of the ConfigMap data (keys sorted). It deliberately leaves out
    * secret contents: a hash of a known file around a weak password would let
    * anyone who reads the status guess the password offline. The Secret is
    * compared by a digest that is kept in memory only.
    */
-  hash: string;
+  readonly hash: string;
 }
 
 export interface RenderedTarget {
   target: Target;
   gathered: Gathered;
   outcome: ({ ok: true } & RenderedData) | { ok: false; errors: Problem[] };
-}
-
-/** Name of the output ConfigMap and Secret of a target. */
-export function outputName(t: Target): string {
-  return t.kind === 'Cluster' ? 'cluster-image-mirrors' : `${t.name}-image-mirrors`;
-}
-
-/** Value of TARGET_LABEL for a target (label values cannot hold `/`). */
-export function targetLabelValue(t: Target): string {
-  return t.kind === 'Cluster' ? 'cluster' : `${t.namespace}.${t.name}`;
 }
 
 /**
@@ -195,5 +179,5 @@ function formatMode(mode: number): string {
 }
 
 function byKey(a: NodeFile, b: NodeFile): number {
-  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+  return byteOrder(a.key, b.key);
 }

@@ -18,6 +18,7 @@ import { dirname, posix } from 'node:path';
 import { formatOf, hasMarker, type FileFormat } from './marker.js';
 import type { Plan, PlannedWrite } from './plan.js';
 import { errCode, hostPath, serializeState, type AgentState } from './state.js';
+import { byteOrder } from '../common/values.js';
 
 export interface ApplyOptions {
   root: string;
@@ -161,7 +162,7 @@ async function makeParents(root: string, nodeDir: string, dirs: Set<string>): Pr
 
 /** Removes directories the agent created once they are empty, deepest first. */
 async function removeEmptyDirs(root: string, dirs: Set<string>, report: ApplyReport): Promise<void> {
-  const byDepth = [...dirs].sort((a, b) => b.split('/').length - a.split('/').length || (a < b ? -1 : 1));
+  const byDepth = [...dirs].sort((a, b) => b.split('/').length - a.split('/').length || byteOrder(a, b));
   for (const dir of byDepth) {
     const entries = await readdir(hostPath(root, dir)).catch((e: unknown) => (errCode(e) === 'ENOENT' ? undefined : ['?']));
     if (entries === undefined) dirs.delete(dir);

@@ -5,8 +5,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import { isObject } from './marker.js';
 import { errCode, hostPath } from './state.js';
+import { isRecord } from '../common/values.js';
 
 export const DEFAULT_CONTAINERD_CONFIG = '/etc/containerd/config.toml';
 export const DEFAULT_CERTS_DIR = '/etc/containerd/certs.d';
@@ -79,7 +79,7 @@ function lookupConfigPath(doc: Record<string, unknown>): string | undefined {
   const keys = version !== undefined && CONFIG_PATH_KEYS[version] ? [CONFIG_PATH_KEYS[version]] : Object.values(CONFIG_PATH_KEYS);
   for (const path of keys) {
     let node: unknown = doc;
-    for (const k of path) node = isObject(node) ? node[k] : undefined;
+    for (const k of path) node = isRecord(node) ? node[k] : undefined;
     if (typeof node === 'string') return node;
   }
   return undefined;

@@ -3,16 +3,19 @@
 // that repairs drift) plans, applies and reports. It never restarts
 // containerd (which re-reads hosts.toml on every pull) and runs a CRI-O
 // reload only when told to.
-import { CoreV1Api, KubeConfig, ListWatch, Watch, type KubernetesObject, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, Watch, type KubernetesListObject, type KubernetesObject, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
 import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
 import { checkContainerd, DEFAULT_CERTS_DIR, type ContainerdCheck } from './containerd-check.js';
-import { isObject } from './marker.js';
-import { DEFAULT_ALLOWED_ROOTS, MANIFEST_KEY, type AllowedRoot } from './plan.js';
-import { CONTENT_HASH_ANNOTATION, conditionFor, NodeReporter, type Outcome } from './report.js';
+import { DEFAULT_ALLOWED_ROOTS, type AllowedRoot } from './plan.js';
+import { conditionFor, NodeReporter, type Outcome } from './report.js';
 import { decodeSecretData, syncFiles, type Published } from './sync.js';
 import { resolveTarget, type AgentTarget, type TargetFlags } from './target.js';
 import { startProbes, type ProbeOptions, type Probes } from './probe/index.js';
+import { statusCode } from '../common/api-errors.js';
+import { Informer } from '../controller/informer.js';
+import { isRecord } from '../common/values.js';
+import { CONTENT_HASH_ANNOTATION, FILES_MANIFEST_KEY } from '../contract.js';
 
 export interface AgentOptions {
   kubeconfig?: string | undefined;
@@ -49,8 +52,8 @@ export async function runOnce(opts: AgentOptions): Promise<number> {
   const target = await agent.resolve();
   const core = agent.core;
   const [cm, secret] = await Promise.all([
-    orUndefined(core.readNamespacedConfigMap({ namespace: target.namespace, name: target.name })),
-    orUndefined(core.readNamespacedSecret({ namespace: target.namespace, name: target.name })),
+    readPublished(core.readNamespacedConfigMap({ namespace: target.namespace, name: target.name })),
+    readPublished(core.readNamespacedSecret({ namespace: target.namespace, name: target.name })),
   ]);
   const outcome = await agent.pass(cm, secret);
   if (!outcome?.sync.ok || outcome.sync.report.errors.length > 0) return EXIT_NOT_APPLIED;
@@ -101,38 +104,26 @@ export class Agent {
     const fieldSelector = `metadata.name=${target.name}`;
     const { namespace } = target;
     // Listed once at least: until both are, a missing object means "not known yet", not "deleted".
-    const synced = { cm: false, secret: false };
-    const cms = new ListWatch<V1ConfigMap>(
-      `/api/v1/namespaces/${namespace}/configmaps`,
-      new Watch(this.kc),
-      async () => {
-        const list = await this.core.listNamespacedConfigMap({ namespace, fieldSelector });
-        synced.cm = true;
-        return list;
-      },
-      false,
-      undefined,
-      fieldSelector,
+    // The informers restart their list/watch with backoff after errors, as the controller's do.
+    const cms = this.informer<V1ConfigMap>('ConfigMap', `/api/v1/namespaces/${namespace}/configmaps`, fieldSelector, () =>
+      this.core.listNamespacedConfigMap({ namespace, fieldSelector }),
     );
-    const secrets = new ListWatch<V1Secret>(
-      `/api/v1/namespaces/${namespace}/secrets`,
-      new Watch(this.kc),
-      async () => {
-        const list = await this.core.listNamespacedSecret({ namespace, fieldSelector });
-        synced.secret = true;
-        return list;
-      },
-      false,
-      undefined,
-      fieldSelector,
+    const secrets = this.informer<V1Secret>('Secret', `/api/v1/namespaces/${namespace}/secrets`, fieldSelector, () =>
+      this.core.listNamespacedSecret({ namespace, fieldSelector }),
     );
     const trigger = (): void => {
-      if (!synced.cm || !synced.secret) return;
+      if (!cms.hasSynced() || !secrets.hasSynced()) return;
       this.schedule(() => this.pass(cms.get(target.name, namespace), secrets.get(target.name, namespace)));
     };
-    cms.on('change', trigger);
-    secrets.on('change', trigger);
-    await Promise.all([supervise(cms, 'ConfigMap', this.opts.log, signal, trigger), supervise(secrets, 'Secret', this.opts.log, signal, trigger)]);
+    for (const inf of [cms, secrets]) {
+      for (const event of ['add', 'update', 'delete'] as const) inf.on(event, trigger);
+      inf.start();
+    }
+    while (!signal.aborted) {
+      const listed = await Promise.all([cms.waitForSync(5_000), secrets.waitForSync(5_000)]);
+      if (listed.every(Boolean)) break;
+      this.opts.log.info({ target: `${namespace}/${target.name}` }, 'waiting for the first list of the published objects');
+    }
     trigger();
     const resync = setInterval(trigger, this.opts.resyncMs ?? 300_000);
     await new Promise<void>((resolve) => {
@@ -144,6 +135,19 @@ export class Agent {
     await Promise.all([cms.stop(), secrets.stop()]);
     await this.running;
     await this.probes?.stop();
+  }
+
+  /** A cache of one published object, by name (field selector). */
+  private informer<T extends KubernetesObject>(what: string, path: string, fieldSelector: string, list: () => Promise<KubernetesListObject<T>>): Informer<T> {
+    const watcher = new Watch(this.kc);
+    return new Informer<T>({
+      name: `${what} ${path.split('/')[4] ?? ''}/${fieldSelector.slice('metadata.name='.length)}`,
+      path,
+      list,
+      watch: (p, query, cb, done) => watcher.watch(p, query, cb, done),
+      fieldSelector,
+      logger: this.opts.log,
+    });
   }
 
   /** Coalesces bursts (the operator writes the Secret and the ConfigMap back to back) into one pass at a time. */
@@ -245,11 +249,11 @@ export function inconsistency(cm: V1ConfigMap | undefined, secret: V1Secret | un
   if (!cmHash || !secretHash || cmHash === secretHash) return undefined;
   let manifest: unknown;
   try {
-    manifest = JSON.parse(cm?.data?.[MANIFEST_KEY] ?? '{}');
+    manifest = JSON.parse(cm?.data?.[FILES_MANIFEST_KEY] ?? '{}');
   } catch {
     return undefined; // the plan reports it
   }
-  const usesSecret = isObject(manifest) && Object.values(manifest).some((e) => isObject(e) && e.from === 'Secret');
+  const usesSecret = isRecord(manifest) && Object.values(manifest).some((e) => isRecord(e) && e.from === 'Secret');
   return usesSecret ? `waiting for the Secret (content hash ${secretHash}) to match the ConfigMap (${cmHash})` : undefined;
 }
 
@@ -269,33 +273,6 @@ function logOutcome(log: Logger, o: Outcome): void {
   if (o.containerd && o.containerd.status !== 'True') log.warn({ ...base, containerd: o.containerd }, o.containerd.message);
 }
 
-/**
- * Starts a ListWatch and restarts it after errors with a doubling delay.
- * ListWatch reports list and watch failures on `error` and then stops.
- */
-async function supervise<T extends KubernetesObject>(lw: ListWatch<T>, what: string, log: Logger, signal: AbortSignal, onRestart: () => void): Promise<void> {
-  let failures = 0;
-  lw.on('error', (err: unknown) => {
-    if (signal.aborted) return;
-    failures += 1;
-    const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** Math.min(failures - 1, 10));
-    log.warn({ err: describeError(err), retryInMs: delay }, `${what} watch failed`);
-    setTimeout(() => {
-      if (signal.aborted) return;
-      lw.start()
-        .then(() => onRestart())
-        .catch(() => undefined);
-    }, delay).unref();
-  });
-  lw.on('connect', () => {
-    if (failures > 0) log.info(`${what} watch reconnecting`);
-  });
-  lw.on('change', () => {
-    failures = 0;
-  });
-  await lw.start();
-}
-
 /** Retries `fn` with a doubling delay until it succeeds or `signal` aborts. */
 async function retry<T>(fn: () => Promise<T>, what: string, log: Logger, signal?: AbortSignal): Promise<T> {
   for (let attempt = 0; ; attempt++) {
@@ -310,26 +287,28 @@ async function retry<T>(fn: () => Promise<T>, what: string, log: Logger, signal?
   }
 }
 
-async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
+/** The published object, or undefined when it does not exist. */
+async function readPublished<T>(p: Promise<T>): Promise<T | undefined> {
   try {
     return await p;
   } catch (e) {
-    if (isObject(e) && e.code === 404) return undefined;
+    if (statusCode(e) === 404) return undefined;
     throw new Error(`cannot read the published configuration: ${describeError(e)}`, { cause: e });
   }
 }
 
 /** A one-line description of an API or network error (never a stack). */
 export function describeError(e: unknown): string {
-  if (isObject(e) && typeof e.code === 'number') {
+  const code = statusCode(e);
+  if (isRecord(e) && code !== undefined) {
     const body = typeof e.body === 'string' ? e.body : JSON.stringify(e.body);
     try {
       const msg = (JSON.parse(body) as { message?: string }).message;
-      if (msg) return `${msg} (HTTP ${e.code})`;
+      if (msg) return `${msg} (HTTP ${code})`;
     } catch {
       // not a Status body
     }
-    return `HTTP ${e.code}`;
+    return `HTTP ${code}`;
   }
   return e instanceof Error ? e.message : String(e);
 }

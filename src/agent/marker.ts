@@ -8,6 +8,7 @@
 //   x509.CertPool.AppendCertsFromPEM and tls.LoadX509KeyPair) skips it.
 // - auth.json: an extra top-level key. containers/image decodes the file into
 //   a struct with json.Unmarshal, which ignores unknown keys.
+import { isRecord } from '../common/values.js';
 
 /** The kinds of file the agent installs; anything else is refused. */
 export type FileFormat = 'toml' | 'pem' | 'json';
@@ -50,12 +51,8 @@ export function hasMarker(format: FileFormat, content: string): boolean {
   if (format !== 'json') return content.startsWith(`${MARKER_LINE}\n`);
   try {
     const parsed: unknown = JSON.parse(content);
-    return isObject(parsed) && parsed[JSON_MARKER_KEY] === JSON_MARKER_VALUE;
+    return isRecord(parsed) && parsed[JSON_MARKER_KEY] === JSON_MARKER_VALUE;
   } catch {
     return false;
   }
-}
-
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -7,7 +7,9 @@
 import { posix } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import type { FilesManifestEntry } from '../render/types.js';
-import { formatOf, isObject, withMarker, type FileFormat } from './marker.js';
+import { formatOf, withMarker, type FileFormat } from './marker.js';
+import { byteOrder, isRecord } from '../common/values.js';
+import { FILES_MANIFEST_KEY } from '../contract.js';
 
 /** A place the agent may write: one file, or anything below a directory. */
 export interface AllowedRoot {
@@ -22,8 +24,6 @@ export const DEFAULT_ALLOWED_ROOTS: readonly AllowedRoot[] = [
   { path: '/etc/containers/auth.json', kind: 'file' },
   { path: '/etc/containerd/certs.d', kind: 'dir' },
 ];
-
-export const MANIFEST_KEY = 'files.json';
 
 export interface PlanInput {
   /** `ConfigMap ns/name`, used in every message. */
@@ -87,7 +87,7 @@ export function computePlan(input: PlanInput): PlanResult {
   const errors: PlanError[] = [];
   const writes: PlannedWrite[] = [];
   const seen = new Map<string, string>();
-  for (const [key, raw] of Object.entries(manifest.value).sort(([a], [b]) => cmp(a, b))) {
+  for (const [key, raw] of Object.entries(manifest.value).sort(([a], [b]) => byteOrder(a, b))) {
     const w = planOne(input, key, raw, errors);
     if (!w) continue;
     const other = seen.get(w.path);
@@ -124,9 +124,9 @@ function buildPlan(writes: PlannedWrite[], input: PlanInput): Plan {
   const stale = [...new Set(input.owned)].filter((p) => !wanted.has(p));
   const removable = stale.filter((p) => checkPath(p, input.allowedRoots) === undefined);
   return {
-    writes: writes.sort((a, b) => formatRank(a.format, 'write') - formatRank(b.format, 'write') || cmp(a.path, b.path)),
-    removals: removable.sort((a, b) => rankOfPath(a, 'remove') - rankOfPath(b, 'remove') || cmp(a, b)),
-    ignoredOwned: stale.filter((p) => !removable.includes(p)).sort(cmp),
+    writes: writes.sort((a, b) => formatRank(a.format, 'write') - formatRank(b.format, 'write') || byteOrder(a.path, b.path)),
+    removals: removable.sort((a, b) => rankOfPath(a, 'remove') - rankOfPath(b, 'remove') || byteOrder(a, b)),
+    ignoredOwned: stale.filter((p) => !removable.includes(p)).sort(byteOrder),
   };
 }
 
@@ -143,19 +143,19 @@ type ManifestResult = { ok: true; value: Record<string, unknown> } | { ok: false
 
 function readManifest(input: PlanInput): ManifestResult {
   if (input.configMapData === undefined) return { ok: true, value: {} };
-  const text = input.configMapData[MANIFEST_KEY];
+  const text = input.configMapData[FILES_MANIFEST_KEY];
   if (text === undefined) {
-    return { ok: false, errors: [err(input, 'ManifestMissing', MANIFEST_KEY, 'key missing: the ConfigMap has no file list')] };
+    return { ok: false, errors: [err(input, 'ManifestMissing', FILES_MANIFEST_KEY, 'key missing: the ConfigMap has no file list')] };
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
-    return { ok: false, errors: [err(input, 'ManifestInvalid', MANIFEST_KEY, `not valid JSON: ${why}`)] };
+    return { ok: false, errors: [err(input, 'ManifestInvalid', FILES_MANIFEST_KEY, `not valid JSON: ${why}`)] };
   }
-  if (!isObject(parsed)) {
-    return { ok: false, errors: [err(input, 'ManifestInvalid', MANIFEST_KEY, 'must be a JSON object mapping keys to {path, mode, from}')] };
+  if (!isRecord(parsed)) {
+    return { ok: false, errors: [err(input, 'ManifestInvalid', FILES_MANIFEST_KEY, 'must be a JSON object mapping keys to {path, mode, from}')] };
   }
   return { ok: true, value: parsed };
 }
@@ -163,7 +163,7 @@ function readManifest(input: PlanInput): ManifestResult {
 /** Validates one files.json entry and resolves its content; pushes errors and returns undefined on failure. */
 function planOne(input: PlanInput, key: string, raw: unknown, errors: PlanError[]): PlannedWrite | undefined {
   const at = `files.json[${JSON.stringify(key)}]`;
-  if (!isObject(raw)) {
+  if (!isRecord(raw)) {
     errors.push(err(input, 'ManifestInvalid', key, `${at}: must be an object {path, mode, from}, got ${JSON.stringify(raw)}`));
     return undefined;
   }
@@ -245,12 +245,12 @@ function tomlReason(e: unknown): string {
 }
 
 function tomlPosition(e: unknown): string {
-  return isObject(e) && typeof e.line === 'number' && typeof e.column === 'number' ? ` at line ${e.line}, column ${e.column}` : '';
+  return isRecord(e) && typeof e.line === 'number' && typeof e.column === 'number' ? ` at line ${e.line}, column ${e.column}` : '';
 }
 
 function checkJson(content: string): string | undefined {
   try {
-    return isObject(JSON.parse(content)) ? undefined : 'invalid JSON: must be an object';
+    return isRecord(JSON.parse(content)) ? undefined : 'invalid JSON: must be an object';
   } catch {
     // JSON.parse messages can quote the input, which may hold credentials.
     return 'invalid JSON';
@@ -292,9 +292,5 @@ export function parseMode(mode: unknown): number | string {
 }
 
 function err(input: PlanInput, reason: PlanErrorReason, key: string, detail: string): PlanError {
-  return { reason, key, message: `${input.configMapRef}: ${key === MANIFEST_KEY ? `${MANIFEST_KEY}: ` : ''}${detail}` };
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  return { reason, key, message: `${input.configMapRef}: ${key === FILES_MANIFEST_KEY ? `${FILES_MANIFEST_KEY}: ` : ''}${detail}` };
 }

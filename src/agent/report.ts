@@ -3,13 +3,11 @@
 // (conditionFor, eventsFor); NodeReporter only writes it, and only when it
 // changed, so a resync every few minutes costs no API writes.
 import { type CoreV1Api, PatchStrategy, setHeaderOptions, type V1Node, type V1NodeCondition } from '@kubernetes/client-node';
+import { APPLIED_HASH_ANNOTATION, NODE_CONDITION_TYPE } from '../contract.js';
 import type { ContainerdCheck } from './containerd-check.js';
 import type { SyncResult } from './sync.js';
 import type { AgentTarget } from './target.js';
 
-export const CONDITION_TYPE = 'ImageMirrorConfigured';
-export const APPLIED_HASH_ANNOTATION = 'imagemirror.io/applied-hash';
-export const CONTENT_HASH_ANNOTATION = 'imagemirror.io/content-hash';
 export const COMPONENT = 'image-mirror-agent';
 
 export type ConditionReason =
@@ -126,12 +124,12 @@ export class NodeReporter {
   }
 
   private async setCondition(node: V1Node, c: ConditionView): Promise<void> {
-    const current = node.status?.conditions?.find((x) => x.type === CONDITION_TYPE);
+    const current = node.status?.conditions?.find((x) => x.type === NODE_CONDITION_TYPE);
     const message = clip(c.message);
     if (current && current.status === c.status && current.reason === c.reason && current.message === message) return;
     const now = this.now();
     const condition: V1NodeCondition = {
-      type: CONDITION_TYPE,
+      type: NODE_CONDITION_TYPE,
       status: c.status,
       reason: c.reason,
       message,

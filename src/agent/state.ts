@@ -5,8 +5,9 @@
 // files again.
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatOf, hasMarker, isObject } from './marker.js';
+import { formatOf, hasMarker } from './marker.js';
 import type { AllowedRoot } from './plan.js';
+import { isRecord } from '../common/values.js';
 
 export const DEFAULT_STATE_PATH = '/var/lib/image-mirror/owned.json';
 
@@ -52,7 +53,7 @@ function parseState(text: string): AgentState | undefined {
   } catch {
     return undefined;
   }
-  if (!isObject(v) || !isStringArray(v.files) || !isStringArray(v.dirs)) return undefined;
+  if (!isRecord(v) || !isStringArray(v.files) || !isStringArray(v.dirs)) return undefined;
   const state: AgentState = { files: [...v.files].sort(), dirs: [...v.dirs].sort() };
   if (typeof v.source === 'string') state.source = v.source;
   if (typeof v.contentHash === 'string') state.contentHash = v.contentHash;
@@ -106,5 +107,5 @@ function isStringArray(v: unknown): v is string[] {
 }
 
 export function errCode(e: unknown): string | undefined {
-  return isObject(e) && typeof e.code === 'string' ? e.code : undefined;
+  return isRecord(e) && typeof e.code === 'string' ? e.code : undefined;
 }

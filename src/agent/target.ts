@@ -1,10 +1,6 @@
 // Which published output a node installs. Pure: node labels and flags in,
-// object names out.
-
-export const NODEPOOL_LABEL = 'hypershift.openshift.io/nodePool';
-export const CLUSTER_OUTPUT = 'cluster-image-mirrors';
-export const DEFAULT_NAMESPACE = 'image-mirror-system';
-export const OUTPUT_SUFFIX = '-image-mirrors';
+// object names out (names from the shared contract, src/contract.ts).
+import { CLUSTER_OUTPUT_NAME, NODEPOOL_LABEL, nodePoolOutputName } from '../contract.js';
 
 export interface TargetFlags {
   /** Namespace of the cluster-wide output (the operator namespace). */
@@ -29,9 +25,9 @@ export function resolveTarget(labels: Readonly<Record<string, string>> | undefin
   if (pool) {
     return {
       namespace: flags.nodePoolNamespace ?? flags.namespace,
-      name: `${pool}${OUTPUT_SUFFIX}`,
+      name: nodePoolOutputName(pool),
       why: `node label ${NODEPOOL_LABEL}=${pool}`,
     };
   }
-  return { namespace: flags.namespace, name: CLUSTER_OUTPUT, why: `no ${NODEPOOL_LABEL} label: cluster-wide output` };
+  return { namespace: flags.namespace, name: CLUSTER_OUTPUT_NAME, why: `no ${NODEPOOL_LABEL} label: cluster-wide output` };
 }

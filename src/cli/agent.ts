@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { DEFAULT_CONTAINERD_CONFIG } from '../agent/containerd-check.js';
 import { runLoop, runOnce, type AgentOptions } from '../agent/index.js';
 import { DEFAULT_STATE_PATH } from '../agent/state.js';
-import { DEFAULT_NAMESPACE } from '../agent/target.js';
+import { DEFAULT_OPERATOR_NAMESPACE } from '../contract.js';
 import { parseImageRef, type ImageRef } from '../explain/reference.js';
 
 interface AgentFlags {
@@ -65,7 +65,7 @@ export function registerAgentCommand(program: Command): Command {
     .description('install the published registries.conf / hosts.toml files on this node and keep them current')
     .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster config, $KUBECONFIG or ~/.kube/config)')
     .addOption(new Option('--node-name <name>', 'this node: its labels pick the output, and it receives the condition, annotation and events').env('NODE_NAME'))
-    .option('--namespace <ns>', 'namespace of the cluster-wide output (the operator namespace)', DEFAULT_NAMESPACE)
+    .option('--namespace <ns>', 'namespace of the cluster-wide output (the operator namespace)', DEFAULT_OPERATOR_NAMESPACE)
     .option('--nodepool-namespace <ns>', 'namespace of NodePool outputs (default: --namespace)')
     .option('--configmap <name>', 'use this ConfigMap and Secret in --namespace instead of picking by node label')
     .option('--root <dir>', 'directory where the node root filesystem is mounted', rootDir, '/')

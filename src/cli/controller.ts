@@ -10,6 +10,7 @@ import { closeIdleConnections, reuseConnections } from '../controller/keepalive.
 import { leaseClientFor } from '../controller/leader.js';
 import { createLogger, errorFields, LOG_LEVELS, type Logger, type LogLevel } from '../controller/log.js';
 import { ControllerMetrics } from '../controller/metrics.js';
+import { DEFAULT_OPERATOR_NAMESPACE } from '../contract.js';
 import { close, parseBindAddress, serve, type BindAddress } from '../controller/server.js';
 
 export interface ControllerCliOptions {
@@ -29,8 +30,6 @@ export interface ControllerCliOptions {
   targets: TargetMode;
 }
 
-const DEFAULT_NAMESPACE = 'image-mirror-system';
-
 /** Registers the `controller` subcommand. */
 export function registerControllerCommand(program: Command): Command {
   return program
@@ -40,7 +39,7 @@ export function registerControllerCommand(program: Command): Command {
     .option(
       '--namespace <ns>',
       'operator namespace: Lease, cluster-target outputs and status ($POD_NAMESPACE or $OPERATOR_NAMESPACE when set)',
-      process.env.POD_NAMESPACE || process.env.OPERATOR_NAMESPACE || DEFAULT_NAMESPACE,
+      process.env.POD_NAMESPACE || process.env.OPERATOR_NAMESPACE || DEFAULT_OPERATOR_NAMESPACE,
     )
     .option('--leader-elect', 'run only while holding the Lease (for more than one replica)', false)
     .option('--lease-name <name>', 'name of the leader election Lease', 'image-mirror-controller')

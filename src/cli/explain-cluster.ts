@@ -16,7 +16,8 @@ import { explain } from '../explain/index.js';
 import { OUR_API_VERSION, HYPERSHIFT_API_VERSION } from '../model/kinds.js';
 import type { KubeObject, NamespacedKind, ObjectSource, Target } from '../model/source.js';
 import { formatProblem, type RenderWarning } from '../model/types.js';
-import { FILES_MANIFEST_KEY, HASH_ANNOTATION, outputName, renderTarget } from '../pipeline.js';
+import { CONTENT_HASH_ANNOTATION, FILES_MANIFEST_KEY, outputName, targetNamespace } from '../contract.js';
+import { renderTarget } from '../pipeline.js';
 import type { ExplainFlags } from './explain.js';
 import { nodePoolNotes, targetLabel } from './explain.js';
 
@@ -54,7 +55,7 @@ export async function explainFromCluster(ref: ImageRef, flags: ExplainFlags): Pr
 
 /** Where the output of a target lives. */
 function outputLocation(target: Target, operatorNamespace: string): { namespace: string; name: string } {
-  return { namespace: target.kind === 'Cluster' ? operatorNamespace : target.namespace, name: outputName(target) };
+  return { namespace: targetNamespace(target, operatorNamespace), name: outputName(target) };
 }
 
 async function fromInputs(c: Clients, ref: ImageRef, target: Target, flags: ExplainFlags): Promise<ClusterResult> {
@@ -98,7 +99,7 @@ async function freshness(c: Clients, target: Target, operatorNamespace: string, 
   try {
     const cm = await c.core.readNamespacedConfigMap(at);
     // The annotation (like the status) says `sha256:<hex>`.
-    const published = cm.metadata?.annotations?.[HASH_ANNOTATION]?.replace(/^sha256:/, '');
+    const published = cm.metadata?.annotations?.[CONTENT_HASH_ANNOTATION]?.replace(/^sha256:/, '');
     if (published === hash) return [`${where} publishes exactly this (content hash ${hash.slice(0, 12)})`];
     return [
       `${where} publishes content hash ${published?.slice(0, 12) ?? '(none)'}, not ${hash.slice(0, 12)}: nodes still install another output ` +
@@ -143,7 +144,7 @@ async function fromPublished(c: Clients, ref: ImageRef, target: Target, flags: E
       warnings: await publishedWarnings(c, target, flags.namespace),
       target: targetLabel(target),
       from: 'cluster-published',
-      contentHash: cm.metadata?.annotations?.[HASH_ANNOTATION],
+      contentHash: cm.metadata?.annotations?.[CONTENT_HASH_ANNOTATION],
       runtimes: flags.runtime === 'all' ? undefined : [flags.runtime],
       notes: [...nodePoolNotes(target), `read from ConfigMap ${at.namespace}/${at.name}: no attribution to input objects (use --from inputs)`],
     }),

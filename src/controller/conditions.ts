@@ -1,6 +1,7 @@
 // Status conditions (metav1.Condition): one setter that keeps
 // lastTransitionTime while the status stays the same, and checks that turn
 // state into the first problem found (STYLE.md 3).
+import type { ConditionType } from './reasons.js';
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
@@ -13,24 +14,25 @@ export interface Condition {
   observedGeneration?: number;
 }
 
-/** A condition as a check decides it; time and generation are added by `setCondition`. */
-export interface ConditionInput {
-  type: string;
+/** A condition as the controller decides it; time and generation are added by `setCondition`. */
+export interface ConditionInput<R extends string = string> {
+  type: ConditionType;
   status: ConditionStatus;
-  reason: string;
+  reason: R;
   message: string;
 }
 
 /** What a failing check reports. */
-export interface CheckProblem {
-  reason: string;
+export interface CheckProblem<R extends string = string> {
+  reason: R;
   message: string;
 }
 
-export type Check<S> = (state: S) => CheckProblem | undefined;
+/** One check of a chain: the problem it finds in `state`, or undefined. */
+export type Check<S, P extends CheckProblem = CheckProblem> = (state: S) => P | undefined;
 
 /** The first problem of a chain of checks, or undefined when all pass. */
-export function firstProblem<S>(state: S, checks: readonly Check<S>[]): CheckProblem | undefined {
+export function firstProblem<S, P extends CheckProblem>(state: S, checks: readonly Check<S, P>[]): P | undefined {
   for (const check of checks) {
     const p = check(state);
     if (p) return p;
@@ -57,7 +59,7 @@ export function setConditions(conditions: readonly Condition[], next: readonly C
   return next.reduce<Condition[]>((acc, c) => setCondition(acc, c, generation, now), [...conditions]);
 }
 
-export function findCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
+export function findCondition(conditions: readonly Condition[] | undefined, type: ConditionType): Condition | undefined {
   return conditions?.find((c) => c.type === type);
 }
 

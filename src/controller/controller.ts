@@ -1,23 +1,27 @@
-// The operator: caches (sources.ts) feed events into a work queue of target
-// and object keys; workers reconcile targets (reconcile.ts) and the status
-// of our cluster-scoped objects (objects.ts). With leader election only the
-// Lease holder works; followers keep their caches warm to take over fast.
-import type { KubeObject, Reference, Target } from '../model/source.js';
-import { RenderMemo, TARGET_LABEL } from '../pipeline.js';
-import { ACCEPTED, buildObjectStatus, objectState, selectedTargets, writeObjectStatus } from './objects.js';
-import { conditionsOf, findCondition } from './conditions.js';
-import { CLUSTER_EVENT_NAMESPACE, EventRecorder, involvedOf, type EventSpec } from './events.js';
-import { RESOURCES, type ClusterObjectKind, type Writer } from './kube.js';
+// The operator: caches (sources.ts) report changes; `route` turns each into
+// keys of two controllers, each with its own typed queue
+// (docs/adr/0002-two-controllers.md):
+// - the target controller (target-controller.ts): a target's inputs ->
+//   its output and RenderedMirrorConfig;
+// - the object status controller (object-controller.ts): the cached
+//   RenderedMirrorConfig statuses -> Accepted/Applied of our objects.
+// With leader election only the Lease holder works; followers keep their
+// caches warm to take over fast.
+import { byteOrder } from '../common/values.js';
+import { TARGET_LABEL, targetOfLabel } from '../contract.js';
+import type { ClusterObjectKind } from '../model/kinds.js';
+import type { KubeObject, Target } from '../model/source.js';
+import { EventRecorder, type EventSpec } from './events.js';
 import { backoffDelay, DEFAULT_BACKOFF } from './informer.js';
+import type { Writer } from './kube.js';
 import { LeaderElector, type LeaseClient } from './leader.js';
 import { errorFields, type Logger } from './log.js';
 import type { ControllerMetrics } from './metrics.js';
-import { outputDigest, type Published } from './outputs.js';
-import { WorkQueue, type HandlerResult } from './queue.js';
-import { StatusLane } from './status-lane.js';
-import { ReferenceIndex } from './refindex.js';
-import { parseTargetKey, reconcileTarget, removeTarget, targetKey, type TargetSummary } from './reconcile.js';
+import { ObjectStatusController } from './object-controller.js';
 import { ClusterSources, type InformerApi, type SourceEvent } from './sources.js';
+import { targetOfStatus } from './status.js';
+import { TargetController } from './target-controller.js';
+import { targetId } from './targets.js';
 
 export type TargetMode = 'auto' | 'cluster' | 'nodepools';
 
@@ -51,30 +55,17 @@ export interface ControllerDeps {
   now?: () => Date;
 }
 
-/** Object keys are `obj:<Kind>/<name>`, target keys `cluster` or `np:<ns>/<name>`. */
-const OBJECT_PREFIX = 'obj:';
-const KIND_OF: Record<string, ClusterObjectKind> = {
-  [RESOURCES.IDMS.kind]: 'IDMS',
-  [RESOURCES.ITMS.kind]: 'ITMS',
-  [RESOURCES.RegistryAccess.kind]: 'RegistryAccess',
-};
-/** Object statuses wait this long so that a burst of target passes updates them once. */
-const OBJECT_DELAY_MS = 100;
-/** How often an object status may wait for busy targets before it is written anyway. */
-const MAX_OBJECT_DEFERRALS = 25;
+/** The two controllers of a leader, over one set of caches. */
+interface Workers {
+  targets: TargetController;
+  objects: ObjectStatusController;
+}
 
 export class Controller {
   private sources: ClusterSources | undefined;
-  private queue: WorkQueue | undefined;
-  private lane: StatusLane | undefined;
-  /** Targets with the same inputs share one merge and render. */
-  private memo = new RenderMemo();
+  private workers: Workers | undefined;
   private elector: LeaderElector | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
-  private readonly index = new ReferenceIndex();
-  private readonly summaries = new Map<string, TargetSummary>();
-  private readonly published = new Map<string, Published>();
-  private readonly deferrals = new Map<string, number>();
   /** Serialises starting and stopping work (leadership can flap). */
   private transition: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -87,9 +78,9 @@ export class Controller {
   ) {
     this.now = deps.now ?? (() => new Date());
     this.events = new EventRecorder(deps.writer, config.identity, this.now);
-    deps.metrics.setQueueDepth(() => this.queue?.depth() ?? 0);
-    deps.metrics.setStatusWrites(() => this.lane?.pending() ?? 0);
-    deps.metrics.setTargets(() => this.targetCounts());
+    deps.metrics.setQueueDepth(() => (this.workers ? this.workers.targets.queue.depth() + this.workers.objects.queue.depth() : 0));
+    deps.metrics.setStatusWrites(() => this.workers?.targets.statusWritesPending() ?? 0);
+    deps.metrics.setTargets(() => this.workers?.targets.counts() ?? []);
   }
 
   async start(): Promise<void> {
@@ -137,16 +128,12 @@ export class Controller {
   }
 
   isLeader(): boolean {
-    return this.queue !== undefined;
+    return this.workers !== undefined;
   }
 
   /** True when nothing is queued or running (tests and benchmarks). */
   idle(): boolean {
-    return (this.queue?.idle() ?? true) && (this.lane?.idle() ?? true);
-  }
-
-  summary(key: string): TargetSummary | undefined {
-    return this.summaries.get(key);
+    return !this.workers || (this.workers.targets.idle() && this.workers.targets.queue.idle() && this.workers.objects.idle());
   }
 
   private makeSources(hypershift: boolean): ClusterSources {
@@ -155,8 +142,27 @@ export class Controller {
       operatorNamespace: this.config.operatorNamespace,
       hypershift,
       logger: this.deps.logger,
-      onEvent: (e) => this.onEvent(e),
+      onEvent: (e) => {
+        if (this.workers) this.route(this.workers, e);
+      },
     });
+  }
+
+  private async detectHypershift(): Promise<boolean> {
+    if (this.config.targets !== 'auto') return this.config.targets === 'nodepools';
+    // The API server may not be up yet: retry like the informers do.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const served = await this.deps.hypershiftServed();
+        this.deps.logger.info({ hypershift: served }, 'HyperShift API discovery');
+        return served;
+      } catch (err) {
+        if (this.stopped) return false;
+        const delay = backoffDelay(DEFAULT_BACKOFF, attempt, Math.random());
+        this.deps.logger.warn({ attempt, retryInMs: delay, ...errorFields(err) }, 'API discovery failed; retrying');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
   }
 
   /**
@@ -182,33 +188,12 @@ export class Controller {
   }
 
   private async rebuild(hypershift: boolean): Promise<void> {
-    const working = this.queue !== undefined;
+    const working = this.workers !== undefined;
     await this.stopWorking();
     await this.sources?.stop();
-    this.summaries.clear();
-    this.memo = new RenderMemo();
-    this.published.clear();
-    this.index.clear();
     this.sources = this.makeSources(hypershift);
     this.sources.start();
     if (working && !this.stopped) await this.startWorking();
-  }
-
-  private async detectHypershift(): Promise<boolean> {
-    if (this.config.targets !== 'auto') return this.config.targets === 'nodepools';
-    // The API server may not be up yet: retry like the informers do.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const served = await this.deps.hypershiftServed();
-        this.deps.logger.info({ hypershift: served }, 'HyperShift API discovery');
-        return served;
-      } catch (err) {
-        if (this.stopped) return false;
-        const delay = backoffDelay(DEFAULT_BACKOFF, attempt, Math.random());
-        this.deps.logger.warn({ attempt, retryInMs: delay, ...errorFields(err) }, 'API discovery failed; retrying');
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
   }
 
   private onLeading(leading: boolean): void {
@@ -216,30 +201,34 @@ export class Controller {
   }
 
   private async startWorking(): Promise<void> {
-    if (this.queue) return;
-    const sources = this.sources as ClusterSources;
+    const sources = this.sources;
+    if (this.workers || !sources) return;
     this.deps.metrics.isLeader.set(1);
     while (!(await sources.waitForSync(5_000))) {
       if (this.stopped) return;
       this.deps.logger.info('waiting for caches to fill');
     }
-    this.queue = new WorkQueue({
-      concurrency: this.config.concurrency,
-      onError: (key, err, attempt) => this.deps.logger.warn({ key, attempt, ...errorFields(err) }, 'reconcile failed; retrying'),
-    });
-    const queue = this.queue;
-    this.lane = new StatusLane({
-      limit: this.config.concurrency,
-      busyLimit: 1,
-      outputsWaiting: () => queue.depth() > 0,
-      onError: (key, err) => {
-        this.deps.metrics.reconcileErrors.inc();
-        this.deps.logger.warn({ key, ...errorFields(err) }, 'status write failed; reconciling again');
-        queue.addRateLimited(key);
-      },
-    });
-    this.queue.start((key) => this.handle(key));
-    this.enqueueAll();
+    const common = {
+      sources,
+      writer: this.deps.writer,
+      logger: this.deps.logger,
+      metrics: this.deps.metrics,
+      now: this.now,
+      emit: (e: EventSpec) => this.emit(e),
+    };
+    const workers: Workers = {
+      targets: new TargetController({
+        ...common,
+        operatorNamespace: this.config.operatorNamespace,
+        concurrency: this.config.concurrency,
+        onIdle: () => workers.objects.resume(),
+      }),
+      objects: new ObjectStatusController({ ...common, targetsBusy: () => !workers.targets.idle() }),
+    };
+    this.workers = workers;
+    workers.targets.start();
+    workers.objects.start();
+    this.enqueueAll(workers);
     if (this.config.resyncPeriodMs > 0) this.resyncTimer = setInterval(() => this.resync(), this.config.resyncPeriodMs);
     this.deps.logger.info('workers started');
   }
@@ -248,24 +237,22 @@ export class Controller {
     this.deps.metrics.isLeader.set(0);
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     this.resyncTimer = undefined;
-    const q = this.queue;
-    this.queue = undefined;
-    if (q) {
-      await q.shutdown();
-      await this.lane?.drain();
-      this.deps.logger.info('workers stopped');
-    }
-    this.lane = undefined;
+    const w = this.workers;
+    this.workers = undefined;
+    if (!w) return;
+    await Promise.all([w.targets.stop(), w.objects.stop()]);
+    this.deps.logger.info('workers stopped');
   }
 
   private resync(): void {
     void this.recheckTargets();
-    this.enqueueAll();
-    const q = this.queue;
+    const w = this.workers;
+    if (!w) return;
+    this.enqueueAll(w);
     // Only between passes: a pass records its references after it started the caches they need.
-    if (q && !q.busyWith(isTargetKey)) {
+    if (w.targets.idle()) {
       void this.sources
-        ?.collectGarbage((ref: Reference) => this.index.isReferenced(ref))
+        ?.collectGarbage((ref) => w.targets.isReferenced(ref))
         .then((n) => {
           if (n > 0) this.deps.logger.info({ stopped: n, ...this.sources?.watchCounts() }, 'stopped caches nothing references');
         });
@@ -274,189 +261,65 @@ export class Controller {
 
   // ---------------------------------------------------------------- events -> keys
 
-  private onEvent(e: SourceEvent): void {
-    const q = this.queue;
-    if (!q) return;
+  /** The keys a change of the caches queues. */
+  private route(w: Workers, e: SourceEvent): void {
     switch (e.type) {
-      case 'input': {
-        // One add per key: a second add of a key a worker already took would run it twice.
-        const keys = new Set(this.index.targetsOf({ kind: e.kind, namespace: e.namespace, name: e.name }));
+      case 'input':
+        // One add per key (the queue collapses repeats): the targets that read the object, and a NodePool's own target.
+        for (const t of w.targets.readersOf({ kind: e.kind, namespace: e.namespace, name: e.name })) w.targets.add(t);
         if (e.kind === 'NodePool') {
-          keys.add(targetKey({ kind: 'NodePool', namespace: e.namespace, name: e.name }));
-          // Labels may have changed which objects select it.
-          this.enqueueObjects();
+          w.targets.add({ kind: 'NodePool', namespace: e.namespace, name: e.name });
+          // Its labels may have changed which objects select it.
+          w.objects.addAll();
         }
-        for (const k of keys) q.add(k);
+        return;
+      case 'clusterObject':
+        for (const t of this.targetsAffectedBy(e.kind, e.obj)) w.targets.add(t);
+        w.objects.add({ kind: e.kind, name: e.obj.metadata.name });
+        return;
+      case 'output': {
+        const t = targetOfLabel(e.obj.metadata.labels?.[TARGET_LABEL]);
+        if (t) w.targets.outputChanged(t, e.kind, e.event, e.obj);
         return;
       }
-      case 'clusterObject':
-        for (const t of this.targetKeys()) q.add(t);
-        q.addAfter(`${OBJECT_PREFIX}${RESOURCES[e.kind].kind}/${e.name}`, OBJECT_DELAY_MS);
-        return;
-      case 'output':
-        this.onOutputEvent(q, e);
-        return;
       case 'status': {
         const t = targetOfStatus(e.obj);
-        if (e.event === 'delete' && t) q.add(targetKey(t));
+        if (e.event === 'delete' && t) w.targets.add(t);
+        w.objects.statusChanged(e.event, e.obj);
         return;
       }
     }
   }
 
-  /** Our outputs trigger a pass only when they no longer hold what we stored (edited or deleted by someone else). */
-  private onOutputEvent(q: WorkQueue, e: Extract<SourceEvent, { type: 'output' }>): void {
-    const key = keyOfTargetLabel(e.obj.metadata.labels?.[TARGET_LABEL]);
-    if (!key) return;
-    if (e.event === 'delete') {
-      q.add(key);
-      return;
-    }
-    const memo = this.published.get(key);
-    const digest = outputDigest(e.kind, e.obj);
-    if (digest !== (e.kind === 'ConfigMap' ? memo?.configMapHash : memo?.secretDigest)) q.add(key);
+  /**
+   * The targets a change of one of our cluster-scoped objects can affect.
+   * Every target today; the object (with its nodePoolSelector) is passed so
+   * that this can narrow to the targets its old and new selector match.
+   */
+  private targetsAffectedBy(_kind: ClusterObjectKind, _obj: KubeObject): Target[] {
+    return this.allTargets();
   }
 
-  private enqueueAll(): void {
-    const q = this.queue;
-    if (!q) return;
-    const keys = new Set(this.targetKeys());
-    // Targets that are gone but left outputs or a status behind (deleted while no leader ran).
-    for (const s of this.sources?.allStatuses() ?? []) {
-      const t = targetOfStatus(s);
-      if (t) keys.add(targetKey(t));
-    }
-    for (const o of this.sources?.allOutputs() ?? []) {
-      const k = keyOfTargetLabel(o.metadata.labels?.[TARGET_LABEL]);
-      if (k) keys.add(k);
-    }
-    for (const k of [...keys].sort()) q.add(k);
-    this.enqueueObjects();
-  }
-
-  private enqueueObjects(): void {
-    const q = this.queue;
-    if (!q || !this.sources) return;
-    for (const o of this.sources.clusterScoped()) q.addAfter(`${OBJECT_PREFIX}${o.kind}/${o.metadata.name}`, OBJECT_DELAY_MS);
-  }
-
-  private targetKeys(): string[] {
+  private allTargets(): Target[] {
     const s = this.sources;
     if (!s) return [];
-    if (!s.hypershift) return ['cluster'];
-    return s.nodePools().map((np) => targetKey({ kind: 'NodePool', namespace: np.metadata.namespace ?? '', name: np.metadata.name }));
+    if (!s.hypershift) return [{ kind: 'Cluster' }];
+    return s.nodePools().map((np) => ({ kind: 'NodePool', namespace: np.metadata.namespace ?? '', name: np.metadata.name }));
   }
 
-  // ---------------------------------------------------------------- keys -> passes
-
-  private async handle(key: string): Promise<HandlerResult> {
-    const kind = key.startsWith(OBJECT_PREFIX) ? 'object' : 'target';
-    const end = this.deps.metrics.reconcileDuration.startTimer({ kind });
-    try {
-      return kind === 'object' ? await this.reconcileObject(key) : await this.reconcileTargetKey(key);
-    } catch (err) {
-      this.deps.metrics.reconcileErrors.inc();
-      this.deps.metrics.reconciles.inc({ result: 'error' });
-      throw err;
-    } finally {
-      end();
+  /** Every target, and every target that is gone but left outputs or a status behind (deleted while no leader ran); every object. */
+  private enqueueAll(w: Workers): void {
+    const targets = new Map<string, Target>(this.allTargets().map((t) => [targetId(t), t]));
+    for (const s of this.sources?.allStatuses() ?? []) {
+      const t = targetOfStatus(s);
+      if (t) targets.set(targetId(t), t);
     }
-  }
-
-  private async reconcileTargetKey(key: string): Promise<HandlerResult> {
-    const target = parseTargetKey(key);
-    const sources = this.sources;
-    if (!target || !sources) return;
-    // This pass builds on the status the previous one wrote.
-    const lane = this.lane;
-    await lane?.settled(key);
-    if (!this.targetExists(target)) return this.cleanup(key, target);
-    const summary = await reconcileTarget(
-      {
-        sources,
-        writer: this.deps.writer,
-        operatorNamespace: this.config.operatorNamespace,
-        logger: this.deps.logger.child({ target: key }),
-        now: this.now,
-        onPublish: (k, p) => this.published.set(k, p),
-        emit: (e) => this.emit(e),
-        memo: this.memo,
-        ...(lane ? { deferStatus: async (work: () => Promise<void>) => lane.submit(key, work) } : {}),
-      },
-      target,
-    );
-    const prev = this.summaries.get(key);
-    this.summaries.set(key, summary);
-    this.index.set(key, summary.references);
-    this.deps.metrics.reconciles.inc({ result: summary.result });
-    this.enqueueAffectedObjects(prev, summary);
-  }
-
-  private targetExists(t: Target): boolean {
-    const s = this.sources as ClusterSources;
-    if (t.kind === 'Cluster') return !s.hypershift;
-    return s.hypershift && s.get('NodePool', t.namespace, t.name) !== undefined;
-  }
-
-  /** The target is gone: remove its outputs and status (no garbage collector is assumed to run). */
-  private async cleanup(key: string, t: Target): Promise<void> {
-    const deleted = await removeTarget(
-      { sources: this.sources as ClusterSources, writer: this.deps.writer, operatorNamespace: this.config.operatorNamespace },
-      t,
-    );
-    const prev = this.summaries.get(key);
-    this.summaries.delete(key);
-    this.index.remove(key);
-    this.published.delete(key);
-    if (deleted) {
-      this.deps.logger.info({ target: key }, 'target gone; removed its outputs and status');
-      this.deps.metrics.reconciles.inc({ result: 'deleted' });
+    for (const o of this.sources?.allOutputs() ?? []) {
+      const t = targetOfLabel(o.metadata.labels?.[TARGET_LABEL]);
+      if (t) targets.set(targetId(t), t);
     }
-    if (prev) this.enqueueObjects();
-  }
-
-  /** Object statuses depend on target results: refresh the objects whose part in a target changed. */
-  private enqueueAffectedObjects(prev: TargetSummary | undefined, now: TargetSummary): void {
-    const q = this.queue;
-    if (!q) return;
-    const fingerprint = (s: TargetSummary | undefined): string =>
-      s ? JSON.stringify([s.ok, s.contributors, s.problems.map((p) => [p.origin?.kind, p.origin?.name, p.reason, p.message])]) : '';
-    if (fingerprint(prev) === fingerprint(now)) return;
-    const keys = new Set([...(prev?.contributors ?? []), ...now.contributors]);
-    for (const p of [...(prev?.problems ?? []), ...now.problems]) {
-      if (p.origin && KIND_OF[p.origin.kind] && !p.origin.namespace) keys.add(`${p.origin.kind}/${p.origin.name}`);
-    }
-    // Objects that select the target but did not contribute (invalid ones) are refreshed too.
-    if (prev?.ok !== now.ok) {
-      this.enqueueObjects();
-      return;
-    }
-    for (const k of keys) q.addAfter(`${OBJECT_PREFIX}${k}`, OBJECT_DELAY_MS);
-  }
-
-  private async reconcileObject(key: string): Promise<HandlerResult> {
-    const s = this.sources as ClusterSources;
-    const [kindName, ...rest] = key.slice(OBJECT_PREFIX.length).split('/');
-    const kind = kindName === undefined ? undefined : KIND_OF[kindName];
-    const obj = kind ? s.clusterObject(kind, rest.join('/')) : undefined;
-    if (!kind || !obj) return;
-    // Wait for target passes in flight, so counts are not written half-way (bounded, never starves).
-    const waited = this.deferrals.get(key) ?? 0;
-    if (this.queue?.busyWith(isTargetKey) && waited < MAX_OBJECT_DEFERRALS) {
-      this.deferrals.set(key, waited + 1);
-      return { requeueAfterMs: 200 };
-    }
-    this.deferrals.delete(key);
-    const selected = selectedTargets(obj, s.hypershift ? s.nodePools() : undefined);
-    const status = buildObjectStatus(objectState(obj, selected, this.summaries), this.now);
-    const before = findCondition(conditionsOf(obj.status), ACCEPTED);
-    if (!(await writeObjectStatus(this.deps.writer, RESOURCES[kind], obj, status))) return;
-    const after = findCondition(status.conditions, ACCEPTED);
-    if (after?.status === 'False' && (before?.status !== 'False' || before.message !== after.message)) {
-      await this.emit({ involved: involvedOf(obj), namespace: CLUSTER_EVENT_NAMESPACE, type: 'Warning', reason: after.reason, message: after.message });
-    } else if (after?.status === 'True' && before?.status === 'False') {
-      await this.emit({ involved: involvedOf(obj), namespace: CLUSTER_EVENT_NAMESPACE, type: 'Normal', reason: 'Accepted', message: after.message });
-    }
+    for (const [, t] of [...targets].sort(([a], [b]) => byteOrder(a, b))) w.targets.add(t);
+    w.objects.addAll();
   }
 
   /** Events are best effort: a failure is logged, never retried. */
@@ -467,41 +330,4 @@ export class Controller {
       this.deps.logger.warn({ involved: `${e.involved.kind} ${e.involved.name}`, reason: e.reason, ...errorFields(err) }, 'could not record event');
     }
   }
-
-  private targetCounts(): Array<{ condition: string; status: string; count: number }> {
-    const counts = new Map<string, number>();
-    for (const s of this.summaries.values()) {
-      for (const [condition, on] of [
-        ['Ready', s.ready],
-        ['Degraded', s.degraded],
-      ] as const) {
-        const k = `${condition}|${on ? 'True' : 'False'}`;
-        counts.set(k, (counts.get(k) ?? 0) + 1);
-      }
-    }
-    return [...counts].map(([k, count]) => {
-      const [condition = '', status = ''] = k.split('|');
-      return { condition, status, count };
-    });
-  }
-}
-
-function isTargetKey(key: string): boolean {
-  return !key.startsWith(OBJECT_PREFIX);
-}
-
-/** TARGET_LABEL values: `cluster` or `<namespace>.<name>` (namespaces hold no dots). */
-export function keyOfTargetLabel(label: string | undefined): string | undefined {
-  if (!label) return undefined;
-  if (label === 'cluster') return 'cluster';
-  const dot = label.indexOf('.');
-  if (dot <= 0) return undefined;
-  return targetKey({ kind: 'NodePool', namespace: label.slice(0, dot), name: label.slice(dot + 1) });
-}
-
-function targetOfStatus(obj: KubeObject): Target | undefined {
-  const t = (obj.spec as { target?: { kind?: string; namespace?: string; name?: string } } | undefined)?.target;
-  if (t?.kind === 'Cluster') return { kind: 'Cluster' };
-  if (t?.kind === 'NodePool' && t.namespace && t.name) return { kind: 'NodePool', namespace: t.namespace, name: t.name };
-  return undefined;
 }

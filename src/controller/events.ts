@@ -1,12 +1,13 @@
 // core/v1 Events about targets and our objects. Messages come from
 // conditions, which name objects, fields and reasons: never Secret data.
 import type { CoreV1Event } from '@kubernetes/client-node';
+import { statusCode } from '../common/api-errors.js';
+import { statusName, targetNamespace } from '../contract.js';
 import { OUR_API_VERSION } from '../model/kinds.js';
 import type { KubeObject, Target } from '../model/source.js';
 import type { RenderedTarget } from '../pipeline.js';
-import { RESOURCES, apiVersionOf, type Writer } from './kube.js';
-import { statusCode } from './leader.js';
-import { statusName, statusNamespace } from './status.js';
+import { apiVersionOf, RESOURCES, type Writer } from './kube.js';
+import type { EventReason } from './reasons.js';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -23,9 +24,12 @@ export interface EventSpec {
   /** Where the Event is stored: the object's namespace; `default` for cluster-scoped objects (the API server requires it). */
   namespace: string;
   type: EventType;
-  reason: string;
+  reason: EventReason;
   message: string;
 }
+
+/** What an Event says, before it is attached to an object. */
+export type EventText = Pick<EventSpec, 'type' | 'reason' | 'message'>;
 
 /** Events about cluster-scoped objects must live here (as kubectl and client-go record them). */
 export const CLUSTER_EVENT_NAMESPACE = 'default';
@@ -38,19 +42,19 @@ const MAX_MESSAGE = 1024;
  * cluster target, our object named by the first problem, else the target's
  * RenderedMirrorConfig.
  */
-export function eventFor(target: Target, rendered: RenderedTarget, operatorNamespace: string, type: EventType, reason: string, message: string): EventSpec {
+export function eventFor(target: Target, rendered: RenderedTarget, operatorNamespace: string, text: EventText): EventSpec {
   const np = rendered.gathered.nodePool;
-  if (target.kind === 'NodePool' && np) return { involved: involvedOf(np), namespace: target.namespace, type, reason, message };
+  if (target.kind === 'NodePool' && np) return { involved: involvedOf(np), namespace: target.namespace, ...text };
   const first = rendered.outcome.ok ? undefined : rendered.outcome.errors.find((p) => p.origin?.apiVersion === OUR_API_VERSION && !p.origin.namespace);
   if (first?.origin && !first.origin.location) {
     const o = first.origin;
     const involved: InvolvedObject = { apiVersion: o.apiVersion, kind: o.kind, name: o.name };
     if (o.uid) involved.uid = o.uid;
-    return { involved, namespace: CLUSTER_EVENT_NAMESPACE, type, reason, message };
+    return { involved, namespace: CLUSTER_EVENT_NAMESPACE, ...text };
   }
   const rmc = RESOURCES.RenderedMirrorConfig;
-  const involved = { apiVersion: apiVersionOf(rmc), kind: rmc.kind, name: statusName(target), namespace: statusNamespace(target, operatorNamespace) };
-  return { involved, namespace: involved.namespace, type, reason, message };
+  const involved = { apiVersion: apiVersionOf(rmc), kind: rmc.kind, name: statusName(target), namespace: targetNamespace(target, operatorNamespace) };
+  return { involved, namespace: involved.namespace, ...text };
 }
 
 export function involvedOf(obj: KubeObject): InvolvedObject {

@@ -6,7 +6,7 @@
 // the controller passes the real API calls.
 import { KubeConfig, ListWatch, Watch, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { errorFields, type Logger } from './log.js';
-import type { Timers } from './queue.js';
+import { realTimers, type Timers } from '../common/timers.js';
 
 export type ListFn<T extends KubernetesObject> = () => Promise<KubernetesListObject<T>>;
 /** Same contract as client-node's `Watch.watch`. */
@@ -49,11 +49,6 @@ export interface InformerOptions<T extends KubernetesObject> {
   /** What the cache keeps of each listed or watched object (default: all of it). */
   transform?: (obj: T) => T;
 }
-
-const realTimers: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
 
 /** The delay before restart number `attempt` (1-based). */
 export function backoffDelay(b: Backoff, attempt: number, random: number): number {

@@ -14,41 +14,27 @@ import {
   type V1ConfigMap,
   type V1Secret,
 } from '@kubernetes/client-node';
+import { apiVersionOf, RENDERED_MIRROR_CONFIG, type Resource, served } from '../model/kinds.js';
 import type { KubeObject } from '../model/source.js';
 import { formatTime } from './conditions.js';
 import type { ListFn, WatchFn } from './informer.js';
-import { statusCode } from './leader.js';
+import { ignoreNotFound, orUndefined, statusCode } from '../common/api-errors.js';
 import { jsonPatchNodePool, type PatchNodePool } from './nodepool-config-ref.js';
 
-/** A resource the controller lists and watches. */
-export interface Resource {
-  group: string;
-  version: string;
-  plural: string;
-  kind: string;
-  namespaced: boolean;
-}
+export type { ClusterObjectKind, Resource } from '../model/kinds.js';
+export { apiVersionOf };
 
+/** The resources the controller lists, watches and writes (rows of the table of kinds, src/model/kinds.ts). */
 export const RESOURCES = {
-  IDMS: ours('imagedigestmirrorsets', 'ImageDigestMirrorSet', false),
-  ITMS: ours('imagetagmirrorsets', 'ImageTagMirrorSet', false),
-  RegistryAccess: ours('registryaccesses', 'RegistryAccess', false),
-  RenderedMirrorConfig: ours('renderedmirrorconfigs', 'RenderedMirrorConfig', true),
-  HostedCluster: { group: 'hypershift.openshift.io', version: 'v1beta1', plural: 'hostedclusters', kind: 'HostedCluster', namespaced: true },
-  NodePool: { group: 'hypershift.openshift.io', version: 'v1beta1', plural: 'nodepools', kind: 'NodePool', namespaced: true },
-  ConfigMap: { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true },
-  Secret: { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true },
+  IDMS: served('IDMS'),
+  ITMS: served('ITMS'),
+  RegistryAccess: served('RegistryAccess'),
+  RenderedMirrorConfig: RENDERED_MIRROR_CONFIG,
+  HostedCluster: served('HostedCluster'),
+  NodePool: served('NodePool'),
+  ConfigMap: served('ConfigMap'),
+  Secret: served('Secret'),
 } satisfies Record<string, Resource>;
-
-export type ClusterObjectKind = 'IDMS' | 'ITMS' | 'RegistryAccess';
-
-function ours(plural: string, kind: string, namespaced: boolean): Resource {
-  return { group: 'imagemirror.io', version: 'v1alpha1', plural, kind, namespaced };
-}
-
-export function apiVersionOf(r: Resource): string {
-  return r.group === '' ? r.version : `${r.group}/${r.version}`;
-}
 
 /** URL path of a collection, e.g. `/apis/imagemirror.io/v1alpha1/imagedigestmirrorsets`. */
 export function collectionPath(r: Resource, namespace?: string): string {
@@ -198,21 +184,4 @@ export function apiWriter(api: KubeApi, count: (kind: string, verb: WriteVerb) =
 async function counted<T>(count: (kind: string, verb: WriteVerb) => void, kind: string, verb: WriteVerb, fn: () => Promise<T>): Promise<T> {
   count(kind, verb);
   return fn();
-}
-
-async function ignoreNotFound(p: Promise<unknown>): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    if (statusCode(err) !== 404) throw err;
-  }
-}
-
-async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
-  try {
-    return await p;
-  } catch (err) {
-    if (statusCode(err) === 404) return undefined;
-    throw err;
-  }
 }

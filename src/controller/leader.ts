@@ -10,7 +10,8 @@
 // notices expiry one retry late).
 import { V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 import { errorFields, type Logger } from './log.js';
-import type { Timers } from './queue.js';
+import { orUndefined, statusCode } from '../common/api-errors.js';
+import { realTimers, type Timers } from '../common/timers.js';
 
 /** The Lease calls the elector needs; `undefined` from get = not found. Errors carry `.code` (409 on conflicts). */
 export interface LeaseClient {
@@ -39,21 +40,9 @@ export interface LeaderOptions {
   timers?: Timers;
 }
 
-const realTimers: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
-
 export function leaseClientFor(api: CoordinationV1Api): LeaseClient {
   return {
-    async get(namespace, name) {
-      try {
-        return await api.readNamespacedLease({ namespace, name });
-      } catch (err) {
-        if (statusCode(err) === 404) return undefined;
-        throw err;
-      }
-    },
+    get: (namespace, name) => orUndefined(api.readNamespacedLease({ namespace, name })),
     create: (namespace, body) => api.createNamespacedLease({ namespace, body }),
     replace: (namespace, name, body) => api.replaceNamespacedLease({ namespace, name, body }),
   };
@@ -229,13 +218,4 @@ export class LeaderElector {
   private leaseRef(): string {
     return `${this.opts.namespace}/${this.opts.name}`;
   }
-}
-
-export function statusCode(err: unknown): number | undefined {
-  if (err && typeof err === 'object') {
-    const e = err as { code?: unknown; statusCode?: unknown };
-    if (typeof e.code === 'number') return e.code;
-    if (typeof e.statusCode === 'number') return e.statusCode;
-  }
-  return undefined;
 }

@@ -1,6 +1,7 @@
 // Structured JSON logs (pino). Objects from the API are never logged whole:
 // callers log names and reasons, so Secret data cannot reach a log line.
 import { pino, type Logger } from 'pino';
+import { statusCode } from '../common/api-errors.js';
 
 export type { Logger };
 
@@ -26,8 +27,8 @@ export function silentLogger(): Logger {
 /** Message and API status code of an error, for log fields (never the request or response body). */
 export function errorFields(err: unknown): { err: string; code?: number } {
   if (err && typeof err === 'object') {
-    const e = err as { message?: unknown; code?: unknown; statusCode?: unknown; body?: unknown };
-    const code = typeof e.code === 'number' ? e.code : typeof e.statusCode === 'number' ? e.statusCode : undefined;
+    const e = err as { message?: unknown; body?: unknown };
+    const code = statusCode(err);
     const message = statusMessage(e.body) ?? (typeof e.message === 'string' ? firstLine(e.message) : String(err));
     return code === undefined ? { err: message } : { err: message, code };
   }

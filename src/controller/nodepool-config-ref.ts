@@ -17,7 +17,11 @@
 // NodePool is sent, so no field can be dropped.
 import { PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
 import type { KubeObject } from '../model/source.js';
+import { statusCode } from '../common/api-errors.js';
+import { served } from '../model/kinds.js';
 import type { Logger } from './log.js';
+
+const NODE_POOL = served('NodePool');
 
 /** `"true"` on a NodePool: the operator keeps its output listed in `spec.config`. */
 export const MANAGE_CONFIG_REF_ANNOTATION = 'imagemirror.io/manage-config-ref';
@@ -136,7 +140,7 @@ export async function syncConfigRef(
     await deps.patchNodePool(np.metadata.namespace ?? '', np.metadata.name, plan.ops);
   } catch (err) {
     const why =
-      (err as { code?: unknown }).code === 422
+      statusCode(err) === 422
         ? 'it changed since it was read (the test op failed); retrying from fresh data'
         : err instanceof Error
           ? err.message
@@ -151,7 +155,7 @@ export async function syncConfigRef(
 /** The real patch: JSON patch on the NodePool resource, nothing else sent. */
 export async function jsonPatchNodePool(custom: CustomObjectsApi, namespace: string, name: string, ops: readonly JsonPatchOp[]): Promise<KubeObject> {
   const out: unknown = await custom.patchNamespacedCustomObject(
-    { group: 'hypershift.openshift.io', version: 'v1beta1', plural: 'nodepools', namespace, name, body: ops },
+    { group: NODE_POOL.group, version: NODE_POOL.version, plural: NODE_POOL.plural, namespace, name, body: ops },
     setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
   );
   return out as KubeObject;

@@ -10,9 +10,11 @@
 import type { V1ConfigMap, V1ObjectMeta, V1OwnerReference, V1Secret } from '@kubernetes/client-node';
 import type { KubeObject, Target } from '../model/source.js';
 import type { Problem } from '../model/types.js';
-import { contentHash, HASH_ANNOTATION, OUTPUT_LABEL, outputName, TARGET_LABEL, targetLabelValue, type RenderedData } from '../pipeline.js';
+import { statusCode } from '../common/api-errors.js';
+import { byteOrder } from '../common/values.js';
+import { CONTENT_HASH_ANNOTATION, formatHash, OUTPUT_LABEL, outputName, TARGET_LABEL, targetLabelValue, targetNamespace } from '../contract.js';
+import { contentHash, type RenderedData } from '../pipeline.js';
 import type { Writer } from './kube.js';
-import { statusCode } from './leader.js';
 import type { Logger } from './log.js';
 import type { TargetSources } from './reconcile.js';
 
@@ -48,7 +50,7 @@ export const MAX_OUTPUT_BYTES = 1024 * 1024;
  * retry, and only the status can tell the user why.
  */
 export function outputSizeProblem(target: Target, data: Pick<RenderedData, 'configMapData' | 'secretData'>, operatorNamespace: string): Problem | undefined {
-  const where = `${outputNamespace(target, operatorNamespace)}/${outputName(target)}`;
+  const where = `${targetNamespace(target, operatorNamespace)}/${outputName(target)}`;
   for (const [kind, values] of [
     ['ConfigMap', data.configMapData],
     ['Secret', data.secretData],
@@ -56,7 +58,7 @@ export function outputSizeProblem(target: Target, data: Pick<RenderedData, 'conf
     const sizes = Object.entries(values).map(([k, v]) => ({ key: k, bytes: Buffer.byteLength(k) + Buffer.byteLength(v) }));
     const total = sizes.reduce((sum, x) => sum + x.bytes, 0);
     if (total <= MAX_OUTPUT_BYTES) continue;
-    const largest = sizes.sort((a, b) => b.bytes - a.bytes || (a.key < b.key ? -1 : 1)).slice(0, 3);
+    const largest = sizes.sort((a, b) => b.bytes - a.bytes || byteOrder(a.key, b.key)).slice(0, 3);
     const n = (x: number): string => x.toLocaleString('en-US');
     return {
       reason: 'OutputTooLarge',
@@ -67,14 +69,6 @@ export function outputSizeProblem(target: Target, data: Pick<RenderedData, 'conf
     };
   }
   return undefined;
-}
-
-export function outputNamespace(t: Target, operatorNamespace: string): string {
-  return t.kind === 'Cluster' ? operatorNamespace : t.namespace;
-}
-
-export function formatHash(hex: string): string {
-  return `sha256:${hex}`;
 }
 
 /** Digest of secret data for in-memory comparison only (never stored or logged). */
@@ -120,8 +114,8 @@ export async function publishOutputs(
   onPublish: (p: Published) => void,
 ): Promise<PublishResult> {
   const name = outputName(target);
-  const namespace = outputNamespace(target, deps.operatorNamespace);
-  const meta = { name, namespace, labels: outputLabels(target), annotations: { [HASH_ANNOTATION]: formatHash(data.hash) } };
+  const namespace = targetNamespace(target, deps.operatorNamespace);
+  const meta = { name, namespace, labels: outputLabels(target), annotations: { [CONTENT_HASH_ANNOTATION]: formatHash(data.hash) } };
   const ownerRefs = owner ? [ownerReference(owner)] : [];
   const hasSecret = Object.keys(data.secretData).length > 0;
   onPublish({ configMapHash: formatHash(data.hash), secretDigest: hasSecret ? secretDigest(data.secretData) : undefined });

@@ -1,104 +1,123 @@
-// A work queue of string keys in the style of client-go's rate-limited
+// A work queue of typed keys in the style of client-go's rate-limited
 // workqueue: a key is processed by at most one worker at a time; adding a
-// key that is already waiting is a no-op; adding a key while it is being
-// processed makes it run exactly once more afterwards (so no event is lost
-// and no two workers ever reconcile the same target concurrently).
+// key that is already waiting is a no-op (queued work for a key collapses to
+// one pass); adding a key while it is being processed makes it run exactly
+// once more afterwards (so no event is lost and no two workers ever process
+// the same key concurrently). Keys are values of any type; `id` says which
+// of them are the same key.
+//
+// A queue may have a gate: while the gate is shut, no key starts, unless it
+// has waited `maxWaitMs` (then one at a time goes ahead, so nothing starves).
+// The owner calls `pump()` when the gate may have opened; the only timer is
+// the deadline of the oldest waiting key, never a poll.
+import { realTimers, type Timers } from '../common/timers.js';
 
-/** What a handler asks for after processing a key. */
-// biome-ignore lint/suspicious/noConfusingVoidType: handlers that return nothing are plain async functions
-export type HandlerResult = void | { requeueAfterMs: number };
+export type Handler<K> = (key: K) => Promise<void>;
 
-export type Handler = (key: string) => Promise<HandlerResult>;
-
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
+export interface Gate {
+  /** True while keys may start. */
+  open(): boolean;
+  /** A key that waited this long starts anyway. */
+  maxWaitMs: number;
 }
 
-export interface QueueOptions {
+export interface QueueOptions<K> {
+  /** Identity of a key (equal ids are one key). */
+  id: (key: K) => string;
   /** Workers running at once. */
   concurrency?: number;
   /** First retry delay after a failure; doubles per consecutive failure of the same key. */
   baseDelayMs?: number;
   maxDelayMs?: number;
   /** Called when a handler throws, before the key is retried. */
-  onError?: (key: string, err: unknown, attempt: number) => void;
+  onError?: (key: K, err: unknown, attempt: number) => void;
+  /** Called whenever the last waiting key has started and nothing runs (nothing left to do). */
+  onIdle?: () => void;
+  gate?: Gate;
   timers?: Timers;
+  now?: () => number;
 }
 
-const realTimers: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
-
-export class WorkQueue {
+export class WorkQueue<K> {
+  /** Ids waiting to start, oldest first. */
   private readonly pending: string[] = [];
-  /** Keys waiting in `pending` or waiting to re-run after processing. */
-  private readonly dirty = new Set<string>();
+  /** The latest key value and first-add time of each id waiting in `pending` or to re-run after processing. */
+  private readonly dirty = new Map<string, { key: K; since: number }>();
   private readonly processing = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly delayed = new Map<string, unknown>();
   private readonly inFlight = new Set<Promise<void>>();
-  private handler: Handler | undefined;
+  private handler: Handler<K> | undefined;
   private shuttingDown = false;
+  private deadline: unknown;
   private readonly concurrency: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly timers: Timers;
+  private readonly now: () => number;
 
-  constructor(private readonly opts: QueueOptions = {}) {
+  constructor(private readonly opts: QueueOptions<K>) {
     this.concurrency = Math.max(1, opts.concurrency ?? 4);
     this.baseDelayMs = opts.baseDelayMs ?? 200;
     this.maxDelayMs = opts.maxDelayMs ?? 60_000;
     this.timers = opts.timers ?? realTimers;
+    this.now = opts.now ?? (() => performance.now());
   }
 
   /** Starts processing with `handler`; keys added before are kept. */
-  start(handler: Handler): void {
+  start(handler: Handler<K>): void {
     this.handler = handler;
     this.pump();
   }
 
-  add(key: string): void {
-    if (this.shuttingDown || this.dirty.has(key)) return;
-    this.dirty.add(key);
+  add(key: K): void {
+    if (this.shuttingDown) return;
+    const id = this.opts.id(key);
+    const waiting = this.dirty.get(id);
+    if (waiting) {
+      waiting.key = key;
+      return;
+    }
+    this.dirty.set(id, { key, since: this.now() });
     // A key being processed is re-added by `finish` once its run ends.
-    if (this.processing.has(key)) return;
-    this.pending.push(key);
+    if (this.processing.has(id)) return;
+    this.pending.push(id);
     this.pump();
   }
 
   /** Adds the key after a delay; an earlier delayed add of the same key wins. */
-  addAfter(key: string, ms: number): void {
+  addAfter(key: K, ms: number): void {
     if (this.shuttingDown) return;
     if (ms <= 0) {
       this.add(key);
       return;
     }
-    if (this.delayed.has(key)) return;
+    const id = this.opts.id(key);
+    if (this.delayed.has(id)) return;
     const handle = this.timers.setTimeout(() => {
-      this.delayed.delete(key);
+      this.delayed.delete(id);
       this.add(key);
     }, ms);
-    this.delayed.set(key, handle);
+    this.delayed.set(id, handle);
   }
 
   /** Re-adds a failed key with exponential backoff; returns the delay used. */
-  addRateLimited(key: string): number {
-    const n = (this.failures.get(key) ?? 0) + 1;
-    this.failures.set(key, n);
+  addRateLimited(key: K): number {
+    const id = this.opts.id(key);
+    const n = (this.failures.get(id) ?? 0) + 1;
+    this.failures.set(id, n);
     const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(n - 1, 30));
     this.addAfter(key, delay);
     return delay;
   }
 
   /** Clears the failure count of a key (after a success). */
-  forget(key: string): void {
-    this.failures.delete(key);
+  forget(key: K): void {
+    this.failures.delete(this.opts.id(key));
   }
 
-  failuresOf(key: string): number {
-    return this.failures.get(key) ?? 0;
+  failuresOf(key: K): number {
+    return this.failures.get(this.opts.id(key)) ?? 0;
   }
 
   /** Keys waiting to be processed (not counting the ones being processed or delayed). */
@@ -106,16 +125,14 @@ export class WorkQueue {
     return this.pending.length;
   }
 
+  /** True when some key is waiting or running (delayed retries do not count). */
+  busy(): boolean {
+    return this.dirty.size > 0 || this.processing.size > 0;
+  }
+
   /** True when nothing is waiting, running or delayed. */
   idle(): boolean {
     return this.pending.length === 0 && this.processing.size === 0 && this.delayed.size === 0;
-  }
-
-  /** True when some key matching `pred` is waiting or running. */
-  busyWith(pred: (key: string) => boolean): boolean {
-    for (const k of this.dirty) if (pred(k)) return true;
-    for (const k of this.processing) if (pred(k)) return true;
-    return false;
   }
 
   /**
@@ -127,40 +144,73 @@ export class WorkQueue {
     this.shuttingDown = true;
     for (const h of this.delayed.values()) this.timers.clearTimeout(h);
     this.delayed.clear();
+    this.clearDeadline();
     this.pending.length = 0;
     this.dirty.clear();
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  private pump(): void {
+  /** Starts waiting keys while workers are free (and the gate lets them). */
+  pump(): void {
     const handler = this.handler;
     if (!handler) return;
     while (!this.shuttingDown && this.processing.size < this.concurrency && this.pending.length > 0) {
-      const key = this.pending.shift() as string;
-      this.dirty.delete(key);
-      this.processing.add(key);
-      const run = this.process(handler, key);
+      if (!this.mayStart()) return;
+      const id = this.pending.shift() as string;
+      const entry = this.dirty.get(id);
+      this.dirty.delete(id);
+      if (!entry) continue;
+      this.processing.add(id);
+      const run = this.process(handler, id, entry.key);
       this.inFlight.add(run);
       void run.finally(() => this.inFlight.delete(run));
     }
   }
 
-  private async process(handler: Handler, key: string): Promise<void> {
+  /** The gate is open, or the oldest waiting key is overdue (then it goes alone). Arms the deadline otherwise. */
+  private mayStart(): boolean {
+    const gate = this.opts.gate;
+    if (!gate || gate.open()) return true;
+    const oldest = this.dirty.get(this.pending[0] ?? '');
+    const due = (oldest?.since ?? this.now()) + gate.maxWaitMs;
+    // Overdue keys go one at a time: the end of the running one pumps again.
+    if (this.now() >= due) return this.processing.size === 0;
+    this.armDeadline(due);
+    return false;
+  }
+
+  private armDeadline(due: number): void {
+    if (this.deadline !== undefined) return;
+    this.deadline = this.timers.setTimeout(
+      () => {
+        this.deadline = undefined;
+        this.pump();
+      },
+      Math.max(0, due - this.now()),
+    );
+  }
+
+  private clearDeadline(): void {
+    if (this.deadline !== undefined) this.timers.clearTimeout(this.deadline);
+    this.deadline = undefined;
+  }
+
+  private async process(handler: Handler<K>, id: string, key: K): Promise<void> {
     try {
-      const result = await handler(key);
-      this.forget(key);
-      if (result && result.requeueAfterMs >= 0) this.addAfter(key, result.requeueAfterMs);
+      await handler(key);
+      this.failures.delete(id);
     } catch (err) {
-      this.opts.onError?.(key, err, this.failuresOf(key) + 1);
+      this.opts.onError?.(key, err, (this.failures.get(id) ?? 0) + 1);
       this.addRateLimited(key);
     } finally {
-      this.finish(key);
+      this.finish(id);
     }
   }
 
-  private finish(key: string): void {
-    this.processing.delete(key);
-    if (this.dirty.has(key) && !this.shuttingDown) this.pending.push(key);
+  private finish(id: string): void {
+    this.processing.delete(id);
+    if (this.dirty.has(id) && !this.shuttingDown) this.pending.push(id);
     this.pump();
+    if (this.pending.length === 0 && this.processing.size === 0 && !this.shuttingDown) this.opts.onIdle?.();
   }
 }

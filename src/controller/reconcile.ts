@@ -2,18 +2,19 @@
 // it differs from what is stored, then write the RenderedMirrorConfig status
 // only when it changed (inline, or handed to the controller's StatusLane). Invalid inputs never touch the published output: the
 // last good one stays and the status says why (SPEC §6).
-import { OUR_API_VERSION } from '../model/kinds.js';
+import { outputName, statusName, targetNamespace } from '../contract.js';
 import type { KubeObject, ObjectSource, Reference, Target } from '../model/source.js';
-import { formatProblem, type Origin, type Problem } from '../model/types.js';
-import { outputName, renderTarget, type RenderMemo, type RenderedTarget } from '../pipeline.js';
-import { findCondition, type Condition } from './conditions.js';
+import type { Problem, Reason } from '../model/types.js';
+import { type RenderedTarget, type RenderMemo, renderTarget } from '../pipeline.js';
+import { type Condition, conditionsOf, findCondition } from './conditions.js';
 import { eventFor, type EventSpec } from './events.js';
 import { RESOURCES, type Writer } from './kube.js';
 import type { Logger } from './log.js';
 import { syncConfigRef } from './nodepool-config-ref.js';
-import { outputNamespace, outputSizeProblem, publishOutputs, type PublishResult, type Published } from './outputs.js';
+import { outputSizeProblem, type Published, type PublishResult, publishOutputs } from './outputs.js';
 import { CachesNotFilled, type WrittenKind } from './sources.js';
-import { buildTargetStatus, statusName, statusNamespace, statusUnchanged, writeTargetStatus, type TargetStatusInput } from './status.js';
+import { buildTargetStatus, statusUnchanged, type TargetStatusInput, writeTargetStatus } from './status.js';
+import { targetId } from './targets.js';
 
 /** What reconciling reads: an ObjectSource over the caches plus our own objects. */
 export interface TargetSources extends ObjectSource {
@@ -42,15 +43,11 @@ export interface ReconcileDeps {
   deferStatus?: (work: () => Promise<void>) => Promise<void>;
 }
 
-/** What the controller keeps per target after a pass (object status, metrics). */
+/** What the controller keeps per target after a pass (reference index, metrics). */
 export interface TargetSummary {
   ok: boolean;
   ready: boolean;
   degraded: boolean;
-  /** `Kind/name` of our cluster-scoped objects that contributed. */
-  contributors: string[];
-  /** Problems of this pass, for attributing them to our objects. */
-  problems: Problem[];
   references: Reference[];
   result: 'rendered' | 'unchanged' | 'degraded';
 }
@@ -58,21 +55,10 @@ export interface TargetSummary {
 /** How many times references may pull in new caches before giving up for this pass. */
 const MAX_RENDER_ROUNDS = 4;
 
-export function targetKey(t: Target): string {
-  return t.kind === 'Cluster' ? 'cluster' : `np:${t.namespace}/${t.name}`;
-}
-
-export function parseTargetKey(key: string): Target | undefined {
-  if (key === 'cluster') return { kind: 'Cluster' };
-  const m = /^np:([^/]+)\/(.+)$/.exec(key);
-  return m ? { kind: 'NodePool', namespace: m[1]!, name: m[2]! } : undefined;
-}
-
 export async function reconcileTarget(deps: ReconcileDeps, target: Target): Promise<TargetSummary> {
   const rendered = await renderWithCaches(deps, target);
-  const key = targetKey(target);
-  const ns = statusNamespace(target, deps.operatorNamespace);
-  const existing = deps.sources.status(ns, target.kind === 'Cluster' ? 'cluster' : target.name);
+  const key = targetId(target);
+  const existing = deps.sources.status(targetNamespace(target, deps.operatorNamespace), statusName(target));
   const owner = ownerOf(rendered);
   let published: PublishResult | undefined;
   if (rendered.outcome.ok) {
@@ -109,8 +95,8 @@ export async function reconcileTarget(deps: ReconcileDeps, target: Target): Prom
  */
 export async function removeTarget(deps: Pick<ReconcileDeps, 'sources' | 'writer' | 'operatorNamespace'>, t: Target): Promise<boolean> {
   const { sources: s, writer: w } = deps;
-  const [ns, name] = [outputNamespace(t, deps.operatorNamespace), outputName(t)];
-  const [sns, sname] = [statusNamespace(t, deps.operatorNamespace), statusName(t)];
+  const [ns, name] = [targetNamespace(t, deps.operatorNamespace), outputName(t)];
+  const [sns, sname] = [ns, statusName(t)];
   const doomed: Array<{ kind: WrittenKind; ns: string; name: string; obj: KubeObject | undefined; del: () => Promise<void> }> = [
     { kind: 'ConfigMap', ns, name, obj: s.outputConfigMap(ns, name), del: () => w.deleteConfigMap(ns, name) },
     { kind: 'Secret', ns, name, obj: s.outputSecret(ns, name), del: () => w.deleteSecret(ns, name) },
@@ -173,7 +159,7 @@ function safeRender(deps: ReconcileDeps, target: Target): RenderedTarget {
     return (deps.render ?? renderTarget)(deps.sources, target, deps.memo);
   } catch (err) {
     const message = `internal error while rendering: ${err instanceof Error ? err.message : String(err)}`;
-    deps.logger.error({ target: targetKey(target), err: message }, 'render failed');
+    deps.logger.error({ target: targetId(target), err: message }, 'render failed');
     const inputs = { entries: [], insecure: [], blocked: [], access: [], contributors: [] };
     return { target, gathered: { inputs, problems: [], references: [] }, outcome: { ok: false, errors: [{ reason: 'InternalError', message }] } };
   }
@@ -186,26 +172,13 @@ function ownerOf(rendered: RenderedTarget): KubeObject | undefined {
 }
 
 function summarize(rendered: RenderedTarget, published: PublishResult | undefined, conditions: readonly Condition[]): TargetSummary {
-  const problems = rendered.outcome.ok ? [] : rendered.outcome.errors;
-  const contributors = rendered.outcome.ok ? rendered.outcome.model.contributors : rendered.gathered.inputs.contributors;
   return {
     ok: rendered.outcome.ok,
     ready: findCondition(conditions, 'Ready')?.status === 'True',
     degraded: findCondition(conditions, 'Degraded')?.status === 'True',
-    contributors: contributors.filter(isClusterObjectOrigin).map(clusterObjectKey).sort(),
-    problems,
     references: rendered.gathered.references,
     result: !rendered.outcome.ok ? 'degraded' : published?.changed ? 'rendered' : 'unchanged',
   };
-}
-
-/** Our own cluster-scoped objects (not documents embedded in ConfigMaps). */
-export function isClusterObjectOrigin(o: Origin): boolean {
-  return o.apiVersion === OUR_API_VERSION && !o.namespace && !o.location;
-}
-
-export function clusterObjectKey(o: { kind: string; name: string }): string {
-  return `${o.kind}/${o.name}`;
 }
 
 /** The event for a change of Degraded (on, changed, or cleared), if any. */
@@ -217,32 +190,21 @@ function transitionEvent(
   next: readonly Condition[],
 ): EventSpec | undefined {
   if (!deps.emit) return undefined;
-  const prev = findCondition(conditionsOfObject(existing), 'Degraded');
+  const prev = findCondition(conditionsOf(existing?.status), 'Degraded');
   const now = findCondition(next, 'Degraded');
   if (!now) return undefined;
   const wasDegraded = prev?.status === 'True';
   if (now.status === 'True' && (!wasDegraded || prev?.reason !== now.reason || prev?.message !== now.message)) {
-    return eventFor(target, rendered, deps.operatorNamespace, 'Warning', now.reason, now.message);
+    // Degraded=True carries the reason of the first problem (status.ts).
+    return eventFor(target, rendered, deps.operatorNamespace, { type: 'Warning', reason: now.reason as Reason, message: now.message });
   }
   if (now.status !== 'True' && wasDegraded) {
     const msg = `inputs are valid again; output ${describeOutput(target)} is current`;
-    return eventFor(target, rendered, deps.operatorNamespace, 'Normal', 'Recovered', msg);
+    return eventFor(target, rendered, deps.operatorNamespace, { type: 'Normal', reason: 'Recovered', message: msg });
   }
   return undefined;
 }
 
 function describeOutput(target: Target): string {
   return target.kind === 'Cluster' ? 'of the cluster target' : `of NodePool ${target.namespace}/${target.name}`;
-}
-
-function conditionsOfObject(obj: KubeObject | undefined): Condition[] {
-  const status = obj?.status as { conditions?: Condition[] } | undefined;
-  return Array.isArray(status?.conditions) ? status.conditions : [];
-}
-
-/** Up to `max` problems, one line each, for condition messages and events. */
-export function describeProblems(problems: readonly Problem[], max = 5): string {
-  const lines = problems.slice(0, max).map(formatProblem);
-  if (problems.length > max) lines.push(`and ${problems.length - max} more`);
-  return lines.join('; ');
 }

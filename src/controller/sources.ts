@@ -9,7 +9,8 @@
 //   per object (field selector metadata.name), started on first reference,
 //   stopped when nothing references it any more;
 // - our outputs (by label) and RenderedMirrorConfigs, to compare before writing.
-import { OUTPUT_LABEL } from '../model/kinds.js';
+import { OUTPUT_LABEL } from '../contract.js';
+import { CLUSTER_OBJECT_KINDS } from '../model/kinds.js';
 import type { KubeObject, NamespacedKind, ObjectSource, Reference } from '../model/source.js';
 import { Informer, type Backoff, type EventType, type ListFn, type WatchFn } from './informer.js';
 import { RESOURCES, collectionPath, type ClusterObjectKind, type Resource, type Selectors } from './kube.js';
@@ -39,7 +40,8 @@ export type WrittenKind = 'ConfigMap' | 'Secret' | 'RenderedMirrorConfig';
 /** A change the controller may have to react to. */
 export type SourceEvent =
   | { type: 'input'; kind: NamespacedKind; namespace: string; name: string }
-  | { type: 'clusterObject'; kind: ClusterObjectKind; name: string }
+  /** `obj` as it is now (or was, for a delete): its selector says which targets it can affect. */
+  | { type: 'clusterObject'; kind: ClusterObjectKind; event: EventType; obj: KubeObject }
   | { type: 'output'; kind: 'ConfigMap' | 'Secret'; event: EventType; obj: KubeObject }
   | { type: 'status'; event: EventType; obj: KubeObject };
 
@@ -54,8 +56,6 @@ export interface SourcesOptions {
   /** How long `ensure` waits for a new cache to fill. */
   syncTimeoutMs?: number;
 }
-
-const CLUSTER_KINDS: readonly ClusterObjectKind[] = ['IDMS', 'ITMS', 'RegistryAccess'];
 
 export class ClusterSources implements ObjectSource {
   private readonly cluster = new Map<ClusterObjectKind, Informer<KubeObject>>();
@@ -73,21 +73,21 @@ export class ClusterSources implements ObjectSource {
   private readonly written = new Map<string, { fromVersion: string; obj: KubeObject | undefined }>();
 
   constructor(private readonly opts: SourcesOptions) {
-    for (const kind of CLUSTER_KINDS) {
+    for (const kind of CLUSTER_OBJECT_KINDS) {
       const inf = this.informer(RESOURCES[kind], {}, `${RESOURCES[kind].plural}`);
       // Status writes (ours) do not change the generation: only spec changes count.
-      this.onChange(inf, generationOf, (o) => opts.onEvent({ type: 'clusterObject', kind, name: o.metadata.name }));
+      this.onChange(inf, generationOf, (event, o) => opts.onEvent({ type: 'clusterObject', kind, event, obj: o }));
       this.cluster.set(kind, inf);
     }
     if (opts.hypershift) {
       this.hostedClusters = this.informer(RESOURCES.HostedCluster, {}, 'hostedclusters');
-      this.onChange(this.hostedClusters, generationOf, (o) => this.emitInput('HostedCluster', o));
+      this.onChange(this.hostedClusters, generationOf, (_e, o) => this.emitInput('HostedCluster', o));
       this.nodePoolInformer = this.informer(RESOURCES.NodePool, {}, 'nodepools');
       // Labels matter too: they decide which nodePoolSelectors select the NodePool; so does the spec.config opt-in annotation.
       this.onChange(
         this.nodePoolInformer,
         (o) => `${generationOf(o)}|${JSON.stringify(o.metadata.labels ?? {})}|${configRefFingerprint(o)}`,
-        (o) => this.emitInput('NodePool', o),
+        (_e, o) => this.emitInput('NodePool', o),
       );
     }
     const outputs = { labelSelector: OUTPUT_LABEL };
@@ -143,7 +143,7 @@ export class ClusterSources implements ObjectSource {
   // ---------------------------------------------------------------- ObjectSource
 
   clusterScoped(): readonly KubeObject[] {
-    return CLUSTER_KINDS.flatMap((k) => this.clusterObjects(k));
+    return CLUSTER_OBJECT_KINDS.flatMap((k) => this.clusterObjects(k));
   }
 
   get(kind: NamespacedKind, namespace: string, name: string): KubeObject | undefined {
@@ -364,20 +364,20 @@ export class ClusterSources implements ObjectSource {
   }
 
   /** Forwards adds, deletes, and updates whose fingerprint changed. */
-  private onChange(inf: Informer<KubeObject>, fingerprint: (o: KubeObject) => string, fn: (o: KubeObject) => void): void {
+  private onChange(inf: Informer<KubeObject>, fingerprint: (o: KubeObject) => string, fn: (event: EventType, o: KubeObject) => void): void {
     const seen = new Map<string, string>();
     const key = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
-    const changed = (o: KubeObject): void => {
+    const changed = (event: EventType, o: KubeObject): void => {
       const fp = fingerprint(o);
       if (seen.get(key(o)) === fp) return;
       seen.set(key(o), fp);
-      fn(o);
+      fn(event, o);
     };
-    inf.on('add', changed);
-    inf.on('update', changed);
+    inf.on('add', (o) => changed('add', o));
+    inf.on('update', (o) => changed('update', o));
     inf.on('delete', (o) => {
       seen.delete(key(o));
-      fn(o);
+      fn('delete', o);
     });
   }
 

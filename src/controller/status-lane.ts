@@ -12,11 +12,17 @@
 // that only writes them, and the last status lands no later than before
 // (bench/RESULTS.md). A status is never ahead of its output, only behind.
 //
+// Nothing polls: the controller pumps the lane when the target queue has
+// nothing left waiting, a write that ends pumps it, and one timer is armed
+// for the moment the oldest held write is due.
+//
 // Per key, writes run in order, and a new pass of a key first waits for the
 // previous write of that key (`settled`), which starts it at once if it was
 // still waiting: every pass builds its status from what the last one stored.
 // So a key has at most one write waiting here, and what waits is bounded by
 // the number of targets.
+import { realTimers, type Timers } from '../common/timers.js';
+
 export interface StatusLaneOptions {
   /** Writes in flight when no target pass is waiting. */
   limit: number;
@@ -24,11 +30,12 @@ export interface StatusLaneOptions {
   busyLimit?: number;
   /** How long a write yields to waiting target passes at most. */
   maxWaitMs?: number;
-  /** How often held writes look again whether the target passes are done. */
-  pollMs?: number;
   /** True while target passes are waiting to run. */
   outputsWaiting?: () => boolean;
+  /** Called when the last write ends and nothing waits. */
+  onIdle?: () => void;
   now?: () => number;
+  timers?: Timers;
   onError: (key: string, err: unknown) => void;
 }
 
@@ -51,13 +58,16 @@ export class StatusLane {
   private readonly busyLimit: number;
   private readonly maxWaitMs: number;
   private readonly now: () => number;
-  private poll: NodeJS.Timeout | undefined;
+  private readonly timers: Timers;
+  /** Armed while writes are held: when the oldest of them is due. */
+  private deadline: unknown;
 
   constructor(private readonly opts: StatusLaneOptions) {
     this.limit = Math.max(1, opts.limit);
     this.busyLimit = Math.max(1, Math.min(this.limit, opts.busyLimit ?? 1));
     this.maxWaitMs = opts.maxWaitMs ?? 5_000;
     this.now = opts.now ?? (() => performance.now());
+    this.timers = opts.timers ?? realTimers;
   }
 
   /** Accepts a write of `key`; it runs after the key's previous one, when a slot is free. */
@@ -97,18 +107,21 @@ export class StatusLane {
     return this.waiting.size === 0 && this.running.size === 0;
   }
 
-  /** Starts what waits, within the limits; called again whenever a write ends, and polled while writes are held. */
+  /** Starts what waits, within the limits; called whenever a write ends, when target passes stop waiting, and at the deadline of held writes. */
   pump(): void {
     const yielding = this.opts.outputsWaiting?.() ?? false;
     const overdue = this.now() - this.maxWaitMs;
     const cap = yielding ? this.busyLimit : this.limit;
     for (const [key, entries] of this.waiting) {
       if (this.running.size >= cap) break;
-      // Oldest first (nearly): once one has not waited long enough, the rest wait for the next pump.
-      if (yielding && (entries[0]?.since ?? 0) > overdue) break;
+      const since = entries[0]?.since ?? 0;
+      // Oldest first (nearly): once one has not waited long enough, the rest wait for its deadline.
+      if (yielding && since > overdue) {
+        this.armDeadline(since + this.maxWaitMs);
+        break;
+      }
       if (!this.running.has(key)) this.startNext(key);
     }
-    if (yielding) this.schedulePoll();
   }
 
   /** Waits for every write, waiting or running, at full width. */
@@ -117,18 +130,19 @@ export class StatusLane {
       for (const key of [...this.waiting.keys()]) if (!this.running.has(key) && this.running.size < this.limit) this.startNext(key);
       await Promise.allSettled([...this.running.values()]);
     }
-    clearTimeout(this.poll);
-    this.poll = undefined;
+    if (this.deadline !== undefined) this.timers.clearTimeout(this.deadline);
+    this.deadline = undefined;
   }
 
-  /** While writes are held for the target passes, nothing else would start them once the queue empties (the end of a write pumps too). */
-  private schedulePoll(): void {
-    if (this.poll || this.waiting.size === 0) return;
-    this.poll = setTimeout(() => {
-      this.poll = undefined;
-      this.pump();
-    }, this.opts.pollMs ?? 25);
-    this.poll.unref();
+  private armDeadline(due: number): void {
+    if (this.deadline !== undefined) return;
+    this.deadline = this.timers.setTimeout(
+      () => {
+        this.deadline = undefined;
+        this.pump();
+      },
+      Math.max(0, due - this.now()),
+    );
   }
 
   private startNext(key: string): void {
@@ -140,6 +154,7 @@ export class StatusLane {
     const run = entry.done.finally(() => {
       if (this.running.get(key) === run) this.running.delete(key);
       this.pump();
+      if (this.idle()) this.opts.onIdle?.();
     });
     this.running.set(key, run);
     entry.start();

@@ -1,25 +1,29 @@
 // The RenderedMirrorConfig of a target: what is published, from which
-// objects, what could not be rendered exactly, and the conditions Ready and
-// Degraded. Conditions come from a chain of small checks (STYLE.md 3); the
-// status is written only when it differs from the stored one.
+// objects, what could not be rendered exactly, the problems of the last pass,
+// and the conditions Ready and Degraded. One chain of small checks finds the
+// first problem (STYLE.md 3); each condition is decided from it by a rule of
+// TARGET_CONDITIONS. The status is written only when it differs from the
+// stored one. It is also the input of the object status controller
+// (objects.ts): contributors and problems name our objects.
+import { statusName, TARGET_LABEL, targetLabelValue, targetNamespace } from '../contract.js';
 import type { KubeObject, Target } from '../model/source.js';
-import type { Origin, RenderWarning } from '../model/types.js';
-import { TARGET_LABEL, targetLabelValue, type RenderedTarget } from '../pipeline.js';
-import { conditionsOf, firstProblem, formatTime, sameJSON, setConditions, type Check, type CheckProblem, type Condition } from './conditions.js';
-import { RESOURCES, apiVersionOf, type Writer } from './kube.js';
+import { formatProblem, type Origin, type Problem, type RenderWarning } from '../model/types.js';
+import type { RenderedTarget } from '../pipeline.js';
+import {
+  type Check,
+  type CheckProblem,
+  type Condition,
+  type ConditionInput,
+  conditionsOf,
+  firstProblem,
+  formatTime,
+  sameJSON,
+  setConditions,
+} from './conditions.js';
+import { apiVersionOf, RESOURCES, type Writer } from './kube.js';
 import { ownerReference, type PublishResult } from './outputs.js';
-import { describeProblems, type TargetSources } from './reconcile.js';
-
-export const READY = 'Ready';
-export const DEGRADED = 'Degraded';
-
-/** Reasons of the Ready condition. */
-export const ReadyReason = {
-  Rendered: 'Rendered',
-  InvalidInputs: 'InvalidInputs',
-  RenderFailed: 'RenderFailed',
-  OutputTooLarge: 'OutputTooLarge',
-} as const;
+import { type DegradedReason, NOT_DEGRADED, type NotReadyReason, type ReadyReason } from './reasons.js';
+import type { TargetSources } from './reconcile.js';
 
 /**
  * The status lists at most this many warnings (they are sorted, so the same
@@ -28,9 +32,8 @@ export const ReadyReason = {
  * could not be written at all. `image-mirror render` prints every one.
  */
 export const MAX_STATUS_WARNINGS = 100;
-
-/** Reason of Degraded=False; Degraded=True takes the reason of the first problem (InvalidSource, PolicyConflict...). */
-export const NOT_DEGRADED = 'AsExpected';
+/** The status lists at most this many problems of the last pass (the first ones, in the order found). */
+export const MAX_STATUS_PROBLEMS = 20;
 
 export interface Contributor {
   apiVersion: string;
@@ -50,6 +53,14 @@ export interface StatusWarning {
   message: string;
 }
 
+/** A problem of the last pass as the status lists it (no values: they may be secret). */
+export interface StatusProblem {
+  reason: Problem['reason'];
+  message: string;
+  field?: string;
+  object?: { apiVersion: string; kind: string; name: string; namespace?: string; location?: string };
+}
+
 export interface TargetStatus {
   observedGeneration?: number;
   contentHash?: string;
@@ -59,6 +70,7 @@ export interface TargetStatus {
   warnings?: StatusWarning[];
   warningCount?: number;
   lastRenderedTime?: string;
+  problems?: StatusProblem[];
   conditions: Condition[];
 }
 
@@ -70,25 +82,67 @@ export interface TargetStatusInput {
   now: () => Date;
 }
 
-/** The checks whose first failure makes a target Degraded. */
-export const TARGET_CHECKS: readonly Check<RenderedTarget>[] = [
+/** What makes a target Degraded, and the reason Ready gives for it. */
+export interface TargetProblem extends CheckProblem<DegradedReason> {
+  ready: NotReadyReason;
+}
+
+/** The checks whose first failure makes a target Degraded (and not Ready). */
+export const TARGET_CHECKS: readonly Check<RenderedTarget, TargetProblem>[] = [
   // Inputs that could not be read or validated (gather).
-  (r) => problemOf(r.gathered.problems),
-  // Inputs that are valid alone but conflict, or a render that failed (merge, render).
-  (r) => (r.outcome.ok ? undefined : problemOf(r.outcome.errors)),
+  (r) => problemOf(r.gathered.problems, 'InvalidInputs'),
+  // A render that threw: a bug, reported as such; the last good output stays.
+  (r) => failedWith(r, 'InternalError', 'RenderFailed'),
+  // An output that would not fit in a ConfigMap or Secret: nothing is written.
+  (r) => failedWith(r, 'OutputTooLarge', 'OutputTooLarge'),
+  // Inputs that are valid alone but conflict (merge), or referenced objects that cannot be read.
+  (r) => (r.outcome.ok ? undefined : problemOf(r.outcome.errors, 'InvalidInputs')),
 ];
 
-function problemOf(problems: RenderedTarget['gathered']['problems']): CheckProblem | undefined {
+/** Why the output is not current, by the Ready reason, for the Ready message. */
+const NOT_READY_WHY: Record<NotReadyReason, string> = {
+  InvalidInputs: 'inputs are invalid',
+  RenderFailed: 'rendering failed',
+  OutputTooLarge: 'the output does not fit in a ConfigMap or Secret',
+};
+
+/** Everything the conditions of a target are decided from. */
+interface TargetState {
+  rendered: RenderedTarget;
+  published: PublishResult | undefined;
+  problem: TargetProblem | undefined;
+  /** The status as stored before this pass. */
+  previous: Partial<TargetStatus>;
+}
+
+/** One rule per condition type, in the order the conditions are listed. */
+const TARGET_CONDITIONS: ReadonlyArray<(s: TargetState) => ConditionInput<ReadyReason | DegradedReason>> = [readyCondition, degradedCondition];
+
+function problemOf(problems: readonly Problem[], ready: NotReadyReason): TargetProblem | undefined {
   const first = problems[0];
-  return first ? { reason: first.reason, message: describeProblems(problems) } : undefined;
+  return first ? { reason: first.reason, message: describeProblems(problems), ready } : undefined;
 }
 
-export function statusNamespace(t: Target, operatorNamespace: string): string {
-  return t.kind === 'Cluster' ? operatorNamespace : t.namespace;
+function failedWith(r: RenderedTarget, reason: DegradedReason, ready: NotReadyReason): TargetProblem | undefined {
+  return !r.outcome.ok && r.outcome.errors[0]?.reason === reason ? problemOf(r.outcome.errors, ready) : undefined;
 }
 
-export function statusName(t: Target): string {
-  return t.kind === 'Cluster' ? 'cluster' : t.name;
+function readyCondition(s: TargetState): ConditionInput<ReadyReason> {
+  if (!s.problem && s.rendered.outcome.ok && s.published) {
+    const { model, output } = s.rendered.outcome;
+    const p = s.published;
+    const message = `ConfigMap ${p.configMap}${p.secret ? ` and Secret ${p.secret}` : ''} hold the current inputs (${model.rules.length} registry entries, ${output.warnings.length} warnings)`;
+    return { type: 'Ready', status: 'True', reason: 'Rendered', message };
+  }
+  const reason = s.problem?.ready ?? 'RenderFailed';
+  const kept = s.previous.contentHash ? `the last good output (${s.previous.contentHash}) is kept` : 'nothing has been published';
+  return { type: 'Ready', status: 'False', reason, message: `${NOT_READY_WHY[reason]}; ${kept}` };
+}
+
+function degradedCondition(s: TargetState): ConditionInput<DegradedReason> {
+  if (!s.problem && s.rendered.outcome.ok && s.published) return { type: 'Degraded', status: 'False', reason: NOT_DEGRADED, message: 'inputs are valid' };
+  const p = s.problem ?? { reason: 'InternalError', message: 'internal error: no output and no problem' };
+  return { type: 'Degraded', status: 'True', reason: p.reason, message: p.message };
 }
 
 /** Fields that describe the published output; kept as they are while the inputs are invalid. */
@@ -96,58 +150,37 @@ const OUTPUT_FIELDS = ['contentHash', 'outputs', 'sources', 'contributors', 'war
 
 export function buildTargetStatus(input: TargetStatusInput): TargetStatus {
   const { rendered, published, existing, now } = input;
-  const prev = (existing?.status ?? {}) as Partial<TargetStatus>;
+  const previous = (existing?.status ?? {}) as Partial<TargetStatus>;
   // The spec is immutable, so the generation stays 1 unless someone edits metadata-level fields.
   const generation = existing?.metadata.generation ?? 1;
   const problem = firstProblem(rendered, TARGET_CHECKS);
-  if (!problem && rendered.outcome.ok && published) {
-    const { model, output } = rendered.outcome;
-    const status: TargetStatus = {
-      observedGeneration: generation,
-      contentHash: published.hash,
-      outputs: published.secret ? { configMap: published.configMap, secret: published.secret } : { configMap: published.configMap },
-      sources: model.rules.length,
-      contributors: model.contributors.map(contributorOf),
-      warnings: output.warnings.slice(0, MAX_STATUS_WARNINGS).map(warningOf),
-      warningCount: output.warnings.length,
-      lastRenderedTime: prev.contentHash === published.hash && prev.lastRenderedTime ? prev.lastRenderedTime : formatTime(now()),
-      conditions: [],
-    };
-    const message = `ConfigMap ${published.configMap}${published.secret ? ` and Secret ${published.secret}` : ''} hold the current inputs (${model.rules.length} registry entries, ${output.warnings.length} warnings)`;
-    status.conditions = setConditions(
-      conditionsOf(prev),
-      [
-        { type: READY, status: 'True', reason: ReadyReason.Rendered, message },
-        { type: DEGRADED, status: 'False', reason: NOT_DEGRADED, message: 'inputs are valid' },
-      ],
-      generation,
-      now,
-    );
-    return status;
-  }
-  return degradedStatus(prev, problem ?? { reason: 'InternalError', message: 'internal error: no output and no problem' }, generation, now);
+  const state: TargetState = { rendered, published, problem, previous };
+  const status: TargetStatus = { observedGeneration: generation, ...outputFields(state, now), conditions: [] };
+  if (!rendered.outcome.ok) status.problems = rendered.outcome.errors.slice(0, MAX_STATUS_PROBLEMS).map(statusProblem);
+  const next = TARGET_CONDITIONS.map((rule) => rule(state));
+  status.conditions = setConditions(conditionsOf(previous), next, generation, now);
+  return status;
 }
 
-function degradedStatus(prev: Partial<TargetStatus>, problem: CheckProblem, generation: number, now: () => Date): TargetStatus {
-  const status: TargetStatus = { observedGeneration: generation, conditions: [] };
-  for (const f of OUTPUT_FIELDS) if (prev[f] !== undefined) Object.assign(status, { [f]: prev[f] });
-  const kept = prev.contentHash ? `the last good output (${prev.contentHash}) is kept` : 'nothing has been published';
-  const [readyReason, why] =
-    problem.reason === 'InternalError'
-      ? [ReadyReason.RenderFailed, 'rendering failed']
-      : problem.reason === 'OutputTooLarge'
-        ? [ReadyReason.OutputTooLarge, 'the output does not fit in a ConfigMap or Secret']
-        : [ReadyReason.InvalidInputs, 'inputs are invalid'];
-  status.conditions = setConditions(
-    conditionsOf(prev),
-    [
-      { type: READY, status: 'False', reason: readyReason, message: `${why}; ${kept}` },
-      { type: DEGRADED, status: 'True', reason: problem.reason, message: problem.message },
-    ],
-    generation,
-    now,
-  );
-  return status;
+/** The fields describing the output: the new one when it was published, else those of the last good one. */
+function outputFields(s: TargetState, now: () => Date): Partial<TargetStatus> {
+  const { outcome } = s.rendered;
+  const p = s.published;
+  if (s.problem || !outcome.ok || !p) {
+    const kept: Partial<TargetStatus> = {};
+    for (const f of OUTPUT_FIELDS) if (s.previous[f] !== undefined) Object.assign(kept, { [f]: s.previous[f] });
+    return kept;
+  }
+  const prev = s.previous;
+  return {
+    contentHash: p.hash,
+    outputs: p.secret ? { configMap: p.configMap, secret: p.secret } : { configMap: p.configMap },
+    sources: outcome.model.rules.length,
+    contributors: outcome.model.contributors.map(contributorOf),
+    warnings: outcome.output.warnings.slice(0, MAX_STATUS_WARNINGS).map(warningOf),
+    warningCount: outcome.output.warnings.length,
+    lastRenderedTime: prev.contentHash === p.hash && prev.lastRenderedTime ? prev.lastRenderedTime : formatTime(now()),
+  };
 }
 
 function contributorOf(o: Origin): Contributor {
@@ -165,6 +198,26 @@ function warningOf(w: RenderWarning): StatusWarning {
   return s;
 }
 
+function statusProblem(p: Problem): StatusProblem {
+  const s: StatusProblem = { reason: p.reason, message: p.message };
+  if (p.field) s.field = p.field;
+  const o = p.origin;
+  if (o) {
+    s.object = { apiVersion: o.apiVersion, kind: o.kind, name: o.name };
+    if (o.namespace) s.object.namespace = o.namespace;
+    if (o.location) s.object.location = o.location;
+  }
+  return s;
+}
+
+/** The problem a status lists, as a Problem again (for messages about the object it names). */
+export function problemFromStatus(s: StatusProblem): Problem {
+  const p: Problem = { reason: s.reason, message: s.message };
+  if (s.field) p.field = s.field;
+  if (s.object) p.origin = { ...s.object };
+  return p;
+}
+
 /** True when the stored status already is `status`: nothing to write. */
 export function statusUnchanged(existing: KubeObject | undefined, status: TargetStatus): boolean {
   return existing !== undefined && sameJSON(existing.status ?? {}, status);
@@ -179,7 +232,7 @@ export async function writeTargetStatus(
   owner: KubeObject | undefined,
 ): Promise<boolean> {
   if (statusUnchanged(existing, status)) return false;
-  const [ns, name] = [statusNamespace(target, deps.operatorNamespace), statusName(target)];
+  const [ns, name] = [targetNamespace(target, deps.operatorNamespace), statusName(target)];
   let obj = existing;
   if (!obj) {
     obj = await deps.writer.createCustom(RESOURCES.RenderedMirrorConfig, newStatusObject(target, deps.operatorNamespace, owner));
@@ -193,10 +246,25 @@ export async function writeTargetStatus(
 function newStatusObject(target: Target, operatorNamespace: string, owner: KubeObject | undefined): KubeObject {
   const metadata: KubeObject['metadata'] & { ownerReferences?: unknown[] } = {
     name: statusName(target),
-    namespace: statusNamespace(target, operatorNamespace),
+    namespace: targetNamespace(target, operatorNamespace),
     labels: { [TARGET_LABEL]: targetLabelValue(target) },
   };
   if (owner) metadata.ownerReferences = [ownerReference(owner)];
   const spec = target.kind === 'Cluster' ? { target: { kind: 'Cluster' } } : { target: { kind: 'NodePool', namespace: target.namespace, name: target.name } };
   return { apiVersion: apiVersionOf(RESOURCES.RenderedMirrorConfig), kind: RESOURCES.RenderedMirrorConfig.kind, metadata, spec };
+}
+
+/** The target a RenderedMirrorConfig is for, from its spec. */
+export function targetOfStatus(obj: KubeObject): Target | undefined {
+  const t = (obj.spec as { target?: { kind?: string; namespace?: string; name?: string } } | undefined)?.target;
+  if (t?.kind === 'Cluster') return { kind: 'Cluster' };
+  if (t?.kind === 'NodePool' && t.namespace && t.name) return { kind: 'NodePool', namespace: t.namespace, name: t.name };
+  return undefined;
+}
+
+/** Up to `max` problems, one line each, for condition messages and events. */
+export function describeProblems(problems: readonly Problem[], max = 5): string {
+  const lines = problems.slice(0, max).map(formatProblem);
+  if (problems.length > max) lines.push(`and ${problems.length - max} more`);
+  return lines.join('; ');
 }

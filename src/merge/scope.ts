@@ -109,6 +109,4 @@ export function isInside(scopes: ScopeKeys, ref: string): boolean {
 }
 
 /** Byte-order comparison (never locale-dependent): the only order used for output. */
-export function byteOrder(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+export { byteOrder } from '../common/values.js';

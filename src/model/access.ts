@@ -7,6 +7,7 @@ import { quote } from './patterns.js';
 import { readCertificates, readPrivateKey } from './pem.js';
 import type { KubeObject } from './source.js';
 import type { DefaultMirror, HostAccess, Origin, Problem, Reason } from './types.js';
+import { isRecord } from '../common/values.js';
 
 /** Looks up a referenced ConfigMap or Secret (gather records every call). */
 export type Lookup = (kind: 'ConfigMap' | 'Secret', namespace: string, name: string) => KubeObject | undefined;
@@ -203,10 +204,6 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 function id(kind: string, ref: ObjectRef): string {
   return `${kind} ${ref.namespace}/${ref.name}`;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** The Secret's type; an untyped or Opaque Secret is typed by the keys it holds. */

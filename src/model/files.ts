@@ -2,7 +2,8 @@
 // FileObjectSource answers gather's lookups over the result.
 import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { isMirrorKind, kindOf } from './kinds.js';
+import { byteOrder } from '../common/values.js';
+import { kindInfo, kindOf } from './kinds.js';
 import { locationOf, parseObjects } from './parse.js';
 import { originOf, type KubeObject, type NamespacedKind, type ObjectSource } from './source.js';
 import { formatProblem, type Problem } from './types.js';
@@ -166,11 +167,11 @@ export class FileObjectSource implements ObjectSource {
   /** When an object appears twice the first is kept; loadPaths reports such duplicates. */
   constructor(objects: readonly KubeObject[]) {
     for (const o of objects) {
-      const kind = kindOf(o);
-      if (kind === 'ConfigMap' || kind === 'Secret' || kind === 'HostedCluster' || kind === 'NodePool') {
-        const key = nameKey(kind, o.metadata.namespace ?? 'default', o.metadata.name);
+      const info = kindInfo(o.apiVersion, o.kind);
+      if (info?.gathered === 'named') {
+        const key = nameKey(info.known, o.metadata.namespace ?? 'default', o.metadata.name);
         if (!this.byName.has(key)) this.byName.set(key, o);
-      } else if (isMirrorKind(kind) || kind === 'Image' || kind === 'RegistryAccess') {
+      } else if (info?.gathered === 'listed') {
         this.cluster.push(o);
       }
     }
@@ -189,7 +190,7 @@ export class FileObjectSource implements ObjectSource {
     return [...this.byName.values()]
       .filter((o) => kindOf(o) === 'NodePool')
       .sort((a, b) =>
-        nameKey('NodePool', a.metadata.namespace ?? '', a.metadata.name) < nameKey('NodePool', b.metadata.namespace ?? '', b.metadata.name) ? -1 : 1,
+        byteOrder(nameKey('NodePool', a.metadata.namespace ?? '', a.metadata.name), nameKey('NodePool', b.metadata.namespace ?? '', b.metadata.name)),
       );
   }
 }

@@ -3,13 +3,15 @@
 // recorded in `references` so that the controller can map ConfigMap and
 // Secret events back to the targets that read them.
 import { readRegistryAccess } from './access.js';
-import { HYPERSHIFT_API_VERSION, isMirrorKind, isOurs, kindOf, OUTPUT_LABEL, type KnownKind } from './kinds.js';
+import { OUTPUT_LABEL } from '../contract.js';
+import { apiVersionOf, isListed, isOurs, KINDS, kindOf, served, type KnownKind } from './kinds.js';
 import { holdsNoDocuments, locationOf, parseObjects, type ParseOptions } from './parse.js';
 import { quote } from './patterns.js';
 import { isEmptySelector, isWellFormedSelector, selectorMatches, type LabelSelector } from './selector.js';
 import { originOf, type Gathered, type KubeObject, type NamespacedKind, type ObjectSource, type Reference, type Target } from './source.js';
 import type { DefaultMirror, HostAccess, MirrorEntry, Origin, Problem, RenderWarning, ScopeEntry } from './types.js';
 import { mirrorEntriesOf, scopesOf, validateObject, validateObjectParts } from './validate.js';
+import { byteOrder } from '../common/values.js';
 
 /** Gathers the inputs of one target. Deterministic: the order of objects in `src` does not matter. */
 export function gather(src: ObjectSource, target: Target): Gathered {
@@ -19,14 +21,7 @@ export function gather(src: ObjectSource, target: Target): Gathered {
   return g.result();
 }
 
-const MIRROR_KINDS: readonly KnownKind[] = ['IDMS', 'ITMS', 'ICSP'];
-
-const API_VERSIONS: Record<NamespacedKind, string> = {
-  ConfigMap: 'v1',
-  Secret: 'v1',
-  HostedCluster: HYPERSHIFT_API_VERSION,
-  NodePool: HYPERSHIFT_API_VERSION,
-};
+const MIRROR_KINDS: readonly KnownKind[] = [...new Set(KINDS.filter((k) => k.mirror).map((k) => k.known))];
 
 /** Keys of the HostedCluster mirror ConfigMap (SPEC §1). */
 const MIRROR_CONFIG_KEYS = ['idms.yaml', 'itms.yaml'];
@@ -58,7 +53,7 @@ class Collector {
         contributors: sortOrigins([...this.contributors.values()]),
       },
       problems: this.problems,
-      references: [...this.references.values()].sort((a, b) => compare(refKey(a), refKey(b))),
+      references: [...this.references.values()].sort((a, b) => byteOrder(refKey(a), refKey(b))),
     };
     if (this.defaultMirror) out.inputs = { ...out.inputs, defaultMirror: this.defaultMirror };
     if (this.rejected.length > 0) out.rejectedEntries = this.rejected;
@@ -78,16 +73,15 @@ class Collector {
     this.references.set(refKey(ref), ref);
     const obj = this.src.get(kind, namespace, name);
     if (!obj || (obj.kind && obj.apiVersion)) return obj;
-    return { ...obj, apiVersion: obj.apiVersion || API_VERSIONS[kind], kind };
+    return { ...obj, apiVersion: obj.apiVersion || apiVersionOf(served(kind)), kind };
   }
 
   /** Cluster-scoped mirror objects, Image `cluster` and RegistryAccess objects whose selector `applies`. */
   clusterScoped(applies: (sel: LabelSelector | undefined) => boolean): void {
-    const objects = [...this.src.clusterScoped()].sort((a, b) => compare(objectKey(a), objectKey(b)));
+    const objects = [...this.src.clusterScoped()].sort((a, b) => byteOrder(objectKey(a), objectKey(b)));
     for (const obj of objects) {
       const kind = kindOf(obj);
-      if (!kind || (kind === 'Image' && obj.metadata.name !== 'cluster')) continue;
-      if (!isMirrorKind(kind) && kind !== 'Image' && kind !== 'RegistryAccess') continue;
+      if (!isListed(kind) || (kind === 'Image' && obj.metadata.name !== 'cluster')) continue;
       const sel = selectorOf(obj);
       if (isWellFormedSelector(sel) && !applies(sel)) continue;
       this.use(obj, originOf(obj, locationOf(obj)));
@@ -288,10 +282,6 @@ function selectorOf(obj: KubeObject): unknown {
   return isOurs(obj) ? field(obj, 'spec', 'nodePoolSelector') : undefined;
 }
 
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 function objectKey(o: KubeObject): string {
   return `${o.kind}\u0000${o.apiVersion}\u0000${o.metadata.namespace ?? ''}\u0000${o.metadata.name}\u0000${locationOf(o) ?? ''}`;
 }
@@ -305,5 +295,5 @@ function originKey(o: Origin): string {
 }
 
 function sortOrigins(list: Origin[]): Origin[] {
-  return list.sort((a, b) => compare(originKey(a), originKey(b)));
+  return list.sort((a, b) => byteOrder(originKey(a), originKey(b)));
 }

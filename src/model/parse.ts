@@ -8,6 +8,7 @@ import { KIND_NAMES, apiVersionsOf, isNamespaced, knownKind, type KnownKind } fr
 import type { KubeObject } from './source.js';
 import type { Problem, Reason } from './types.js';
 import { quote } from './patterns.js';
+import { isRecord } from '../common/values.js';
 
 /** A document larger than a ConfigMap may hold (1 MiB) is refused. */
 export const MAX_DOCUMENT_BYTES = 1024 * 1024;
@@ -215,7 +216,7 @@ export function expandedSize(value: unknown, budget: number): number {
 function acceptDocument(doc: RawDocument, opts: ParseOptions, out: ParseResult): void {
   const { value, location } = doc;
   if (value === null || value === undefined) return;
-  if (isPlainObject(value) && isListKind(value)) {
+  if (isRecord(value) && isListKind(value)) {
     const items = value.items;
     if (!Array.isArray(items)) {
       out.problems.push(problem('InvalidDocument', `${location}: ${String(value.kind)} has no items list`));
@@ -232,7 +233,7 @@ function isListKind(v: Record<string, unknown>): boolean {
 }
 
 function acceptObject(value: unknown, location: string, opts: ParseOptions, out: ParseResult): void {
-  if (!isPlainObject(value)) {
+  if (!isRecord(value)) {
     out.problems.push(
       problem('InvalidDocument', `${location}: ${describeValue(value)} is not an object (expected a mapping with apiVersion, kind and metadata)`),
     );
@@ -264,7 +265,7 @@ function checkEnvelope(v: Record<string, unknown>, location: string, opts: Parse
   if (!known || (opts.kinds && !opts.kinds.includes(known))) {
     return opts.otherKinds === 'ignore' ? 'ignore' : unsupported(apiVersion, kind, location, opts);
   }
-  if (!isPlainObject(metadata)) return badField(location, v, 'metadata', metadata);
+  if (!isRecord(metadata)) return badField(location, v, 'metadata', metadata);
   if (!isNonEmptyString(metadata.name)) return badField(location, v, 'metadata.name', metadata.name);
   if (metadata.namespace !== undefined && typeof metadata.namespace !== 'string') {
     return badField(location, v, 'metadata.namespace', metadata.namespace);
@@ -295,7 +296,7 @@ function unsupported(apiVersion: string, kind: string, location: string, opts: P
 
 /** A js-yaml error as a Problem at `base:line:column` (or `where` without a mark). */
 function yamlProblem(err: unknown, base: string, where: string): Problem {
-  const { mark, reason } = (isPlainObject(err) || err instanceof Error ? err : {}) as {
+  const { mark, reason } = (isRecord(err) || err instanceof Error ? err : {}) as {
     mark?: { line: number; column: number };
     reason?: unknown;
   };
@@ -322,10 +323,6 @@ function describeValue(v: unknown): string {
   if (Array.isArray(v)) return 'a sequence';
   if (typeof v === 'string') return `the string ${quote(v)}`;
   return `the ${typeof v} ${quote(v)}`;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function byteLength(s: string): number {

@@ -7,7 +7,7 @@
 // error instead of being silently ignored; for kinds owned by others only
 // the fields we read are described.
 import type { SchemaObject } from 'ajv';
-import type { KnownKind } from './kinds.js';
+import type { SchemaKey } from './kinds.js';
 
 /** Custom keyword: the message to show when the schema node it sits on fails. */
 export const MESSAGE_KEYWORD = 'x-message';
@@ -188,12 +188,6 @@ const configMapLike = {
     binaryData: stringMap,
   },
 };
-
-/**
- * Schema key: the known kind, and for IDMS/ITMS whether the object is of
- * our group (only ours may carry a nodePoolSelector).
- */
-export type SchemaKey = KnownKind | 'IDMS/ours' | 'ITMS/ours';
 
 export const SCHEMAS: Record<SchemaKey, SchemaObject> = {
   IDMS: mirrorSet('imageDigestMirrors', false),

@@ -1,5 +1,6 @@
 // metav1.LabelSelector matching for `spec.nodePoolSelector` (shared contract:
 // an empty selector selects every target).
+import { isRecord } from '../common/values.js';
 
 export interface LabelSelector {
   matchLabels?: Record<string, string>;
@@ -62,8 +63,4 @@ export function isWellFormedSelector(sel: unknown): sel is LabelSelector | undef
         (e.values === undefined || (Array.isArray(e.values) && e.values.every((v) => typeof v === 'string'))),
     )
   );
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -59,10 +59,6 @@ export interface Gathered {
   hostedCluster?: KubeObject;
 }
 
-export function targetName(t: Target): string {
-  return t.kind === 'Cluster' ? 'cluster' : `${t.namespace}/${t.name}`;
-}
-
 export function originOf(obj: KubeObject, location?: string): Origin {
   const o: Origin = { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name };
   if (obj.metadata.namespace) o.namespace = obj.metadata.namespace;

@@ -123,25 +123,28 @@ export interface MirrorModel {
 }
 
 /** Condition reasons and problem codes. Literal union: see STYLE.md 7. */
-export type Reason =
-  | 'InvalidYAML'
-  | 'InvalidDocument'
-  | 'UnsupportedKind'
-  | 'DocumentTooLarge'
-  | 'InvalidSource'
-  | 'InvalidMirror'
-  | 'InvalidScope'
-  | 'DuplicateMirror'
-  | 'PolicyConflict'
-  | 'SourceIsOwnMirror'
-  | 'MissingReference'
-  | 'InvalidReference'
-  | 'InvalidAccess'
-  | 'DuplicateAccess'
-  | 'OutputTooLarge'
-  | 'UnreadableReference'
-  | 'EmptyInput'
-  | 'InternalError';
+export const REASONS = [
+  'InvalidYAML',
+  'InvalidDocument',
+  'UnsupportedKind',
+  'DocumentTooLarge',
+  'InvalidSource',
+  'InvalidMirror',
+  'InvalidScope',
+  'DuplicateMirror',
+  'PolicyConflict',
+  'SourceIsOwnMirror',
+  'MissingReference',
+  'InvalidReference',
+  'InvalidAccess',
+  'DuplicateAccess',
+  'OutputTooLarge',
+  'UnreadableReference',
+  'EmptyInput',
+  'InternalError',
+] as const;
+
+export type Reason = (typeof REASONS)[number];
 
 /**
  * A user mistake, precise enough to fix without reading code: which object,

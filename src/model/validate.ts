@@ -2,11 +2,12 @@
 // then the checks a schema cannot express. Every ajv error becomes a
 // Problem naming the field path, quoting the value and saying why.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { isOurs, kindOf, type KnownKind } from './kinds.js';
+import { kindOf, schemaOf, type KnownKind, type SchemaKey } from './kinds.js';
 import { isUsableReference, quote, referenceError, type ReferenceForm } from './patterns.js';
-import { FORMATS, MESSAGE_KEYWORD, SCHEMAS, type SchemaKey } from './schemas.js';
+import { FORMATS, MESSAGE_KEYWORD, SCHEMAS } from './schemas.js';
 import type { KubeObject } from './source.js';
 import type { MirrorEntry, MirrorSourcePolicy, Origin, Pool, Problem, Reason, ScopeEntry } from './types.js';
+import { isRecord } from '../common/values.js';
 
 const ajv = new Ajv({ allErrors: true, verbose: true, strict: true });
 ajv.addKeyword({ keyword: MESSAGE_KEYWORD, schemaType: 'string' });
@@ -25,11 +26,6 @@ function validatorFor(key: SchemaKey): ValidateFunction {
     compiled.set(key, fn);
   }
   return fn;
-}
-
-function schemaKey(obj: KubeObject, kind: KnownKind): SchemaKey {
-  if ((kind === 'IDMS' || kind === 'ITMS') && isOurs(obj)) return `${kind}/ours`;
-  return kind;
 }
 
 /**
@@ -51,8 +47,9 @@ export function validateObject(obj: KubeObject, origin: Origin): Problem[] {
  */
 export function validateObjectParts(obj: KubeObject, origin: Origin): { schema: Problem[]; semantic: Problem[] } {
   const kind = kindOf(obj);
-  if (!kind) return { schema: [], semantic: [] };
-  const validate = validatorFor(schemaKey(obj, kind));
+  const schemaKey = schemaOf(obj);
+  if (!kind || !schemaKey) return { schema: [], semantic: [] };
+  const validate = validatorFor(schemaKey);
   const ctx: ErrorContext = { origin, kind, sensitive: kind === 'Secret' };
   const schema = validate(obj) ? [] : dedupe((validate.errors ?? []).map((e) => toProblem(e, ctx)));
   return { schema, semantic: semanticProblems(obj, kind, origin) };
@@ -212,10 +209,6 @@ function semanticProblems(obj: KubeObject, kind: KnownKind, origin: Origin): Pro
     problems.push(...selectorProblems(s.nodePoolSelector, 'spec.nodePoolSelector', origin, reason));
   }
   return problems;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** The list of mirror entries in each kind's spec. */

@@ -16,6 +16,7 @@ import {
   SECRET_MODE,
 } from './paths.js';
 import type { NodeFile } from './types.js';
+import { byteOrder } from '../common/values.js';
 
 export function renderAccessFiles(model: MirrorModel): { files: NodeFile[]; warnings: RenderWarning[] } {
   const warnings: RenderWarning[] = [];
@@ -60,7 +61,7 @@ function certFiles(a: HostAccess, warnings: RenderWarning[]): NodeFile[] {
 
 /** `{"auths": {"<host>": {"auth": base64("user:password")}}}`, hosts sorted. */
 function authJson(access: readonly HostAccess[]): NodeFile | undefined {
-  const withAuth = access.filter((a) => a.auth).sort((x, y) => (x.host < y.host ? -1 : x.host > y.host ? 1 : 0));
+  const withAuth = access.filter((a) => a.auth).sort((x, y) => byteOrder(x.host, y.host));
   if (withAuth.length === 0) return undefined;
   const auths: Record<string, { auth: string }> = {};
   for (const a of withAuth) {

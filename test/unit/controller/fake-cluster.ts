@@ -4,7 +4,7 @@
 // object), list and watch with the selectors the controller uses, and a log
 // of every write. The e2e tests prove the same code on the real server.
 import type { CoreV1Event, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
-import { OUTPUT_LABEL } from '../../../src/model/kinds.js';
+import { OUTPUT_LABEL } from '../../../src/contract.js';
 import type { KubeObject, NamespacedKind, Reference } from '../../../src/model/source.js';
 import { RESOURCES, type Resource, type Selectors, type Writer } from '../../../src/controller/kube.js';
 import type { ListFn, WatchFn } from '../../../src/controller/informer.js';

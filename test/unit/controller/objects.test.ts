@@ -1,9 +1,8 @@
 import { expect } from 'chai';
 import type { KubeObject } from '../../../src/model/source.js';
 import type { Problem } from '../../../src/model/types.js';
-import { buildObjectStatus, objectState, selectedTargets, writeObjectStatus } from '../../../src/controller/objects.js';
+import { buildObjectStatus, objectState, reportOf, selectedTargets, type TargetReport, writeObjectStatus } from '../../../src/controller/objects.js';
 import { setCondition, sameJSON, type Condition } from '../../../src/controller/conditions.js';
-import type { TargetSummary } from '../../../src/controller/reconcile.js';
 import { RESOURCES } from '../../../src/controller/kube.js';
 import { FakeCluster } from './fake-cluster.js';
 
@@ -19,15 +18,17 @@ function np(name: string, labels: Record<string, string> = {}): KubeObject {
   return { apiVersion: 'hypershift.openshift.io/v1beta1', kind: 'NodePool', metadata: { name, namespace: 'ns', labels } };
 }
 
-function summary(ok: boolean, contributors: string[], problems: Problem[] = []): TargetSummary {
-  return { ok, ready: ok, degraded: !ok, contributors, problems, references: [], result: ok ? 'unchanged' : 'degraded' };
+/** A target's report: rendered (Ready) or not, with our IDMS objects named in `contributors`. */
+function report(target: string, rendered: boolean, contributors: string[], problems: Problem[] = []): TargetReport {
+  const origins = contributors.map((name) => ({ apiVersion: 'imagemirror.io/v1alpha1', kind: 'ImageDigestMirrorSet', name }));
+  return { target, rendered, contributors: origins, problems };
 }
 
 const valid = [{ source: 'docker.io', mirrors: ['mirror.example.net/docker'] }];
 const now = (): Date => new Date('2030-01-01T00:00:00Z');
 
-function conditions(obj: KubeObject, summaries: Map<string, TargetSummary>, pools?: KubeObject[]): Record<string, Condition> {
-  const st = buildObjectStatus(objectState(obj, selectedTargets(obj, pools), summaries), now);
+function conditions(obj: KubeObject, reports: TargetReport[], pools?: KubeObject[]): Record<string, Condition> {
+  const st = buildObjectStatus(objectState(obj, selectedTargets(obj, pools), reports), now);
   expect(st.observedGeneration).to.equal(3);
   return Object.fromEntries(st.conditions.map((c) => [c.type, c]));
 }
@@ -43,10 +44,7 @@ describe('object status (Accepted, Applied)', () => {
   });
 
   it('is Accepted and Applied when every selected target rendered it', () => {
-    const s = new Map([
-      ['np:ns/a', summary(true, ['ImageDigestMirrorSet/x'])],
-      ['np:ns/b', summary(true, ['ImageDigestMirrorSet/x'])],
-    ]);
+    const s = [report('np:ns/a', true, ['x']), report('np:ns/b', true, ['x'])];
     const c = conditions(idms('x', valid), s, pools);
     expect(c.Accepted).to.include({ status: 'True', reason: 'Valid', observedGeneration: 3 });
     expect(c.Applied).to.include({ status: 'True', reason: 'Applied', message: 'rendered into 2 targets' });
@@ -54,7 +52,7 @@ describe('object status (Accepted, Applied)', () => {
 
   it('is not Accepted when the object itself is invalid, naming field and value', () => {
     const bad = idms('x', [{ source: 'docker.io', mirrors: ['https://mirror.example.net'] }]);
-    const c = conditions(bad, new Map(), pools);
+    const c = conditions(bad, [], pools);
     expect(c.Accepted).to.include({ status: 'False', reason: 'InvalidMirror' });
     expect(c.Accepted?.message).to.contain('spec.imageDigestMirrors[0].mirrors[0]').and.contain('https://mirror.example.net');
     expect(c.Applied).to.include({ status: 'False', reason: 'TargetNotRendered' });
@@ -67,10 +65,7 @@ describe('object status (Accepted, Applied)', () => {
       origin: { apiVersion: 'imagemirror.io/v1alpha1', kind: 'ImageDigestMirrorSet', name: 'x' },
       field: 'spec.imageDigestMirrors[0].mirrorSourcePolicy',
     };
-    const s = new Map([
-      ['np:ns/a', summary(false, [], [conflict])],
-      ['np:ns/b', summary(true, ['ImageDigestMirrorSet/x'])],
-    ]);
+    const s = [report('np:ns/a', false, ['x'], [conflict]), report('np:ns/b', true, ['x'])];
     const c = conditions(idms('x', valid), s, pools);
     expect(c.Accepted).to.include({ status: 'False', reason: 'PolicyConflict' });
     expect(c.Accepted?.message).to.contain('(in NodePool ns/a)');
@@ -83,20 +78,54 @@ describe('object status (Accepted, Applied)', () => {
       message: 'bad',
       origin: { apiVersion: 'config.openshift.io/v1', kind: 'ImageDigestMirrorSet', name: 'x', location: 'ConfigMap ns/m key idms.yaml' },
     };
-    const s = new Map([['np:ns/b', summary(false, [], [other])]]);
+    const s = [report('np:ns/b', false, [], [other])];
     const c = conditions(idms('x', valid, { matchLabels: { gpu: 'true' } }), s, pools);
     expect(c.Accepted?.status).to.equal('True');
   });
 
   it('says NoMatchingTargets when its selector matches no target', () => {
-    const c = conditions(idms('x', valid, { matchLabels: { nothing: 'here' } }), new Map(), pools);
+    const c = conditions(idms('x', valid, { matchLabels: { nothing: 'here' } }), [], pools);
     expect(c.Applied).to.include({ status: 'False', reason: 'NoMatchingTargets' });
+  });
+
+  it('reads what a RenderedMirrorConfig status says: Ready, our contributors, problems naming objects', () => {
+    const rmc = (ready: 'True' | 'False', status: Record<string, unknown>): KubeObject => ({
+      apiVersion: 'imagemirror.io/v1alpha1',
+      kind: 'RenderedMirrorConfig',
+      metadata: { name: 'a', namespace: 'ns' },
+      spec: { target: { kind: 'NodePool', namespace: 'ns', name: 'a' } },
+      status: { ...status, conditions: [{ type: 'Ready', status: ready, reason: 'x', message: '', lastTransitionTime: '2030-01-01T00:00:00Z' }] },
+    });
+    const contributors = [
+      { apiVersion: 'imagemirror.io/v1alpha1', kind: 'ImageDigestMirrorSet', name: 'x', generation: 3 },
+      { apiVersion: 'config.openshift.io/v1', kind: 'ImageDigestMirrorSet', name: 'x', location: 'ConfigMap ns/m key idms.yaml' },
+      { apiVersion: 'hypershift.openshift.io/v1beta1', kind: 'NodePool', namespace: 'ns', name: 'a' },
+    ];
+    const problem = {
+      reason: 'PolicyConflict',
+      message: 'm',
+      field: 'spec.f',
+      object: { apiVersion: 'imagemirror.io/v1alpha1', kind: 'ImageDigestMirrorSet', name: 'x' },
+    };
+    expect(reportOf(rmc('True', { contributors }))).to.deep.equal({
+      target: 'np:ns/a',
+      rendered: true,
+      contributors: [contributors[0]],
+      problems: [],
+    });
+    const degraded = reportOf(rmc('False', { contributors, problems: [problem] }));
+    expect(degraded?.rendered).to.equal(false);
+    expect(degraded?.problems).to.deep.equal([{ reason: 'PolicyConflict', message: 'm', field: 'spec.f', origin: problem.object }]);
+    // A target that has not rendered it does not count, whatever its old contributors say.
+    const c = conditions(idms('x', valid), degraded ? [degraded] : [], pools);
+    expect(c.Applied).to.include({ status: 'False', reason: 'TargetNotRendered' });
+    expect(c.Accepted).to.include({ status: 'False', reason: 'PolicyConflict' });
   });
 
   it('writes the status only when it changed, keeping fields it does not manage', async () => {
     const fake = new FakeCluster();
     const stored = fake.put(idms('x', valid, undefined, { extra: 'kept' }));
-    const s = new Map([['cluster', summary(true, ['ImageDigestMirrorSet/x'])]]);
+    const s = [report('cluster', true, ['x'])];
     const status = buildObjectStatus(objectState(stored, ['cluster'], s), now);
     expect(await writeObjectStatus(fake, RESOURCES.IDMS, stored, status)).to.equal(true);
     const after = fake.find('ImageDigestMirrorSet', undefined, 'x') as KubeObject;
@@ -128,10 +157,10 @@ describe('conditions', () => {
   });
 
   it('keeps the order of other conditions', () => {
-    let c = setCondition([], { type: 'A', status: 'True', reason: 'R', message: '' }, undefined, t1);
-    c = setCondition(c, { type: 'B', status: 'True', reason: 'R', message: '' }, undefined, t1);
-    c = setCondition(c, { type: 'A', status: 'False', reason: 'R', message: '' }, undefined, t1);
-    expect(c.map((x) => x.type)).to.deep.equal(['A', 'B']);
+    let c = setCondition([], { type: 'Accepted', status: 'True', reason: 'R', message: '' }, undefined, t1);
+    c = setCondition(c, { type: 'Applied', status: 'True', reason: 'R', message: '' }, undefined, t1);
+    c = setCondition(c, { type: 'Accepted', status: 'False', reason: 'R', message: '' }, undefined, t1);
+    expect(c.map((x) => x.type)).to.deep.equal(['Accepted', 'Applied']);
   });
 
   it('compares JSON regardless of key order and undefined fields', () => {

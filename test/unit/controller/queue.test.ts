@@ -1,5 +1,11 @@
 import { expect } from 'chai';
-import { WorkQueue } from '../../../src/controller/queue.js';
+import { type QueueOptions, WorkQueue } from '../../../src/controller/queue.js';
+import { FakeTime, settle } from '../lib/fake-time.js';
+
+/** A queue of string keys. */
+function queue(opts: Omit<QueueOptions<string>, 'id'> = {}): WorkQueue<string> {
+  return new WorkQueue<string>({ id: (k) => k, ...opts });
+}
 
 /** A promise with its resolve function, to hold a handler open. */
 function gate(): { promise: Promise<void>; open: () => void } {
@@ -18,7 +24,7 @@ async function until(cond: () => boolean, timeoutMs = 2000): Promise<void> {
 
 describe('WorkQueue', () => {
   it('de-duplicates a key added several times while it waits', async () => {
-    const q = new WorkQueue({ concurrency: 1 });
+    const q = queue({ concurrency: 1 });
     const seen: string[] = [];
     for (const k of ['a', 'b', 'a', 'a', 'b']) q.add(k);
     expect(q.depth()).to.equal(2);
@@ -28,7 +34,7 @@ describe('WorkQueue', () => {
   });
 
   it('re-runs a key once after it finishes when it was added during processing', async () => {
-    const q = new WorkQueue({ concurrency: 4 });
+    const q = queue({ concurrency: 4 });
     const g = gate();
     let runs = 0;
     let concurrent = 0;
@@ -53,7 +59,7 @@ describe('WorkQueue', () => {
   });
 
   it('runs at most `concurrency` keys at once', async () => {
-    const q = new WorkQueue({ concurrency: 2 });
+    const q = queue({ concurrency: 2 });
     const g = gate();
     let running = 0;
     let max = 0;
@@ -72,7 +78,7 @@ describe('WorkQueue', () => {
   });
 
   it('retries a failing key with doubling delays and resets after a success', async () => {
-    const q = new WorkQueue({ baseDelayMs: 10, maxDelayMs: 40 });
+    const q = queue({ baseDelayMs: 10, maxDelayMs: 40 });
     const times: number[] = [];
     const start = Date.now();
     q.start(async () => {
@@ -90,23 +96,15 @@ describe('WorkQueue', () => {
   });
 
   it('caps the retry delay', () => {
-    const q = new WorkQueue({ baseDelayMs: 100, maxDelayMs: 1000 });
+    const q = queue({ baseDelayMs: 100, maxDelayMs: 1000 });
     const delays = Array.from({ length: 8 }, () => q.addRateLimited('x'));
     expect(delays).to.deep.equal([100, 200, 400, 800, 1000, 1000, 1000, 1000]);
     void q.shutdown();
   });
 
-  it('honours requeueAfterMs from the handler', async () => {
-    const q = new WorkQueue();
-    let runs = 0;
-    q.start(async () => (++runs === 1 ? { requeueAfterMs: 5 } : undefined));
-    q.add('k');
-    await until(() => runs === 2 && q.idle());
-  });
-
   it('reports errors to onError with the attempt number', async () => {
     const attempts: number[] = [];
-    const q = new WorkQueue({ baseDelayMs: 1, onError: (_k, _e, n) => attempts.push(n) });
+    const q = queue({ baseDelayMs: 1, onError: (_k, _e, n) => attempts.push(n) });
     let runs = 0;
     q.start(async () => {
       if (++runs <= 2) throw new Error('x');
@@ -117,7 +115,7 @@ describe('WorkQueue', () => {
   });
 
   it('on shutdown waits for running keys, drops waiting ones and refuses new ones', async () => {
-    const q = new WorkQueue({ concurrency: 1 });
+    const q = queue({ concurrency: 1 });
     const g = gate();
     const done: string[] = [];
     q.start(async (k) => {
@@ -136,18 +134,63 @@ describe('WorkQueue', () => {
     expect(done).to.deep.equal(['a']);
   });
 
-  it('busyWith sees waiting and running keys', async () => {
-    const q = new WorkQueue({ concurrency: 1 });
+  it('busy sees waiting and running keys, idle also delayed ones', async () => {
+    const q = queue({ concurrency: 1 });
     const g = gate();
     q.start(async () => g.promise);
-    q.add('target:a');
-    q.add('object:b');
+    expect(q.busy()).to.equal(false);
+    q.add('a');
+    q.add('b');
     await until(() => q.depth() === 1);
-    expect(q.busyWith((k) => k.startsWith('target:'))).to.equal(true);
-    expect(q.busyWith((k) => k.startsWith('object:'))).to.equal(true);
-    expect(q.busyWith((k) => k.startsWith('other:'))).to.equal(false);
+    expect(q.busy()).to.equal(true);
+    g.open();
+    await until(() => !q.busy());
+    q.addAfter('c', 50);
+    expect([q.busy(), q.idle()]).to.deep.equal([false, false]);
+    await q.shutdown();
+  });
+
+  it('takes typed keys: equal ids are one key, and the latest value is the one processed', async () => {
+    const q = new WorkQueue<{ kind: string; name: string; rev: number }>({ id: (k) => `${k.kind}/${k.name}`, concurrency: 1 });
+    const seen: string[] = [];
+    q.add({ kind: 'A', name: 'x', rev: 1 });
+    q.add({ kind: 'B', name: 'x', rev: 1 });
+    q.add({ kind: 'A', name: 'x', rev: 2 });
+    q.start(async (k) => void seen.push(`${k.kind}/${k.name}@${k.rev}`));
+    await until(() => q.idle());
+    expect(seen).to.deep.equal(['A/x@2', 'B/x@1']);
+  });
+
+  it('holds keys while its gate is shut, runs them when pumped, and lets an overdue key through alone', async () => {
+    const time = new FakeTime();
+    let open = false;
+    let idleCalls = 0;
+    const q = queue({ concurrency: 2, gate: { open: () => open, maxWaitMs: 100 }, timers: time, now: time.now, onIdle: () => idleCalls++ });
+    const started: string[] = [];
+    const g = gate();
+    q.start(async (k) => {
+      started.push(k);
+      if (k === 'a') await g.promise;
+    });
+    q.add('a');
+    await time.advance(50);
+    q.add('b');
+    q.add('c');
+    await time.advance(49);
+    expect(started).to.deep.equal([]);
+    // One timer, for the oldest key's deadline: nothing polls.
+    expect(time.timers()).to.equal(1);
+    await time.advance(1);
+    expect(started).to.deep.equal(['a']);
+    // b and c are overdue too, but an overdue key goes alone.
+    await time.advance(100);
+    expect(started).to.deep.equal(['a']);
+    open = true;
+    q.pump();
+    await settle();
+    expect(started).to.deep.equal(['a', 'b', 'c']);
     g.open();
     await until(() => q.idle());
-    expect(q.busyWith(() => true)).to.equal(false);
+    expect(idleCalls).to.be.greaterThan(0);
   });
 });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { parse as parseToml } from 'smol-toml';
 import type { KubeObject, Target } from '../../../src/model/source.js';
-import { HASH_ANNOTATION, OUTPUT_LABEL, TARGET_LABEL } from '../../../src/pipeline.js';
+import { CONTENT_HASH_ANNOTATION as HASH_ANNOTATION, OUTPUT_LABEL, TARGET_LABEL } from '../../../src/contract.js';
 import { silentLogger } from '../../../src/controller/log.js';
 import { reconcileTarget, type ReconcileDeps } from '../../../src/controller/reconcile.js';
 import { toEvent } from '../../../src/controller/events.js';

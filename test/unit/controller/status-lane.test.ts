@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { StatusLane } from '../../../src/controller/status-lane.js';
+import { FakeTime, settle } from '../lib/fake-time.js';
 
 /** A promise with its resolve/reject exposed. */
 function gate(): { promise: Promise<void>; open: () => void; fail: (e: Error) => void } {
@@ -74,34 +75,39 @@ describe('StatusLane', () => {
 
   it('holds writes while target passes wait, and runs them at full width once the queue is empty', async () => {
     let outputsWaiting = true;
-    const lane = new StatusLane({ limit: 3, outputsWaiting: () => outputsWaiting, pollMs: 1, onError: () => {} });
+    let idle = 0;
+    const lane = new StatusLane({ limit: 3, outputsWaiting: () => outputsWaiting, onError: () => {}, onIdle: () => idle++ });
     const started: string[] = [];
     for (const key of ['a', 'b', 'c', 'd']) lane.submit(key, async () => void started.push(key));
     await new Promise((r) => setTimeout(r, 20));
     expect(started).to.deep.equal([]);
     expect(lane.pending()).to.equal(4);
-    // Nothing else happens in the lane: the poll notices the empty queue.
+    // Nothing polls: the target queue pumps the lane when it has nothing left waiting.
     outputsWaiting = false;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(started).to.deep.equal([]);
+    lane.pump();
     await new Promise((r) => setTimeout(r, 20));
     expect(started).to.deep.equal(['a', 'b', 'c', 'd']);
     await lane.drain();
     expect(lane.pending()).to.equal(0);
+    expect(idle).to.be.greaterThan(0);
   });
 
   it('lets a write that waited maxWaitMs through, `busyLimit` at a time, while target passes still wait', async () => {
-    let now = 0;
-    const lane = new StatusLane({ limit: 3, busyLimit: 1, maxWaitMs: 100, outputsWaiting: () => true, now: () => now, pollMs: 1, onError: () => {} });
-    const { started, gates } = submitGated(lane, ['a', 'b', 'c'], () => (now += 10));
-    await tick();
+    const time = new FakeTime();
+    const lane = new StatusLane({ limit: 3, busyLimit: 1, maxWaitMs: 100, outputsWaiting: () => true, now: time.now, timers: time, onError: () => {} });
+    const { started, gates } = submitGated(lane, ['a', 'b', 'c'], () => time.skip(10));
+    await settle();
     expect(started).to.deep.equal([]);
-    now = 105; // a has waited 105 ms, b 95, c 85
-    await new Promise((r) => setTimeout(r, 10));
+    // One timer, armed for a's deadline (a was submitted at 0): no poll.
+    expect(time.timers()).to.equal(1);
+    await time.advance(75); // a has waited 105 ms, b 95, c 85
     expect(started).to.deep.equal(['a']);
-    now = 200; // b and c are overdue too, but one at a time
-    await new Promise((r) => setTimeout(r, 10));
+    await time.advance(100); // b and c are overdue too, but one at a time
     expect(started).to.deep.equal(['a']);
     gates[0]!.open();
-    await new Promise((r) => setTimeout(r, 10));
+    await settle();
     expect(started).to.deep.equal(['a', 'b']);
     gates[1]!.open();
     gates[2]!.open();

@@ -1,0 +1,67 @@
+// What the operator writes and the node agent reads: names of the objects,
+// labels, annotations and keys (docs/output-formats.md, docs/agent.md). Both
+// sides take these from here only; test/unit/contract.test.ts pins the
+// agent's reading of what the controller publishes.
+import { GROUP } from './model/kinds.js';
+import type { Target } from './model/source.js';
+
+/** Label on every object the operator writes; such objects are never read as inputs. */
+export const OUTPUT_LABEL = `${GROUP}/output`;
+/** Label naming the target an output belongs to: `<namespace>.<name>` or `cluster`. */
+export const TARGET_LABEL = `${GROUP}/target`;
+/** Annotation on the output ConfigMap and Secret: the content hash of the ConfigMap data (`sha256:<hex>`). */
+export const CONTENT_HASH_ANNOTATION = `${GROUP}/content-hash`;
+/** ConfigMap key that maps every other key to its node path, mode and holder (ConfigMap or Secret). */
+export const FILES_MANIFEST_KEY = 'files.json';
+/** Annotation the agent sets on its Node: the content hash it installed. */
+export const APPLIED_HASH_ANNOTATION = `${GROUP}/applied-hash`;
+/** Node condition the agent keeps. */
+export const NODE_CONDITION_TYPE = 'ImageMirrorConfigured';
+/** Node label HyperShift sets on the nodes of a NodePool: its name. */
+export const NODEPOOL_LABEL = 'hypershift.openshift.io/nodePool';
+/** The operator namespace when none is given (deploy/). */
+export const DEFAULT_OPERATOR_NAMESPACE = 'image-mirror-system';
+
+const OUTPUT_SUFFIX = '-image-mirrors';
+export const CLUSTER_OUTPUT_NAME = 'cluster-image-mirrors';
+/** Name of the cluster target's RenderedMirrorConfig and its TARGET_LABEL value. */
+const CLUSTER = 'cluster';
+
+/** Name of the output ConfigMap and Secret of the NodePool `pool` (nodes know their pool by NODEPOOL_LABEL). */
+export function nodePoolOutputName(pool: string): string {
+  return `${pool}${OUTPUT_SUFFIX}`;
+}
+
+/** Name of the output ConfigMap and Secret of a target. */
+export function outputName(t: Target): string {
+  return t.kind === 'Cluster' ? CLUSTER_OUTPUT_NAME : nodePoolOutputName(t.name);
+}
+
+/** Namespace of a target's outputs and RenderedMirrorConfig: the NodePool's, or the operator's for the cluster target. */
+export function targetNamespace(t: Target, operatorNamespace: string): string {
+  return t.kind === 'Cluster' ? operatorNamespace : t.namespace;
+}
+
+/** Name of a target's RenderedMirrorConfig. */
+export function statusName(t: Target): string {
+  return t.kind === 'Cluster' ? CLUSTER : t.name;
+}
+
+/** Value of TARGET_LABEL for a target (label values cannot hold `/`; namespaces hold no dots). */
+export function targetLabelValue(t: Target): string {
+  return t.kind === 'Cluster' ? CLUSTER : `${t.namespace}.${t.name}`;
+}
+
+/** The target a TARGET_LABEL value names, or undefined when it names none. */
+export function targetOfLabel(value: string | undefined): Target | undefined {
+  if (!value) return undefined;
+  if (value === CLUSTER) return { kind: 'Cluster' };
+  const dot = value.indexOf('.');
+  if (dot <= 0 || dot === value.length - 1) return undefined;
+  return { kind: 'NodePool', namespace: value.slice(0, dot), name: value.slice(dot + 1) };
+}
+
+/** The annotation and status form of a content hash. */
+export function formatHash(hex: string): string {
+  return `sha256:${hex}`;
+}

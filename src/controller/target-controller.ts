@@ -1,0 +1,189 @@
+// The target controller: a queue of targets; `process(target)` renders the
+// target from the caches, publishes its output and hands its
+// RenderedMirrorConfig write to the status lane (reconcile.ts). It keeps what
+// only it needs: which objects each target read (to route input events), what
+// it published (to notice drift) and one render per distinct inputs.
+import type { KubeObject, Reference, Target } from '../model/source.js';
+import { RenderMemo } from '../pipeline.js';
+import type { EventSpec } from './events.js';
+import type { EventType } from './informer.js';
+import type { Writer } from './kube.js';
+import { errorFields, type Logger } from './log.js';
+import type { ControllerMetrics } from './metrics.js';
+import { outputDigest, type Published } from './outputs.js';
+import { WorkQueue } from './queue.js';
+import { reconcileTarget, removeTarget, type TargetSummary } from './reconcile.js';
+import { ReferenceIndex } from './refindex.js';
+import type { ClusterSources } from './sources.js';
+import { StatusLane } from './status-lane.js';
+import { targetId } from './targets.js';
+
+export interface TargetControllerDeps {
+  sources: ClusterSources;
+  writer: Writer;
+  operatorNamespace: string;
+  concurrency: number;
+  logger: Logger;
+  metrics: ControllerMetrics;
+  now: () => Date;
+  /** Records an Event (best effort). */
+  emit: (e: EventSpec) => Promise<void>;
+  /** Called when no target pass and no status write is waiting or running. */
+  onIdle: () => void;
+}
+
+export class TargetController {
+  readonly queue: WorkQueue<Target>;
+  private readonly lane: StatusLane;
+  private readonly summaries = new Map<string, TargetSummary>();
+  /** Targets with a pass since they last existed, by id. */
+  private readonly passed = new Map<string, Target>();
+  private readonly published = new Map<string, Published>();
+  private readonly index = new ReferenceIndex();
+  /** Targets with the same inputs share one merge and render. */
+  private readonly memo = new RenderMemo();
+
+  constructor(private readonly deps: TargetControllerDeps) {
+    const idle = (): void => {
+      if (this.idle()) deps.onIdle();
+    };
+    this.queue = new WorkQueue<Target>({
+      id: targetId,
+      concurrency: deps.concurrency,
+      onError: (t, err, attempt) => deps.logger.warn({ target: targetId(t), attempt, ...errorFields(err) }, 'reconcile failed; retrying'),
+      // Held status writes go ahead once no pass waits; then the object statuses may follow.
+      onIdle: () => {
+        this.lane.pump();
+        idle();
+      },
+    });
+    this.lane = new StatusLane({
+      limit: deps.concurrency,
+      busyLimit: 1,
+      outputsWaiting: () => this.queue.depth() > 0,
+      onIdle: idle,
+      onError: (id, err) => {
+        deps.metrics.reconcileErrors.inc();
+        deps.logger.warn({ target: id, ...errorFields(err) }, 'status write failed; reconciling again');
+        const t = this.passed.get(id);
+        if (t) this.queue.addRateLimited(t);
+      },
+    });
+  }
+
+  start(): void {
+    this.queue.start((t) => this.process(t));
+  }
+
+  /** Finishes the passes in progress and every status write handed over. */
+  async stop(): Promise<void> {
+    await this.queue.shutdown();
+    await this.lane.drain();
+  }
+
+  add(t: Target): void {
+    this.queue.add(t);
+  }
+
+  /** True when no pass and no status write is waiting or running (delayed retries aside). */
+  idle(): boolean {
+    return !this.queue.busy() && this.lane.idle();
+  }
+
+  statusWritesPending(): number {
+    return this.lane.pending();
+  }
+
+  /** The targets whose last pass looked `ref` up. */
+  readersOf(ref: Reference): Target[] {
+    return this.index.targetsOf(ref);
+  }
+
+  isReferenced(ref: Reference): boolean {
+    return this.index.isReferenced(ref);
+  }
+
+  /** Our output changed in the cache: a pass only when it no longer holds what we stored (edited or deleted by someone else). */
+  outputChanged(t: Target, kind: 'ConfigMap' | 'Secret', event: EventType, obj: KubeObject): void {
+    if (event === 'delete') {
+      this.add(t);
+      return;
+    }
+    const memo = this.published.get(targetId(t));
+    const stored = kind === 'ConfigMap' ? memo?.configMapHash : memo?.secretDigest;
+    if (outputDigest(kind, obj) !== stored) this.add(t);
+  }
+
+  /** Targets by condition (metrics). */
+  counts(): Array<{ condition: string; status: string; count: number }> {
+    const counts = new Map<string, { condition: string; status: string; count: number }>();
+    for (const s of this.summaries.values()) {
+      for (const [condition, on] of [
+        ['Ready', s.ready],
+        ['Degraded', s.degraded],
+      ] as const) {
+        const status = on ? 'True' : 'False';
+        const c = counts.get(`${condition}|${status}`) ?? { condition, status, count: 0 };
+        c.count++;
+        counts.set(`${condition}|${status}`, c);
+      }
+    }
+    return [...counts.values()];
+  }
+
+  /** One pass of one target. */
+  async process(target: Target): Promise<void> {
+    const end = this.deps.metrics.reconcileDuration.startTimer({ kind: 'target' });
+    try {
+      const id = targetId(target);
+      // This pass builds on the status the previous one wrote.
+      await this.lane.settled(id);
+      if (!this.exists(target)) return await this.cleanup(target);
+      this.passed.set(id, target);
+      const summary = await reconcileTarget(
+        {
+          sources: this.deps.sources,
+          writer: this.deps.writer,
+          operatorNamespace: this.deps.operatorNamespace,
+          logger: this.deps.logger.child({ target: id }),
+          now: this.deps.now,
+          onPublish: (k, p) => this.published.set(k, p),
+          emit: this.deps.emit,
+          memo: this.memo,
+          deferStatus: async (work) => this.lane.submit(id, work),
+        },
+        target,
+      );
+      this.summaries.set(id, summary);
+      this.index.set(target, summary.references);
+      this.deps.metrics.reconciles.inc({ result: summary.result });
+    } catch (err) {
+      this.deps.metrics.reconcileErrors.inc();
+      this.deps.metrics.reconciles.inc({ result: 'error' });
+      throw err;
+    } finally {
+      end();
+    }
+  }
+
+  private exists(t: Target): boolean {
+    const s = this.deps.sources;
+    if (t.kind === 'Cluster') return !s.hypershift;
+    return s.hypershift && s.get('NodePool', t.namespace, t.name) !== undefined;
+  }
+
+  /** The target is gone: remove its outputs and status (no garbage collector is assumed to run). */
+  private async cleanup(t: Target): Promise<void> {
+    const deps = this.deps;
+    const deleted = await removeTarget({ sources: deps.sources, writer: deps.writer, operatorNamespace: deps.operatorNamespace }, t);
+    const id = targetId(t);
+    this.summaries.delete(id);
+    this.passed.delete(id);
+    this.index.remove(t);
+    this.published.delete(id);
+    if (deleted) {
+      deps.logger.info({ target: id }, 'target gone; removed its outputs and status');
+      deps.metrics.reconciles.inc({ result: 'deleted' });
+    }
+  }
+}
