@@ -2,8 +2,6 @@
 // controllers in one test process must not share counters).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export type ReconcileResult = 'rendered' | 'unchanged' | 'degraded' | 'deleted' | 'error';
-
 export class ControllerMetrics {
   readonly registry = new Registry();
   readonly reconciles: Counter<'result'>;

@@ -273,16 +273,6 @@ function notExpressible(source: string, mirror: string): string {
 }
 
 /**
- * The host table for mirror `location` of `source`, or undefined when the
- * mirror does not keep the source's repository path (SPEC §4).
- */
-export function mirrorEndpoint(source: string, location: string, context: Context): MirrorHost | undefined {
-  const prefix = mirrorPrefix(repoPath(source), location);
-  if (prefix === undefined) return undefined;
-  return endpoint(hostPort(location), prefix, isInside(context.insecure, location), context);
-}
-
-/**
  * The path prefix a mirror puts before the source's repository path
  * (`sourcePath`), or undefined when the mirror does not keep that path.
  */

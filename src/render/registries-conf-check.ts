@@ -1,7 +1,7 @@
 // A fast, sound check that a rendered registries.conf is valid TOML, for
 // the common case. Parsing 10,000 entries back with smol-toml takes several
 // times longer than rendering them; this accepts only the exact subset that
-// formatRegistriesConf writes, all of which is valid TOML: comment lines,
+// renderRegistriesConf writes, all of which is valid TOML: comment lines,
 // blank lines, and tables made of a `[[registry]]` or `[[registry.mirror]]`
 // header followed by the writer's keys in the writer's order, each at most
 // once, with unescaped strings or booleans as values. Anything else (an

@@ -3,7 +3,7 @@
 // Field-by-field reference: docs/output-formats.md.
 //
 // `RegistriesConfEntry` describes the file; `toEntry` maps the model onto it
-// (STYLE.md 4), `formatRegistriesConf` writes it.
+// (STYLE.md 4), `writeEntry` writes it.
 import { byteOrder, hostPort, isInside, isWildcard, mostSpecific, remainder } from '../merge/scope.js';
 import type { DefaultMirror, MirrorModel, RegistryRule, RenderWarning } from '../model/types.js';
 import { combineMirrors, type MirrorUse } from './mirrors.js';
@@ -95,12 +95,6 @@ function withDefaultMirror(rule: RegistryRule, uses: MirrorUse[], context: Entry
   const digest = !uses.some((u) => u.location === location && u.digest);
   const tag = !uses.some((u) => u.location === location && u.tag);
   return digest || tag ? [...uses, { location, digest, tag }] : uses;
-}
-
-export function formatRegistriesConf(entries: readonly RegistriesConfEntry[]): string {
-  const out = fileStart();
-  for (const e of entries) writeEntry(out, e);
-  return out.join('');
 }
 
 /**
