@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import type { V1Lease } from '@kubernetes/client-node';
 import { LeaderElector, type LeaseClient } from '../../../src/controller/leader.js';
 import { silentLogger } from '../../../src/controller/log.js';
+import { FakeTime } from '../lib/fake-time.js';
 
 function conflict(): Error & { code: number } {
   return Object.assign(new Error('conflict'), { code: 409 });
@@ -47,46 +48,58 @@ class LeaseStore {
   }
 }
 
-// Lease durations are whole seconds on the wire, so 1 s is the shortest lease.
+// Lease durations are whole seconds on the wire, so 1 s is the shortest lease. Time is injected:
+// every test runs on a hand-driven clock (no real waiting, no flakes under load).
 const fast = { leaseDurationMs: 1000, renewPeriodMs: 100, renewDeadlineMs: 500, retryPeriodMs: 40 };
 
-function candidate(store: LeaseStore, identity: string, log: string[], isDown?: () => boolean): LeaderElector {
+function candidate(time: FakeTime, store: LeaseStore, identity: string, log: string[], client?: LeaseClient): LeaderElector {
   return new LeaderElector({
     namespace: 'ns',
     name: 'lease',
     identity,
     ...fast,
-    client: store.client(isDown),
+    client: client ?? store.client(),
     logger: silentLogger(),
     onStartedLeading: () => log.push(`${identity} start`),
     onStoppedLeading: () => log.push(`${identity} stop`),
+    now: time.now,
+    timers: time,
   });
 }
 
-async function until(cond: () => boolean, timeoutMs = 3000): Promise<void> {
-  const end = Date.now() + timeoutMs;
+/** Advances the clock in 1 ms steps until `cond` holds; returns the time it took. */
+async function advanceUntil(time: FakeTime, cond: () => boolean, limitMs = 10_000): Promise<number> {
+  const start = time.now();
   while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 2));
+    if (time.now() - start > limitMs) throw new Error(`condition not reached within ${limitMs} ms of fake time`);
+    await time.advance(1);
   }
+  return time.now() - start;
 }
 
-describe('LeaderElector', () => {
+describe('LeaderElector (injected time)', () => {
+  let time: FakeTime;
   const electors: LeaderElector[] = [];
+  beforeEach(() => {
+    time = new FakeTime(Date.parse('2030-01-01T00:00:00Z'));
+  });
   afterEach(async () => {
-    await Promise.all(electors.map((e) => e.stop()));
+    const stopping = Promise.all(electors.map((e) => e.stop()));
+    await time.advance(fast.renewDeadlineMs);
+    await stopping;
     electors.length = 0;
   });
 
   it('creates the Lease, leads and keeps renewing it', async () => {
     const store = new LeaseStore();
     const log: string[] = [];
-    const a = candidate(store, 'a', log);
+    const a = candidate(time, store, 'a', log);
     electors.push(a);
     a.start();
-    await until(() => a.isLeader());
+    await advanceUntil(time, () => a.isLeader());
     const firstRenew = String(store.lease?.spec?.renewTime);
-    await until(() => store.writes >= 3);
+    await time.advance(2 * fast.renewPeriodMs);
+    expect(store.writes).to.equal(3);
     expect(store.holder()).to.equal('a');
     expect(String(store.lease?.spec?.renewTime)).to.not.equal(firstRenew);
     expect(store.lease?.spec?.leaseDurationSeconds).to.equal(1);
@@ -97,13 +110,13 @@ describe('LeaderElector', () => {
   it('lets exactly one of two racing candidates lead', async () => {
     const store = new LeaseStore();
     const log: string[] = [];
-    const a = candidate(store, 'a', log);
-    const b = candidate(store, 'b', log);
+    const a = candidate(time, store, 'a', log);
+    const b = candidate(time, store, 'b', log);
     electors.push(a, b);
     a.start();
     b.start();
-    await until(() => a.isLeader() || b.isLeader());
-    await new Promise((r) => setTimeout(r, 200));
+    await advanceUntil(time, () => a.isLeader() || b.isLeader());
+    await time.advance(5 * fast.leaseDurationMs);
     expect([a.isLeader(), b.isLeader()].filter(Boolean)).to.have.length(1);
     expect(log).to.have.length(1);
   });
@@ -112,21 +125,25 @@ describe('LeaderElector', () => {
     const store = new LeaseStore();
     const log: string[] = [];
     let aDown = false;
-    const a = candidate(store, 'a', log, () => aDown);
-    const b = candidate(store, 'b', log);
+    const a = candidate(
+      time,
+      store,
+      'a',
+      log,
+      store.client(() => aDown),
+    );
+    const b = candidate(time, store, 'b', log);
     electors.push(a, b);
     a.start();
-    await until(() => a.isLeader());
+    await advanceUntil(time, () => a.isLeader());
     b.start();
-    await new Promise((r) => setTimeout(r, 100));
+    await time.advance(100);
     expect(b.isLeader()).to.equal(false);
-    const killedAt = Date.now();
     aDown = true;
-    await until(() => b.isLeader());
-    const took = Date.now() - killedAt;
-    // Not before the lease could have expired, not much later than lease + 2 retries.
+    const took = await advanceUntil(time, () => b.isLeader());
+    // Not before the lease could have expired, not later than lease + 2 retries.
     expect(took).to.be.at.least(fast.leaseDurationMs - fast.renewPeriodMs);
-    expect(took).to.be.below(fast.leaseDurationMs + 2 * fast.retryPeriodMs + 150);
+    expect(took).to.be.at.most(fast.leaseDurationMs + 2 * fast.retryPeriodMs);
     // The cut-off leader stepped down (renew deadline) before the follower started.
     expect(log).to.deep.equal(['a start', 'a stop', 'b start']);
     expect(store.lease?.spec?.leaseTransitions).to.equal(1);
@@ -135,32 +152,34 @@ describe('LeaderElector', () => {
   it('hands the Lease over on stop, so the follower does not wait for expiry', async () => {
     const store = new LeaseStore();
     const log: string[] = [];
-    const a = candidate(store, 'a', log);
-    const b = candidate(store, 'b', log);
+    const a = candidate(time, store, 'a', log);
+    const b = candidate(time, store, 'b', log);
     electors.push(b);
     a.start();
-    await until(() => a.isLeader());
+    await advanceUntil(time, () => a.isLeader());
     b.start();
-    await new Promise((r) => setTimeout(r, 120));
-    const stoppedAt = Date.now();
-    await a.stop();
+    await time.advance(120);
+    const stopping = a.stop();
+    await time.advance(0);
+    await stopping;
     expect(store.holder()).to.equal('');
-    await until(() => b.isLeader());
-    expect(Date.now() - stoppedAt).to.be.below(fast.leaseDurationMs / 2);
+    const took = await advanceUntil(time, () => b.isLeader());
+    expect(took).to.be.at.most(fast.retryPeriodMs + 1);
     expect(log).to.deep.equal(['a start', 'a stop', 'b start']);
   });
 
   it('steps down when another holder has taken the Lease', async () => {
     const store = new LeaseStore();
     const log: string[] = [];
-    const a = candidate(store, 'a', log);
+    const a = candidate(time, store, 'a', log);
     electors.push(a);
     a.start();
-    await until(() => a.isLeader());
+    await advanceUntil(time, () => a.isLeader());
     // Someone overwrites the record (e.g. a forced takeover by hand).
     const lease = store.lease as V1Lease;
     await store.client().replace('ns', 'lease', { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder' } });
-    await until(() => !a.isLeader());
+    const took = await advanceUntil(time, () => !a.isLeader());
+    expect(took).to.be.at.most(fast.renewPeriodMs);
     expect(log).to.deep.equal(['a start', 'a stop']);
   });
 
@@ -174,26 +193,16 @@ describe('LeaderElector', () => {
       create: (ns, lease) => (hanging ? new Promise(() => {}) : client.create(ns, lease)),
       replace: (ns, name, lease) => (hanging ? new Promise(() => {}) : client.replace(ns, name, lease)),
     };
-    const a = new LeaderElector({
-      namespace: 'ns',
-      name: 'lease',
-      identity: 'a',
-      ...fast,
-      client: hangable,
-      logger: silentLogger(),
-      onStartedLeading: () => log.push('a start'),
-      onStoppedLeading: () => log.push('a stop'),
-    });
+    const a = candidate(time, store, 'a', log, hangable);
     electors.push(a);
     a.start();
-    await until(() => a.isLeader());
+    await advanceUntil(time, () => a.isLeader());
     const writes = store.writes;
-    await until(() => store.writes > writes); // a renewal has landed: the deadline counts from here
-    const renewedAt = Date.now();
+    await advanceUntil(time, () => store.writes > writes); // a renewal has landed: the deadline counts from here
     hanging = true;
-    await until(() => !a.isLeader());
-    const elapsed = Date.now() - renewedAt;
-    expect(elapsed).to.be.at.most(fast.renewDeadlineMs + 250);
+    const took = await advanceUntil(time, () => !a.isLeader());
+    expect(took).to.be.at.most(fast.renewDeadlineMs);
+    expect(took).to.be.at.least(fast.renewDeadlineMs - fast.renewPeriodMs);
     expect(log).to.deep.equal(['a start', 'a stop']);
   });
 });

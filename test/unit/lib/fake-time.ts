@@ -59,6 +59,6 @@ export class FakeTime implements Timers {
 }
 
 /** Lets pending promise callbacks (and those they queue) run. */
-export async function settle(rounds = 20): Promise<void> {
+export async function settle(rounds = 3): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setImmediate(r));
 }

@@ -1,4 +1,4 @@
-// Inputs and timing for the scale tests of merge and render.
+// Inputs for the scale tests of merge and render.
 import type { MergeInputs } from '../../../src/model/types.js';
 import { digest, inputs, tag } from './build.js';
 
@@ -11,15 +11,4 @@ export function scaleInputs(n: number): MergeInputs {
     if (i % 2 === 0) entries.push(tag(source, [`t1.corp/team${i}/app`, `t2.corp/team${i}/app`], { index: i }));
   }
   return inputs({ entries });
-}
-
-/** Best of `runs` wall-clock milliseconds: the machine is shared, the minimum is the signal. */
-export function bestOf(runs: number, fn: () => void): number {
-  let best = Infinity;
-  for (let i = 0; i < runs; i++) {
-    const t0 = process.hrtime.bigint();
-    fn();
-    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  return best;
 }

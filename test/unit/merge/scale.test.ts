@@ -1,17 +1,16 @@
 import { expect } from 'chai';
 import { merge } from '../../../src/merge/index.js';
-import { bestOf, scaleInputs } from './scale-inputs.js';
+import { scaleInputs } from './scale-inputs.js';
 
-describe('merge scale (SPEC §7: near-linear)', () => {
-  it('merges 10,000 sources x 3 mirrors in milliseconds, and grows linearly', () => {
-    const small = scaleInputs(2_000);
-    const large = scaleInputs(10_000);
-    merge(large); // warm up the JIT
-    const tSmall = bestOf(5, () => merge(small));
-    const tLarge = bestOf(5, () => merge(large));
-    // 5x the input: linear growth gives a ratio near 5, quadratic near 25.
-    const words = `2k ${tSmall.toFixed(1)} ms, 10k ${tLarge.toFixed(1)} ms`;
-    expect(tLarge, words).to.be.lessThan(500);
-    expect(tLarge / Math.max(tSmall, 1), words).to.be.lessThan(15);
+// What the merge does at SPEC §7's size. How fast it does it (10,000 sources under 100 ms, linear growth)
+// is measured by bench/render-scale.ts, not asserted here: wall-clock limits in unit tests fail under load.
+describe('merge scale (SPEC §7)', () => {
+  it('merges 10,000 sources x 3 mirrors into one rule each, tag mirrors on every other', () => {
+    const result = merge(scaleInputs(10_000));
+    if (!result.ok) throw new Error(`merge failed: ${result.errors[0]?.message}`);
+    const rules = result.value.rules;
+    expect(rules).to.have.length(10_000);
+    expect(rules.every((r) => r.digestMirrors.length === 3)).to.equal(true);
+    expect(rules.filter((r) => r.tagMirrors.length === 2)).to.have.length(5_000);
   });
 });
