@@ -181,7 +181,7 @@ export class Agent {
       log.info({ target: `${target.namespace}/${target.name}` }, waiting);
       return undefined;
     }
-    const pub = published(target, cm, secret);
+    const pub = readPublication(target, cm, secret);
     const sync = await syncFiles(pub, { root: this.opts.root, statePath: this.opts.statePath, allowedRoots: this.opts.allowedRoots ?? DEFAULT_ALLOWED_ROOTS });
     if (sync.recovered) log.warn({ recovered: sync.recovered }, 'state file');
     const containerd = await this.checkContainerd();
@@ -228,7 +228,8 @@ export class Agent {
   }
 }
 
-function published(target: AgentTarget, cm: V1ConfigMap | undefined, secret: V1Secret | undefined): Published {
+/** What the agent reads from the published objects (src/contract.ts; pinned by test/unit/contract.test.ts). */
+export function readPublication(target: AgentTarget, cm: V1ConfigMap | undefined, secret: V1Secret | undefined): Published {
   return {
     configMapRef: `ConfigMap ${target.namespace}/${target.name}`,
     secretRef: `Secret ${target.namespace}/${target.name}`,
