@@ -58,15 +58,17 @@ export interface Plan {
   ignoredOwned: string[];
 }
 
-export type PlanErrorReason =
-  | 'ManifestMissing'
-  | 'ManifestInvalid'
-  | 'KeyMissing'
-  | 'PathNotAllowed'
-  | 'DuplicatePath'
-  | 'InvalidMode'
-  | 'UnsupportedFileType'
-  | 'InvalidContent';
+export const PLAN_ERROR_REASONS = [
+  'ManifestMissing',
+  'ManifestInvalid',
+  'KeyMissing',
+  'PathNotAllowed',
+  'DuplicatePath',
+  'InvalidMode',
+  'UnsupportedFileType',
+  'InvalidContent',
+] as const;
+export type PlanErrorReason = (typeof PLAN_ERROR_REASONS)[number];
 
 export interface PlanError {
   reason: PlanErrorReason;

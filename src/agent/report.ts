@@ -10,17 +10,26 @@ import type { AgentTarget } from './target.js';
 
 export const COMPONENT = 'image-mirror-agent';
 
-export type ConditionReason =
-  | 'Applied'
-  | 'InvalidConfig'
-  | 'ApplyFailed'
-  | 'ForeignFiles'
-  | 'ContainerdConfigPathNotSet'
-  | 'ContainerdConfigPathMismatch'
-  | 'ContainerdConfigNotFound'
-  | 'ContainerdConfigInvalid';
+export const CONDITION_REASONS = [
+  'Applied',
+  'InvalidConfig',
+  'ApplyFailed',
+  'ForeignFiles',
+  'ContainerdConfigPathNotSet',
+  'ContainerdConfigPathMismatch',
+  'ContainerdConfigNotFound',
+  'ContainerdConfigInvalid',
+] as const;
+export type ConditionReason = (typeof CONDITION_REASONS)[number];
 
-export type EventReason = 'MirrorConfigApplied' | 'MirrorConfigInvalid' | 'MirrorConfigApplyFailed' | 'ForeignFileSkipped' | 'ContainerdNotReadingMirrors';
+export const EVENT_REASONS = [
+  'MirrorConfigApplied',
+  'MirrorConfigInvalid',
+  'MirrorConfigApplyFailed',
+  'ForeignFileSkipped',
+  'ContainerdNotReadingMirrors',
+] as const;
+export type EventReason = (typeof EVENT_REASONS)[number];
 
 export interface Outcome {
   target: AgentTarget;
