@@ -7,12 +7,14 @@ import type { Kube } from '../../e2e/lib/kube.js';
 import { deleteNamespace, isNotFound } from '../../e2e/lib/kube.js';
 import { ensureNamespace, inPool } from './cluster.js';
 import { numberArg } from './stats.js';
+import { OUTPUT_LABEL } from '../../src/contract.js';
+import { GROUP, HYPERSHIFT_GROUP, HYPERSHIFT_VERSION, OUR_VERSION } from '../../src/model/kinds.js';
 
-export const HS_GROUP = 'hypershift.openshift.io';
-export const HS_VERSION = 'v1beta1';
-export const OUR_GROUP = 'imagemirror.io';
-export const OUR_VERSION = 'v1alpha1';
-export const OUTPUT_SELECTOR = 'imagemirror.io/output';
+export const HS_GROUP = HYPERSHIFT_GROUP;
+export const HS_VERSION = HYPERSHIFT_VERSION;
+export const OUR_GROUP = GROUP;
+export { OUR_VERSION };
+export const OUTPUT_SELECTOR = OUTPUT_LABEL;
 
 export interface FleetShape {
   /** Names every namespace and cluster-scoped object of the fleet: `<prefix>-0`, `<prefix>-global`, ... */

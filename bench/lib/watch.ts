@@ -4,6 +4,7 @@
 import { Watch, type V1ConfigMap } from '@kubernetes/client-node';
 import type { Kube } from '../../e2e/lib/kube.js';
 import { sleep } from './cluster.js';
+import { CONTENT_HASH_ANNOTATION } from '../../src/contract.js';
 
 export interface Seen {
   /** The last content seen. */
@@ -14,8 +15,6 @@ export interface Seen {
   /** When the last event for this object arrived (ms, performance.now()). */
   at: number;
 }
-
-export const HASH_ANNOTATION = 'imagemirror.io/content-hash';
 
 export class ConfigMapWatch {
   readonly objects = new Map<string, Seen>();
@@ -61,7 +60,7 @@ export class ConfigMapWatch {
     const prev = this.objects.get(key);
     const seen: Seen = {
       data: cm.data ?? {},
-      hash: cm.metadata?.annotations?.[HASH_ANNOTATION],
+      hash: cm.metadata?.annotations?.[CONTENT_HASH_ANNOTATION],
       modified: (prev?.modified ?? 0) + (type === 'MODIFIED' ? 1 : 0),
       at: performance.now(),
     };

@@ -1,9 +1,9 @@
 // API writes in an audit-log window, sorted into what the operator writes
 // (outputs, their status, object status) and everything else.
 import type { AuditEvent, AuditLog } from '../../e2e/lib/audit.js';
+import { nodePoolOutputName } from '../../src/contract.js';
 
 const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
-const OUTPUT_SUFFIX = '-image-mirrors';
 
 export interface WriteCounts {
   /** Successful writes per output ConfigMap (`namespace/name`). */
@@ -31,7 +31,7 @@ export async function countWrites(audit: AuditLog, mark: number, exclude: (e: Au
       continue;
     }
     const ref = e.objectRef ?? {};
-    const isOutput = (ref.name ?? '').endsWith(OUTPUT_SUFFIX) && !ref.subresource;
+    const isOutput = (ref.name ?? '').endsWith(nodePoolOutputName('')) && !ref.subresource;
     if (ref.resource === 'configmaps' && isOutput) {
       const key = `${ref.namespace ?? ''}/${ref.name ?? ''}`;
       counts.outputConfigMaps.set(key, (counts.outputConfigMaps.get(key) ?? 0) + 1);
@@ -71,5 +71,6 @@ export async function serverTime(audit: AuditLog, mark: number, pred: (e: AuditE
   return { count, meanMs: count === 0 ? NaN : sum / count, lastAt };
 }
 
-export const isOutputConfigMapWrite = (e: AuditEvent): boolean => e.objectRef?.resource === 'configmaps' && (e.objectRef.name ?? '').endsWith(OUTPUT_SUFFIX);
+export const isOutputConfigMapWrite = (e: AuditEvent): boolean =>
+  e.objectRef?.resource === 'configmaps' && (e.objectRef.name ?? '').endsWith(nodePoolOutputName(''));
 export const isTargetStatusWrite = (e: AuditEvent): boolean => e.objectRef?.resource === 'renderedmirrorconfigs' && e.objectRef.subresource === 'status';

@@ -10,9 +10,7 @@ import { ControllerMetrics } from '../../../src/controller/metrics.js';
 import { FakeCluster } from './fake-cluster.js';
 
 const OPS = 'ops';
-// Short, so that HyperShift coming and going is noticed quickly; longer than the controller's object
-// status delay (100 ms), so that resyncs leave idle moments (a shorter period keeps re-adding object keys
-// before they run, and the queue is never idle).
+// Short, so that HyperShift coming and going is noticed quickly; long enough that resyncs leave idle moments.
 const RESYNC_MS = 150;
 const NS = 'clusters';
 
