@@ -12,7 +12,7 @@ import { conditionFor, NodeReporter, type Outcome } from './report.js';
 import { decodeSecretData, syncFiles, type Published } from './sync.js';
 import { resolveTarget, type AgentTarget, type TargetFlags } from './target.js';
 import { startProbes, type ProbeOptions, type Probes } from './probe/index.js';
-import { statusCode } from '../common/api-errors.js';
+import { orUndefined, statusCode } from '../common/api-errors.js';
 import { Informer } from '../controller/informer.js';
 import { isRecord } from '../common/values.js';
 import { CONTENT_HASH_ANNOTATION, FILES_MANIFEST_KEY } from '../contract.js';
@@ -291,9 +291,8 @@ async function retry<T>(fn: () => Promise<T>, what: string, log: Logger, signal?
 /** The published object, or undefined when it does not exist. */
 async function readPublished<T>(p: Promise<T>): Promise<T | undefined> {
   try {
-    return await p;
+    return await orUndefined(p);
   } catch (e) {
-    if (statusCode(e) === 404) return undefined;
     throw new Error(`cannot read the published configuration: ${describeError(e)}`, { cause: e });
   }
 }

@@ -31,7 +31,9 @@ export interface QueueOptions<K> {
   maxDelayMs?: number;
   /** Called when a handler throws, before the key is retried. */
   onError?: (key: K, err: unknown, attempt: number) => void;
-  /** Called whenever the last waiting key has started and nothing runs (nothing left to do). */
+  /** Called when the last waiting key has started (keys may still run). */
+  onDrained?: () => void;
+  /** Called when the last waiting key has started and nothing runs (nothing left to do). */
   onIdle?: () => void;
   gate?: Gate;
   timers?: Timers;
@@ -157,6 +159,7 @@ export class WorkQueue<K> {
     while (!this.shuttingDown && this.processing.size < this.concurrency && this.pending.length > 0) {
       if (!this.mayStart()) return;
       const id = this.pending.shift() as string;
+      if (this.pending.length === 0) this.opts.onDrained?.();
       const entry = this.dirty.get(id);
       this.dirty.delete(id);
       if (!entry) continue;

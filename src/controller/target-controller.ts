@@ -51,11 +51,9 @@ export class TargetController {
       id: targetId,
       concurrency: deps.concurrency,
       onError: (t, err, attempt) => deps.logger.warn({ target: targetId(t), attempt, ...errorFields(err) }, 'reconcile failed; retrying'),
-      // Held status writes go ahead once no pass waits; then the object statuses may follow.
-      onIdle: () => {
-        this.lane.pump();
-        idle();
-      },
+      // Held status writes go ahead once no pass waits; the object statuses once nothing runs either.
+      onDrained: () => this.lane.pump(),
+      onIdle: idle,
     });
     this.lane = new StatusLane({
       limit: deps.concurrency,

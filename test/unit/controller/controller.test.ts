@@ -125,6 +125,34 @@ describe('Controller (in-memory API)', function () {
     expect(written).to.deep.equal(['a-image-mirrors', 'b-image-mirrors']);
   });
 
+  it('writes an object status once for a change that re-renders every target, after their statuses, from those statuses', async () => {
+    served = true;
+    c.put({ apiVersion: 'hypershift.openshift.io/v1beta1', kind: 'HostedCluster', metadata: { name: 'hc', namespace: NS }, spec: {} });
+    const pools = Array.from({ length: 24 }, (_, i) => `p${i}`);
+    for (const np of pools)
+      c.put({ apiVersion: 'hypershift.openshift.io/v1beta1', kind: 'NodePool', metadata: { name: np, namespace: NS }, spec: { clusterName: 'hc' } });
+    await until('every NodePool output', () => pools.every((n) => data(c, NS, `${n}-image-mirrors`)), 8000);
+    await until(
+      'Applied on all of them',
+      () => conditionOf(c.find('ImageDigestMirrorSet', undefined, 'corp'), 'Applied')?.message === 'rendered into 24 targets',
+      8000,
+    );
+    await until('an idle controller', () => ctl.idle());
+
+    const before = c.writes.length;
+    c.edit('ImageDigestMirrorSet', undefined, 'corp', (o) => Object.assign(o, { spec: idms('corp', 'mirror.example.net/hub-v2').spec }));
+    await until('every output changed', () => pools.every((n) => data(c, NS, `${n}-image-mirrors`)?.['registries.conf']?.includes('hub-v2')), 8000);
+    await until('an idle controller', () => ctl.idle());
+    const writes = c.writesSince(before);
+    const objectWrites = writes.filter((w) => w.kind === 'ImageDigestMirrorSet/status');
+    expect(objectWrites).to.have.length(1);
+    // It was written after the last target status it summarises.
+    const lastTargetStatus = writes.map((w) => w.kind).lastIndexOf('RenderedMirrorConfig/status');
+    expect(writes.indexOf(objectWrites[0]!)).to.be.greaterThan(lastTargetStatus);
+    const applied = conditionOf(c.find('ImageDigestMirrorSet', undefined, 'corp'), 'Applied');
+    expect(applied).to.include({ status: 'True', message: 'rendered into 24 targets' });
+  });
+
   it('removes the outputs of a deleted NodePool and follows HyperShift going away', async () => {
     served = true;
     c.put({ apiVersion: 'hypershift.openshift.io/v1beta1', kind: 'HostedCluster', metadata: { name: 'hc', namespace: NS }, spec: {} });
