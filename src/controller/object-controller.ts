@@ -61,6 +61,11 @@ export class ObjectStatusController {
   }
 
   start(): void {
+    // What each status names now, so that a later change also queues the objects it stops naming.
+    for (const st of this.deps.sources.allStatuses()) {
+      const report = reportOf(st);
+      if (report) this.named.set(`${st.metadata.namespace ?? ''}/${st.metadata.name}`, namedBy(report));
+    }
     this.queue.start((k) => this.process(k));
   }
 

@@ -238,8 +238,18 @@ export class ClusterSources implements ObjectSource {
     return cached;
   }
 
+  /** Every RenderedMirrorConfig, with our writes the cache does not show yet (creates included, deletes left out). */
   allStatuses(): readonly KubeObject[] {
-    return this.statuses.list();
+    const out: KubeObject[] = [];
+    for (const o of this.statuses.list()) {
+      const seen = this.status(o.metadata.namespace ?? '', o.metadata.name);
+      if (seen) out.push(seen);
+    }
+    for (const [key, w] of this.written) {
+      const [kind, namespace = '', name = ''] = key.split('/');
+      if (kind === 'RenderedMirrorConfig' && w.obj && !this.statuses.get(name, namespace)) out.push(w.obj);
+    }
+    return out;
   }
 
   /** Open watches by kind of cache, for logs and docs. */
