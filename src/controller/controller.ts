@@ -9,7 +9,6 @@
 // caches warm to take over fast.
 import { byteOrder } from '../common/values.js';
 import { TARGET_LABEL, targetOfLabel } from '../contract.js';
-import type { ClusterObjectKind } from '../model/kinds.js';
 import type { KubeObject, Target } from '../model/source.js';
 import { EventRecorder, type EventSpec } from './events.js';
 import { backoffDelay, DEFAULT_BACKOFF } from './informer.js';
@@ -274,7 +273,7 @@ export class Controller {
         }
         return;
       case 'clusterObject':
-        for (const t of this.targetsAffectedBy(e.kind, e.obj)) w.targets.add(t);
+        for (const t of this.targetsAffectedBy(e.obj, e.previous)) w.targets.add(t);
         w.objects.add({ kind: e.kind, name: e.obj.metadata.name });
         return;
       case 'output': {
@@ -293,10 +292,11 @@ export class Controller {
 
   /**
    * The targets a change of one of our cluster-scoped objects can affect.
-   * Every target today; the object (with its nodePoolSelector) is passed so
-   * that this can narrow to the targets its old and new selector match.
+   * Every target today; the object before and after the change (with their
+   * nodePoolSelectors) are passed so that this can narrow to the targets
+   * either selector matches.
    */
-  private targetsAffectedBy(_kind: ClusterObjectKind, _obj: KubeObject): Target[] {
+  private targetsAffectedBy(_now: KubeObject, _before: KubeObject | undefined): Target[] {
     return this.allTargets();
   }
 

@@ -40,8 +40,11 @@ export type WrittenKind = 'ConfigMap' | 'Secret' | 'RenderedMirrorConfig';
 /** A change the controller may have to react to. */
 export type SourceEvent =
   | { type: 'input'; kind: NamespacedKind; namespace: string; name: string }
-  /** `obj` as it is now (or was, for a delete): its selector says which targets it can affect. */
-  | { type: 'clusterObject'; kind: ClusterObjectKind; event: EventType; obj: KubeObject }
+  /**
+   * `obj` as it is now (as it was, for a delete) and `previous`, the version forwarded before (none for
+   * an add): their selectors say which targets the change can affect.
+   */
+  | { type: 'clusterObject'; kind: ClusterObjectKind; event: EventType; obj: KubeObject; previous: KubeObject | undefined }
   | { type: 'output'; kind: 'ConfigMap' | 'Secret'; event: EventType; obj: KubeObject }
   | { type: 'status'; event: EventType; obj: KubeObject };
 
@@ -76,7 +79,13 @@ export class ClusterSources implements ObjectSource {
     for (const kind of CLUSTER_OBJECT_KINDS) {
       const inf = this.informer(RESOURCES[kind], {}, `${RESOURCES[kind].plural}`);
       // Status writes (ours) do not change the generation: only spec changes count.
-      this.onChange(inf, generationOf, (event, o) => opts.onEvent({ type: 'clusterObject', kind, event, obj: o }));
+      const forwarded = new Map<string, KubeObject>();
+      this.onChange(inf, generationOf, (event, o) => {
+        const previous = forwarded.get(o.metadata.name);
+        if (event === 'delete') forwarded.delete(o.metadata.name);
+        else forwarded.set(o.metadata.name, o);
+        opts.onEvent({ type: 'clusterObject', kind, event, obj: o, previous });
+      });
       this.cluster.set(kind, inf);
     }
     if (opts.hypershift) {

@@ -225,9 +225,11 @@ describe('ClusterSources', () => {
     api.change('MODIFIED', obj('ImageDigestMirrorSet', undefined, 'corp', { metadata: { name: 'corp', generation: 1 }, status: { conditions: [] } }));
     expect(events).to.deep.equal([]);
     api.change('MODIFIED', obj('ImageDigestMirrorSet', undefined, 'corp', { metadata: { name: 'corp', generation: 2 } }));
-    expect(events.map((e) => (e.type === 'clusterObject' ? [e.type, e.kind, e.event, e.obj.metadata.name, e.obj.metadata.generation] : e))).to.deep.equal([
-      ['clusterObject', 'IDMS', 'update', 'corp', 2],
-    ]);
+    expect(
+      events.map((e) =>
+        e.type === 'clusterObject' ? [e.type, e.kind, e.event, e.obj.metadata.name, e.obj.metadata.generation, e.previous?.metadata.generation] : e,
+      ),
+    ).to.deep.equal([['clusterObject', 'IDMS', 'update', 'corp', 2, 1]]);
   });
 
   it('forwards NodePool label changes (selectors) but not status-only updates', () => {
