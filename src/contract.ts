@@ -15,6 +15,8 @@ export const CONTENT_HASH_ANNOTATION = `${GROUP}/content-hash`;
 export const FILES_MANIFEST_KEY = 'files.json';
 /** Annotation the agent sets on its Node: the content hash it installed. */
 export const APPLIED_HASH_ANNOTATION = `${GROUP}/applied-hash`;
+/** Annotation the agent sets on its Node: its mirror probe results as versioned JSON (docs/adr/0002-node-probe-report.md). */
+export const MIRROR_PROBES_ANNOTATION = `${GROUP}/mirror-probes`;
 /** Node condition the agent keeps. */
 export const NODE_CONDITION_TYPE = 'ImageMirrorConfigured';
 /** Node label HyperShift sets on the nodes of a NodePool: its name. */

@@ -17,6 +17,7 @@ import { OUR_API_VERSION, HYPERSHIFT_API_VERSION } from '../model/kinds.js';
 import type { KubeObject, NamespacedKind, ObjectSource, Target } from '../model/source.js';
 import { formatProblem, type RenderWarning } from '../model/types.js';
 import { CONTENT_HASH_ANNOTATION, FILES_MANIFEST_KEY, outputName, targetNamespace } from '../contract.js';
+import { served } from '../model/kinds.js';
 import { renderTarget } from '../pipeline.js';
 import type { ExplainFlags } from './explain.js';
 import { nodePoolNotes, targetLabel } from './explain.js';
@@ -223,8 +224,8 @@ class PrefetchedSource implements ObjectSource {
 function read(c: Clients, kind: NamespacedKind, namespace: string, name: string): Promise<unknown> {
   if (kind === 'ConfigMap') return c.core.readNamespacedConfigMap({ namespace, name });
   if (kind === 'Secret') return c.core.readNamespacedSecret({ namespace, name });
-  const plural = kind === 'HostedCluster' ? 'hostedclusters' : 'nodepools';
-  return c.custom.getNamespacedCustomObject({ group: 'hypershift.openshift.io', version: 'v1beta1', plural, namespace, name });
+  const r = served(kind);
+  return c.custom.getNamespacedCustomObject({ group: r.group, version: r.version, plural: r.plural, namespace, name });
 }
 
 /** client-node's typed objects as plain JSON objects, with apiVersion and kind. */

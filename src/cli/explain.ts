@@ -6,6 +6,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { dump } from 'js-yaml';
 import { cannotPull, explain, parseImageRef, type Explanation, type ImageRef, type Runtime } from '../explain/index.js';
 import { formatExplanation } from '../explain/format.js';
+import { DEFAULT_OPERATOR_NAMESPACE } from '../contract.js';
 import { formatProblem, type Problem } from '../model/types.js';
 import type { Target } from '../model/source.js';
 import { EXIT_INVALID, parseTarget, renderPaths } from './render.js';
@@ -94,7 +95,7 @@ export function registerExplainCommand(program: Command): void {
     )
     .option('--kubeconfig <path>', 'cluster only: kubeconfig file (default: $KUBECONFIG, ~/.kube/config)')
     .option('--context <name>', 'cluster only: kubeconfig context')
-    .option('--namespace <ns>', 'cluster only: the operator namespace (where the cluster-wide output lives)', 'image-mirror-system')
+    .option('--namespace <ns>', 'cluster only: the operator namespace (where the cluster-wide output lives)', DEFAULT_OPERATOR_NAMESPACE)
     .addHelpText('after', EXPLAIN_HELP)
     .action(async (ref: ImageRef, paths: string[], flags: ExplainFlags) => {
       if (paths.length > 0) {

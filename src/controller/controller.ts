@@ -1,6 +1,6 @@
 // The operator: caches (sources.ts) report changes; `route` turns each into
 // keys of two controllers, each with its own typed queue
-// (docs/adr/0002-two-controllers.md):
+// (docs/adr/0003-two-controllers.md):
 // - the target controller (target-controller.ts): a target's inputs ->
 //   its output and RenderedMirrorConfig;
 // - the object status controller (object-controller.ts): the cached

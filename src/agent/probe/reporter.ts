@@ -3,7 +3,8 @@
 // condition's lastTransitionTime moves only when its status does.
 import { type CoreV1Api, PatchStrategy, setHeaderOptions, type V1NodeCondition } from '@kubernetes/client-node';
 import { COMPONENT } from '../report.js';
-import { conditionOf, PROBE_ANNOTATION, PROBE_CONDITION, transitions, type NodeProbeSummary } from './summary.js';
+import { MIRROR_PROBES_ANNOTATION as PROBE_ANNOTATION } from '../../contract.js';
+import { conditionOf, PROBE_CONDITION, transitions, type NodeProbeSummary } from './summary.js';
 
 export class ProbeReporter {
   /** The summary last written, to find transitions; read back from the Node at start. */

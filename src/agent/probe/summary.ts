@@ -8,12 +8,13 @@ import type { ErrorClass, ProbeResult } from './probe.js';
 import type { ProbeTarget } from './targets.js';
 
 export const PROBE_CONDITION = 'ImageMirrorsReachable';
-export const PROBE_ANNOTATION = 'imagemirror.io/mirror-probes';
 /** The summary lists at most this many mirrors and counts the rest (annotations share 256 KiB per object). */
 export const MAX_SUMMARY_MIRRORS = 100;
 
-export type ProbeConditionReason = 'AllMirrorsReachable' | 'MirrorsUnreachable' | 'ProbeImageNotResolved' | 'NoMirrors';
-export type ProbeEventReason = 'MirrorUnreachable' | 'MirrorReachable' | 'ProbeImageNotResolved';
+export const PROBE_CONDITION_REASONS = ['AllMirrorsReachable', 'MirrorsUnreachable', 'ProbeImageNotResolved', 'NoMirrors'] as const;
+export type ProbeConditionReason = (typeof PROBE_CONDITION_REASONS)[number];
+export const PROBE_EVENT_REASONS = ['MirrorUnreachable', 'MirrorReachable', 'ProbeImageNotResolved'] as const;
+export type ProbeEventReason = (typeof PROBE_EVENT_REASONS)[number];
 
 /** One mirror as the node reaches it (one entry per distinct setting: the runtimes sharing it are listed). */
 export interface MirrorStatus {

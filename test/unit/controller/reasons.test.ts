@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { CONDITION_REASONS, EVENT_REASONS } from '../../../src/agent/report.js';
 import { PLAN_ERROR_REASONS } from '../../../src/agent/plan.js';
+import { PROBE_CONDITION, PROBE_CONDITION_REASONS, PROBE_EVENT_REASONS } from '../../../src/agent/probe/summary.js';
 import { NODE_CONDITION_TYPE } from '../../../src/contract.js';
 import {
   APPLIED_REASONS,
@@ -89,6 +90,11 @@ describe('reasons are documented (docs/api.md, docs/agent.md, CRDs)', () => {
     { why: 'the agent Node condition and its reasons', words: [NODE_CONDITION_TYPE, ...CONDITION_REASONS], docs: [['docs/agent.md', AGENT]] },
     { why: 'the agent Node Event reasons', words: EVENT_REASONS, docs: [['docs/agent.md', AGENT]] },
     { why: 'the reasons the agent rejects a publication for', words: PLAN_ERROR_REASONS, docs: [['docs/agent.md', AGENT]] },
+    {
+      why: 'the agent mirror probe condition, its reasons and Event reasons',
+      words: [PROBE_CONDITION, ...PROBE_CONDITION_REASONS, ...PROBE_EVENT_REASONS],
+      docs: [['docs/agent.md', AGENT]],
+    },
   ];
   for (const { why, words, docs } of table) {
     it(why, () => {
