@@ -19,6 +19,7 @@ export type ConditionReason =
   | 'ForeignFiles'
   | 'ContainerdConfigPathNotSet'
   | 'ContainerdConfigPathMismatch'
+  | 'ContainerdConfigPathListIgnored'
   | 'ContainerdConfigNotFound'
   | 'ContainerdConfigInvalid';
 
@@ -48,7 +49,9 @@ export interface EventView {
 
 const CONTAINERD_REASON: Record<ContainerdCheck['reason'], ConditionReason> = {
   ConfigPathSet: 'Applied',
+  ConfigPathDefault: 'Applied',
   ConfigPathNotSet: 'ContainerdConfigPathNotSet',
+  ConfigPathListIgnored: 'ContainerdConfigPathListIgnored',
   ConfigPathMismatch: 'ContainerdConfigPathMismatch',
   ConfigNotFound: 'ContainerdConfigNotFound',
   ConfigInvalid: 'ContainerdConfigInvalid',
