@@ -117,11 +117,11 @@ export class Containerd {
    * TLS flags: only the hosts.toml files decide where it goes. Each fetch
    * uses its own namespace so nothing cached by an earlier fetch is reused.
    */
-  fetch(hostsDir: string, ref: string): Promise<RunResult> {
+  fetch(hostsDir: string, ref: string, timeoutMs = 60_000): Promise<RunResult> {
     this.fetches += 1;
     const ns = `consumer-${this.fetches}`;
     return run(this.runtime.ctr, ['--address', this.address, '--namespace', ns, '--debug', 'content', 'fetch', '--hosts-dir', hostsDir, ref], {
-      timeoutMs: 60_000,
+      timeoutMs,
     });
   }
 

@@ -20,14 +20,26 @@ import { runtimeBin, type ContainerdRuntime } from './runtimes.js';
 /** The node directories a runtime sees at these paths. */
 export const NODE_ETC_DIRS = ['/etc/containerd', '/etc/containers', '/etc/docker'] as const;
 
-/** A node's private /etc/containerd, /etc/containers and /etc/docker. */
+/** A node's private /etc/containerd, /etc/containers and /etc/docker (and optionally /etc/hosts). */
 export class NodeEtc {
-  private constructor(readonly dir: string) {}
+  private constructor(
+    readonly dir: string,
+    private readonly etcHosts: boolean,
+  ) {}
 
-  static async create(): Promise<NodeEtc> {
+  /**
+   * `hosts`: name -> address lines for the node's own /etc/hosts (Go's
+   * resolver reads it before any DNS query, so the names never leave the
+   * machine). Loopback stays as it is.
+   */
+  static async create(opts: { hosts?: Record<string, string> } = {}): Promise<NodeEtc> {
     const dir = await tempDir('node-etc');
     for (const d of NODE_ETC_DIRS) await mkdir(join(dir, d), { recursive: true });
-    return new NodeEtc(dir);
+    if (opts.hosts) {
+      const lines = ['127.0.0.1 localhost', '::1 localhost', ...Object.entries(opts.hosts).map(([name, addr]) => `${addr} ${name}`)];
+      await writeFile(join(dir, 'hosts'), `${lines.join('\n')}\n`);
+    }
+    return new NodeEtc(dir, opts.hosts !== undefined);
   }
 
   /** Where the node path `/etc/...` is on the machine. */
@@ -40,7 +52,9 @@ export class NodeEtc {
 
   /** `[machine dir, node dir]` pairs for the mount namespace. */
   binds(): Array<[string, string]> {
-    return NODE_ETC_DIRS.map((d) => [join(this.dir, d), d]);
+    const binds: Array<[string, string]> = NODE_ETC_DIRS.map((d) => [join(this.dir, d), d]);
+    if (this.etcHosts) binds.push([join(this.dir, 'hosts'), '/etc/hosts']);
+    return binds;
   }
 
   remove(): Promise<void> {
@@ -73,9 +87,23 @@ export class Crictl {
 
   run(args: readonly string[], timeoutMs = 60_000): Promise<RunResult> {
     // --config /dev/null: no /etc/crictl.yaml of the machine plays a part.
-    return run(this.bin, ['--config', '/dev/null', '--runtime-endpoint', `unix://${this.endpoint}`, '--image-endpoint', `unix://${this.endpoint}`, '--timeout', `${Math.ceil(timeoutMs / 1000)}s`, ...args], {
-      timeoutMs: timeoutMs + 5_000,
-    });
+    return run(
+      this.bin,
+      [
+        '--config',
+        '/dev/null',
+        '--runtime-endpoint',
+        `unix://${this.endpoint}`,
+        '--image-endpoint',
+        `unix://${this.endpoint}`,
+        '--timeout',
+        `${Math.ceil(timeoutMs / 1000)}s`,
+        ...args,
+      ],
+      {
+        timeoutMs: timeoutMs + 5_000,
+      },
+    );
   }
 
   /** `crictl pull REF`: the kubelet's PullImage. */
@@ -170,7 +198,11 @@ export class ContainerdCri implements CriRuntime {
     private readonly tail: () => string,
   ) {}
 
-  static async start(runtime: ContainerdRuntime, etc: NodeEtc, reg: ContainerdRegistryConfig = { configPath: '/etc/containerd/certs.d' }): Promise<ContainerdCri> {
+  static async start(
+    runtime: ContainerdRuntime,
+    etc: NodeEtc,
+    reg: ContainerdRegistryConfig = { configPath: '/etc/containerd/certs.d' },
+  ): Promise<ContainerdCri> {
     const dir = await tempDir(`cri-containerd${runtime.major}`);
     const configText = containerdCriConfig(dir, runtime.major, reg);
     await writeFile(join(dir, 'config.toml'), configText);
@@ -179,10 +211,15 @@ export class ContainerdCri implements CriRuntime {
     const endpoint = join(dir, 'containerd.sock');
     const crictl = new Crictl(endpoint);
     try {
-      await waitFor(`${runtime.label} CRI`, async () => {
-        if (proc.exitCode !== null) throw new Error('exited');
-        return crictl.ready();
-      }, 30_000, 200);
+      await waitFor(
+        `${runtime.label} CRI`,
+        async () => {
+          if (proc.exitCode !== null) throw new Error('exited');
+          return crictl.ready();
+        },
+        30_000,
+        200,
+      );
     } catch (e) {
       await stopProcess(proc);
       await removeDir(dir);
