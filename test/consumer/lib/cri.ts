@@ -69,7 +69,8 @@ export class NodeEtc {
  */
 export function spawnWithBinds(cmd: string, args: readonly string[], binds: ReadonlyArray<[string, string]>): ChildProcess {
   for (const [, to] of binds) if (!existsSync(to)) throw new Error(`${to} must exist on the machine to be covered by a bind mount`);
-  const mounts = binds.map((_, i) => `mount --bind "$${2 * i + 1}" "$${2 * i + 2}"`).join(' && ');
+  // ${N} with braces: sh reads $10 as ${1}0.
+  const mounts = binds.map((_, i) => `mount --bind "\${${2 * i + 1}}" "\${${2 * i + 2}}"`).join(' && ');
   const script = `${mounts} && shift ${2 * binds.length} && exec "$@"`;
   return track(
     spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...binds.flat(), cmd, ...args], {
