@@ -32,7 +32,7 @@ format: $(NODE_MODULES_STAMP)
 	npx biome check --write .
 
 .PHONY: test
-test: system-deps lint build controlplane-build
+test: system-deps lint build controlplane-build runtimes-build
 	npm run --silent test:unit
 	npm run --silent test:consumer
 	npm run --silent test:e2e
@@ -42,8 +42,14 @@ test-unit: build
 	npm run --silent test:unit
 
 .PHONY: test-consumer
-test-consumer: system-deps build
+test-consumer: system-deps build runtimes-build
 	npm run --silent test:consumer
+
+# containerd 2.x, the current containers/image (imagecopy), CRI-O and crictl,
+# built from the Go module proxy into ~/.cache/image-mirror/runtimes (e2e/runtimes).
+.PHONY: runtimes-build
+runtimes-build:
+	e2e/runtimes/build.sh all >/dev/null
 
 .PHONY: test-e2e
 test-e2e: build controlplane-build

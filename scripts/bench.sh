@@ -2,10 +2,10 @@
 # Runs the benchmarks and prints their figures on stdout (progress on stderr).
 # `make bench` builds first (dist/ and the local control plane).
 #
-#   scripts/bench.sh [render-scale] [fleet] [latency]     default: all three
+#   scripts/bench.sh [render-scale] [mirror-order] [fleet] [latency]     default: all four
 #
 # Environment:
-#   BENCH_ARGS_RENDER, BENCH_ARGS_FLEET, BENCH_ARGS_LATENCY   extra flags per benchmark
+#   BENCH_ARGS_RENDER, BENCH_ARGS_ORDER, BENCH_ARGS_FLEET, BENCH_ARGS_LATENCY  extra flags per benchmark
 #     (e.g. BENCH_ARGS_FLEET="--hosted-clusters 50" for a quick run; see each bench/*.ts header)
 #   KUBECONFIG_BENCH   run fleet and latency against this cluster instead of a fresh local
 #                      control plane (no audit log there: writes are counted by a watch)
@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 benches=("$@")
-[[ ${#benches[@]} -eq 0 ]] && benches=(render-scale fleet latency)
+[[ ${#benches[@]} -eq 0 ]] && benches=(render-scale mirror-order fleet latency)
 
 cluster_args=()
 [[ -n "${KUBECONFIG_BENCH:-}" ]] && cluster_args=(--kubeconfig "$KUBECONFIG_BENCH")
@@ -24,9 +24,10 @@ for b in "${benches[@]}"; do
   echo "== $b ($(date -u +%Y-%m-%dT%H:%M:%SZ))"
   case "$b" in
     render-scale) node --expose-gc dist/bench/render-scale.js ${BENCH_ARGS_RENDER:-} ;;
+    mirror-order) node dist/bench/mirror-order.js ${BENCH_ARGS_ORDER:-} ;;
     fleet) node dist/bench/fleet.js "${cluster_args[@]}" ${BENCH_ARGS_FLEET:-} ;;
     latency) node dist/bench/latency.js "${cluster_args[@]}" ${BENCH_ARGS_LATENCY:-} ;;
-    *) echo "unknown benchmark: $b (render-scale, fleet, latency)" >&2; exit 2 ;;
+    *) echo "unknown benchmark: $b (render-scale, mirror-order, fleet, latency)" >&2; exit 2 ;;
   esac
   echo
 done

@@ -1,7 +1,15 @@
 // Checks that containerd reads the hosts.toml files the agent writes: its
-// CRI registry `config_path` must list the directory. containerd re-reads
+// CRI registry `config_path` must name the directory. containerd re-reads
 // hosts.toml on every pull, so no restart is ever needed for file changes;
 // only a config_path change needs one, which is the operator's call, not ours.
+//
+// containerd 2.x (config version 3) pulls for the CRI through its transfer
+// service unless `use_local_image_pull = true`, and that path takes
+// config_path as ONE directory: a `:`-separated list, including 2.x's own
+// default "/etc/containerd/certs.d:/etc/docker/certs.d" when config_path is
+// unset, matches no directory and every hosts.toml is ignored (verified on
+// containerd 2.4.2 with crictl: the pull went to the source). 1.x, and 2.x with
+// use_local_image_pull, split the list.
 import { readdir, readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
@@ -11,7 +19,16 @@ import { isRecord } from '../common/values.js';
 export const DEFAULT_CONTAINERD_CONFIG = '/etc/containerd/config.toml';
 export const DEFAULT_CERTS_DIR = '/etc/containerd/certs.d';
 
-export type ContainerdReason = 'ConfigPathSet' | 'ConfigPathNotSet' | 'ConfigPathMismatch' | 'ConfigNotFound' | 'ConfigInvalid';
+export const CONTAINERD_2_DEFAULT_CONFIG_PATH = '/etc/containerd/certs.d:/etc/docker/certs.d';
+
+export type ContainerdReason =
+  | 'ConfigPathSet'
+  | 'ConfigPathDefault'
+  | 'ConfigPathNotSet'
+  | 'ConfigPathMismatch'
+  | 'ConfigPathListIgnored'
+  | 'ConfigNotFound'
+  | 'ConfigInvalid';
 
 export interface ContainerdCheck {
   /** True: containerd reads the directory; False: it does not; Unknown: cannot tell. */
@@ -33,14 +50,22 @@ const CONFIG_PATH_KEYS: Record<number, readonly string[]> = {
   3: ['plugins', 'io.containerd.cri.v1.images', 'registry', 'config_path'],
 };
 
+/** What the merged config files say, as far as the check needs it. */
+interface Effective {
+  configPath?: { value: string; from: string };
+  /** Config version of the main file (1 when unset), which picks 1.x or 2.x semantics. */
+  version: number;
+  localPull: boolean;
+}
+
 /**
  * Decides from the main config and its imports (in containerd's merge order:
- * main first, imports after, later values win) whether `certsDir` is in
- * `config_path`. Pure.
+ * main first, imports after, later values win) whether containerd's CRI
+ * pulls read hosts.toml files from `certsDir`. Pure.
  */
 export function evaluateContainerdConfig(docs: readonly ConfigDoc[], certsDir: string): ContainerdCheck {
-  let configPath: { value: string; from: string } | undefined;
-  for (const doc of docs) {
+  const eff: Effective = { version: 1, localPull: false };
+  for (const [i, doc] of docs.entries()) {
     let parsed: Record<string, unknown>;
     try {
       parsed = parseToml(doc.text) as Record<string, unknown>;
@@ -48,29 +73,50 @@ export function evaluateContainerdConfig(docs: readonly ConfigDoc[], certsDir: s
       const first = (e instanceof Error ? e.message : String(e)).split('\n')[0];
       return { status: 'Unknown', reason: 'ConfigInvalid', message: `containerd config ${doc.path} is not valid TOML: ${first}` };
     }
+    if (i === 0 && typeof parsed.version === 'number') eff.version = parsed.version;
     const found = lookupConfigPath(parsed);
-    if (found !== undefined) configPath = { value: found, from: doc.path };
+    if (found !== undefined) eff.configPath = { value: found, from: doc.path };
+    const local = lookup(parsed, ['plugins', 'io.containerd.cri.v1.images', 'use_local_image_pull']);
+    if (typeof local === 'boolean') eff.localPull = local;
   }
-  const main = docs[0]?.path ?? '(none)';
-  if (!configPath || configPath.value === '') {
+  return decide(eff, docs[0]?.path ?? '(none)', certsDir);
+}
+
+function decide(eff: Effective, main: string, certsDir: string): ContainerdCheck {
+  const v3 = eff.version >= 3;
+  const set = eff.configPath !== undefined && eff.configPath.value !== '';
+  if (!set && !v3) {
     return {
       status: 'False',
       reason: 'ConfigPathNotSet',
       message: `containerd config ${main} does not set the CRI registry config_path, so containerd ignores ${certsDir}; set config_path = "${certsDir}" and restart containerd once`,
     };
   }
-  const dirs = configPath.value
+  const value = set ? eff.configPath!.value : CONTAINERD_2_DEFAULT_CONFIG_PATH;
+  const from = set ? `config_path in ${eff.configPath!.from}` : `containerd 2.x's default, config_path unset in ${main}`;
+  const dirs = value
     .split(':')
     .filter(Boolean)
     .map((d) => posix.normalize(d).replace(/(.)\/$/, '$1'));
-  if (dirs.includes(certsDir)) {
-    return { status: 'True', reason: 'ConfigPathSet', message: `containerd reads ${certsDir} (config_path in ${configPath.from})` };
+  if (!dirs.includes(certsDir)) {
+    return {
+      status: 'False',
+      reason: 'ConfigPathMismatch',
+      message: `containerd config_path is ${JSON.stringify(value)} (${from}), which does not include ${certsDir} where the agent writes; add it and restart containerd once`,
+    };
   }
-  return {
-    status: 'False',
-    reason: 'ConfigPathMismatch',
-    message: `containerd config_path is ${JSON.stringify(configPath.value)} (in ${configPath.from}), which does not include ${certsDir} where the agent writes; add it and restart containerd once`,
-  };
+  if (v3 && dirs.length > 1 && !eff.localPull) {
+    return {
+      status: 'False',
+      reason: 'ConfigPathListIgnored',
+      message:
+        `containerd config_path is the list ${JSON.stringify(value)} (${from}); containerd 2.x pulls for the CRI through its transfer service, ` +
+        `which reads config_path as one directory, so it ignores ${certsDir}; set config_path = "${certsDir}" in ` +
+        `[plugins."io.containerd.cri.v1.images".registry] (or use_local_image_pull = true) and restart containerd once`,
+    };
+  }
+  if (!set) return { status: 'True', reason: 'ConfigPathDefault', message: `containerd reads ${certsDir} (${from}, with use_local_image_pull = true)` };
+  return { status: 'True', reason: 'ConfigPathSet', message: `containerd reads ${certsDir} (${from})` };
 }
 
 /** The config_path under the key of the document's own version, or of any version when unset. */
@@ -78,11 +124,16 @@ function lookupConfigPath(doc: Record<string, unknown>): string | undefined {
   const version = typeof doc.version === 'number' ? doc.version : undefined;
   const keys = version !== undefined && CONFIG_PATH_KEYS[version] ? [CONFIG_PATH_KEYS[version]] : Object.values(CONFIG_PATH_KEYS);
   for (const path of keys) {
-    let node: unknown = doc;
-    for (const k of path) node = isRecord(node) ? node[k] : undefined;
+    const node = lookup(doc, path);
     if (typeof node === 'string') return node;
   }
   return undefined;
+}
+
+function lookup(doc: Record<string, unknown>, path: readonly string[]): unknown {
+  let node: unknown = doc;
+  for (const k of path) node = isRecord(node) ? node[k] : undefined;
+  return node;
 }
 
 /** Reads containerd's config (and its `imports`) under `root` and evaluates it. */
@@ -92,7 +143,7 @@ export async function checkContainerd(root: string, configFile: string, certsDir
     return {
       status: 'Unknown',
       reason: 'ConfigNotFound',
-      message: `containerd config ${configFile} not found: containerd 2.x reads ${certsDir} by default, 1.x does not; on nodes without containerd pass an empty --containerd-config`,
+      message: `containerd config ${configFile} not found: without it containerd 1.x ignores ${certsDir}, and 2.x ignores it for CRI pulls (its default config_path is a list, which the transfer service does not split); on nodes without containerd pass an empty --containerd-config`,
     };
   }
   const docs: ConfigDoc[] = [main];

@@ -17,6 +17,7 @@ export const CONDITION_REASONS = [
   'ForeignFiles',
   'ContainerdConfigPathNotSet',
   'ContainerdConfigPathMismatch',
+  'ContainerdConfigPathListIgnored',
   'ContainerdConfigNotFound',
   'ContainerdConfigInvalid',
 ] as const;
@@ -55,7 +56,9 @@ export interface EventView {
 
 const CONTAINERD_REASON: Record<ContainerdCheck['reason'], ConditionReason> = {
   ConfigPathSet: 'Applied',
+  ConfigPathDefault: 'Applied',
   ConfigPathNotSet: 'ContainerdConfigPathNotSet',
+  ConfigPathListIgnored: 'ContainerdConfigPathListIgnored',
   ConfigPathMismatch: 'ContainerdConfigPathMismatch',
   ConfigNotFound: 'ContainerdConfigNotFound',
   ConfigInvalid: 'ContainerdConfigInvalid',

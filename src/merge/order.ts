@@ -1,15 +1,30 @@
 // SPEC §2.3: one mirror order per pool and source, from every list that
 // names the source. Each list `[m0, m1, ...]` says "m0 before m1 before ...
 // before the source" (the source last unless the list names it). The lists
-// form a graph; a topological sort gives an order that honours all of them.
-// Ties and cycles are broken by byte order, so the result depends only on
-// the set of lists. Better than upstream: when a cycle has to be broken, the
-// source is never picked while another node of the cycle can be.
+// form a graph, sorted exactly as OpenShift's runtime-utils sorts it (its
+// `topoGraph.Sorted`, used by the Machine Config Operator), so users moving
+// from OpenShift see their mirrors tried in the same order:
+//
+//   Kahn's algorithm with a first-in-first-out queue. The queue starts with
+//   the nodes that have no predecessor, in byte order. Take the front node;
+//   its successors that have no unprocessed predecessor left go to the back
+//   of the queue, sorted. When the queue is empty but nodes remain (a cycle),
+//   take the first unused node in byte order.
+//
+// One change (better than upstream): that cycle break never takes the source
+// while another node remains, so the source never comes out first.
+//
+// The result depends only on the set of lists: the graph is a set of edges,
+// and every choice is made by byte order.
 import { byteOrder } from './scope.js';
 
-interface Graph {
-  successors: Map<string, Set<string>>;
-  inDegree: Map<string, number>;
+interface Node {
+  name: string;
+  /** Successors, each once (the same pair from several lists is one edge). */
+  outs: Set<Node>;
+  /** Predecessors not yet emitted. */
+  pending: number;
+  used: boolean;
 }
 
 /**
@@ -21,140 +36,83 @@ export function orderMirrors(source: string, lists: readonly (readonly string[])
   // One list is its own topological order (a chain); by far the common case.
   const only = lists.length === 1 ? lists[0] : undefined;
   if (only) return only[only.length - 1] === source ? only.slice(0, -1) : [...only];
-  const graph = buildGraph(source, lists);
-  const order = topologicalOrder(source, graph);
+  const graph = new Graph();
+  for (const list of lists) {
+    for (let i = 0; i + 1 < list.length; i++) graph.edge(list[i]!, list[i + 1]!);
+    if (!list.includes(source)) graph.edge(list[list.length - 1]!, source);
+  }
+  const order = graph.sorted(source);
   if (order[order.length - 1] === source) order.pop();
   return order;
 }
 
-function buildGraph(source: string, lists: readonly (readonly string[])[]): Graph {
-  const graph: Graph = { successors: new Map(), inDegree: new Map() };
-  const addNode = (n: string): void => {
-    if (!graph.successors.has(n)) {
-      graph.successors.set(n, new Set());
-      graph.inDegree.set(n, 0);
-    }
-  };
-  const addEdge = (from: string, to: string): void => {
-    addNode(from);
-    addNode(to);
-    const out = graph.successors.get(from)!;
-    if (out.has(to)) return; // the same pair from several lists counts once
-    out.add(to);
-    graph.inDegree.set(to, graph.inDegree.get(to)! + 1);
-  };
-  addNode(source);
-  for (const list of lists) {
-    list.forEach(addNode);
-    for (let i = 0; i + 1 < list.length; i++) addEdge(list[i]!, list[i + 1]!);
-    if (!list.includes(source)) addEdge(list[list.length - 1]!, source);
-  }
-  return graph;
-}
-
-/** Kahn's algorithm, smallest ready node first; a cycle is broken only when nothing is ready. */
-function topologicalOrder(source: string, graph: Graph): string[] {
-  const inDegree = new Map(graph.inDegree);
-  const done = new Set<string>();
-  const ready = [...inDegree]
-    .filter(([, d]) => d === 0)
-    .map(([n]) => n)
-    .sort(byteOrder);
-  const order: string[] = [];
-  while (order.length < inDegree.size) {
-    const next = ready.length > 0 ? ready.shift()! : breakCycle(source, graph, done);
-    order.push(next);
-    done.add(next);
-    for (const succ of graph.successors.get(next)!) {
-      if (done.has(succ)) continue;
-      const d = inDegree.get(succ)! - 1;
-      inDegree.set(succ, d);
-      if (d === 0) insertSorted(ready, succ);
-    }
-  }
-  return order;
-}
-
-function insertSorted(sorted: string[], value: string): void {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid]! < value) lo = mid + 1;
-    else hi = mid;
-  }
-  sorted.splice(lo, 0, value);
-}
-
 /**
- * Nothing is ready, so every remaining node waits on a cycle. Only a node
- * of a strongly connected component that nothing else remaining points into
- * may go next (anything else would jump ahead of its own predecessors);
- * among those, the smallest in byte order that is not the source.
+ * The sort on its own, for a graph given as edges (plus nodes without any):
+ * what runtime-utils' topo_test pins. `source`, when given, is the node a
+ * cycle break takes only when nothing else is left.
  */
-function breakCycle(source: string, graph: Graph, done: ReadonlySet<string>): string {
-  const components = stronglyConnected(graph, done);
-  const componentOf = new Map<string, number>();
-  components.forEach((c, i) => c.forEach((n) => componentOf.set(n, i)));
-  const entered = new Set<number>();
-  for (const [from, succs] of graph.successors) {
-    if (done.has(from)) continue;
-    for (const to of succs) {
-      if (done.has(to)) continue;
-      if (componentOf.get(from) !== componentOf.get(to)) entered.add(componentOf.get(to)!);
-    }
-  }
-  const candidates = components
-    .filter((_, i) => !entered.has(i))
-    .flat()
-    .sort(byteOrder);
-  return candidates.find((n) => n !== source) ?? candidates[0]!;
+export function topologicalOrder(edges: readonly (readonly [string, string])[], isolated: readonly string[] = [], source?: string): string[] {
+  const graph = new Graph();
+  for (const [from, to] of edges) graph.edge(from, to);
+  for (const n of isolated) graph.node(n);
+  return graph.sorted(source);
 }
 
-/** Tarjan's algorithm over the nodes not yet emitted (iterative: lists can be long). */
-function stronglyConnected(graph: Graph, done: ReadonlySet<string>): string[][] {
-  const index = new Map<string, number>();
-  const low = new Map<string, number>();
-  const onStack = new Set<string>();
-  const stack: string[] = [];
-  const components: string[][] = [];
-  for (const root of graph.successors.keys()) {
-    if (done.has(root) || index.has(root)) continue;
-    const work: Array<{ node: string; succs: Iterator<string> }> = [];
-    const visit = (n: string): void => {
-      index.set(n, index.size);
-      low.set(n, index.get(n)!);
-      stack.push(n);
-      onStack.add(n);
-      work.push({ node: n, succs: graph.successors.get(n)![Symbol.iterator]() });
-    };
-    visit(root);
-    while (work.length > 0) {
-      const frame = work[work.length - 1]!;
-      const step = frame.succs.next();
-      if (!step.done) {
-        const succ = step.value;
-        if (done.has(succ)) continue;
-        if (!index.has(succ)) visit(succ);
-        else if (onStack.has(succ)) low.set(frame.node, Math.min(low.get(frame.node)!, index.get(succ)!));
-        continue;
-      }
-      work.pop();
-      if (work.length > 0) {
-        const parent = work[work.length - 1]!.node;
-        low.set(parent, Math.min(low.get(parent)!, low.get(frame.node)!));
-      }
-      if (low.get(frame.node) === index.get(frame.node)) {
-        const component: string[] = [];
-        let n: string;
-        do {
-          n = stack.pop()!;
-          onStack.delete(n);
-          component.push(n);
-        } while (n !== frame.node);
-        components.push(component);
-      }
+class Graph {
+  private readonly nodes = new Map<string, Node>();
+
+  node(name: string): Node {
+    let n = this.nodes.get(name);
+    if (n === undefined) {
+      n = { name, outs: new Set(), pending: 0, used: false };
+      this.nodes.set(name, n);
     }
+    return n;
   }
-  return components;
+
+  edge(from: string, to: string): void {
+    const f = this.node(from);
+    const t = this.node(to);
+    if (f.outs.has(t)) return;
+    f.outs.add(t);
+    t.pending += 1;
+  }
+
+  /**
+   * runtime-utils' order, with the one change above. O(V log V + E log E):
+   * one sort of all nodes, one sort per batch of freed successors; the queue
+   * is an array with a moving head, and cycle breaks advance a cursor over
+   * the sorted nodes that never moves back (every node before it is used).
+   * Consumes the graph (counts and flags): call once.
+   */
+  sorted(source: string | undefined): string[] {
+    const all = [...this.nodes.values()].sort((a, b) => byteOrder(a.name, b.name));
+    const queue = all.filter((n) => n.pending === 0);
+    const breakOrder = all.filter((n) => n.name !== source);
+    let head = 0;
+    let cursor = 0;
+    const order: string[] = [];
+    while (order.length < all.length) {
+      let next = queue[head];
+      if (next) head++;
+      else {
+        while (breakOrder[cursor]?.used) cursor++;
+        next = breakOrder[cursor];
+        // Never past the end: a used node's successors are always released,
+        // so when only the source is left it is already queued.
+        if (!next) throw new Error('internal error: mirror order: no node left to break a cycle');
+      }
+      next.used = true;
+      order.push(next.name);
+      const freed: Node[] = [];
+      for (const succ of next.outs) {
+        succ.pending -= 1;
+        // A node already used to break a cycle is never queued again.
+        if (succ.pending === 0 && !succ.used) freed.push(succ);
+      }
+      if (freed.length > 1) freed.sort((a, b) => byteOrder(a.name, b.name));
+      for (const f of freed) queue.push(f);
+    }
+    return order;
+  }
 }

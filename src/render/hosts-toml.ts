@@ -9,11 +9,24 @@ import type { Capability, HostDirPlan, MirrorHost } from './containerd-plan.js';
 import { assertFileName, fitName, hostDir, MAX_FILE_NAME_LENGTH } from './paths.js';
 import { tomlKey, tomlLines, tomlString } from './toml.js';
 
+/**
+ * TCP connect timeout of a mirror's table. containerd >= 2.1 (and 2.0.x
+ * after the backport) reads it; its default is 30 s, so a mirror whose
+ * address drops connection attempts held every pull 30 s per request before
+ * the next host was tried. 1.6 ignores the key (verified on 1.6.20: the
+ * consumer tests pass unchanged with it). It bounds only the connect: a
+ * mirror that accepts connections and never answers still holds the pull
+ * (containerd sets no response timeout), see docs/output-formats.md.
+ */
+export const MIRROR_DIAL_TIMEOUT = '5s';
+
 /** Keys shared by the root of the file and each `[host."..."]` table. */
 export interface HostsTomlSettings {
   capabilities?: Capability[];
   overridePath?: boolean;
   skipVerify?: boolean;
+  /** `dial_timeout`, a Go duration. */
+  dialTimeout?: string;
   /** CA bundle file, relative to the directory of hosts.toml. */
   ca?: string;
   /** [certificate, key] file pairs, relative to the directory of hosts.toml. */
@@ -49,11 +62,22 @@ export function toHostsToml(plan: HostDirPlan): MappedHostsToml {
   const doc: HostsToml = {
     about: plan.host ? `registry host ${plan.host}` : 'every registry without a directory of its own',
     root: plan.server ? toSettings(plan.server, files) : {},
-    hosts: plan.hosts.map((h) => ({ url: h.url, settings: toSettings(h, files) })),
+    hosts: plan.hosts.map((h) => ({ url: h.url, settings: mirrorSettings(plan, h, files) })),
   };
   if (plan.server) doc.server = plan.server.url;
   const secret = [doc.root, ...doc.hosts.map((h) => h.settings)].some((s) => s.header !== undefined);
   return { doc, files: [...files.values()], secret };
+}
+
+/**
+ * A table for a mirror fails over quickly; a table for the registry itself
+ * (a host that only needs settings lists itself) keeps containerd's default,
+ * as it is the endpoint of last resort.
+ */
+function mirrorSettings(plan: HostDirPlan, h: MirrorHost, files: Map<string, SideFile>): HostsTomlSettings {
+  const s = toSettings(h, files);
+  if (h.host !== plan.host) s.dialTimeout = MIRROR_DIAL_TIMEOUT;
+  return s;
 }
 
 function toSettings(h: MirrorHost, files: Map<string, SideFile>): HostsTomlSettings {
@@ -106,6 +130,7 @@ function settingLines(s: HostsTomlSettings): string[] {
     ['capabilities', s.capabilities],
     ['override_path', s.overridePath],
     ['skip_verify', s.skipVerify],
+    ['dial_timeout', s.dialTimeout],
     ['ca', s.ca],
     ['client', s.client],
   ]);

@@ -58,7 +58,7 @@ describe('consumer: basic-auth mirror with rendered credentials', function () {
   for (const c of consumers(world)) {
     for (const kind of ['basicAuth', 'dockerConfig'] as const) {
       const secretType = kind === 'basicAuth' ? 'kubernetes.io/basic-auth' : 'kubernetes.io/dockerconfigjson';
-      it(`${c.name}: authenticates to the mirror with credentials from a ${secretType} Secret`, async function () {
+      it(`${c.label}: authenticates to the mirror with credentials from a ${secretType} Secret`, async function () {
         const out = rendered[kind];
         const r = await c.pull(out, `${source.host}/team/app@${img.manifestDigest}`);
         const why = await explain(out, r, { source, mirror });
@@ -69,7 +69,7 @@ describe('consumer: basic-auth mirror with rendered credentials', function () {
           why,
         ).to.deep.include([200, true]);
         // containerd sends the rendered header with every request; skopeo first meets a 401 challenge on /v2/.
-        if (c.name === 'containerd')
+        if (c.family === 'containerd')
           expect(
             mirror.requests().filter((q) => !q.authorized),
             why,
@@ -79,7 +79,7 @@ describe('consumer: basic-auth mirror with rendered credentials', function () {
       });
     }
 
-    it(`${c.name}: without rendered credentials the mirror answers 401 and the pull fails`, async function () {
+    it(`${c.label}: without rendered credentials the mirror answers 401 and the pull fails`, async function () {
       const out = rendered.none;
       const r = await c.pull(out, `${source.host}/team/app@${img.manifestDigest}`);
       const why = await explain(out, r, { source, mirror });

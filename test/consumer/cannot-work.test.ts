@@ -10,8 +10,28 @@ import { idms, itms, plainHTTP, registryAccess, type Doc } from './lib/inputs.js
 import { tempDir, removeDir } from './lib/proc.js';
 import type { Registry } from './lib/registry.js';
 import { render, renderOk, type Rendered } from './lib/render.js';
+import type { RunResult } from './lib/proc.js';
+import { containerdRuntimes, containersImageRuntimes } from './lib/runtimes.js';
 import { copyOnNode } from './lib/skopeo.js';
 import { explain, manifestRequests, statusesOf, World, type TestImage } from './lib/world.js';
+
+/**
+ * The consumer versions as plain pullers of a tree (some trees here are
+ * written by hand, so the pulls bypass consumers() and its oracle).
+ */
+interface Puller {
+  name: string;
+  pull(tree: Rendered, ref: string): Promise<RunResult>;
+}
+
+/** skopeo 1.9.3 and the current containers/image. */
+const containersImage = (): Puller[] => containersImageRuntimes().map((rt) => ({ name: rt.label, pull: (t, ref) => copyOnNode(t.out, ref, rt.bin) }));
+
+/** Those plus containerd 1.6.20 and 2.x. */
+const everyConsumer = (world: World): Puller[] => [
+  ...containersImage(),
+  ...containerdRuntimes().map((rt): Puller => ({ name: rt.label, pull: async (t, ref) => (await world.containerd(rt)).fetch(t.hostsDir, ref) })),
+];
 
 const DROP_IN = 'etc/containers/registries.conf.d/99-image-mirrors.conf';
 
@@ -65,16 +85,18 @@ describe('consumer: inputs that are valid but cannot work', function () {
           .and.match(/\[InvalidMirror\]$/);
     });
 
-    it('skopeo: every pull through such an entry fails before any registry is asked ("repository name must be canonical")', async () => {
+    it('skopeo 1.9.3 and containers/image 5.42.1: every pull through such an entry fails before any registry is asked ("repository name must be canonical")', async () => {
       const tree = await handWritten(
         {
           [DROP_IN]: `[[registry]]\nprefix = "${source.host}/team/app"\nlocation = "${source.host}/team/app"\ninsecure = true\n\n[[registry.mirror]]\nlocation = "localhost"\n`,
         },
         dirs,
       );
-      for (const ref of [`${source.host}/team/app:v1`, `${source.host}/team/app@${onSource.manifestDigest}`]) {
-        const r = await copyOnNode(tree.out, ref);
-        const why = await explain(tree, r, { source });
+      for (const [c, ref] of containersImage().flatMap((c) =>
+        [`${source.host}/team/app:v1`, `${source.host}/team/app@${onSource.manifestDigest}`].map((ref) => [c, ref] as const),
+      )) {
+        const r = await c.pull(tree, ref);
+        const why = `${c.name}: ${await explain(tree, r, { source })}`;
         expect(r.code, why).to.not.equal(0);
         expect(r.stderr, why).to.include('rewriting reference: repository name must be canonical');
         // The source holds the image: it was never asked, the pull failed while rewriting the reference.
@@ -82,14 +104,17 @@ describe('consumer: inputs that are valid but cannot work', function () {
       }
     });
 
-    it('with the repository path on the mirror, the same entry renders and the pull is served by the mirror', async () => {
+    it('with the repository path on the mirror, the same entry renders and the pull is served by the mirror (both containers/image versions)', async () => {
       const fixed = [{ source: `${source.host}/team/app`, mirrors: [`${mirror.host}/team/app`] }];
       const r = await renderOk([itms('fixed', fixed), registryAccess('plain', plainHTTP(source.host, mirror.host))]);
-      const pulled = await copyOnNode(r.out, `${source.host}/team/app:v1`);
-      const why = await explain(r, pulled, { source, mirror });
-      expect(pulled.code, why).to.equal(0);
-      expect(statusesOf(mirror, '/v2/team/app/manifests/v1'), why).to.deep.equal([200]);
-      expect(source.connections(), why).to.equal(0);
+      for (const c of containersImage()) {
+        world.clearLogs();
+        const pulled = await c.pull(r, `${source.host}/team/app:v1`);
+        const why = `${c.name}: ${await explain(r, pulled, { source, mirror })}`;
+        expect(pulled.code, why).to.equal(0);
+        expect(statusesOf(mirror, '/v2/team/app/manifests/v1'), why).to.deep.equal([200]);
+        expect(source.connections(), why).to.equal(0);
+      }
     });
   });
 
@@ -103,25 +128,28 @@ describe('consumer: inputs that are valid but cannot work', function () {
       expect(warning, r.result.stderr).to.include(`a pull of a.example.test:5000/ns/app becomes "${mirror.host}/cache:5000/ns/app"`);
     });
 
-    it('skopeo: a mirror with a path serves pulls without a port, and a pull with a port fails on the rewritten reference', async () => {
+    it('skopeo 1.9.3 and containers/image 5.42.1: a mirror with a path serves pulls without a port, and a pull with a port fails on the rewritten reference', async () => {
       const r = await renderOk([
         itms('wild', [{ source: '*.example.test', mirrors: [`${mirror.host}/cache`] }]),
         registryAccess('plain', plainHTTP(mirror.host)),
       ]);
-      const plain = await copyOnNode(r.out, 'a.example.test/team/app:v1');
-      let why = await explain(r, plain, { mirror });
-      expect(plain.code, why).to.equal(0);
-      expect(statusesOf(mirror, '/v2/cache/team/app/manifests/v1'), why).to.deep.equal([200]);
+      for (const c of containersImage()) {
+        world.clearLogs();
+        const plain = await c.pull(r, 'a.example.test/team/app:v1');
+        let why = `${c.name}: ${await explain(r, plain, { mirror })}`;
+        expect(plain.code, why).to.equal(0);
+        expect(statusesOf(mirror, '/v2/cache/team/app/manifests/v1'), why).to.deep.equal([200]);
 
-      world.clearLogs();
-      const withPort = await copyOnNode(r.out, 'a.example.test:5000/team/app:v1');
-      why = await explain(r, withPort, { mirror });
-      expect(withPort.code, why).to.not.equal(0);
-      expect(withPort.stderr, why).to.include('rewriting reference: invalid reference format');
-      expect(mirror.requests(), why).to.deep.equal([]);
+        world.clearLogs();
+        const withPort = await c.pull(r, 'a.example.test:5000/team/app:v1');
+        why = `${c.name}: ${await explain(r, withPort, { mirror })}`;
+        expect(withPort.code, why).to.not.equal(0);
+        expect(withPort.stderr, why).to.include('rewriting reference: invalid reference format');
+        expect(mirror.requests(), why).to.deep.equal([]);
+      }
     });
 
-    it("skopeo: a bare mirror host is contacted on the pulled host's port", async () => {
+    it("skopeo 1.9.3 and containers/image 5.42.1: a bare mirror host is contacted on the pulled host's port", async () => {
       // 127.0.0.1 without a port: the mirror's own port would be 443. The pull names the test mirror's port instead.
       const r = await renderOk([
         itms('wild', [{ source: '*.example.test', mirrors: ['127.0.0.1'] }]),
@@ -129,10 +157,13 @@ describe('consumer: inputs that are valid but cannot work', function () {
       ]);
       expect(r.result.stderr).to.include(`goes to "127.0.0.1:5000/ns/app", port 5000 of the mirror instead of its own`);
       const port = mirror.host.split(':')[1];
-      const pulled = await copyOnNode(r.out, `a.example.test:${port}/team/app:v1`);
-      const why = await explain(r, pulled, { mirror });
-      expect(pulled.code, why).to.equal(0);
-      expect(statusesOf(mirror, '/v2/team/app/manifests/v1'), why).to.deep.equal([200]);
+      for (const c of containersImage()) {
+        world.clearLogs();
+        const pulled = await c.pull(r, `a.example.test:${port}/team/app:v1`);
+        const why = `${c.name}: ${await explain(r, pulled, { mirror })}`;
+        expect(pulled.code, why).to.equal(0);
+        expect(statusesOf(mirror, '/v2/team/app/manifests/v1'), why).to.deep.equal([200]);
+      }
     });
   });
 
@@ -151,7 +182,7 @@ describe('consumer: inputs that are valid but cannot work', function () {
         .and.match(/\[InvalidSource\]$/);
     });
 
-    it('written as is, neither consumer applies the rule to a pull of the host: the blocked source is contacted', async () => {
+    it('written as is, no consumer version applies the rule to a pull of the host: the blocked source is contacted', async () => {
       const upper = `LOCALHOST:${port()}`;
       const tree = await handWritten(
         {
@@ -165,27 +196,21 @@ describe('consumer: inputs that are valid but cannot work', function () {
         dirs,
       );
       const ref = `localhost:${port()}/team/app@${onSource.manifestDigest}`;
-      for (const c of [
-        { name: 'skopeo', pull: () => copyOnNode(tree.out, ref) },
-        { name: 'containerd', pull: async () => (await world.containerd()).fetch(tree.hostsDir, ref) },
-      ]) {
+      for (const c of everyConsumer(world)) {
         world.clearLogs();
-        const r = await c.pull();
+        const r = await c.pull(tree, ref);
         const why = `${c.name}: ${await explain(tree, r, { source, mirror })}`;
         expect(source.connections(), why).to.be.greaterThan(0);
         expect(manifestRequests(mirror, 'team/app'), why).to.deep.equal([]);
       }
     });
 
-    it('written in lower case, as the message says, both consumers pull from the mirror and never contact the source', async () => {
+    it('written in lower case, as the message says, every consumer version pulls from the mirror and never contacts the source', async () => {
       const r = await renderOk(docs('localhost'));
       const ref = `localhost:${port()}/team/app@${onMirror.manifestDigest}`;
-      for (const c of [
-        { name: 'skopeo', pull: () => copyOnNode(r.out, ref) },
-        { name: 'containerd', pull: async () => (await world.containerd()).fetch(r.hostsDir, ref) },
-      ]) {
+      for (const c of everyConsumer(world)) {
         world.clearLogs();
-        const pulled = await c.pull();
+        const pulled = await c.pull(r, ref);
         const why = `${c.name}: ${await explain(r, pulled, { source, mirror })}`;
         expect(pulled.code, why).to.equal(0);
         expect(statusesOf(mirror, `/v2/team/app/manifests/${onMirror.manifestDigest}`), why).to.deep.equal([200]);

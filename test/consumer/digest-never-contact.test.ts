@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { idms, plainHTTP, registryAccess } from './lib/inputs.js';
 import type { Registry } from './lib/registry.js';
 import { renderOk, type Rendered } from './lib/render.js';
-import { consumers, explain, lines, manifestRequests, statusesOf, World, type TestImage } from './lib/world.js';
+import { consumers, containerdConsumers, containersImageConsumers, explain, lines, manifestRequests, statusesOf, World, type TestImage } from './lib/world.js';
 
 describe('consumer: IDMS mirror with NeverContactSource', function () {
   const world = new World();
@@ -39,7 +39,7 @@ describe('consumer: IDMS mirror with NeverContactSource', function () {
   beforeEach(() => world.clearLogs());
 
   for (const c of consumers(world)) {
-    it(`${c.name}: pulls by digest from the mirror with zero connections to the source`, async function () {
+    it(`${c.label}: pulls by digest from the mirror with zero connections to the source`, async function () {
       const r = await c.pull(rendered, `${source.host}/team/app@${img.manifestDigest}`);
       const why = await explain(rendered, r, { source, mirror });
       expect(r.code, why).to.equal(0);
@@ -49,7 +49,7 @@ describe('consumer: IDMS mirror with NeverContactSource', function () {
       expect(source.connections(), why).to.equal(0);
     });
 
-    it(`${c.name}: fails for a digest missing on the mirror, still without contacting the source`, async function () {
+    it(`${c.label}: fails for a digest missing on the mirror, still without contacting the source`, async function () {
       const r = await c.pull(rendered, `${source.host}/team/app@${onlyAtSource.manifestDigest}`);
       const why = await explain(rendered, r, { source, mirror });
       expect(r.code, why).to.not.equal(0);
@@ -58,12 +58,12 @@ describe('consumer: IDMS mirror with NeverContactSource', function () {
       expect(source.connections(), why).to.equal(0);
     });
 
-    it(`${c.name}: fails a tag pull (only digest mirrors exist) without contacting the source`, async function () {
+    it(`${c.label}: fails a tag pull (only digest mirrors exist) without contacting the source`, async function () {
       const r = await c.pull(rendered, `${source.host}/team/app:${img.tag}`);
       const why = await explain(rendered, r, { source, mirror });
       expect(r.code, why).to.not.equal(0);
       // containerd: the mirror lacks "resolve" and the source is replaced; skopeo: the source is blocked.
-      expect(r.stderr, why).to.match(c.name === 'containerd' ? /no resolve hosts/ : /blocked/);
+      expect(r.stderr, why).to.match(c.family === 'containerd' ? /no resolve hosts/ : /blocked/);
       expect(manifestRequests(mirror, 'team/app'), why).to.deep.equal([]);
       expect(source.connections(), why).to.equal(0);
     });
@@ -72,22 +72,24 @@ describe('consumer: IDMS mirror with NeverContactSource', function () {
   // The policy is for the repository team/app. containerd configures whole
   // hosts, so there it blocks every repository of the source host; the CLI
   // says so (HostWideWidening), and this pins what the consumers really do.
-  it('skopeo: another repository of the source host is still pulled from the source', async function () {
-    const [skopeo] = consumers(world);
-    const r = await skopeo!.pull(rendered, `${source.host}/other/app@${otherRepo.manifestDigest}`);
-    const why = await explain(rendered, r, { source, mirror });
-    expect(r.code, why).to.equal(0);
-    expect(statusesOf(source, `/v2/other/app/manifests/${otherRepo.manifestDigest}`), why).to.deep.equal([200]);
-    expect(mirror.requests(), why).to.deep.equal([]);
-  });
+  for (const c of containersImageConsumers(world)) {
+    it(`${c.label}: another repository of the source host is still pulled from the source`, async function () {
+      const r = await c.pull(rendered, `${source.host}/other/app@${otherRepo.manifestDigest}`);
+      const why = await explain(rendered, r, { source, mirror });
+      expect(r.code, why).to.equal(0);
+      expect(statusesOf(source, `/v2/other/app/manifests/${otherRepo.manifestDigest}`), why).to.deep.equal([200]);
+      expect(mirror.requests(), why).to.deep.equal([]);
+    });
+  }
 
-  it('containerd: the block is host-wide, as the CLI warns: another repository fails without contacting the source', async function () {
-    expect(rendered.result.stderr).to.match(/never contacts .* for any repository.*\[HostWideWidening\]/);
-    const [, containerd] = consumers(world);
-    const r = await containerd!.pull(rendered, `${source.host}/other/app@${otherRepo.manifestDigest}`);
-    const why = await explain(rendered, r, { source, mirror });
-    expect(r.code, why).to.not.equal(0);
-    expect(statusesOf(mirror, `/v2/other/app/manifests/${otherRepo.manifestDigest}`), why).to.deep.equal([404]);
-    expect(source.connections(), why).to.equal(0);
-  });
+  for (const c of containerdConsumers(world)) {
+    it(`${c.label}: the block is host-wide, as the CLI warns: another repository fails without contacting the source`, async function () {
+      expect(rendered.result.stderr).to.match(/never contacts .* for any repository.*\[HostWideWidening\]/);
+      const r = await c.pull(rendered, `${source.host}/other/app@${otherRepo.manifestDigest}`);
+      const why = await explain(rendered, r, { source, mirror });
+      expect(r.code, why).to.not.equal(0);
+      expect(statusesOf(mirror, `/v2/other/app/manifests/${otherRepo.manifestDigest}`), why).to.deep.equal([404]);
+      expect(source.connections(), why).to.equal(0);
+    });
+  }
 });

@@ -48,7 +48,7 @@ describe('consumer: AllowContactingSource falls back to the source', function ()
 
   for (const c of consumers(world)) {
     for (const { pool, ref, manifest } of refs) {
-      it(`${c.name}: ${pool} pull falls back to the source when the mirror lacks the image`, async function () {
+      it(`${c.label}: ${pool} pull falls back to the source when the mirror lacks the image`, async function () {
         const r = await c.pull(rendered, ref(emptySource.host));
         const why = await explain(rendered, r, { source: emptySource, mirror: emptyMirror });
         expect(r.code, why).to.equal(0);
@@ -57,7 +57,7 @@ describe('consumer: AllowContactingSource falls back to the source', function ()
         expect(lines(emptySource.requestsFor('team/app')), why).to.include(`GET /v2/team/app/blobs/${img.layerDigest} 200`);
       });
 
-      it(`${c.name}: ${pool} pull falls back to the source when the mirror is down`, async function () {
+      it(`${c.label}: ${pool} pull falls back to the source when the mirror is down`, async function () {
         const r = await c.pull(rendered, ref(downSource.host));
         const why = await explain(rendered, r, { source: downSource });
         expect(r.code, why).to.equal(0);

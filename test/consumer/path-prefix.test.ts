@@ -52,7 +52,7 @@ describe('consumer: mirror with a path prefix', function () {
   for (const c of consumers(world)) {
     for (const { what, source, repo, prefix, img } of cases) {
       for (const byDigest of [true, false]) {
-        it(`${c.name}: ${what}, by ${byDigest ? 'digest' : 'tag'}, pulls from mirror/${prefix}/${repo}`, async function () {
+        it(`${c.label}: ${what}, by ${byDigest ? 'digest' : 'tag'}, pulls from mirror/${prefix}/${repo}`, async function () {
           const [i, src] = [img(), source()];
           const reference = byDigest ? i.manifestDigest : i.tag;
           const r = await c.pull(rendered, `${src.host}/${repo}${byDigest ? '@' : ':'}${reference}`);

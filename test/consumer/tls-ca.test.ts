@@ -53,7 +53,7 @@ describe('consumer: TLS mirror with a private CA', function () {
   beforeEach(() => world.clearLogs());
 
   for (const c of consumers(world)) {
-    it(`${c.name}: trusts the mirror with the rendered CA and pulls from it`, async function () {
+    it(`${c.label}: trusts the mirror with the rendered CA and pulls from it`, async function () {
       const out = rendered.allowWithCA;
       const r = await c.pull(out, `${source.host}/team/app@${img.manifestDigest}`);
       const why = await explain(out, r, { source, mirror });
@@ -63,7 +63,7 @@ describe('consumer: TLS mirror with a private CA', function () {
       expect(source.connections(), why).to.equal(0);
     });
 
-    it(`${c.name}: without the CA rejects the mirror (x509) and falls back to the source`, async function () {
+    it(`${c.label}: without the CA rejects the mirror (x509) and falls back to the source`, async function () {
       const out = rendered.allowNoCA;
       const r = await c.pull(out, `${source.host}/team/app@${img.manifestDigest}`);
       const why = await explain(out, r, { source, mirror });
@@ -74,7 +74,7 @@ describe('consumer: TLS mirror with a private CA', function () {
       expect(statusesOf(source, `/v2/team/app/manifests/${img.manifestDigest}`), why).to.deep.equal([200]);
     });
 
-    it(`${c.name}: without the CA and with NeverContactSource fails with x509, source untouched`, async function () {
+    it(`${c.label}: without the CA and with NeverContactSource fails with x509, source untouched`, async function () {
       const out = rendered.neverNoCA;
       const r = await c.pull(out, `${source.host}/team/app@${img.manifestDigest}`);
       const why = await explain(out, r, { source, mirror });

@@ -20,6 +20,8 @@ export interface Rendered {
   /** `<out>/etc/containerd/certs.d`: what `ctr --hosts-dir` gets. */
   hostsDir: string;
   result: RunResult;
+  /** With `machineConfig: true` (and a target): the file `--machineconfig` wrote. */
+  machineConfig?: string;
 }
 
 // Rendered trees are read until the end of a test file; they are removed
@@ -34,7 +36,14 @@ function cliBuilt(): boolean {
 }
 
 /** Writes `docs` as one multi-document YAML file and runs `image-mirror render` on it. */
-export async function render(docs: readonly Doc[], opts: { target?: string } = {}): Promise<Rendered> {
+export interface RenderOptions {
+  /** `--target ns/nodepool`. */
+  target?: string;
+  /** Also write the NodePool's MachineConfig (`--machineconfig`), as the operator publishes it. */
+  machineConfig?: boolean;
+}
+
+export async function render(docs: readonly Doc[], opts: RenderOptions = {}): Promise<Rendered> {
   if (!cliBuilt()) throw new Error(`${CLI_MAIN} is missing: build first (npx tsc -p .)`);
   const dir = await tempDir('render');
   renderDirs.push(dir);
@@ -43,13 +52,15 @@ export async function render(docs: readonly Doc[], opts: { target?: string } = {
   const out = join(dir, 'out');
   const args = [CLI, 'render', '--out', out];
   if (opts.target) args.push('--target', opts.target);
+  const machineConfig = opts.machineConfig ? join(dir, 'machineconfig.json') : undefined;
+  if (machineConfig) args.push('--machineconfig', machineConfig);
   args.push(input);
   const result = await run(process.execPath, args, { timeoutMs: 30_000 });
-  return { out, hostsDir: join(out, 'etc', 'containerd', 'certs.d'), result };
+  return { out, hostsDir: join(out, 'etc', 'containerd', 'certs.d'), result, ...(machineConfig ? { machineConfig } : {}) };
 }
 
 /** Like `render`, but throws with the CLI's output unless it exits 0. */
-export async function renderOk(docs: readonly Doc[], opts: { target?: string } = {}): Promise<Rendered> {
+export async function renderOk(docs: readonly Doc[], opts: RenderOptions = {}): Promise<Rendered> {
   const r = await render(docs, opts);
   if (r.result.code !== 0) {
     throw new Error(`image-mirror render exited ${r.result.code}\n${r.result.stderr}${r.result.stdout}`);

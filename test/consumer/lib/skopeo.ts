@@ -1,5 +1,7 @@
-// skopeo 1.9 (containers/image 5.23) as a consumer of the rendered
-// `/etc/containers` files, and as the tool that pushes test images.
+// skopeo 1.9 (containers/image 5.23) and imagecopy (the current
+// containers/image, e2e/runtimes/imagecopy, skopeo's command line for copy and
+// inspect --raw) as consumers of the rendered `/etc/containers` files, and
+// skopeo as the tool that pushes test images.
 //
 // How skopeo finds its files, and what the harness does about it:
 // - registries.conf: `/etc/containers/registries.conf` plus every drop-in in
@@ -81,19 +83,20 @@ function hermeticEnv(home: string): NodeJS.ProcessEnv {
 }
 
 /**
- * Runs `skopeo --debug ARGS` as a node with the rendered files installed
- * would. `--authfile` points at the rendered auth.json, or at a file that
- * does not exist when none was rendered (so no ambient credentials leak in).
+ * Runs `TOOL --debug ARGS` (skopeo, or imagecopy with the same arguments) as
+ * a node with the rendered files installed would. `--authfile` points at the
+ * rendered auth.json, or at a file that does not exist when none was
+ * rendered (so no ambient credentials leak in).
  */
-export async function skopeoOnNode(rendered: string, args: readonly string[]): Promise<RunResult> {
+export async function skopeoOnNode(rendered: string, args: readonly string[], tool = 'skopeo'): Promise<RunResult> {
   const etc = await tempDir('etc-containers');
   try {
     await nodeEtcContainers(rendered, etc);
     const authfile = join(rendered, 'etc', 'containers', 'auth.json');
     const authArgs = ['--authfile', (await exists(authfile)) ? authfile : join(etc, 'no-auth.json')];
     const [verb = '', ...rest] = args;
-    const script = 'mount --bind "$1" /etc/containers && shift && exec skopeo "$@"';
-    return await run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', etc, '--debug', verb, ...authArgs, ...rest], {
+    const script = 'mount --bind "$1" /etc/containers && shift && exec "$@"';
+    return await run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', etc, tool, '--debug', verb, ...authArgs, ...rest], {
       timeoutMs: 60_000,
       env: hermeticEnv(etc),
     });
@@ -103,16 +106,16 @@ export async function skopeoOnNode(rendered: string, args: readonly string[]): P
 }
 
 /** `skopeo copy docker://REF dir:TMP` on the node: the operation a pull performs. */
-export async function copyOnNode(rendered: string, ref: string): Promise<RunResult> {
+export async function copyOnNode(rendered: string, ref: string, tool = 'skopeo'): Promise<RunResult> {
   const dest = await tempDir('skopeo-dest');
   try {
-    return await skopeoOnNode(rendered, ['copy', `docker://${ref}`, `dir:${dest}`]);
+    return await skopeoOnNode(rendered, ['copy', `docker://${ref}`, `dir:${dest}`], tool);
   } finally {
     await removeDir(dest);
   }
 }
 
 /** `skopeo inspect --raw docker://REF` on the node: fetches only the manifest. */
-export function inspectRawOnNode(rendered: string, ref: string): Promise<RunResult> {
-  return skopeoOnNode(rendered, ['inspect', '--raw', `docker://${ref}`]);
+export function inspectRawOnNode(rendered: string, ref: string, tool = 'skopeo'): Promise<RunResult> {
+  return skopeoOnNode(rendered, ['inspect', '--raw', `docker://${ref}`], tool);
 }

@@ -1,13 +1,15 @@
 // What a scenario file needs, started once per file: registries, one
-// containerd daemon, images to push, and the two consumers behind one
-// interface so every scenario runs the same checks for skopeo and containerd.
+// containerd daemon per release, images to push, and the consumers behind
+// one interface so every scenario runs the same checks for each of them:
+// skopeo 1.9.3 and the current containers/image, containerd 1.6.20 and 2.x.
 import { Containerd } from './containerd.js';
 import { writeOciLayout, type OciImage } from './oci.js';
 import { removeDir, tempDir, type RunResult } from './proc.js';
 import { Registry, type RegistryOptions, type RequestRecord } from './registry.js';
 import { describeRendered, type Rendered } from './render.js';
 import type { Runtime } from '../../../src/explain/types.js';
-import { expectAsPredicted, openWindow, runtimeOf } from './oracle.js';
+import { expectAsPredicted, openWindow } from './oracle.js';
+import { containerdRuntimes, containersImageRuntimes, DEBIAN_CONTAINERD, type ContainerdRuntime, type ContainersImageRuntime } from './runtimes.js';
 import { copyOnNode, push } from './skopeo.js';
 
 export interface TestImage extends OciImage {
@@ -18,7 +20,7 @@ export interface TestImage extends OciImage {
 export class World {
   private readonly registries: Registry[] = [];
   private readonly dirs: string[] = [];
-  private daemon: Containerd | undefined;
+  private readonly daemons = new Map<string, Promise<Containerd>>();
 
   /** Starts a registry that is stopped with the world. */
   async registry(opts: RegistryOptions = {}): Promise<Registry> {
@@ -27,9 +29,14 @@ export class World {
     return r;
   }
 
-  async containerd(): Promise<Containerd> {
-    this.daemon ??= await Containerd.start();
-    return this.daemon;
+  /** The file's daemon of that release (default: Debian's 1.6.20), started on first use. */
+  containerd(runtime: ContainerdRuntime = DEBIAN_CONTAINERD): Promise<Containerd> {
+    let d = this.daemons.get(runtime.label);
+    if (!d) {
+      d = Containerd.start(runtime);
+      this.daemons.set(runtime.label, d);
+    }
+    return d;
   }
 
   /** A new image whose digests differ from every other image with another marker. */
@@ -58,27 +65,58 @@ export class World {
 
   async stop(): Promise<void> {
     await Promise.all(this.registries.map((r) => r.stop()));
-    if (this.daemon) await this.daemon.stop();
+    await Promise.all([...this.daemons.values()].map(async (d) => (await d.catch(() => undefined))?.stop()));
     await Promise.all(this.dirs.map(removeDir));
   }
 }
 
 /** A program that pulls an image the way a node's runtime would. */
 export interface Consumer {
-  name: 'skopeo' | 'containerd';
+  /** containers/image (skopeo, CRI-O, podman) or containerd: which files it reads, how it behaves. */
+  family: 'containers-image' | 'containerd';
+  /** Program and version, e.g. `skopeo 1.9.3`, `containerd 2.4.2`: test titles say which one ran. */
+  label: string;
+  runtime: ContainersImageRuntime | ContainerdRuntime;
   pull(rendered: Rendered, ref: string): Promise<RunResult>;
 }
 
 /**
- * skopeo copies to a directory; containerd fetches into its content store.
- * Every pull is checked against explain's prediction (oracle.ts).
+ * Every consumer version, containers/image first: skopeo 1.9.3 and the
+ * current containers/image copy to a directory; containerd 1.6.20 and 2.x
+ * fetch into a private daemon's content store. Every pull is checked
+ * against explain's prediction for its family (oracle.ts).
  */
 export function consumers(world: World): Consumer[] {
-  const list: Consumer[] = [
-    { name: 'skopeo', pull: (r, ref) => copyOnNode(r.out, ref) },
-    { name: 'containerd', pull: async (r, ref) => (await world.containerd()).fetch(r.hostsDir, ref) },
-  ];
-  return list.map((c) => ({ ...c, pull: (r, ref) => world.asPredicted(runtimeOf(c.name), r, ref, () => c.pull(r, ref)) }));
+  return [...containersImageConsumers(world), ...containerdConsumers(world)];
+}
+
+export function containersImageConsumers(world: World): Consumer[] {
+  return containersImageRuntimes().map((rt) => ({
+    family: 'containers-image',
+    label: rt.label,
+    runtime: rt,
+    pull: (r: Rendered, ref: string) => world.asPredicted('containers-image', r, ref, () => copyOnNode(r.out, ref, rt.bin)),
+  }));
+}
+
+export function containerdConsumers(world: World): Consumer[] {
+  return containerdRuntimes().map((rt) => ({
+    family: 'containerd',
+    label: rt.label,
+    runtime: rt,
+    pull: (r: Rendered, ref: string) => world.asPredicted('containerd', r, ref, async () => (await world.containerd(rt)).fetch(r.hostsDir, ref)),
+  }));
+}
+
+/** What each registry saw, in arrival order: the scenario's result, as plain data. */
+export interface Observed {
+  connections: number;
+  requests: RequestRecord[];
+}
+
+/** A snapshot of every named registry's record (for assertions, reports, or comparing consumers). */
+export function observe(regs: Record<string, Registry>): Record<string, Observed> {
+  return Object.fromEntries(Object.entries(regs).map(([name, r]) => [name, { connections: r.connections(), requests: r.requests() }]));
 }
 
 /** Requests for manifests of `repo` (by tag or digest). */

@@ -34,11 +34,42 @@ describe('containerd config_path check', () => {
       reason: 'ConfigPathSet',
     },
     {
-      why: 'version 3 file with the version 2 key (wrong place)',
+      why: 'version 3 file with the version 2 key (wrong place): 2.x then uses its default list, which CRI pulls ignore',
       text: 'version = 3\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n',
       status: 'False',
-      reason: 'ConfigPathNotSet',
+      reason: 'ConfigPathListIgnored',
     },
+    {
+      why: 'version 3, config_path unset: the 2.x default is a list, which the transfer service reads as one directory',
+      text: 'version = 3\n',
+      status: 'False',
+      reason: 'ConfigPathListIgnored',
+    },
+    {
+      why: 'version 3, empty config_path: same default',
+      text: 'version = 3\n[plugins."io.containerd.cri.v1.images".registry]\n  config_path = ""\n',
+      status: 'False',
+      reason: 'ConfigPathListIgnored',
+    },
+    {
+      why: 'version 3, a list naming the directory: ignored by transfer-service pulls',
+      text: 'version = 3\n[plugins."io.containerd.cri.v1.images".registry]\n  config_path = "/etc/containerd/certs.d:/etc/docker/certs.d"\n',
+      status: 'False',
+      reason: 'ConfigPathListIgnored',
+    },
+    {
+      why: 'version 3, the default with use_local_image_pull (the client-side pull splits the list)',
+      text: 'version = 3\n[plugins."io.containerd.cri.v1.images"]\n  use_local_image_pull = true\n',
+      status: 'True',
+      reason: 'ConfigPathDefault',
+    },
+    {
+      why: 'version 3, a list with use_local_image_pull',
+      text: 'version = 3\n[plugins."io.containerd.cri.v1.images"]\n  use_local_image_pull = true\n[plugins."io.containerd.cri.v1.images".registry]\n  config_path = "/etc/docker/certs.d:/etc/containerd/certs.d"\n',
+      status: 'True',
+      reason: 'ConfigPathSet',
+    },
+
     {
       why: 'empty config_path (containerd config default)',
       text: 'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = ""\n',
@@ -67,6 +98,12 @@ describe('containerd config_path check', () => {
       expect(r.message).to.include('/etc/containerd/');
     });
   }
+
+  it('version 3 default with use_local_image_pull, but the agent writes elsewhere: ConfigPathMismatch', () => {
+    const r = evaluateContainerdConfig([doc('version = 3\n[plugins."io.containerd.cri.v1.images"]\n  use_local_image_pull = true\n')], '/srv/certs.d');
+    expect([r.status, r.reason]).to.deep.equal(['False', 'ConfigPathMismatch']);
+    expect(r.message).to.include("2.x's default");
+  });
 
   it('a later import overrides the main file, as containerd merges them', () => {
     const main = doc('version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/elsewhere"\n');

@@ -1,9 +1,58 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { orderMirrors } from '../../../src/merge/order.js';
+import { orderMirrors, topologicalOrder } from '../../../src/merge/order.js';
 import { orders } from './build.js';
 
 const S = 'src.io/app';
+
+// runtime-utils pkg/registries topo_test.go, case by case: each string of two
+// letters is an edge. Upper and lower case are two copies of one shape in
+// disconnected components, so the rows also pin how components interleave
+// (the FIFO queue takes them turn by turn). No source: this is upstream's sort
+// exactly. Edge order is rotated and reversed inside the test, as upstream does.
+const upstreamTopo: Array<{ name: string; edges: string[]; isolated?: string; want: string }> = [
+  { name: 'Empty', edges: [], want: '' },
+  { name: 'Shared-from', edges: ['AB', 'AC', 'AD', 'ab', 'ac', 'ad'], want: 'AaBCDbcd' },
+  { name: 'Shared-to', edges: ['AD', 'BD', 'CD', 'ad', 'bd', 'cd'], want: 'ABCabcDd' },
+  { name: 'Path', edges: ['AB', 'BC', 'CD', 'DE', 'ab', 'bc', 'cd', 'de'], want: 'AaBbCcDdEe' },
+  { name: 'Complete loop', edges: ['AB', 'BC', 'CD', 'DA', 'ab', 'bc', 'cd', 'da'], want: 'ABCDabcd' },
+  { name: 'Loop with extra input and output', edges: ['AB', 'BC', 'CD', 'DB', 'DE', 'ab', 'bc', 'cd', 'db', 'de'], want: 'AaBCDEbcde' },
+  { name: 'add a new node to single node graph', edges: [], isolated: 'A', want: 'A' },
+  { name: 'add an isolate node to connected graph', edges: ['AD', 'AC', 'AB', 'BC'], isolated: 'E', want: 'AEBDC' },
+];
+
+const pairs = (edges: readonly string[]): Array<[string, string]> => edges.map((e) => [e.charAt(0), e.charAt(1)]);
+
+describe("topologicalOrder: runtime-utils' topo_test cases", () => {
+  for (const row of upstreamTopo) {
+    it(`${row.name} gives ${row.want || '(nothing)'}`, () => {
+      for (const edges of orders(pairs(row.edges))) {
+        const isolated = row.isolated ? [row.isolated] : [];
+        expect(topologicalOrder(edges, isolated).join(''), JSON.stringify(edges)).to.equal(row.want);
+      }
+    });
+  }
+
+  // The one change (SPEC §2.3): a cycle break skips the source while another node is left.
+  const withSource: Array<{ why: string; edges: string[]; source: string; want: string }> = [
+    { why: 'Complete loop: upstream breaks at A; with A as the source the break takes B', edges: ['AB', 'BC', 'CD', 'DA'], source: 'A', want: 'BCDA' },
+    {
+      why: 'Loop with extra input and output: the break would take B; with B as the source it takes C',
+      edges: ['AB', 'BC', 'CD', 'DB', 'DE'],
+      source: 'B',
+      want: 'ACDBE',
+    },
+    { why: 'a source outside the cycle changes nothing', edges: ['AB', 'BC', 'CD', 'DA'], source: 'E', want: 'ABCD' },
+    { why: 'a two-node cycle whose smaller node is the source starts at the other', edges: ['AB', 'BA'], source: 'A', want: 'BA' },
+  ];
+  for (const row of withSource) {
+    it(row.why, () => {
+      for (const edges of orders(pairs(row.edges))) {
+        expect(topologicalOrder(edges, [], row.source).join(''), JSON.stringify(edges)).to.equal(row.want);
+      }
+    });
+  }
+});
 
 describe('orderMirrors (SPEC §2.3)', () => {
   const table: Array<{ why: string; lists: string[][]; want: string[]; source?: string }> = [
@@ -17,6 +66,22 @@ describe('orderMirrors (SPEC §2.3)', () => {
       want: ['a', 'b', 'c'],
     },
     { why: 'SPEC example: unrelated lists tie, byte order decides', lists: [['b'], ['a']], want: ['a', 'b'] },
+    {
+      why: 'OpenShift: [m2, m1] + [m3] gives m2, m3, m1 (FIFO: m3 was ready before m1 was freed)',
+      source: 'reg.io/ns',
+      lists: [['m2.mirror/ns', 'm1.mirror/ns'], ['m3.mirror/ns']],
+      want: ['m2.mirror/ns', 'm3.mirror/ns', 'm1.mirror/ns'],
+    },
+    {
+      why: 'FIFO, not smallest first: a, freed by b, waits behind c, which was ready from the start',
+      lists: [['b', 'a'], ['c']],
+      want: ['b', 'c', 'a'],
+    },
+    {
+      why: 'successors freed by one node join the queue sorted',
+      lists: [['k', 'q'], ['k', 'p'], ['z']],
+      want: ['k', 'z', 'p', 'q'],
+    },
     {
       why: 'the same list twice counts once',
       lists: [
@@ -59,13 +124,22 @@ describe('orderMirrors (SPEC §2.3)', () => {
       want: ['m', 'n'],
     },
     {
-      why: 'breaking a cycle never lets a node jump ahead of its predecessors',
+      why: 'as upstream, a cycle break takes the first unused node even when it waits on the cycle ([y, a] says y before a)',
       lists: [
         ['x', 'y'],
         ['y', 'x'],
         ['y', 'a'],
       ],
-      want: ['x', 'y', 'a'],
+      want: ['a', 'x', 'y'],
+    },
+    {
+      why: 'as upstream, the source can be freed before the rest of a cycle, and then stays a mirror at that point',
+      source: 'S',
+      lists: [
+        ['c', 'd', 'b'],
+        ['d', 'c', 'b'],
+      ],
+      want: ['b', 'S', 'c', 'd'],
     },
     {
       why: 'a three-node cycle starts at its smallest node',

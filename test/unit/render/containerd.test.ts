@@ -3,6 +3,7 @@ import { parse } from 'smol-toml';
 import { merge } from '../../../src/merge/index.js';
 import type { MergeInputs, MirrorModel, Pool, RenderWarning } from '../../../src/model/types.js';
 import { renderContainerd } from '../../../src/render/containerd.js';
+import { MIRROR_DIAL_TIMEOUT } from '../../../src/render/hosts-toml.js';
 import type { NodeFile } from '../../../src/render/types.js';
 import { access, digest, entry, inputs, orders, origin, scope, tag } from '../merge/build.js';
 
@@ -10,6 +11,7 @@ interface HostTable {
   capabilities?: string[];
   override_path?: boolean;
   skip_verify?: boolean;
+  dial_timeout?: string;
   ca?: string;
   client?: string[][];
   header?: Record<string, string>;
@@ -38,9 +40,25 @@ function render(i: MergeInputs): Rendered {
   const dirs = new Map<string, HostsFile>();
   for (const f of out.files) {
     const m = /^containerd\.(.+)\.hosts\.toml$/.exec(f.key);
-    if (m?.[1]) dirs.set(m[1], parse(f.content) as HostsFile);
+    if (m?.[1]) dirs.set(m[1], withoutDialTimeouts(m[1], parse(f.content) as HostsFile));
   }
   return { files, dirs, warnings: out.warnings };
+}
+
+/**
+ * Checks the one rule for `dial_timeout` (every table of a mirror has it, a
+ * table of the registry itself does not, the root never) and removes it, so
+ * the rows below compare everything else.
+ */
+function withoutDialTimeouts(dir: string, file: HostsFile): HostsFile {
+  const own = dir === '_default' ? undefined : dir.replace(/_(\d+)_$/, ':$1');
+  expect(file.dial_timeout, `${dir}: root`).to.equal(undefined);
+  for (const [url, table] of Object.entries(file.host ?? {})) {
+    const isMirror = new URL(url).host !== own;
+    expect(table.dial_timeout, `${dir}: ${url}`).to.equal(isMirror ? MIRROR_DIAL_TIMEOUT : undefined);
+    delete table.dial_timeout;
+  }
+  return file;
 }
 
 const codes = (r: Rendered): string[] => r.warnings.map((w) => `${w.code} ${w.source}`).sort();
