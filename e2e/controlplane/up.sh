@@ -57,7 +57,7 @@ make_pki() {
   local pki="$dir/pki"
   mkdir -p "$pki" && chmod 700 "$pki"
   local key
-  for key in ca serving admin sa; do
+  for key in ca serving admin sa $([[ "$nodes" == 1 ]] && echo kubelet-client); do
     openssl ecparam -name prime256v1 -genkey -noout -out "$pki/$key.key" 2>/dev/null
   done
   openssl req -x509 -new -key "$pki/ca.key" -sha256 -days 3650 -subj "/CN=image-mirror-local-ca" \
