@@ -70,7 +70,8 @@ cluster: system-deps build controlplane-build
 cluster-down:
 	e2e/cluster/down.sh .cluster --purge
 
-# kube-apiserver + etcd built from source into a cache outside git (e2e/controlplane).
+# kube-apiserver, etcd, kubelet, kube-controller-manager, kube-scheduler, kubectl and pause
+# built from source into a cache outside git (e2e/controlplane).
 .PHONY: controlplane-build
 controlplane-build:
 	e2e/controlplane/build.sh
