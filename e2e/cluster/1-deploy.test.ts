@@ -62,8 +62,17 @@ describe('cluster: the operator and the agent deployed from the image (kubectl a
     const leaders = await waitUntil('one leader in the metrics', async () => {
       const flags = await Promise.all(
         pods.map(async (p) => {
-          // Through the API server's proxy to the Pod's address, as Prometheus would scrape it.
-          const text = await cluster().kubectlOk(['get', '--raw', `/api/v1/namespaces/${OP_NS}/pods/${p.metadata?.name}:8080/proxy/metrics`]);
+          // From inside the Pod (kubectl exec: API server -> kubelet -> containerd), on the metrics port.
+          const text = await cluster().kubectlOk([
+            '-n',
+            OP_NS,
+            'exec',
+            p.metadata?.name as string,
+            '--',
+            'node',
+            '-e',
+            'fetch("http://127.0.0.1:8080/metrics").then((r) => r.text()).then((t) => process.stdout.write(t))',
+          ]);
           expect(text).to.include('# TYPE imagemirror_reconcile_total counter');
           return { name: p.metadata?.name as string, leader: sumSamples(text, 'imagemirror_is_leader', {}) };
         }),
@@ -91,15 +100,26 @@ describe('cluster: the operator and the agent deployed from the image (kubectl a
     const spec = ds.spec?.template.spec as NonNullable<V1DaemonSet['spec']>['template']['spec'] & object;
     const want = file.spec?.template.spec as typeof spec;
     expect(securityOf(spec)).to.deep.equal(securityOf(want));
-    expect(spec.volumes?.map((v) => ({ name: v.name, hostPath: v.hostPath }))).to.deep.equal(want.volumes?.map((v) => ({ name: v.name, hostPath: v.hostPath })));
-    expect(spec.hostNetwork ?? false).to.equal(false);
+    expect(spec.volumes?.map((v) => ({ name: v.name, hostPath: v.hostPath }))).to.deep.equal(
+      want.volumes?.map((v) => ({ name: v.name, hostPath: v.hostPath })),
+    );
+    // hostNetwork as shipped: each node has a network of its own, so every agent binds its metrics port.
+    expect({ hostNetwork: spec.hostNetwork ?? false, dnsPolicy: spec.dnsPolicy }).to.deep.equal({
+      hostNetwork: want.hostNetwork ?? false,
+      dnsPolicy: want.dnsPolicy ?? 'ClusterFirst',
+    });
     const pods = await podsOf(k, AGENT_NS, 'agent');
     expect(pods.map((p) => p.spec?.nodeName).sort()).to.deep.equal([...cluster().nodes].sort());
-    for (const p of pods) expect(p.status?.phase).to.equal('Running');
+    for (const p of pods) {
+      expect(p.status?.phase).to.equal('Running');
+      expect(p.status?.containerStatuses?.[0]?.restartCount, `${p.metadata?.name} restarts`).to.equal(0);
+    }
     // Each agent reported on its own Node that the files are installed and containerd reads them.
     await waitUntil('ImageMirrorConfigured=True on every node', async () => {
       const nodes = await k.core.listNode();
-      const ok = nodes.items.every((n) => n.status?.conditions?.some((c) => c.type === 'ImageMirrorConfigured' && c.status === 'True' && c.reason === 'Applied'));
+      const ok = nodes.items.every((n) =>
+        n.status?.conditions?.some((c) => c.type === 'ImageMirrorConfigured' && c.status === 'True' && c.reason === 'Applied'),
+      );
       return ok || undefined;
     });
   });
@@ -123,8 +143,14 @@ describe('cluster: the operator and the agent deployed from the image (kubectl a
         const lines = out.split('\n').filter((l) => l.trim() !== '');
         expect(lines.length, `${p.metadata?.name} log`).to.be.greaterThan(0);
         const parsed = lines.map((l) => JSON.parse(l) as { level: number; msg: string });
-        expect(parsed.every((l) => typeof l.level === 'number' && typeof l.msg === 'string'), out).to.equal(true);
-        expect(parsed.map((l) => l.msg), out).to.include(msg);
+        expect(
+          parsed.every((l) => typeof l.level === 'number' && typeof l.msg === 'string'),
+          out,
+        ).to.equal(true);
+        expect(
+          parsed.map((l) => l.msg),
+          out,
+        ).to.include(msg);
       }
     }
   });

@@ -11,7 +11,18 @@ import { deleteNamespace, waitUntil } from '../lib/kube.js';
 import { createNamespace, deleteCustom, putConfigMap, putCustom, putSecret } from '../operator/lib.js';
 import { removeDir, tempDir } from '../../test/consumer/lib/proc.js';
 import { makeServerCert } from '../../test/consumer/lib/tls.js';
-import { ClusterRegistry, contributes, deletePod, nodeFile, notContributing, pushFreshImage, runPod, waitApplied, workloadPod, type ClusterKube } from './harness.js';
+import {
+  ClusterRegistry,
+  contributes,
+  deletePod,
+  nodeFile,
+  notContributing,
+  pushFreshImage,
+  runPod,
+  waitApplied,
+  workloadPod,
+  type ClusterKube,
+} from './harness.js';
 import { cluster } from './hooks.js';
 
 const OURS = 'imagemirror.io/v1alpha1';
@@ -109,7 +120,10 @@ describe('cluster: Pods pull through the mirrors the agent installed', function 
     const img = await pushFreshImage(cluster(), [mirrorB], 'team/app', 'v2');
     await putIdms('cluster-tier-app', 'team/app', mirrorB);
     await waitApplied(k, nodes, idmsIn('cluster-tier-app'));
-    for (const node of nodes) expect(await nodeFile(cluster(), node, hostDir(source.host)), node).to.include(mirrorB.host).and.not.include(mirrorA.host);
+    for (const node of nodes)
+      expect(await nodeFile(cluster(), node, hostDir(source.host)), node)
+        .to.include(mirrorB.host)
+        .and.not.include(mirrorA.host);
     const [mS, mA, mB] = [await source.mark(), await mirrorA.mark(), await mirrorB.mark()];
     const node = nodes[nodes.length - 1] as string;
     const out = await runPod(k, pod('digest-b', node, `${source.host}/team/app@${img.manifestDigest}`));
@@ -174,7 +188,11 @@ describe('cluster: Pods pull through the mirrors the agent installed', function 
     await putSecret(k, CONFIG_NS, 'secure-creds', 'kubernetes.io/basic-auth', creds);
     await putAccess([
       ...plainAccess(),
-      { host: secure.host, ca: { configMapKeyRef: { namespace: CONFIG_NS, name: 'secure-ca', key: 'ca.crt' } }, credentialsSecretRef: { namespace: CONFIG_NS, name: 'secure-creds' } },
+      {
+        host: secure.host,
+        ca: { configMapKeyRef: { namespace: CONFIG_NS, name: 'secure-ca', key: 'ca.crt' } },
+        credentialsSecretRef: { namespace: CONFIG_NS, name: 'secure-creds' },
+      },
     ]);
     await waitApplied(k, nodes, access());
     // The credentials travel in the output Secret, never the ConfigMap.

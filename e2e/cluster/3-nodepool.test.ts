@@ -30,7 +30,7 @@ describe('cluster: a NodePool target on the node labelled for it, and garbage co
   let otherNode: string;
   const figures: string[] = [];
 
-  const kubectl = (args: string[], timeoutMs?: number): Promise<string> => cluster().kubectlOk(args, { timeoutMs });
+  const kubectl = (args: string[], timeoutMs = 60_000): Promise<string> => cluster().kubectlOk(args, { timeoutMs });
 
   before(async function () {
     this.timeout(240_000);
@@ -63,11 +63,20 @@ describe('cluster: a NodePool target on the node labelled for it, and garbage co
         imageDigestMirrors: [{ source: `${source.host}/pool/app`, mirrors: [`${mirror.host}/pool/app`], mirrorSourcePolicy: 'NeverContactSource' }],
       },
     });
-    await putCustom(k, 'registryaccesses', OURS, { kind: 'RegistryAccess', metadata: { name: 'cluster-tier-pool' }, spec: { hosts: [{ host: mirror.host, plainHTTP: true }] } });
+    await putCustom(k, 'registryaccesses', OURS, {
+      kind: 'RegistryAccess',
+      metadata: { name: 'cluster-tier-pool' },
+      spec: { hosts: [{ host: mirror.host, plainHTTP: true }] },
+    });
     const hs = (kind: string, name: string, spec: Record<string, unknown>, labels: Record<string, string> = {}) =>
       k.objects.create({ apiVersion: HS, kind, metadata: { name, namespace: HC_NS, labels }, spec } as never);
     await hs('HostedCluster', 'demo', { release: { image: 'quay.io/openshift-release-dev/ocp-release:4.16.0-x86_64' }, platform: { type: 'None' } });
-    await hs('NodePool', POOL, { clusterName: 'demo', replicas: 1, release: { image: 'quay.io/openshift-release-dev/ocp-release:4.16.0-x86_64' }, platform: { type: 'None' } }, { 'cluster-tier.example/pool': 'a' });
+    await hs(
+      'NodePool',
+      POOL,
+      { clusterName: 'demo', replicas: 1, release: { image: 'quay.io/openshift-release-dev/ocp-release:4.16.0-x86_64' }, platform: { type: 'None' } },
+      { 'cluster-tier.example/pool': 'a' },
+    );
     await kubectl(['label', 'node', poolNode, `${POOL_LABEL}=${POOL}`]);
     await k.objects.create({
       apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -82,7 +91,16 @@ describe('cluster: a NodePool target on the node labelled for it, and garbage co
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'image-mirror-agent-nodepool-output' },
       subjects: [{ kind: 'ServiceAccount', name: 'image-mirror-agent', namespace: AGENT_NS }],
     } as never);
-    await kubectl(['-n', AGENT_NS, 'patch', 'daemonset', 'image-mirror-agent', '--type=json', '-p', JSON.stringify([{ op: 'add', path: '/spec/template/spec/containers/0/args/-', value: `--nodepool-namespace=${HC_NS}` }])]);
+    await kubectl([
+      '-n',
+      AGENT_NS,
+      'patch',
+      'daemonset',
+      'image-mirror-agent',
+      '--type=json',
+      '-p',
+      JSON.stringify([{ op: 'add', path: '/spec/template/spec/containers/0/args/-', value: `--nodepool-namespace=${HC_NS}` }]),
+    ]);
     // The operator picks its kind of targets at start: restart it.
     await kubectl(['-n', OP_NS, 'rollout', 'restart', 'deployment/image-mirror-controller']);
     await kubectl(['-n', OP_NS, 'rollout', 'status', 'deployment/image-mirror-controller', '--timeout=180s'], 200_000);
@@ -95,8 +113,9 @@ describe('cluster: a NodePool target on the node labelled for it, and garbage co
     expect(cm.metadata?.ownerReferences?.map((o) => `${o.kind}/${o.name}/${o.uid}`)).to.deep.equal([`NodePool/${POOL}/${np.metadata.uid}`]);
     expect(await nodeFile(cluster(), poolNode, hostDir(source.host)), `${poolNode}: ${hostDir(source.host)}`).to.include(mirror.host);
     // The other node's target (the cluster-wide output) is gone with HyperShift served: nothing for it.
-    const owned = async (node: string): Promise<string[]> => (JSON.parse((await nodeFile(cluster(), node, 'var/lib/image-mirror/owned.json')) ?? '{}') as { files?: string[] }).files ?? [];
-    await waitUntil(`the agent on ${otherNode} to remove its files`, async () => ((await owned(otherNode)).length === 0) || undefined, { timeoutMs: 60_000 });
+    const owned = async (node: string): Promise<string[]> =>
+      (JSON.parse((await nodeFile(cluster(), node, 'var/lib/image-mirror/owned.json')) ?? '{}') as { files?: string[] }).files ?? [];
+    await waitUntil(`the agent on ${otherNode} to remove its files`, async () => (await owned(otherNode)).length === 0 || undefined, { timeoutMs: 60_000 });
     expect(await nodeFile(cluster(), otherNode, hostDir(source.host))).to.equal(undefined);
 
     const img = await pushFreshImage(cluster(), [mirror], 'pool/app', 'v1');
@@ -111,29 +130,44 @@ describe('cluster: a NodePool target on the node labelled for it, and garbage co
 
   it('6. deleting the NodePool removes its outputs by garbage collection (the operator scaled to zero)', async () => {
     await kubectl(['-n', OP_NS, 'scale', 'deployment/image-mirror-controller', '--replicas=0']);
-    await waitUntil('no controller Pods', async () => {
-      const pods = await k.core.listNamespacedPod({ namespace: OP_NS, labelSelector: 'app.kubernetes.io/component=controller' });
-      return pods.items.length === 0 || undefined;
-    }, { timeoutMs: 60_000 });
+    await waitUntil(
+      'no controller Pods',
+      async () => {
+        const pods = await k.core.listNamespacedPod({ namespace: OP_NS, labelSelector: 'app.kubernetes.io/component=controller' });
+        return pods.items.length === 0 || undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
     const audit = new AuditLog(join(cluster().dir, 'controlplane', 'audit.log'));
     const mark = await audit.mark();
     expect(await readRmc(k, HC_NS, POOL), 'RenderedMirrorConfig before').not.to.equal(undefined);
     const t0 = Date.now();
     await deleteCustom(k, 'nodepools', 'hypershift.openshift.io/v1beta1', POOL, HC_NS);
-    await waitUntil('the NodePool outputs to be collected', async () => {
-      const cm = await k.core.readNamespacedConfigMap({ namespace: HC_NS, name: OUTPUT }).then(
-        () => true,
-        (e: unknown) => (isNotFound(e) ? false : Promise.reject(e)),
-      );
-      return (!cm && (await readRmc(k, HC_NS, POOL)) === undefined) || undefined;
-    }, { timeoutMs: 60_000 });
+    await waitUntil(
+      'the NodePool outputs to be collected',
+      async () => {
+        const cm = await k.core.readNamespacedConfigMap({ namespace: HC_NS, name: OUTPUT }).then(
+          () => true,
+          (e: unknown) => (isNotFound(e) ? false : Promise.reject(e)),
+        );
+        return (!cm && (await readRmc(k, HC_NS, POOL)) === undefined) || undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
     figures.push(`garbage collection of the NodePool's outputs: ${Date.now() - t0} ms after the delete`);
     const deletes = (await audit.events(mark)).filter((e) => e.verb === 'delete' && (e.responseStatus?.code ?? 0) < 300);
-    const by = (resource: string): string[] => deletes.filter((e) => e.objectRef?.resource === resource && e.objectRef?.name === (resource === 'configmaps' ? OUTPUT : POOL)).map((e) => e.user.username);
+    const by = (resource: string): string[] =>
+      deletes
+        .filter((e) => e.objectRef?.resource === resource && e.objectRef?.name === (resource === 'configmaps' ? OUTPUT : POOL))
+        .map((e) => e.user.username);
     expect(by('configmaps'), 'who deleted the output ConfigMap').to.deep.equal([GC_USER]);
     expect(by('renderedmirrorconfigs'), 'who deleted the RenderedMirrorConfig').to.deep.equal([GC_USER]);
     // And the agent, seeing its output gone, removes the files from the node.
-    await waitUntil(`the agent on ${poolNode} to remove the NodePool's files`, async () => ((await nodeFile(cluster(), poolNode, hostDir(source.host))) === undefined) || undefined, { timeoutMs: 60_000 });
+    await waitUntil(
+      `the agent on ${poolNode} to remove the NodePool's files`,
+      async () => (await nodeFile(cluster(), poolNode, hostDir(source.host))) === undefined || undefined,
+      { timeoutMs: 60_000 },
+    );
     await deleteNamespace(k, HC_NS);
   });
 });

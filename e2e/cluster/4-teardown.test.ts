@@ -13,7 +13,11 @@ import { Cluster, runPod, workloadPod } from './harness.js';
 async function pidsWhere(predicate: (pid: string) => Promise<boolean>): Promise<string[]> {
   const ps = await run('ps', ['-eo', 'pid=']);
   const out: string[] = [];
-  for (const pid of ps.stdout.split('\n').map((l) => l.trim()).filter(Boolean)) if (await predicate(pid)) out.push(pid);
+  for (const pid of ps.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean))
+    if (await predicate(pid)) out.push(pid);
   return out;
 }
 
@@ -35,6 +39,7 @@ describe('cluster: teardown after a crash', function () {
     const nodeDir = c.nodeDir(node);
     const mntns = `mnt:[${(await readFile(join(nodeDir, 'mntns'), 'utf8')).trim()}]`;
     const netns = `net:[${(await readFile(join(c.dir, 'netns.inode'), 'utf8')).trim()}]`;
+    const nodeNetns = `net:[${(await readFile(join(nodeDir, 'netns'), 'utf8')).trim()}]`;
     const inNode = await pidsWhere(async (p) => (await nsOf(p, 'mnt')) === mntns);
     expect(inNode.length, 'processes in the node mount namespace').to.be.greaterThan(2);
     const survivors = await pidsWhere(async (p) => (await nsOf(p, 'net')) === netns);
@@ -49,13 +54,25 @@ describe('cluster: teardown after a crash', function () {
 
     await c.stop(true);
 
-    const left = await pidsWhere(async (p) => (await nsOf(p, 'mnt')) === mntns || (await nsOf(p, 'net')) === netns);
+    const left = await pidsWhere(async (p) => (await nsOf(p, 'mnt')) === mntns || [netns, nodeNetns].includes(await nsOf(p, 'net')));
     expect(left, 'processes left in the cluster namespaces').to.deep.equal([]);
     expect(survivors.length).to.be.greaterThan(0);
     for (const h of ['pids', 'memory', 'cpu', 'systemd']) {
-      expect(await stat(`/sys/fs/cgroup/${h}${cgroupRoot}`).then(() => true, () => false), `cgroup ${h}${cgroupRoot}`).to.equal(false);
+      expect(
+        await stat(`/sys/fs/cgroup/${h}${cgroupRoot}`).then(
+          () => true,
+          () => false,
+        ),
+        `cgroup ${h}${cgroupRoot}`,
+      ).to.equal(false);
     }
     expect((await readFile('/proc/self/mountinfo', 'utf8')).includes(c.dir), 'mounts below the state directory').to.equal(false);
-    expect(await stat(c.dir).then(() => true, () => false), 'state directory').to.equal(false);
+    expect(
+      await stat(c.dir).then(
+        () => true,
+        () => false,
+      ),
+      'state directory',
+    ).to.equal(false);
   });
 });

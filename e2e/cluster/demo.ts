@@ -32,8 +32,14 @@ async function main(dir: string): Promise<void> {
     const img = await writeRunnableImage(join(work, 'oci'), 'v1', join(env.BIN as string, 'pause'), `demo ${new Date().toISOString()}`);
     await writeFile(join(work, 'registries.conf'), '');
     await runOk('skopeo', [
-      '--registries-conf', join(work, 'registries.conf'), 'copy', '--quiet', '--insecure-policy', '--dest-tls-verify=false',
-      `oci:${join(work, 'oci')}:v1`, `docker://${registry}/demo/app:v1`,
+      '--registries-conf',
+      join(work, 'registries.conf'),
+      'copy',
+      '--quiet',
+      '--insecure-policy',
+      '--dest-tls-verify=false',
+      `oci:${join(work, 'oci')}:v1`,
+      `docker://${registry}/demo/app:v1`,
     ]);
     await mkdir(join(dir, 'demo'), { recursive: true });
     await writeFile(

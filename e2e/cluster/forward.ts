@@ -1,15 +1,19 @@
 // A byte-for-byte TCP/Unix-socket forwarder, the cluster tier's only link
 // between the machine's loopback and the cluster's network namespace:
 //
-//   node dist/e2e/cluster/forward.js [--tag TEXT] LISTEN=TARGET...
+//   node dist/e2e/cluster/forward.js [--tag TEXT] [--config FILE] [LISTEN=TARGET...]
 //
 // LISTEN and TARGET are `HOST:PORT` or `unix:PATH`. A Unix socket is a file,
 // reachable from every network namespace, so one forwarder on the machine
 // (127.0.0.1:PORT -> unix:S) and one inside the namespace (unix:S ->
 // 127.0.0.1:PORT) join the two loopbacks without any routed address. TLS
-// passes through untouched. `--tag` only marks the command line (the state
-// directory, so that teardown can tell its own processes from others').
-import { rmSync } from 'node:fs';
+// passes through untouched. `--config FILE` adds the LISTEN=TARGET lines of
+// FILE, and those appended to it later (checked every 100 ms): one process per
+// namespace serves every registry a test starts. Each mapping logs
+// "forwarding LISTEN -> TARGET" once it listens. `--tag` only marks the
+// command line (the state directory, so that teardown can tell its own
+// processes from others').
+import { readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 
 interface Endpoint {
@@ -56,16 +60,46 @@ function serve(from: Endpoint, to: Endpoint): Promise<void> {
   });
 }
 
+function start(pair: string): Promise<void> {
+  const [from, to] = pair.split('=');
+  if (!from || !to) return Promise.reject(new Error(`not LISTEN=TARGET: ${pair}`));
+  return serve(endpoint(from), endpoint(to));
+}
+
+/** Serves every line of `file` now and every line appended later. */
+async function follow(file: string): Promise<void> {
+  const seen = new Set<string>();
+  const poll = async (): Promise<void> => {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      return;
+    }
+    const fresh = text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#') && !seen.has(l));
+    for (const l of fresh) seen.add(l);
+    await Promise.all(fresh.map((l) => start(l).catch((err: unknown) => console.error(`forward: ${err instanceof Error ? err.message : String(err)}`))));
+  };
+  await poll();
+  const timer = setInterval(() => void poll(), 100);
+  timer.unref();
+  // Keep running: the listeners hold the process, and so does this.
+  setInterval(() => undefined, 1 << 30);
+}
+
 async function main(argv: string[]): Promise<void> {
-  const pairs = argv.filter((a, i) => a !== '--tag' && argv[i - 1] !== '--tag');
-  if (pairs.length === 0) throw new Error('usage: forward.js [--tag TEXT] LISTEN=TARGET...');
-  await Promise.all(
-    pairs.map((pair) => {
-      const [from, to] = pair.split('=');
-      if (!from || !to) throw new Error(`not LISTEN=TARGET: ${pair}`);
-      return serve(endpoint(from), endpoint(to));
-    }),
-  );
+  const value = (flag: string): string | undefined => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const config = value('--config');
+  const pairs = argv.filter((a, i) => !a.startsWith('--') && !['--tag', '--config'].includes(argv[i - 1] ?? ''));
+  if (pairs.length === 0 && config === undefined) throw new Error('usage: forward.js [--tag TEXT] [--config FILE] [LISTEN=TARGET...]');
+  await Promise.all(pairs.map(start));
+  if (config !== undefined) await follow(config);
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => process.exit(0));
 }
 

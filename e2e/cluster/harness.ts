@@ -5,7 +5,7 @@
 import { AppsV1Api, CoordinationV1Api, type V1Pod } from '@kubernetes/client-node';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { repoRoot } from '../lib/controlplane.js';
@@ -128,6 +128,38 @@ export class Cluster {
     return Number(r.stdout.trim());
   }
 
+  /**
+   * Makes 127.0.0.1:PORT of the cluster's namespace (a registry) reachable at
+   * the same address from every node's own network namespace.
+   */
+  async exposeToNodes(port: number): Promise<void> {
+    const sock = join(this.dir, `port-${port}.sock`);
+    await appendFile(join(this.dir, 'forward-netns.conf'), `unix:${sock}=127.0.0.1:${port}\n`);
+    await waitUntil(
+      `${sock}`,
+      () =>
+        stat(sock).then(
+          () => true,
+          () => undefined,
+        ),
+      { timeoutMs: 10_000, intervalMs: 50 },
+    );
+    const want = `forwarding 127.0.0.1:${port} -> unix:${sock}`;
+    await Promise.all(
+      this.nodes.map(async (node) => {
+        await appendFile(join(this.nodeDir(node), 'forward.conf'), `127.0.0.1:${port}=unix:${sock}\n`);
+        await waitUntil(
+          `node ${node} to forward 127.0.0.1:${port}`,
+          async () => (await readFile(join(this.nodeDir(node), 'forward.log'), 'utf8')).includes(want) || undefined,
+          {
+            timeoutMs: 10_000,
+            intervalMs: 50,
+          },
+        );
+      }),
+    );
+  }
+
   /** The PID of a node's runtime (to show it was never restarted). */
   async runtimePid(node: string): Promise<number> {
     return Number((await readFile(join(this.nodeDir(node), 'containerd.pid'), 'utf8')).trim());
@@ -187,10 +219,15 @@ export class ClusterRegistry {
     const child = track(spawn(cmd as string, args, { stdio: ['ignore', log.fd, log.fd] }));
     await log.close();
     const reg = new ClusterRegistry(name, `127.0.0.1:${port}`, opts.auth, opts.tls !== undefined, logPath, () => stopProcess(child));
-    await waitUntil(`registry ${name} to listen on ${reg.host}`, async () => {
-      if (child.exitCode !== null) throw new Error(`registry ${name} exited: ${await readFile(logPath, 'utf8')}`);
-      return (await readFile(logPath, 'utf8')).includes('listening on') || undefined;
-    }, { timeoutMs: 15_000, intervalMs: 100 });
+    await waitUntil(
+      `registry ${name} to listen on ${reg.host}`,
+      async () => {
+        if (child.exitCode !== null) throw new Error(`registry ${name} exited: ${await readFile(logPath, 'utf8')}`);
+        return (await readFile(logPath, 'utf8')).includes('listening on') || undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
+    await cluster.exposeToNodes(port);
     return reg;
   }
 
@@ -293,7 +330,14 @@ export async function writeRunnableImage(dir: string, tag: string, pauseBinary: 
   const manifestDigest = await blob(manifest);
   const index = {
     schemaVersion: 2,
-    manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: manifestDigest, size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': tag } }],
+    manifests: [
+      {
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: manifestDigest,
+        size: manifest.length,
+        annotations: { 'org.opencontainers.image.ref.name': tag },
+      },
+    ],
   };
   await writeFile(join(dir, 'index.json'), JSON.stringify(index));
   await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
@@ -417,7 +461,9 @@ export async function waitApplied(
 /** A `rendered` predicate: the cluster-scoped imagemirror.io object is a contributor at its current generation. */
 export function contributes(k: Kube, plural: string, kind: string, name: string): (status: RmcStatusView) => Promise<boolean> {
   return async (status) => {
-    const obj = (await k.custom.getClusterCustomObject({ group: 'imagemirror.io', version: 'v1alpha1', plural, name })) as { metadata: { generation?: number } };
+    const obj = (await k.custom.getClusterCustomObject({ group: 'imagemirror.io', version: 'v1alpha1', plural, name })) as {
+      metadata: { generation?: number };
+    };
     return (status.contributors ?? []).some((c) => c.kind === kind && c.name === name && c.generation === obj.metadata.generation);
   };
 }

@@ -34,7 +34,9 @@ export const mochaHooks = {
     // Cold: the Go builds and the base image take minutes; warm: well under one.
     this.timeout(40 * 60_000);
     const nodes = Number(process.env.CLUSTER_NODES ?? 2);
-    const { cluster: c } = await timed(`start (control plane, controller-manager, scheduler, registry, ${nodes} nodes Ready)`, () => Cluster.start(nodes, process.env.KEEP_CLUSTER === '1'));
+    const { cluster: c } = await timed(`start (control plane, controller-manager, scheduler, registry, ${nodes} nodes Ready)`, () =>
+      Cluster.start(nodes, process.env.KEEP_CLUSTER === '1'),
+    );
     current = c;
     const { image: img, log } = await timed('deploy (image build, push, kubectl apply -k deploy/ and deploy/agent, rolled out)', () => c.deploy());
     deployedImage = img;

@@ -7,12 +7,13 @@
 #
 # Environment for start (up.sh sets them): NODE_RUNTIME (containerd; the
 # runtime-specific parts are the node_*_containerd functions below),
-# CLUSTER_BIN (kubelet), PAUSE_ARCHIVE, PAUSE_IMAGE.
+# CLUSTER_BIN (kubelet), PAUSE_ARCHIVE, PAUSE_IMAGE, REGISTRY_PORT, FORWARD.
 #
 # A node is named by its loopback address (127.0.0.1, 127.0.0.2, ...): the
-# kubelet listens there, the API server reaches it there for logs and exec,
-# and no name needs DNS. Its processes share the cluster's network namespace
-# (up.sh) and run in a mount namespace of their own in which the node's
+# kubelet listens there, the API server reaches it there for logs and exec
+# (through a forwarder, see up.sh), and no name needs DNS. Its processes run
+# in a network namespace of their own (hostNetwork Pods share it, as on a
+# real node) and a mount namespace of their own in which the node's
 # directories are bind-mounted over
 #   /etc/containerd /etc/containers /var/lib /var/log /run
 # so hostPath volumes (the agent's /etc/containerd/certs.d, /var/lib/image-mirror),
@@ -125,8 +126,8 @@ start_node() {
   printf '{"default":[{"type":"insecureAcceptAnything"}]}\n' >"$n/etc/containers/policy.json"
   "node_runtime_config_$runtime" "$n" "$ip"
 
-  # Pod network: a bridge per node inside the cluster's namespace (up.sh
-  # routes nothing out of it), 10.244.INDEX.0/24 from host-local.
+  # Pod network: a bridge in the node's own network namespace (nothing is
+  # routed out of it), 10.244.INDEX.0/24 from host-local.
   cat >"$n/etc/cni/net.d/10-image-mirror.conflist" <<EOF
 {
   "cniVersion": "1.0.0",
@@ -192,20 +193,31 @@ EOF
   # cgroupfs: the kubelet wants its root to exist in every hierarchy.
   for h in /sys/fs/cgroup/*/; do mkdir -p "$h${cgroot#/}"; done
 
-  # The node's mount namespace, held by a process that only waits.
+  # The node's mount and network namespaces, held by a process that only waits.
   rm -f "$n/ns.ready"
-  cl_start "$n" ns nsenter --net="/proc/$(cat "$dir/netns.pid")/ns/net" -- \
-    unshare --mount --propagation private -- bash -c '
+  cl_start "$n" ns unshare --mount --net --propagation private -- bash -c '
       set -e
       n="$1"
+      ip link set lo up
+      ip addr add 10.0.0.1/32 dev lo
       for d in etc/containerd etc/containers var/lib var/log run; do mount --bind "$n/$d" "/$d"; done
       touch "$n/ns.ready"
       while sleep 3600; do :; done' node-namespace "$n"
   cp_wait_for "$n" ns "test -f '$n/ns.ready'" 10
   ns="$(cat "$n/ns.pid")"
-  # Teardown finds every process of the node by this, also after a crash.
+  # Teardown finds every process of the node by these, also after a crash.
   cl_ns_of "$ns" mnt >"$n/mntns"
-  [[ "$(cat "$n/mntns")" != "$(cl_ns_of self mnt)" ]] || { cl_log "node $ip has no mount namespace of its own"; exit 1; }
+  cl_ns_of "$ns" net >"$n/netns"
+  [[ "$(cat "$n/mntns")" != "$(cl_ns_of self mnt)" && "$(cat "$n/netns")" != "$(cl_ns_of self net)" ]] ||
+    { cl_log "node $ip has no namespaces of its own"; exit 1; }
+
+  # The node's links to the cluster: API server (also as the kubernetes
+  # Service's 10.0.0.1:443), the image registry; the API server's to the kubelet.
+  printf '%s\n' "127.0.0.1:$APISERVER_PORT=unix:$dir/apiserver.sock" "10.0.0.1:443=unix:$dir/apiserver.sock" \
+    "127.0.0.1:$REGISTRY_PORT=unix:$dir/registry.sock" "unix:$n/kubelet.sock=$ip:10250" >"$n/forward.conf"
+  cl_start "$n" forward nsenter --target "$ns" --mount --net -- node "$FORWARD" --tag "$n" --config "$n/forward.conf"
+  cp_wait_for "$n" forward "test -S '$n/kubelet.sock'" 10
+  echo "$ip:10250=unix:$n/kubelet.sock" >>"$dir/forward-netns.conf"
 
   "node_runtime_start_$runtime" "$n" "$ns"
   cp_wait_for "$n" "$runtime" "node_runtime_ready_$runtime '$n'" 30
@@ -230,9 +242,10 @@ stop_node() {
   # Every container process of the node lives under its cgroup root.
   cl_kill_cgroup_tree "$(node_cgroup_root "$dir" "$ip")"
   "node_runtime_stop_$runtime" "$n"
-  # Whatever is left in the node's mount namespace (shims, a crashed run's
-  # processes); with the last one the namespace and all its mounts go.
+  # Whatever is left in the node's namespaces (shims, the forwarder, a crashed
+  # run's processes); with the last one the namespaces and all mounts go.
   cl_kill_namespace mnt "$(cat "$n/mntns" 2>/dev/null)"
+  cl_kill_namespace net "$(cat "$n/netns" 2>/dev/null)"
   rm -f "$n"/*.pid
 }
 

@@ -12,13 +12,16 @@
 #   CLUSTER_OWNER_PID=PID       tear everything down (down.sh --purge) once PID exits
 #   CLUSTER_TIMEOUT=120         seconds to wait for each step
 #
-# Network: the namespace has only its loopback (127.0.0.0/8, plus 10.0.0.1,
-# the ClusterIP of the `kubernetes` Service) and one bridge per node for the
-# Pods (10.244.<node>.0/24); nothing is routed out of it. Pods reach the API
-# server at 10.0.0.1:443, which a forwarder passes to kube-apiserver on
-# 127.0.0.1; the machine side reaches the API server and the image registry
-# on the same 127.0.0.1 ports through a pair of forwarders joined by a Unix
-# socket (forward.ts). No address outside loopback is ever contacted.
+# Network: the control plane and the registries share a network namespace
+# of the cluster's own; each node has a network namespace of its own (its
+# "host network", with one bridge for its Pods, 10.244.<node>.0/24). They
+# hold only loopbacks and bridges, and nothing is routed between or out of
+# them: forwarders (forward.ts) joined by Unix sockets carry the node's
+# 127.0.0.1:<api>, 10.0.0.1:443 (the `kubernetes` Service) and the
+# registries' ports to the cluster namespace, the API server's
+# 127.0.0.<node>:10250 to the kubelet, and the machine's 127.0.0.1 ports to
+# the API server and the image registry. No address outside loopback is ever
+# contacted.
 #
 # Start-up order: network namespace, control plane (with CONTROLPLANE_NODES=1),
 # forwarders, kube-controller-manager and kube-scheduler, registry, nodes;
@@ -88,11 +91,10 @@ source "$cp/ports.env"
 forward="$repo/dist/e2e/cluster/forward.js"
 host_api_port="$(free_port)"
 registry_port="$(free_port)"
-# Inside: Pods' 10.0.0.1:443 and the machine side's sockets to the real ports.
-cl_start "$dir" forward-netns "${in_netns[@]}" node "$forward" --tag "$dir" \
-  "10.0.0.1:443=127.0.0.1:$APISERVER_PORT" \
-  "unix:$dir/apiserver.sock=127.0.0.1:$APISERVER_PORT" \
-  "unix:$dir/registry.sock=127.0.0.1:$registry_port"
+# Inside: the sockets to the real ports. Nodes (node.sh) add their kubelets,
+# tests their registries, by appending to forward-netns.conf.
+printf '%s\n' "unix:$dir/apiserver.sock=127.0.0.1:$APISERVER_PORT" "unix:$dir/registry.sock=127.0.0.1:$registry_port" >"$dir/forward-netns.conf"
+cl_start "$dir" forward-netns "${in_netns[@]}" node "$forward" --tag "$dir" --config "$dir/forward-netns.conf"
 wait_for "$dir" forward-netns "test -S '$dir/registry.sock'" 10
 cl_start "$dir" forward-host node "$forward" --tag "$dir" \
   "127.0.0.1:$host_api_port=unix:$dir/apiserver.sock" \
@@ -156,6 +158,7 @@ wait_for "$dir" registry "curl -fsS --max-time 1 http://127.0.0.1:$registry_port
 
 # ------------------------------------------------------------------ nodes
 
+export REGISTRY_PORT="$registry_port" FORWARD="$forward"
 for ((i = 1; i <= nodes; i++)); do
   "$here/node.sh" start "$dir" "$i"
 done
