@@ -5,7 +5,8 @@
 # - cluster tier (e2e/cluster) and the image build (scripts/image-build.sh):
 #   runc (the OCI runtime of every node and of buildah), the CNI plugins
 #   (loopback, bridge, host-local), iproute2 (network namespace set-up),
-#   util-linux (unshare, nsenter), buildah, debootstrap (the local base image).
+#   util-linux (unshare, nsenter), procps (ps: teardown finds processes by
+#   namespace), buildah, debootstrap (the local base image).
 set -euo pipefail
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -17,6 +18,7 @@ have openssl || need+=(openssl)
 have htpasswd || need+=(apache2-utils)
 have ip || need+=(iproute2)
 have nsenter || need+=(util-linux)
+have ps || need+=(procps)
 have buildah || need+=(buildah)
 have debootstrap || need+=(debootstrap)
 [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local && -x /usr/lib/cni/loopback ]] || need+=(containernetworking-plugins)
