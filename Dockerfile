@@ -1,10 +1,14 @@
 # image-mirror: one image for both `controller` and `agent` (and `render`).
 #
+# Two ways to build this same file:
 #   docker build -t ghcr.io/image-mirror-operator/image-mirror:v0.1.0 .
-#
-# Kept deliberately plain (two stages, no build-time tricks) because it is
-# not built in this repository's CI: no container engine runs there. The
-# steps mirror `make build` (npm ci, tsc) and are exercised that way.
+#       (or podman/buildah) with the public node:22-bookworm-slim base;
+#   scripts/image-build.sh   (make image; every `make test` runs it)
+#       with no registry at all: a node:22-bookworm-slim made locally
+#       (debootstrap bookworm + Node.js 22 from the npm registry), tagged
+#       with this name only in buildah's private storage, --pull=never.
+# Node.js 22 LTS is what the image ships; see the README (Decisions).
+# Kept plain (two stages, no build-time mounts) so that any builder takes it.
 
 # --- build: compile TypeScript with the locked toolchain ---
 FROM node:22-bookworm-slim AS build

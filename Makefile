@@ -1,7 +1,8 @@
 # image-mirror: every entry point a developer or CI needs.
 #   make run    render the examples on the local API server (or $KUBECONFIG) and show the result
-#   make test   install what the tests need, then lint, and run unit, consumer and e2e tests
+#   make test   install what the tests need, then lint, and run unit, consumer, e2e and cluster tests
 #   make lint   biome: lint rules and formatting check (make format rewrites the files)
+#   make cluster       real nodes with the operator deployed from its image (make cluster-down stops it)
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
@@ -14,7 +15,8 @@ $(NODE_MODULES_STAMP): package.json package-lock.json
 .PHONY: deps
 deps: $(NODE_MODULES_STAMP)
 
-# Debian packages used by the consumer and chain tests (real containerd, skopeo, registry).
+# Debian packages used by the consumer, chain and cluster tests and the image build
+# (containerd, runc, skopeo, docker-registry, CNI plugins, buildah, debootstrap).
 .PHONY: system-deps
 system-deps:
 	scripts/install-system-deps.sh
@@ -36,6 +38,7 @@ test: system-deps lint build controlplane-build runtimes-build
 	npm run --silent test:unit
 	npm run --silent test:consumer
 	npm run --silent test:e2e
+	npm run --silent test:cluster
 
 .PHONY: test-unit
 test-unit: build
@@ -55,7 +58,26 @@ runtimes-build:
 test-e2e: build controlplane-build
 	npm run --silent test:e2e
 
-# kube-apiserver + etcd built from source into a cache outside git (e2e/controlplane).
+# The cluster tier (e2e/cluster): the image built from the Dockerfile, real nodes, deploy/ applied.
+.PHONY: test-cluster
+test-cluster: system-deps build controlplane-build
+	npm run --silent test:cluster
+
+# The project image from the Dockerfile, built without a registry (scripts/image-build.sh).
+.PHONY: image
+image: system-deps
+	scripts/image-build.sh
+
+.PHONY: cluster
+cluster: system-deps build controlplane-build
+	scripts/cluster.sh
+
+.PHONY: cluster-down
+cluster-down:
+	e2e/cluster/down.sh .cluster --purge
+
+# kube-apiserver, etcd, kubelet, kube-controller-manager, kube-scheduler, kubectl and pause
+# built from source into a cache outside git (e2e/controlplane).
 .PHONY: controlplane-build
 controlplane-build:
 	e2e/controlplane/build.sh

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver and etcd from source (Go toolchain + module proxy only)
-# into a content-addressed cache directory outside git, and reuses them when
-# present.
+# Builds kube-apiserver and etcd, and for the cluster tier (e2e/cluster)
+# kubelet, kube-controller-manager, kube-scheduler, kubectl and the pause
+# binary, from source (Go toolchain + module proxy only) into a
+# content-addressed cache directory outside git, and reuses them when present.
+# Every command under cmd/ is built in one `go build`, so the packages they
+# share are compiled once.
 #
 #   e2e/controlplane/build.sh            prints the bin directory on stdout
 #
@@ -41,8 +44,17 @@ key="$(cache_key)"
 dest="$cache_root/$key"
 bin="$dest/bin"
 
+# One binary per directory under cmd/.
+commands=()
+for d in "$here"/cmd/*/; do commands+=("$(basename "$d")"); done
+
+complete() {
+  local c
+  for c in "${commands[@]}"; do [[ -x "$bin/$c" ]] || return 1; done
+}
+
 reuse_if_present() {
-  if [[ -x "$bin/kube-apiserver" && -x "$bin/etcd" ]]; then
+  if complete; then
     log "reusing $bin"
     echo "$bin"
     exit 0
@@ -65,14 +77,19 @@ tmp="$(mktemp -d "$cache_root/tmp.XXXXXX")"
 mkdir -p "$tmp/bin" && chmod 755 "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 
-log "building kube-apiserver ${k8s_version} and etcd into $bin (several minutes on a cold Go cache)"
+log "building ${commands[*]} (${k8s_version}) into $bin (several minutes on a cold Go cache)"
 start=$SECONDS
 (
   cd "$here"
   CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$tmp/bin/" ./cmd/...
 )
 "$tmp/bin/kube-apiserver" --version >&2
-"$tmp/bin/etcd" --version | head -1 >&2
+# Not `| head -1`: under pipefail, etcd's SIGPIPE when head exits early failed the build.
+"$tmp/bin/etcd" --version >"$tmp/etcd.version"
+head -1 "$tmp/etcd.version" >&2 && rm -f "$tmp/etcd.version"
+for c in "${commands[@]}"; do
+  [[ -x "$tmp/bin/$c" ]] || { log "go build produced no $c"; exit 1; }
+done
 
 rm -rf "$dest"
 mv "$tmp" "$dest"

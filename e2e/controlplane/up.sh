@@ -8,6 +8,9 @@
 # Environment:
 #   CONTROLPLANE_TIMEOUT=90     seconds to wait for /readyz
 #   CONTROLPLANE_BIN=DIR        use etcd and kube-apiserver from DIR instead of build.sh
+#   CONTROLPLANE_NODES=1        serve real nodes (e2e/cluster): the Node authorizer
+#                               and NodeRestriction, the ServiceAccount admission
+#                               plugin, a client certificate for kubelets' APIs
 #   CONTROLPLANE_OWNER_PID=PID  stop the control plane and remove STATE_DIR
 #                               (down.sh --purge) once PID exits, so a killed
 #                               test run leaves no servers or files behind
@@ -24,6 +27,7 @@ source "$here/lib.sh"
 
 dir="$(cp_abs_dir "${1:-$repo/.controlplane}")"
 timeout="${CONTROLPLANE_TIMEOUT:-90}"
+nodes="${CONTROLPLANE_NODES:-0}"
 started=$SECONDS
 
 for tool in openssl curl node; do
@@ -53,7 +57,7 @@ make_pki() {
   local pki="$dir/pki"
   mkdir -p "$pki" && chmod 700 "$pki"
   local key
-  for key in ca serving admin sa; do
+  for key in ca serving admin sa $([[ "$nodes" == 1 ]] && echo kubelet-client); do
     openssl ecparam -name prime256v1 -genkey -noout -out "$pki/$key.key" 2>/dev/null
   done
   openssl req -x509 -new -key "$pki/ca.key" -sha256 -days 3650 -subj "/CN=image-mirror-local-ca" \
@@ -63,6 +67,10 @@ make_pki() {
     "subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.0.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc
 extendedKeyUsage=serverAuth"
   sign "$pki" admin "/O=system:masters/CN=image-mirror-admin" "extendedKeyUsage=clientAuth"
+  if [[ "$nodes" == 1 ]]; then
+    # What kube-apiserver shows kubelets for logs, exec and port-forward.
+    sign "$pki" kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "extendedKeyUsage=clientAuth"
+  fi
   openssl ec -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
   chmod 600 "$pki"/*.key
 }
@@ -107,6 +115,15 @@ EOF
 }
 
 save_command_lines() {
+  local authorization=(--authorization-mode=RBAC) admission=(--disable-admission-plugins=ServiceAccount)
+  if [[ "$nodes" == 1 ]]; then
+    # Kubelets (user system:node:<name>) get what their own Pods need, no more;
+    # kube-controller-manager creates the service accounts Pods run as.
+    authorization=(--authorization-mode=Node,RBAC)
+    admission=(--enable-admission-plugins=NodeRestriction
+      --kubelet-client-certificate="$dir/pki/kubelet-client.crt" --kubelet-client-key="$dir/pki/kubelet-client.key"
+      --kubelet-certificate-authority="$dir/pki/ca.crt")
+  fi
   cp_save_args "$dir" etcd "$bin/etcd" \
     --name=controlplane \
     --data-dir="$dir/etcd" \
@@ -128,13 +145,13 @@ save_command_lines() {
     --tls-private-key-file="$dir/pki/serving.key" \
     --client-ca-file="$dir/pki/ca.crt" \
     --cert-dir="$dir/pki" \
-    --authorization-mode=RBAC \
+    "${authorization[@]}" \
     --service-account-issuer="https://127.0.0.1:$APISERVER_PORT" \
     --service-account-key-file="$dir/pki/sa.pub" \
     --service-account-signing-key-file="$dir/pki/sa.key" \
     --service-cluster-ip-range=10.0.0.0/24 \
     --allow-privileged=true \
-    --disable-admission-plugins=ServiceAccount \
+    "${admission[@]}" \
     --audit-policy-file="$dir/audit-policy.yaml" \
     --audit-log-path="$dir/audit.log" \
     --endpoint-reconciler-type=none \
