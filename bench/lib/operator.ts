@@ -133,7 +133,7 @@ export class Operator {
 }
 
 /**
- * Waits until the operator has nothing queued, no status write pending, and its reconcile count has
+ * Waits until the operator has nothing queued or held, no status write pending, and its reconcile count has
  * not moved for `quietMs` (bounded by `timeoutMs`).
  */
 export async function waitQuiet(op: Operator, quietMs: number, timeoutMs: number): Promise<void> {
@@ -141,7 +141,8 @@ export async function waitQuiet(op: Operator, quietMs: number, timeoutMs: number
   let last = NaN;
   let since = Date.now();
   for (;;) {
-    const depth = await op.metric('imagemirror_queue_depth');
+    // Targets held to coalesce a burst are waiting too (0 from builds without the gauge).
+    const depth = (await op.metric('imagemirror_queue_depth')) + (await op.metric('imagemirror_queue_held'));
     const statuses = await op.metric('imagemirror_status_writes_pending');
     const total = await op.metric('imagemirror_reconcile_total');
     if (depth !== 0 || statuses !== 0 || total !== last) {
