@@ -25,6 +25,11 @@ function stormsArg(argv: readonly string[]): StormSpec[] {
   });
 }
 
+function refused(by: Record<string, number>): string {
+  const parts = Object.entries(by).map(([what, n]) => `${what}: ${n}`);
+  return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
+}
+
 async function main(argv: readonly string[]): Promise<void> {
   printMachine();
   const cluster = await openCluster(stringArg(argv, 'kubeconfig'));
@@ -47,13 +52,14 @@ async function main(argv: readonly string[]): Promise<void> {
       if (s.writes) {
         const w = s.writes;
         console.log(
-          `    writes (audit log): output ConfigMap ${w.configMap}, output Secret ${w.secret}, RenderedMirrorConfig status ${w.status}, other NodePools' outputs ${w.otherOutputs}, refused ${w.refused}; API server time per output write ${fmt(s.writeServerMs ?? NaN)} ms`,
+          `    writes (audit log): output ConfigMap ${w.configMap}, output Secret ${w.secret}, RenderedMirrorConfig status ${w.status}, other NodePools' outputs ${w.otherOutputs}, refused ${w.refused}${refused(w.refusedBy)}; API server time per output write ${fmt(s.writeServerMs ?? NaN)} ms`,
         );
       }
       console.log(
         `    last edit -> output carries it: ConfigMap ${fmt(s.lagMs.configMap)} ms, Secret ${fmt(s.lagMs.secret)} ms, both ${fmt(s.lagMs.output)} ms`,
       );
-      console.log(`    ConfigMap and Secret disagreed: longest ${fmt(s.disagreementMs.max)} ms, in all ${fmt(s.disagreementMs.total)} ms`);
+      const audited = s.secretToConfigMapMs === undefined ? '' : `; Secret write -> ConfigMap write (audit log) at most ${fmt(s.secretToConfigMapMs)} ms`;
+      console.log(`    ConfigMap and Secret disagreed (watch): longest ${fmt(s.disagreementMs.max)} ms, in all ${fmt(s.disagreementMs.total)} ms${audited}`);
     }
     console.log(`  operator memory: RSS ${fmt(r.memory.rssMiB)} MiB, peak (VmHWM) ${fmt(r.memory.hwmMiB)} MiB`);
     console.log('targets:');

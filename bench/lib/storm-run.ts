@@ -58,7 +58,9 @@ export interface StormFigures {
   /** Distinct edits the ConfigMap showed (watch). */
   configMapVersionsSeen: number;
   /** Successful writes in the audit log. */
-  writes?: { configMap: number; secret: number; status: number; otherOutputs: number; refused: number };
+  writes?: { configMap: number; secret: number; status: number; otherOutputs: number; refused: number; refusedBy: Record<string, number> };
+  /** Longest time from a Secret write of the storm's NodePool to the ConfigMap write after it (audit log: the pass's round trip). */
+  secretToConfigMapMs?: number;
   /** API server time per output write of the storm's NodePool (audit log), for a write round trip. */
   writeServerMs?: number;
 }
@@ -350,7 +352,20 @@ async function oneStorm(
     const cmWrites = events.filter((e) => isWrite(e) && ok(e) && e.objectRef?.resource === 'configmaps' && stormOutput(e)).length;
     const secretWrites = events.filter((e) => isWrite(e) && ok(e) && e.objectRef?.resource === 'secrets' && stormOutput(e)).length;
     const otherOutputs = [...c.outputConfigMaps.entries()].filter(([key]) => key !== `${names.namespace}/${OUTPUT}`).reduce((n, [, v]) => n + v, 0);
-    figures.writes = { configMap: cmWrites, secret: secretWrites, status: c.targetStatus, otherOutputs, refused: c.failed };
+    const refusedBy: Record<string, number> = {};
+    for (const e of events.filter((x) => isWrite(x) && !ok(x))) {
+      const what = `${e.objectRef?.resource ?? '?'}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''} ${e.responseStatus?.code ?? '?'}`;
+      refusedBy[what] = (refusedBy[what] ?? 0) + 1;
+    }
+    figures.writes = { configMap: cmWrites, secret: secretWrites, status: c.targetStatus, otherOutputs, refused: c.failed, refusedBy };
+    // Each Secret write to the ConfigMap write that follows it (the pass writes them in that order).
+    const halves = events.filter((e) => isWrite(e) && ok(e) && stormOutput(e) && ['configmaps', 'secrets'].includes(e.objectRef?.resource ?? ''));
+    let gap = 0;
+    halves.forEach((e, i) => {
+      const next = halves.slice(i + 1).find((x) => x.objectRef?.resource === 'configmaps');
+      if (e.objectRef?.resource === 'secrets' && next) gap = Math.max(gap, Date.parse(next.stageTimestamp) - Date.parse(e.stageTimestamp));
+    });
+    figures.secretToConfigMapMs = gap;
     const t = await serverTime(cluster.audit, mark, (e) => stormOutput(e) && (e.objectRef?.resource === 'configmaps' || e.objectRef?.resource === 'secrets'));
     figures.writeServerMs = t.meanMs;
   }
