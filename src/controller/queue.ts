@@ -127,7 +127,10 @@ export class WorkQueue<K> {
   addCoalesced(key: K): void {
     const c = this.opts.coalesce;
     if (this.shuttingDown) return;
-    if (!c) return this.add(key);
+    if (!c) {
+      this.add(key);
+      return;
+    }
     const id = this.opts.id(key);
     const now = this.now();
     const held = this.held.get(id);
@@ -147,7 +150,10 @@ export class WorkQueue<K> {
     }
     const startedAt = this.started.get(id);
     const recent = this.processing.has(id) || (startedAt !== undefined && now - startedAt < c.quietMs);
-    if (!recent) return this.add(key);
+    if (!recent) {
+      this.add(key);
+      return;
+    }
     const h: Held<K> = { key, since: now, last: now, timer: undefined };
     this.held.set(id, h);
     this.armHold(id, h, c);
