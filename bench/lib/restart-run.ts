@@ -213,7 +213,8 @@ function summarize(lines: readonly LogLine[], failed: Set<string>, ready: number
     const mine = lines.filter((l) => String(l.informer) === name);
     const lastFailure = mine.map((l) => l.msg).lastIndexOf(FAILED);
     const reconnect = mine.slice(lastFailure + 1).find((l) => l.msg === RECONNECTED);
-    if (reconnect) back.push(Math.max(0, reconnect.at - ready));
+    // Negative when it was back before apiserver.sh saw /readyz answer (it polls every 200 ms).
+    if (reconnect) back.push(reconnect.at - ready);
   }
   back.sort((a, b) => a - b);
   const answered: Record<string, number> = {};
