@@ -104,20 +104,26 @@ export function retryAfterMs(err: unknown): number | undefined {
  * Informers of one API server. While it is gone they all back off; the
  * first one that gets through again wakes the others that are waiting to
  * retry after a failure (not a refusal: 401/403/404 do not clear up because
- * the server is back), and they retry within `spreadMs`, at random, instead
+ * the server is back), and they retry within the spread, at random, instead
  * of at the end of their own delays.
  */
 export class RetryGroup {
-  private readonly waiting = new Map<object, () => void>();
+  private readonly waiting = new Map<object, (ms: number) => void>();
 
+  /**
+   * `spreadMs` for a few members; more members spread over 2 ms each, up
+   * to `maxSpreadMs`, so that a thousand caches do not all hit a server
+   * that has just come back within the same half second.
+   */
   constructor(
     readonly spreadMs = 500,
     readonly random: () => number = Math.random,
+    readonly maxSpreadMs = 2_000,
   ) {}
 
   /** `member` waits to retry; `hurry(ms)` asks it to retry within `ms` instead. */
   wait(member: object, hurry: (ms: number) => void): void {
-    this.waiting.set(member, () => hurry(Math.round(this.random() * this.spreadMs)));
+    this.waiting.set(member, hurry);
   }
 
   leave(member: object): void {
@@ -127,9 +133,10 @@ export class RetryGroup {
   /** `member` got through: the others retry soon. */
   reached(member: object): void {
     this.waiting.delete(member);
+    const spread = Math.min(this.maxSpreadMs, Math.max(this.spreadMs, this.waiting.size * 2));
     for (const [m, hurry] of [...this.waiting]) {
       this.waiting.delete(m);
-      hurry();
+      hurry(Math.round(this.random() * spread));
     }
   }
 

@@ -332,6 +332,23 @@ describe('retryDelay', () => {
   });
 });
 
+describe('RetryGroup', () => {
+  it('wakes every waiting member but the one that got through, spread wider the more there are', () => {
+    const spreads = (n: number): number[] => {
+      const g = new RetryGroup(500, () => 1, 2000);
+      const got: number[] = [];
+      const members = Array.from({ length: n }, () => ({}));
+      for (const m of members) g.wait(m, (ms) => got.push(ms));
+      g.reached(members[0]!);
+      expect(g.size()).to.equal(0);
+      return [got.length, Math.max(...got)];
+    };
+    expect(spreads(3)).to.deep.equal([2, 500]);
+    expect(spreads(601)).to.deep.equal([600, 1200]);
+    expect(spreads(5001)).to.deep.equal([5000, 2000]);
+  });
+});
+
 describe('Informer restarts after an API server outage (fake time)', () => {
   /** `n` informers on one RetryGroup, their API down until `up()`; jitter off, spread 0 to 500 ms at random. */
   function fleet(n: number, random = 0.5): { time: FakeTime; apis: FakeApi[]; infs: Informer<V1ConfigMap>[]; group: RetryGroup } {
