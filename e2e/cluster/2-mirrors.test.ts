@@ -141,7 +141,7 @@ describe('cluster: Pods pull through the mirrors the agent installed', function 
       { registry: mirrorA, mark: mA },
       { registry: source, mark: mS },
     ]);
-    expect(predicted.map((p) => p.host)).to.deep.equal([mirrorA.host]);
+    expect([...new Set(predicted.map((p) => p.host))], 'hosts explain predicts').to.deep.equal([mirrorA.host]);
     expect(await manifestGets(mirrorA, mA, 'team/app')).to.include(`GET /v2/team/app/manifests/${img.manifestDigest} 200`);
     expect((await mirrorA.pulls(mA)).map((r) => r.path)).to.include(`/v2/team/app/blobs/${img.markerLayer}`);
     expect(await source.requests(mS), 'requests to the source').to.deep.equal([]);
