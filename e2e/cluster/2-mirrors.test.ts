@@ -24,6 +24,7 @@ import {
   type ClusterKube,
 } from './harness.js';
 import { cluster } from './hooks.js';
+import { expectPulledAsPredicted } from './oracle.js';
 
 const OURS = 'imagemirror.io/v1alpha1';
 const OP_NS = 'image-mirror-system';
@@ -131,10 +132,16 @@ describe('cluster: Pods pull through the mirrors the agent installed', function 
       expect(toml).to.match(/^# Managed by the image-mirror agent/);
     }
     const [mS, mA] = [await source.mark(), await mirrorA.mark()];
-    const out = await runPod(k, pod('digest-a', nodes[0] as string, `${source.host}/team/app@${img.manifestDigest}`));
+    const ref = `${source.host}/team/app@${img.manifestDigest}`;
+    const out = await runPod(k, pod('digest-a', nodes[0] as string, ref));
     expect(out, JSON.stringify(out)).to.include({ running: true });
     figures.push(`Pod pulled through mirror A Running ${out.ms} ms after create`);
     await settle();
+    const predicted = await expectPulledAsPredicted(cluster(), nodes[0] as string, ref, [
+      { registry: mirrorA, mark: mA },
+      { registry: source, mark: mS },
+    ]);
+    expect([...new Set(predicted.map((p) => p.host))], 'hosts explain predicts').to.deep.equal([mirrorA.host]);
     expect(await manifestGets(mirrorA, mA, 'team/app')).to.include(`GET /v2/team/app/manifests/${img.manifestDigest} 200`);
     expect((await mirrorA.pulls(mA)).map((r) => r.path)).to.include(`/v2/team/app/blobs/${img.markerLayer}`);
     expect(await source.requests(mS), 'requests to the source').to.deep.equal([]);
@@ -151,9 +158,15 @@ describe('cluster: Pods pull through the mirrors the agent installed', function 
         .and.not.include(mirrorA.host);
     const [mS, mA, mB] = [await source.mark(), await mirrorA.mark(), await mirrorB.mark()];
     const node = nodes[nodes.length - 1] as string;
-    const out = await runPod(k, pod('digest-b', node, `${source.host}/team/app@${img.manifestDigest}`));
+    const ref = `${source.host}/team/app@${img.manifestDigest}`;
+    const out = await runPod(k, pod('digest-b', node, ref));
     expect(out, JSON.stringify(out)).to.include({ running: true });
     await settle();
+    await expectPulledAsPredicted(cluster(), node, ref, [
+      { registry: mirrorA, mark: mA },
+      { registry: mirrorB, mark: mB },
+      { registry: source, mark: mS },
+    ]);
     expect(await manifestGets(mirrorB, mB, 'team/app')).to.include(`GET /v2/team/app/manifests/${img.manifestDigest} 200`);
     expect(await mirrorA.requests(mA), 'requests to the old mirror').to.deep.equal([]);
     expect(await source.requests(mS), 'requests to the source').to.deep.equal([]);
@@ -166,9 +179,15 @@ describe('cluster: Pods pull through the mirrors the agent installed', function 
     await waitApplied(k, nodes, notContributing('ImageDigestMirrorSet', 'cluster-tier-app'));
     for (const node of nodes) expect(await nodeFile(cluster(), node, hostDir(source.host)), `${node}: ${hostDir(source.host)}`).to.equal(undefined);
     const [mS, mA, mB] = [await source.mark(), await mirrorA.mark(), await mirrorB.mark()];
-    const out = await runPod(k, pod('digest-source', nodes[0] as string, `${source.host}/team/app@${img.manifestDigest}`));
+    const ref = `${source.host}/team/app@${img.manifestDigest}`;
+    const out = await runPod(k, pod('digest-source', nodes[0] as string, ref));
     expect(out, JSON.stringify(out)).to.include({ running: true });
     await settle();
+    await expectPulledAsPredicted(cluster(), nodes[0] as string, ref, [
+      { registry: source, mark: mS },
+      { registry: mirrorA, mark: mA },
+      { registry: mirrorB, mark: mB },
+    ]);
     expect(await manifestGets(source, mS, 'team/app')).to.include(`GET /v2/team/app/manifests/${img.manifestDigest} 200`);
     expect([...(await mirrorA.requests(mA)), ...(await mirrorB.requests(mB))], 'requests to the mirrors').to.deep.equal([]);
   });
@@ -185,6 +204,10 @@ describe('cluster: Pods pull through the mirrors the agent installed', function 
     const out = await runPod(k, pod('tag-a', nodes[0] as string, `${source.host}/team/tagged:v1`));
     expect(out, JSON.stringify(out)).to.include({ running: true });
     await settle();
+    await expectPulledAsPredicted(cluster(), nodes[0] as string, `${source.host}/team/tagged:v1`, [
+      { registry: mirrorA, mark: mA },
+      { registry: source, mark: mS },
+    ]);
     // containerd resolves a tag with HEAD, then fetches by digest.
     expect(await manifestGets(mirrorA, mA, 'team/tagged')).to.include('HEAD /v2/team/tagged/manifests/v1 200');
     expect(await source.requests(mS), 'requests to the source').to.deep.equal([]);
@@ -252,9 +275,14 @@ describe('cluster: Pods pull through the mirrors the agent installed', function 
     expect(JSON.stringify(up)).not.to.include(creds.password);
 
     const mSec = await secure.mark();
+    const mSrc = await source.mark();
     const out = await runPod(k, pod('secure-with-access', node, ref));
     expect(out, JSON.stringify(out)).to.include({ running: true });
     await settle();
+    await expectPulledAsPredicted(cluster(), node, ref, [
+      { registry: secure, mark: mSec },
+      { registry: source, mark: mSrc },
+    ]);
     expect(await manifestGets(secure, mSec, 'secure/app')).to.include(`GET /v2/secure/app/manifests/${img.manifestDigest} 200`);
     await deleteCustom(k, 'imagedigestmirrorsets', OURS, 'cluster-tier-secure');
     await putAccess(plainAccess());

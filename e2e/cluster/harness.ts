@@ -171,6 +171,8 @@ export class Cluster {
 export interface AccessRecord {
   readonly method: string;
   readonly path: string;
+  /** `?...` as sent, or ''. */
+  readonly query: string;
   readonly status: number;
   readonly agent: string;
 }
@@ -236,7 +238,8 @@ export class ClusterRegistry {
     const text = (await readFile(this.logPath, 'utf8')).slice(mark);
     const out: AccessRecord[] = [];
     for (const m of text.matchAll(/"(GET|HEAD|POST|PUT|PATCH|DELETE) (\S+) HTTP\/[\d.]+" (\d{3}) \S+ "[^"]*" "([^"]*)"/g)) {
-      out.push({ method: m[1] as string, path: (m[2] as string).split('?')[0] as string, status: Number(m[3]), agent: m[4] as string });
+      const [path = '', query] = (m[2] as string).split(/\?(.*)/s);
+      out.push({ method: m[1] as string, path, query: query === undefined ? '' : `?${query}`, status: Number(m[3]), agent: m[4] as string });
     }
     return out;
   }
