@@ -131,7 +131,10 @@ export class Cluster {
     const index = this.nodes.length + this.added.length + 1;
     const node = `127.0.0.${index}`;
     const env: NodeJS.ProcessEnv = { ...process.env, NODE_RUNTIME: opts.runtime };
-    if (opts.hosts) env.NODE_HOSTS = Object.entries(opts.hosts).map(([name, addr]) => `${addr} ${name}`).join('\n');
+    if (opts.hosts)
+      env.NODE_HOSTS = Object.entries(opts.hosts)
+        .map(([name, addr]) => `${addr} ${name}`)
+        .join('\n');
     if (opts.taints) env.NODE_TAINTS = opts.taints;
     this.added.push(node);
     await script('node.sh', ['start', this.dir, String(index)], env);
