@@ -82,9 +82,10 @@ describe('cluster: a CRI-O node with the MachineConfig the operator publishes fo
   const manifestGets = async (reg: ClusterRegistry, mark: number, repo: string): Promise<string[]> =>
     (await reg.pulls(mark)).filter((r) => r.path.startsWith(`/v2/${repo}/manifests/`)).map((r) => `${r.method} ${r.path} ${r.status}`);
   /** Files the agent on the CRI-O node owns (none when it never ran there). */
-  const agentOwned = async (): Promise<string[]> =>
-    (JSON.parse((await readFile(join(cluster().nodeDir(node), 'var/lib/image-mirror/owned.json'), 'utf8').catch(() => '{}')) as { files?: string[] })
-      .files ?? [];
+  const agentOwned = async (): Promise<string[]> => {
+    const text = await readFile(join(cluster().nodeDir(node), 'var/lib/image-mirror/owned.json'), 'utf8').catch(() => '{}');
+    return (JSON.parse(text) as { files?: string[] }).files ?? [];
+  };
   const crioLog = async (): Promise<string> =>
     (await readFile(join(cluster().nodeDir(node), 'crio.log'), 'utf8').catch(() => '')).split('\n').slice(-30).join('\n');
 
