@@ -80,7 +80,12 @@ export class Cluster {
     const dir = await tempDir('cluster');
     const scriptEnv: NodeJS.ProcessEnv = { ...process.env, CLUSTER_NODES: String(nodes) };
     if (!keep) scriptEnv.CLUSTER_OWNER_PID = String(process.pid);
-    const { out, err } = await script('up.sh', [dir], scriptEnv);
+    // up.sh arms its watchdog only once every node is Ready: a failure before
+    // that would leave what it started running.
+    const { out, err } = await script('up.sh', [dir], scriptEnv).catch(async (e: unknown) => {
+      await script('down.sh', [dir, '--quiet']).catch(() => undefined); // logs stay in dir
+      throw e;
+    });
     const env = Object.fromEntries(
       (await readFile(join(dir, 'cluster.env'), 'utf8'))
         .split('\n')

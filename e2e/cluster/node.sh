@@ -370,7 +370,9 @@ stop_node() {
   # run's processes); with the last one the namespaces and all mounts go.
   cl_kill_namespace mnt "$(cat "$n/mntns" 2>/dev/null)"
   cl_kill_namespace net "$(cat "$n/netns" 2>/dev/null)"
-  rm -f "$n"/*.pid
+  # The namespaces are gone, and their inode numbers free for others: a second
+  # stop (down.sh after a test stopped the node) must not take them for the node's.
+  rm -f "$n"/*.pid "$n/mntns" "$n/netns"
 }
 
 case "${1:-}" in
