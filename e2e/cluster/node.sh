@@ -5,9 +5,14 @@
 #   e2e/cluster/node.sh start STATE_DIR INDEX     node 127.0.0.INDEX (INDEX 1..254)
 #   e2e/cluster/node.sh stop STATE_DIR IP         stop it, leave nothing running or mounted
 #
-# Environment for start (up.sh sets them): NODE_RUNTIME (containerd; the
-# runtime-specific parts are the node_*_containerd functions below),
-# CLUSTER_BIN (kubelet), PAUSE_ARCHIVE, PAUSE_IMAGE, REGISTRY_PORT, FORWARD.
+# Environment for start (up.sh sets them; on a running cluster they come from
+# its cluster.env): CLUSTER_BIN (kubelet), PAUSE_ARCHIVE, PAUSE_IMAGE,
+# REGISTRY_PORT, FORWARD. Per node:
+#   NODE_RUNTIME=containerd|crio   the runtime (the node_runtime_*_<runtime> functions below)
+#   NODE_HOSTS="ADDR NAME..."      lines for a node /etc/hosts of its own (the machine's plus these)
+#   NODE_TAINTS=key=value:Effect   the kubelet's --register-with-taints
+# Every node is labelled imagemirror.io/cluster-tier-node=INDEX and
+# imagemirror.io/cluster-tier-runtime=<runtime>.
 #
 # A node is named by its loopback address (127.0.0.1, 127.0.0.2, ...): the
 # kubelet listens there, the API server reaches it there for logs and exec
@@ -30,6 +35,9 @@
 #   var/log/  (pods/, containers/)                        -> /var/log
 #   run/      (containerd/ state and socket)              -> /run
 #   kubelet/  config.yaml, kubeconfig, pki/
+#   CRI-O: crio/crio.conf (+ empty conf.d/, hooks.d/, cdi/, policies/),
+#          var/lib/containers/storage, run/crio/ (socket, ns/, exits/),
+#          proc-cgroups -> /proc/cgroups, etc/hosts -> /etc/hosts (NODE_HOSTS)
 #   ns.pid, <runtime>.pid, kubelet.pid and their .log files
 set -euo pipefail
 
