@@ -201,9 +201,11 @@ describe('cluster: a CRI-O node with the MachineConfig the operator publishes fo
   after(async function () {
     this.timeout(60_000);
     for (const f of figures) console.log(`      ${f}`);
+    const t0 = Date.now();
     if (k) await deleteNamespace(k, NS);
     await Promise.all([source, mirror, insecure, undeclared, blocked].map((r) => r?.stop()));
     if (node) await cluster().removeNode(node);
+    console.log(`      clean-up (namespace, registries, CRI-O node stopped and deleted): ${Date.now() - t0} ms`);
   });
 
   it('8. the MachineConfig files land on the CRI-O node at their paths, with their modes and exact bytes, and CRI-O applies them on reload', async () => {
