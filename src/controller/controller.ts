@@ -19,6 +19,7 @@ import { errorFields, type Logger } from './log.js';
 import type { ControllerMetrics } from './metrics.js';
 import { ObjectStatusController } from './object-controller.js';
 import type { Coalescing } from './queue.js';
+import { nodeBelongsTo } from './reachability.js';
 import { ClusterSources, type InformerApi, type SourceEvent } from './sources.js';
 import { targetOfStatus } from './status.js';
 import { TargetController } from './target-controller.js';
@@ -294,6 +295,13 @@ export class Controller {
         w.objects.statusChanged(e.event, e.obj);
         return;
       }
+      case 'node':
+        // The targets whose nodes these are, before and after (a relabelled node moves). The agents of a
+        // NodePool's nodes report one after the other: their reports coalesce like edits of cluster-scoped objects.
+        for (const t of this.allTargets()) {
+          if ((e.now && nodeBelongsTo(e.now, t)) || (e.before && nodeBelongsTo(e.before, t))) w.targets.addCoalesced(t);
+        }
+        return;
     }
   }
 
