@@ -33,7 +33,7 @@ async function main(argv: readonly string[]): Promise<void> {
       console.log(
         `  round ${i + 1}: ${x.informersFailed} informers failed (longest retry delay ${x.maxRetryMs} ms); after ready: ` +
           `every watch back ${fmt(x.watchesBackMs.max, 0)} ms (median ${fmt(x.watchesBackMs.median, 0)} ms), ` +
-          `change in the outputs ${x.changeMs} ms (${x.changeAfterWriteMs} ms after it was written); answers refused after ready: ${codes.join(', ') || 'none'}`,
+          `change in the outputs ${x.changeMs} ms (${x.changeAfterWriteMs} ms after it was written); answers refused: ${codes.join(', ') || 'none'}`,
       );
     }
     console.log(`  operator memory: RSS ${fmt(r.memory.rssMiB)} MiB, peak (VmHWM) ${fmt(r.memory.hwmMiB)} MiB`);

@@ -38,7 +38,7 @@ export interface RestartRound {
   informersFailed: number;
   /** Longest retry delay an informer chose during the round. */
   maxRetryMs: number;
-  /** Failures with an HTTP status after the server was ready (429, 503, ...), by code. */
+  /** Failures with an HTTP status (429, 503, ...; the outage itself has none), by code. */
   answeredFailures: Record<string, number>;
   /** From the first 200 of /readyz until each failed informer was back: the slowest, and the median. */
   watchesBackMs: { max: number; median: number };
@@ -221,7 +221,8 @@ function summarize(lines: readonly LogLine[], failed: Set<string>, ready: number
   }
   back.sort((a, b) => a - b);
   const answered: Record<string, number> = {};
-  for (const l of lines) if (l.msg === FAILED && l.at >= ready && typeof l.code === 'number') answered[l.code] = (answered[l.code] ?? 0) + 1;
+  // Any time in the round: an informer may get its 429 before /readyz answers 200.
+  for (const l of lines) if (l.msg === FAILED && typeof l.code === 'number') answered[l.code] = (answered[l.code] ?? 0) + 1;
   const retries = lines.filter((l) => l.msg === FAILED).map((l) => Number(l.retryInMs ?? 0));
   return {
     downMs,
