@@ -250,8 +250,10 @@ export function mirrorsByLocation(conf: RegistriesConf): Record<string, string[]
   return Object.fromEntries((conf.registry ?? []).map((r) => [r.location ?? r.prefix ?? '', (r.mirror ?? []).map((m) => m.location)]));
 }
 
-export async function eventsAbout(k: Kube, namespace: string, name: string): Promise<CoreV1Event[]> {
-  return (await k.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` })).items;
+/** Events about objects named `name` in `namespace`; only those about a `kind` when given (a NodePool and its RenderedMirrorConfig share a name). */
+export async function eventsAbout(k: Kube, namespace: string, name: string, kind?: string): Promise<CoreV1Event[]> {
+  const fieldSelector = `involvedObject.name=${name}${kind ? `,involvedObject.kind=${kind}` : ''}`;
+  return (await k.core.listNamespacedEvent({ namespace, fieldSelector })).items;
 }
 
 // ---------------------------------------------------------------- building inputs

@@ -7,7 +7,7 @@ import type { KubeObject, ObjectSource, Reference, Target } from '../model/sourc
 import type { Problem, Reason } from '../model/types.js';
 import { type RenderedTarget, type RenderMemo, renderTarget } from '../pipeline.js';
 import { type Condition, conditionsOf, findCondition } from './conditions.js';
-import { eventFor, type EventSpec } from './events.js';
+import { type EventSpec, eventsFor, withStatusUid } from './events.js';
 import { RESOURCES, type Writer } from './kube.js';
 import type { Logger } from './log.js';
 import { syncConfigRef } from './nodepool-config-ref.js';
@@ -75,13 +75,14 @@ export async function reconcileTarget(deps: ReconcileDeps, target: Target): Prom
   }
   const input: TargetStatusInput = { target, rendered, published, existing, now: deps.now };
   const status = buildTargetStatus(input);
-  // Decided now, so that a deferred write holds the status and the event, not the render.
-  const event = transitionEvent(deps, target, rendered, existing, status.conditions);
+  // Decided now, so that a deferred write holds the status and the events, not the render.
+  const events = transitionEvents(deps, target, rendered, existing, status.conditions);
   // A resync that changes nothing has nothing to hand over.
-  if (event || !statusUnchanged(existing, status)) {
+  if (events.length > 0 || !statusUnchanged(existing, status)) {
     const report = async (): Promise<void> => {
       await writeTargetStatus(deps, target, existing, status, owner);
-      if (event && deps.emit) await deps.emit(event);
+      const stored = deps.sources.status(targetNamespace(target, deps.operatorNamespace), statusName(target));
+      for (const e of withStatusUid(events, stored)) await deps.emit?.(e);
     };
     await (deps.deferStatus ? deps.deferStatus(report) : report());
   }
@@ -181,28 +182,28 @@ function summarize(rendered: RenderedTarget, published: PublishResult | undefine
   };
 }
 
-/** The event for a change of Degraded (on, changed, or cleared), if any. */
-function transitionEvent(
+/** The events for a change of Degraded (on, changed, or cleared), if any: on the NodePool (or named object) and the RenderedMirrorConfig. */
+function transitionEvents(
   deps: ReconcileDeps,
   target: Target,
   rendered: RenderedTarget,
   existing: KubeObject | undefined,
   next: readonly Condition[],
-): EventSpec | undefined {
-  if (!deps.emit) return undefined;
+): EventSpec[] {
+  if (!deps.emit) return [];
   const prev = findCondition(conditionsOf(existing?.status), 'Degraded');
   const now = findCondition(next, 'Degraded');
-  if (!now) return undefined;
+  if (!now) return [];
   const wasDegraded = prev?.status === 'True';
   if (now.status === 'True' && (!wasDegraded || prev?.reason !== now.reason || prev?.message !== now.message)) {
     // Degraded=True carries the reason of the first problem (status.ts).
-    return eventFor(target, rendered, deps.operatorNamespace, { type: 'Warning', reason: now.reason as Reason, message: now.message });
+    return eventsFor(target, rendered, deps.operatorNamespace, { type: 'Warning', reason: now.reason as Reason, message: now.message });
   }
   if (now.status !== 'True' && wasDegraded) {
     const msg = `inputs are valid again; output ${describeOutput(target)} is current`;
-    return eventFor(target, rendered, deps.operatorNamespace, { type: 'Normal', reason: 'Recovered', message: msg });
+    return eventsFor(target, rendered, deps.operatorNamespace, { type: 'Normal', reason: 'Recovered', message: msg });
   }
-  return undefined;
+  return [];
 }
 
 function describeOutput(target: Target): string {

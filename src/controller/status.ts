@@ -64,6 +64,8 @@ export interface StatusProblem {
 export interface TargetStatus {
   observedGeneration?: number;
   contentHash?: string;
+  /** The first 12 hex digits of contentHash (printer column, as the CLI prints it). */
+  shortHash?: string;
   outputs?: { configMap: string; secret?: string };
   sources?: number;
   contributors?: Contributor[];
@@ -146,7 +148,7 @@ function degradedCondition(s: TargetState): ConditionInput<DegradedReason> {
 }
 
 /** Fields that describe the published output; kept as they are while the inputs are invalid. */
-const OUTPUT_FIELDS = ['contentHash', 'outputs', 'sources', 'contributors', 'warnings', 'warningCount', 'lastRenderedTime'] as const;
+const OUTPUT_FIELDS = ['contentHash', 'shortHash', 'outputs', 'sources', 'contributors', 'warnings', 'warningCount', 'lastRenderedTime'] as const;
 
 export function buildTargetStatus(input: TargetStatusInput): TargetStatus {
   const { rendered, published, existing, now } = input;
@@ -174,6 +176,7 @@ function outputFields(s: TargetState, now: () => Date): Partial<TargetStatus> {
   const prev = s.previous;
   return {
     contentHash: p.hash,
+    shortHash: shortHash(p.hash),
     outputs: p.secret ? { configMap: p.configMap, secret: p.secret } : { configMap: p.configMap },
     sources: outcome.model.rules.length,
     contributors: outcome.model.contributors.map(contributorOf),
@@ -181,6 +184,11 @@ function outputFields(s: TargetState, now: () => Date): Partial<TargetStatus> {
     warningCount: outcome.output.warnings.length,
     lastRenderedTime: prev.contentHash === p.hash && prev.lastRenderedTime ? prev.lastRenderedTime : formatTime(now()),
   };
+}
+
+/** `sha256:<hex>` -> its first 12 hex digits, as `image-mirror render` and `explain` print a hash. */
+export function shortHash(hash: string): string {
+  return hash.replace(/^sha256:/, '').slice(0, 12);
 }
 
 function contributorOf(o: Origin): Contributor {

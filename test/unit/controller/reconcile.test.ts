@@ -120,15 +120,21 @@ describe('reconcileTarget', () => {
     expect(degraded.message).to.contain('ImageDigestMirrorSet corp').and.contain('spec.imageDigestMirrors[0].mirrors[0]');
     expect(cond(c, 'Ready')).to.include({ status: 'False', reason: 'InvalidInputs' });
     expect(cond(c, 'Ready')?.message).to.contain(`the last good output (${goodHash}) is kept`);
-    expect(c.events.map((e) => [e.type, e.reason, e.involvedObject.kind, e.involvedObject.name])).to.deep.equal([
-      ['Warning', 'InvalidMirror', 'NodePool', 'workers'],
+    // On the NodePool and on the RenderedMirrorConfig (with its uid: kubectl describe selects Events by it).
+    const rmcUid = c.find('RenderedMirrorConfig', NS, 'workers')?.metadata.uid;
+    expect(rmcUid).to.be.a('string');
+    expect(c.events.map((e) => [e.type, e.reason, e.involvedObject.kind, e.involvedObject.name, e.involvedObject.uid])).to.deep.equal([
+      ['Warning', 'InvalidMirror', 'NodePool', 'workers', (c.find('NodePool', NS, 'workers') as KubeObject).metadata.uid],
+      ['Warning', 'InvalidMirror', 'RenderedMirrorConfig', 'workers', rmcUid],
     ]);
+    expect(c.events[1]?.metadata?.namespace).to.equal(NS);
+    expect(c.events[1]?.message).to.equal(c.events[0]?.message);
 
     // The same problem again: no status write, no second event.
     const again = c.writes.length;
     await reconcileTarget(d, NP);
     expect(c.writesSince(again)).to.deep.equal([]);
-    expect(c.events).to.have.length(1);
+    expect(c.events).to.have.length(2);
 
     d.clock.t += 1000;
     c.edit('ImageDigestMirrorSet', undefined, 'corp', (o) => {
@@ -138,9 +144,11 @@ describe('reconcileTarget', () => {
     expect(fixed).to.include({ ok: true, ready: true, degraded: false, result: 'rendered' });
     expect(statusOf(c).contentHash).to.not.equal(goodHash);
     expect(cond(c, 'Ready')?.lastTransitionTime).to.not.equal(readySince);
-    expect(c.events.map((e) => [e.type, e.reason])).to.deep.equal([
-      ['Warning', 'InvalidMirror'],
-      ['Normal', 'Recovered'],
+    expect(c.events.map((e) => [e.type, e.reason, e.involvedObject.kind])).to.deep.equal([
+      ['Warning', 'InvalidMirror', 'NodePool'],
+      ['Warning', 'InvalidMirror', 'RenderedMirrorConfig'],
+      ['Normal', 'Recovered', 'NodePool'],
+      ['Normal', 'Recovered', 'RenderedMirrorConfig'],
     ]);
   });
 
@@ -176,7 +184,10 @@ describe('reconcileTarget', () => {
       /^output ConfigMap clusters\/workers-image-mirrors would hold [\d,]+ bytes, over the 1,048,576-byte limit of a ConfigMap \(largest keys: /,
     );
     expect(cond(c, 'Ready')).to.include({ status: 'False', reason: 'OutputTooLarge' });
-    expect(c.events.map((e) => [e.type, e.reason])).to.deep.equal([['Warning', 'OutputTooLarge']]);
+    expect(c.events.map((e) => [e.type, e.reason, e.involvedObject.kind])).to.deep.equal([
+      ['Warning', 'OutputTooLarge', 'NodePool'],
+      ['Warning', 'OutputTooLarge', 'RenderedMirrorConfig'],
+    ]);
   });
 
   it('lists the first 100 warnings in the status and counts all of them', async () => {

