@@ -4,16 +4,31 @@
 // gets, both mirror-config fields set on a HostedCluster, whether the output
 // is delivered through NodePool.spec.config, and one change of the `config`
 // key per burst of input changes.
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { kube, kubeconfigPath, localControlPlane } from '../hooks.js';
 import { deleteNamespace, waitUntil, type Kube } from '../lib/kube.js';
 import { kubectl, table } from '../lib/kubectl.js';
-import { condition, createNamespace, deleteCustom, eventsAbout, HS, OperatorProcess, putCustom, readRmc, waitDegraded, waitReady } from './lib.js';
+import {
+  condition,
+  createNamespace,
+  deleteCustom,
+  eventsAbout,
+  HS,
+  OperatorProcess,
+  putCustom,
+  readConfigMap,
+  readRmc,
+  waitDegraded,
+  waitReady,
+} from './lib.js';
 
 const MIRROR = 'mirror.corp.example:5000';
+const OUT = 'workers-image-mirrors';
+const AGENT_FILES = 'imagemirror.io/agent-files';
 
-describe('operator: HyperShift delivery (Events and columns of the RenderedMirrorConfig)', function () {
+describe('operator: HyperShift delivery', function () {
   this.timeout(120_000);
   const id = randomBytes(3).toString('hex');
   const ns = `hsd-${id}`;
@@ -21,6 +36,13 @@ describe('operator: HyperShift delivery (Events and columns of the RenderedMirro
   let k: Kube;
   let op: OperatorProcess | undefined;
 
+  /** A user's edit of the NodePool: a JSON merge patch. */
+  const mergePatchNodePool = async (body: object): Promise<void> => {
+    await k.custom.patchNamespacedCustomObject(
+      { group: 'hypershift.openshift.io', version: 'v1beta1', plural: 'nodepools', namespace: ns, name: 'workers', body },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  };
   const hostedCluster = (spec: Record<string, unknown>) =>
     putCustom(k, 'hostedclusters', HS, { kind: 'HostedCluster', metadata: { name: 'demo', namespace: ns }, spec });
 
@@ -28,7 +50,9 @@ describe('operator: HyperShift delivery (Events and columns of the RenderedMirro
     k = kube();
     await createNamespace(k, ns);
     await createNamespace(k, opNs);
-    await hostedCluster({ imageContentSources: [{ source: 'quay.io/openshift-release-dev/ocp-release', mirrors: [`${MIRROR}/ocp-release`] }] });
+    await hostedCluster({
+      imageContentSources: [{ source: 'quay.io/openshift-release-dev/ocp-release', mirrors: [`${MIRROR}/openshift-release-dev/ocp-release`] }],
+    });
     await putCustom(k, 'nodepools', HS, {
       kind: 'NodePool',
       metadata: { name: 'workers', namespace: ns },
@@ -83,11 +107,43 @@ describe('operator: HyperShift delivery (Events and columns of the RenderedMirro
     expect(described).to.match(/Events:[\s\S]*Warning\s+MissingReference[\s\S]*missing-mirrors not found/);
     expect(condition(stored?.status, 'Degraded')?.status).to.equal('True');
 
-    await hostedCluster({ imageContentSources: [{ source: 'quay.io/openshift-release-dev/ocp-release', mirrors: [`${MIRROR}/ocp-release`] }] });
+    await hostedCluster({
+      imageContentSources: [{ source: 'quay.io/openshift-release-dev/ocp-release', mirrors: [`${MIRROR}/openshift-release-dev/ocp-release`] }],
+    });
     await waitReady(k, ns, 'workers');
     await waitUntil('the Recovered Event on the RenderedMirrorConfig', async () =>
       (await eventsAbout(k, ns, 'workers', 'RenderedMirrorConfig')).some((e) => e.reason === 'Recovered'),
     );
     expect(await kubectl(kubeconfigPath(), ['describe', 'rmc', '-n', ns, 'workers'])).to.match(/Normal\s+Recovered/);
+  });
+
+  it('publishes config plus the CRI-O files by default, no containerd warnings; the NodePool annotation picks all or none', async () => {
+    const keys = async (): Promise<string[]> => Object.keys((await readConfigMap(k, ns, OUT))?.data ?? {}).sort();
+    let rmc = await waitReady(k, ns, 'workers');
+    expect(await keys()).to.deep.equal(['config', 'files.json', 'registries.conf']);
+    // quay.io/openshift-release-dev/ocp-release is repository-scoped: containerd widens it to the whole host (a warning).
+    expect(rmc.status?.warnings ?? []).to.deep.equal([]);
+    expect(rmc.status).to.not.have.property('containerdWarnings');
+
+    const annotate = (value: string | null) => mergePatchNodePool({ metadata: { annotations: { [AGENT_FILES]: value } } });
+    await annotate('all');
+    rmc = await waitUntil('the containerd files in the output', async () => {
+      const cur = await readRmc(k, ns, 'workers');
+      return (cur?.status as { containerdWarningCount?: number } | undefined)?.containerdWarningCount ? cur : undefined;
+    });
+    expect(await keys()).to.include.members(['config', 'files.json', 'registries.conf', 'containerd.quay.io.hosts.toml']);
+    const status = rmc?.status as { warnings?: unknown[]; containerdWarnings?: Array<{ code: string; renderer: string; source: string }> };
+    expect(status.warnings ?? []).to.deep.equal([]);
+    expect(status.containerdWarnings?.map((w) => `${w.renderer} ${w.code} ${w.source}`)).to.include(
+      'containerd HostWideWidening quay.io/openshift-release-dev/ocp-release',
+    );
+
+    await annotate('none');
+    await waitUntil('the config key alone', async () => (await keys()).join(',') === 'config');
+    rmc = await waitReady(k, ns, 'workers');
+    expect(rmc.status).to.not.have.property('containerdWarnings');
+
+    await annotate(null);
+    await waitUntil('the default keys back', async () => (await keys()).join(',') === 'config,files.json,registries.conf');
   });
 });

@@ -160,7 +160,15 @@ export interface RmcStatus {
 }
 
 interface CustomObject {
-  metadata: { name: string; namespace?: string; generation?: number; resourceVersion?: string; uid?: string; labels?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    generation?: number;
+    resourceVersion?: string;
+    uid?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   spec?: Record<string, unknown>;
   status?: RmcStatus;
 }

@@ -12,6 +12,7 @@ import { createLogger, errorFields, LOG_LEVELS, type Logger, type LogLevel } fro
 import { ControllerMetrics } from '../controller/metrics.js';
 import { DEFAULT_OPERATOR_NAMESPACE } from '../contract.js';
 import { close, parseBindAddress, serve, type BindAddress } from '../controller/server.js';
+import { AGENT_FILES, type AgentFiles, DEFAULT_AGENT_FILES } from '../render/agent-files.js';
 
 export interface ControllerCliOptions {
   kubeconfig?: string;
@@ -28,6 +29,7 @@ export interface ControllerCliOptions {
   resyncPeriod: number;
   logLevel: LogLevel;
   targets: TargetMode;
+  nodepoolAgentFiles: AgentFiles;
 }
 
 /** Registers the `controller` subcommand. */
@@ -56,6 +58,14 @@ export function registerControllerCommand(program: Command): Command {
       new Option('--targets <mode>', 'auto: NodePools when HyperShift is served, else the cluster; or force one')
         .choices(['auto', 'cluster', 'nodepools'])
         .default('auto'),
+    )
+    .addOption(
+      new Option(
+        '--nodepool-agent-files <which>',
+        'node files a NodePool output holds besides the MachineConfig (key config): none, crio (for an agent on CRI-O nodes), all (containerd too)',
+      )
+        .choices([...AGENT_FILES])
+        .default(DEFAULT_AGENT_FILES),
     )
     .action(async (opts: ControllerCliOptions) => {
       await runController(opts);
@@ -122,6 +132,7 @@ function controllerConfig(opts: ControllerCliOptions, identity: string, kc: Kube
     concurrency: opts.concurrency,
     resyncPeriodMs: opts.resyncPeriod,
     targets: opts.targets,
+    nodePools: { agentFiles: opts.nodepoolAgentFiles },
   };
   if (opts.leaderElect) {
     config.leaderElection = {

@@ -5,12 +5,13 @@
 import { outputName, statusName, targetNamespace } from '../contract.js';
 import type { KubeObject, ObjectSource, Reference, Target } from '../model/source.js';
 import type { Problem, Reason } from '../model/types.js';
-import { type RenderedTarget, type RenderMemo, renderTarget } from '../pipeline.js';
+import { type PipelineOptions, type RenderedTarget, type RenderMemo, renderTarget } from '../pipeline.js';
 import { type Condition, conditionsOf, findCondition } from './conditions.js';
 import { type EventSpec, eventsFor, withStatusUid } from './events.js';
 import { RESOURCES, type Writer } from './kube.js';
 import type { Logger } from './log.js';
 import { syncConfigRef } from './nodepool-config-ref.js';
+import type { NodePoolOptions } from './nodepool-delivery.js';
 import { outputSizeProblem, type Published, type PublishResult, publishOutputs } from './outputs.js';
 import { CachesNotFilled, type WrittenKind } from './sources.js';
 import { buildTargetStatus, statusUnchanged, type TargetStatusInput, writeTargetStatus } from './status.js';
@@ -36,7 +37,9 @@ export interface ReconcileDeps {
   onPublish?: (targetKey: string, p: Published) => void;
   /** Emits an Event (the controller adds the source and timestamps). */
   emit?: (e: EventSpec) => Promise<void>;
-  render?: (src: ObjectSource, target: Target, memo?: RenderMemo) => RenderedTarget;
+  render?: (src: ObjectSource, target: Target, memo?: RenderMemo, options?: PipelineOptions) => RenderedTarget;
+  /** Options for NodePool targets (agent files). */
+  nodePools?: NodePoolOptions;
   /** Shares one render among targets with the same inputs. */
   memo?: RenderMemo;
   /** Runs the status write and its event; by default inline, the controller hands them to a StatusLane. */
@@ -157,7 +160,8 @@ function withinSizeLimits(rendered: RenderedTarget, operatorNamespace: string): 
 /** A throwing render is a bug, not a user mistake: report it as InternalError and keep the last output. */
 function safeRender(deps: ReconcileDeps, target: Target): RenderedTarget {
   try {
-    return (deps.render ?? renderTarget)(deps.sources, target, deps.memo);
+    const options: PipelineOptions = deps.nodePools ? { nodePoolAgentFiles: deps.nodePools.agentFiles } : {};
+    return (deps.render ?? renderTarget)(deps.sources, target, deps.memo, options);
   } catch (err) {
     const message = `internal error while rendering: ${err instanceof Error ? err.message : String(err)}`;
     deps.logger.error({ target: targetId(target), err: message }, 'render failed');

@@ -16,6 +16,7 @@ import { Informer, type Backoff, type EventType, type ListFn, type WatchFn } fro
 import { RESOURCES, collectionPath, type ClusterObjectKind, type Resource, type Selectors } from './kube.js';
 import type { Logger } from './log.js';
 import { configRefFingerprint } from './nodepool-config-ref.js';
+import { deliveryFingerprint } from './nodepool-delivery.js';
 import { digested } from './outputs.js';
 
 /** What the informers need from the API (KubeApi in production, a fake in unit tests). */
@@ -92,10 +93,11 @@ export class ClusterSources implements ObjectSource {
       this.hostedClusters = this.informer(RESOURCES.HostedCluster, {}, 'hostedclusters');
       this.onChange(this.hostedClusters, generationOf, (_e, o) => this.emitInput('HostedCluster', o));
       this.nodePoolInformer = this.informer(RESOURCES.NodePool, {}, 'nodepools');
-      // Labels matter too: they decide which nodePoolSelectors select the NodePool; so does the spec.config opt-in annotation.
+      // Labels matter too: they decide which nodePoolSelectors select the NodePool; so do the spec.config opt-in
+      // annotation and what decides delivery (our annotations, HyperShift's config conditions).
       this.onChange(
         this.nodePoolInformer,
-        (o) => `${generationOf(o)}|${JSON.stringify(o.metadata.labels ?? {})}|${configRefFingerprint(o)}`,
+        (o) => `${generationOf(o)}|${JSON.stringify(o.metadata.labels ?? {})}|${configRefFingerprint(o)}|${deliveryFingerprint(o)}`,
         (_e, o) => this.emitInput('NodePool', o),
       );
     }

@@ -71,6 +71,9 @@ export interface TargetStatus {
   contributors?: Contributor[];
   warnings?: StatusWarning[];
   warningCount?: number;
+  /** NodePool targets publishing containerd files (agent files `all`): containerd's warnings, which are not the target's. */
+  containerdWarnings?: StatusWarning[];
+  containerdWarningCount?: number;
   lastRenderedTime?: string;
   problems?: StatusProblem[];
   conditions: Condition[];
@@ -148,7 +151,18 @@ function degradedCondition(s: TargetState): ConditionInput<DegradedReason> {
 }
 
 /** Fields that describe the published output; kept as they are while the inputs are invalid. */
-const OUTPUT_FIELDS = ['contentHash', 'shortHash', 'outputs', 'sources', 'contributors', 'warnings', 'warningCount', 'lastRenderedTime'] as const;
+const OUTPUT_FIELDS = [
+  'contentHash',
+  'shortHash',
+  'outputs',
+  'sources',
+  'contributors',
+  'warnings',
+  'warningCount',
+  'containerdWarnings',
+  'containerdWarningCount',
+  'lastRenderedTime',
+] as const;
 
 export function buildTargetStatus(input: TargetStatusInput): TargetStatus {
   const { rendered, published, existing, now } = input;
@@ -174,6 +188,7 @@ function outputFields(s: TargetState, now: () => Date): Partial<TargetStatus> {
     return kept;
   }
   const prev = s.previous;
+  const containerd = outcome.containerdWarnings ?? [];
   return {
     contentHash: p.hash,
     shortHash: shortHash(p.hash),
@@ -182,6 +197,9 @@ function outputFields(s: TargetState, now: () => Date): Partial<TargetStatus> {
     contributors: outcome.model.contributors.map(contributorOf),
     warnings: outcome.output.warnings.slice(0, MAX_STATUS_WARNINGS).map(warningOf),
     warningCount: outcome.output.warnings.length,
+    ...(containerd.length > 0
+      ? { containerdWarnings: containerd.slice(0, MAX_STATUS_WARNINGS).map(warningOf), containerdWarningCount: containerd.length }
+      : {}),
     lastRenderedTime: prev.contentHash === p.hash && prev.lastRenderedTime ? prev.lastRenderedTime : formatTime(now()),
   };
 }

@@ -15,6 +15,7 @@ import { WorkQueue } from './queue.js';
 import { reconcileTarget, removeTarget, type TargetSummary } from './reconcile.js';
 import { ReferenceIndex } from './refindex.js';
 import type { ClusterSources } from './sources.js';
+import type { NodePoolOptions } from './nodepool-delivery.js';
 import { StatusLane } from './status-lane.js';
 import { targetId } from './targets.js';
 
@@ -30,6 +31,8 @@ export interface TargetControllerDeps {
   emit: (e: EventSpec) => Promise<void>;
   /** Called when no target pass and no status write is waiting or running. */
   onIdle: () => void;
+  /** Options for NodePool targets. */
+  nodePools?: NodePoolOptions;
 }
 
 export class TargetController {
@@ -148,6 +151,7 @@ export class TargetController {
           onPublish: (k, p) => this.published.set(k, p),
           emit: this.deps.emit,
           memo: this.memo,
+          ...(this.deps.nodePools ? { nodePools: this.deps.nodePools } : {}),
           deferStatus: async (work) => this.lane.submit(id, work),
         },
         target,

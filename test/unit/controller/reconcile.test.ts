@@ -192,17 +192,77 @@ describe('reconcileTarget', () => {
 
   it('lists the first 100 warnings in the status and counts all of them', async () => {
     const c = new FakeCluster();
-    seedHostedCluster(c);
     // Every repository-scoped source widens to its whole host in containerd: one warning or more each.
     const entries = Array.from({ length: 150 }, (_, i) => ({ source: `registry-${i}.example.com/team/app`, mirrors: [`mirror.example.net/r${i}`] }));
     c.put(idms('corp', entries));
-    await reconcileTarget(deps(c), NP);
-    const status = statusOf(c) as unknown as { warnings: Array<{ source: string }>; warningCount: number };
-    expect(status.warningCount).to.be.greaterThan(150);
+    await reconcileTarget(deps(c), { kind: 'Cluster' });
+    const status = statusOf(c, OPERATOR_NS, 'cluster') as unknown as { warnings: Array<{ source: string }>; warningCount: number };
+    expect(status.warningCount).to.be.at.least(150);
     expect(status.warnings).to.have.length(100);
-    const cm = c.find('ConfigMap', NS, 'workers-image-mirrors');
-    expect(cond(c, 'Ready')?.message).to.contain(`${status.warningCount} warnings`);
+    const cm = c.find('ConfigMap', OPERATOR_NS, 'cluster-image-mirrors');
+    expect(cond(c, 'Ready', OPERATOR_NS, 'cluster')?.message).to.contain(`${status.warningCount} warnings`);
     expect(cm).to.not.equal(undefined);
+  });
+
+  it('a NodePool target: containerd warnings are not target warnings; with agent files "all" they are listed apart, 100 at most', async () => {
+    const entries = Array.from({ length: 150 }, (_, i) => ({ source: `registry-${i}.example.com/team/app`, mirrors: [`mirror.example.net/r${i}`] }));
+    type Listed = {
+      warnings?: Array<{ renderer: string }>;
+      warningCount: number;
+      containerdWarnings?: Array<{ renderer: string }>;
+      containerdWarningCount?: number;
+    };
+    const keys = (c: FakeCluster): string[] => Object.keys((c.find('ConfigMap', NS, 'workers-image-mirrors') as KubeObject & { data: object }).data).sort();
+    for (const [why, agentFiles, annotation] of [
+      ['default (crio)', undefined, undefined],
+      ['the flag', 'all', undefined],
+      ['the NodePool annotation over the flag', 'none', 'all'],
+    ] as const) {
+      const c = new FakeCluster();
+      seedHostedCluster(c);
+      if (annotation) {
+        c.edit('NodePool', NS, 'workers', (o) => {
+          o.metadata.annotations = { 'imagemirror.io/agent-files': annotation };
+        });
+      }
+      c.put(idms('corp', entries));
+      await reconcileTarget({ ...deps(c), ...(agentFiles ? { nodePools: { agentFiles } } : {}) }, NP);
+      const status = statusOf(c) as unknown as Listed;
+      expect(status.warningCount, why).to.equal(0);
+      expect(status.warnings ?? [], why).to.deep.equal([]);
+      const all = (annotation ?? agentFiles) === 'all';
+      if (all) {
+        expect(status.containerdWarnings, why).to.have.length(100);
+        expect(
+          status.containerdWarnings?.every((w) => w.renderer === 'containerd'),
+          why,
+        ).to.equal(true);
+        expect(status.containerdWarningCount, why).to.be.greaterThan(150);
+        expect(
+          keys(c).filter((k) => k.startsWith('containerd.')),
+          why,
+        ).to.not.deep.equal([]);
+      } else {
+        expect(status, why).to.not.have.any.keys('containerdWarnings', 'containerdWarningCount');
+        expect(keys(c), why).to.deep.equal(['config', 'files.json', 'registries.conf']);
+      }
+    }
+  });
+
+  it('agent files "none": the output ConfigMap holds the key config only; an unknown annotation value is a warning and the flag applies', async () => {
+    const c = new FakeCluster();
+    seedHostedCluster(c);
+    await reconcileTarget({ ...deps(c), nodePools: { agentFiles: 'none' } }, NP);
+    expect(Object.keys((c.find('ConfigMap', NS, 'workers-image-mirrors') as KubeObject & { data: object }).data)).to.deep.equal(['config']);
+    c.edit('NodePool', NS, 'workers', (o) => {
+      o.metadata.annotations = { 'imagemirror.io/agent-files': 'containerd' };
+    });
+    await reconcileTarget({ ...deps(c), nodePools: { agentFiles: 'none' } }, NP);
+    const status = statusOf(c) as unknown as { warnings: Array<{ code: string; source: string; message: string }> };
+    expect(status.warnings.map((w) => `${w.code} ${w.source}: ${w.message}`)).to.deep.equal([
+      'InvalidAnnotation NodePool clusters/workers annotation imagemirror.io/agent-files: "containerd" is not one of none, crio, all; none applies',
+    ]);
+    expect(cond(c, 'Ready')?.status).to.equal('True');
   });
 
   it('reports a missing referenced ConfigMap as Degraded MissingReference with nothing published', async () => {
