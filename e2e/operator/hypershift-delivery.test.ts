@@ -16,9 +16,13 @@ import {
   deleteCustom,
   eventsAbout,
   HS,
+  idmsDoc,
+  mirrorsByLocation,
   OperatorProcess,
+  putConfigMap,
   putCustom,
   readConfigMap,
+  registriesConf,
   readRmc,
   waitDegraded,
   waitReady,
@@ -145,5 +149,34 @@ describe('operator: HyperShift delivery', function () {
 
     await annotate(null);
     await waitUntil('the default keys back', async () => (await keys()).join(',') === 'config,files.json,registries.conf');
+  });
+
+  it('a HostedCluster with both imageMirrorConfigRef and imageMirrorConfig: the Ref is used, and AmbiguousInputs says so', async () => {
+    await putConfigMap(k, ns, 'new-mirrors', { 'idms.yaml': idmsDoc('new', [{ source: 'registry.redhat.io', mirrors: [`${MIRROR}/new`] }]) });
+    await putConfigMap(k, ns, 'old-mirrors', { 'idms.yaml': idmsDoc('old', [{ source: 'registry.redhat.io', mirrors: [`${MIRROR}/old`] }]) });
+    await hostedCluster({ imageMirrorConfigRef: { name: 'new-mirrors' }, imageMirrorConfig: { name: 'old-mirrors' } });
+    const rmc = await waitUntil('AmbiguousInputs=True', async () => {
+      const cur = await readRmc(k, ns, 'workers');
+      return condition(cur?.status, 'AmbiguousInputs')?.status === 'True' ? cur : undefined;
+    });
+    const ambiguous = condition(rmc.status, 'AmbiguousInputs');
+    expect(ambiguous?.reason).to.equal('BothMirrorConfigFields');
+    expect(ambiguous?.message).to.equal(
+      `HostedCluster ${ns}/demo sets both spec.imageMirrorConfigRef and spec.imageMirrorConfig: ConfigMap ${ns}/new-mirrors ` +
+        `(spec.imageMirrorConfigRef.name) is used, ${ns}/old-mirrors (spec.imageMirrorConfig.name) is ignored; remove spec.imageMirrorConfig`,
+    );
+    expect(condition(rmc.status, 'Ready')?.status).to.equal('True');
+    expect(mirrorsByLocation(registriesConf(await readConfigMap(k, ns, OUT)))['registry.redhat.io']).to.deep.equal([`${MIRROR}/new`]);
+    expect((rmc.status?.warnings ?? []).map((w) => `${w.code} ${w.source}`)).to.deep.equal([`AmbiguousReference HostedCluster ${ns}/demo`]);
+    for (const kind of ['NodePool', 'RenderedMirrorConfig']) {
+      await waitUntil(`the Warning Event on the ${kind}`, async () =>
+        (await eventsAbout(k, ns, 'workers', kind)).some((e) => e.type === 'Warning' && e.reason === 'BothMirrorConfigFields'),
+      );
+    }
+    expect(await kubectl(kubeconfigPath(), ['describe', 'rmc', '-n', ns, 'workers'])).to.match(/Warning\s+BothMirrorConfigFields/);
+
+    await hostedCluster({ imageMirrorConfigRef: { name: 'new-mirrors' } });
+    await waitUntil('AmbiguousInputs=False', async () => condition((await readRmc(k, ns, 'workers'))?.status, 'AmbiguousInputs')?.status === 'False');
+    expect((await readRmc(k, ns, 'workers'))?.status?.warnings ?? []).to.deep.equal([]);
   });
 });

@@ -11,6 +11,7 @@ import { type EventSpec, eventsFor, withStatusUid } from './events.js';
 import { RESOURCES, type Writer } from './kube.js';
 import type { Logger } from './log.js';
 import { syncConfigRef } from './nodepool-config-ref.js';
+import { nodePoolConditionEvents } from './nodepool-conditions.js';
 import type { NodePoolOptions } from './nodepool-delivery.js';
 import { outputSizeProblem, type Published, type PublishResult, publishOutputs } from './outputs.js';
 import { CachesNotFilled, type WrittenKind } from './sources.js';
@@ -195,6 +196,11 @@ function transitionEvents(
   next: readonly Condition[],
 ): EventSpec[] {
   if (!deps.emit) return [];
+  const nodePool = nodePoolConditionEvents(conditionsOf(existing?.status), next).flatMap((text) => eventsFor(target, rendered, deps.operatorNamespace, text));
+  return [...degradedEvents(deps, target, rendered, existing, next), ...nodePool];
+}
+
+function degradedEvents(deps: ReconcileDeps, target: Target, rendered: RenderedTarget, existing: KubeObject | undefined, next: readonly Condition[]): EventSpec[] {
   const prev = findCondition(conditionsOf(existing?.status), 'Degraded');
   const now = findCondition(next, 'Degraded');
   if (!now) return [];

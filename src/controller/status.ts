@@ -21,6 +21,7 @@ import {
   setConditions,
 } from './conditions.js';
 import { apiVersionOf, RESOURCES, type Writer } from './kube.js';
+import { nodePoolConditions } from './nodepool-conditions.js';
 import { ownerReference, type PublishResult } from './outputs.js';
 import { type DegradedReason, NOT_DEGRADED, type NotReadyReason, type ReadyReason } from './reasons.js';
 import type { TargetSources } from './reconcile.js';
@@ -173,7 +174,7 @@ export function buildTargetStatus(input: TargetStatusInput): TargetStatus {
   const state: TargetState = { rendered, published, problem, previous };
   const status: TargetStatus = { observedGeneration: generation, ...outputFields(state, now), conditions: [] };
   if (!rendered.outcome.ok) status.problems = rendered.outcome.errors.slice(0, MAX_STATUS_PROBLEMS).map(statusProblem);
-  const next = TARGET_CONDITIONS.map((rule) => rule(state));
+  const next = [...TARGET_CONDITIONS.map((rule) => rule(state)), ...nodePoolConditions({ rendered })];
   status.conditions = setConditions(conditionsOf(previous), next, generation, now);
   return status;
 }

@@ -9,6 +9,7 @@ import { PLAN_ERROR_REASONS } from '../../../src/agent/plan.js';
 import { PROBE_CONDITION, PROBE_CONDITION_REASONS, PROBE_EVENT_REASONS } from '../../../src/agent/probe/summary.js';
 import { NODE_CONDITION_TYPE } from '../../../src/contract.js';
 import {
+  AMBIGUOUS_REASONS,
   APPLIED_REASONS,
   CONDITION_TYPES,
   NORMAL_EVENT_REASONS,
@@ -61,6 +62,14 @@ describe('reasons are documented (docs/api.md, docs/agent.md, CRDs)', () => {
       words: [NOT_DEGRADED],
       docs: [
         ['docs/api.md Degraded row', apiRow('RenderedMirrorConfig', 'Degraded')],
+        [RMC_CRD, conditionsDescription(RMC_CRD)],
+      ],
+    },
+    {
+      why: 'AmbiguousInputs reasons, in its row and the RenderedMirrorConfig CRD',
+      words: [...AMBIGUOUS_REASONS, NOT_DEGRADED],
+      docs: [
+        ['docs/api.md AmbiguousInputs row', apiRow('RenderedMirrorConfig (NodePool targets)', 'AmbiguousInputs')],
         [RMC_CRD, conditionsDescription(RMC_CRD)],
       ],
     },

@@ -265,6 +265,47 @@ describe('reconcileTarget', () => {
     expect(cond(c, 'Ready')?.status).to.equal('True');
   });
 
+  it('a HostedCluster with both mirror-config fields: AmbiguousInputs=True, one Warning Event each on NodePool and status; cleared when fixed', async () => {
+    const c = new FakeCluster();
+    const mirrors = (name: string): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, namespace: NS },
+      data: {
+        'idms.yaml':
+          'apiVersion: config.openshift.io/v1\nkind: ImageDigestMirrorSet\nmetadata: {name: x}\nspec:\n  imageDigestMirrors:\n  - source: a.io\n    mirrors: [m.io]\n',
+      },
+    });
+    c.put(mirrors('new'));
+    c.put(mirrors('old'));
+    c.put(hostedCluster({ imageMirrorConfigRef: { name: 'new' }, imageMirrorConfig: { name: 'old' } }));
+    c.put(nodePool());
+    const d = deps(c);
+    await reconcileTarget(d, NP);
+    const ambiguous = cond(c, 'AmbiguousInputs') as Condition;
+    expect(ambiguous).to.include({ status: 'True', reason: 'BothMirrorConfigFields' });
+    expect(ambiguous.message).to.contain(
+      'ConfigMap clusters/new (spec.imageMirrorConfigRef.name) is used, clusters/old (spec.imageMirrorConfig.name) is ignored',
+    );
+    expect(cond(c, 'Ready')?.status).to.equal('True');
+    expect((statusOf(c).warnings as Array<{ code: string }>).map((w) => w.code)).to.deep.equal(['AmbiguousReference']);
+    expect(c.events.map((e) => [e.type, e.reason, e.involvedObject.kind])).to.deep.equal([
+      ['Warning', 'BothMirrorConfigFields', 'NodePool'],
+      ['Warning', 'BothMirrorConfigFields', 'RenderedMirrorConfig'],
+    ]);
+    await reconcileTarget(d, NP);
+    expect(c.events).to.have.length(2);
+    c.edit('HostedCluster', NS, 'demo', (o) => {
+      delete (o.spec as { imageMirrorConfig?: unknown }).imageMirrorConfig;
+    });
+    await reconcileTarget(d, NP);
+    expect(cond(c, 'AmbiguousInputs')).to.include({ status: 'False', reason: 'AsExpected' });
+    expect(c.events).to.have.length(2);
+    // The cluster target has no HostedCluster: no such condition.
+    await reconcileTarget(d, { kind: 'Cluster' });
+    expect(cond(c, 'AmbiguousInputs', OPERATOR_NS, 'cluster')).to.equal(undefined);
+  });
+
   it('reports a missing referenced ConfigMap as Degraded MissingReference with nothing published', async () => {
     const c = new FakeCluster();
     c.put(hostedCluster({ imageMirrorConfigRef: { name: 'absent' } }));
