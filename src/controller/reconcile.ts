@@ -200,7 +200,13 @@ function transitionEvents(
   return [...degradedEvents(deps, target, rendered, existing, next), ...nodePool];
 }
 
-function degradedEvents(deps: ReconcileDeps, target: Target, rendered: RenderedTarget, existing: KubeObject | undefined, next: readonly Condition[]): EventSpec[] {
+function degradedEvents(
+  deps: ReconcileDeps,
+  target: Target,
+  rendered: RenderedTarget,
+  existing: KubeObject | undefined,
+  next: readonly Condition[],
+): EventSpec[] {
   const prev = findCondition(conditionsOf(existing?.status), 'Degraded');
   const now = findCondition(next, 'Degraded');
   if (!now) return [];
