@@ -30,6 +30,8 @@ export interface ControllerCliOptions {
   logLevel: LogLevel;
   targets: TargetMode;
   nodepoolAgentFiles: AgentFiles;
+  nodepoolConfigSettle: number;
+  nodepoolConfigApproval: boolean;
 }
 
 /** Registers the `controller` subcommand. */
@@ -67,6 +69,14 @@ export function registerControllerCommand(program: Command): Command {
         .choices([...AGENT_FILES])
         .default(DEFAULT_AGENT_FILES),
     )
+    .addOption(
+      durationOption(
+        '--nodepool-config-settle <duration>',
+        'a change of the config key of an output listed in NodePool.spec.config (it rolls the nodes) waits this long for more changes ("0": publish at once)',
+        '5s',
+      ),
+    )
+    .option('--nodepool-config-approval', 'hold every change of such a config key until the NodePool annotation imagemirror.io/approve-config names it', false)
     .action(async (opts: ControllerCliOptions) => {
       await runController(opts);
     });
@@ -132,7 +142,7 @@ function controllerConfig(opts: ControllerCliOptions, identity: string, kc: Kube
     concurrency: opts.concurrency,
     resyncPeriodMs: opts.resyncPeriod,
     targets: opts.targets,
-    nodePools: { agentFiles: opts.nodepoolAgentFiles },
+    nodePools: { agentFiles: opts.nodepoolAgentFiles, settleMs: opts.nodepoolConfigSettle, approval: opts.nodepoolConfigApproval },
   };
   if (opts.leaderElect) {
     config.leaderElection = {

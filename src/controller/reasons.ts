@@ -20,6 +20,21 @@ export type DegradedReason = typeof NOT_DEGRADED | Reason;
 export const AMBIGUOUS_REASONS = ['BothMirrorConfigFields'] as const;
 export type AmbiguousReason = (typeof AMBIGUOUS_REASONS)[number];
 
+/** RenderedMirrorConfig `Delivered` (NodePool targets), by status (nodepool-conditions.ts). */
+export const DELIVERED_TRUE_REASONS = ['PickedUp', 'Referenced'] as const;
+export const DELIVERED_FALSE_REASONS = [
+  'NotPublished',
+  'NotReferenced',
+  'AddingReference',
+  'ChangePending',
+  'AwaitingApproval',
+  'ConfigRejected',
+  'RollingOut',
+] as const;
+export const DELIVERED_UNKNOWN_REASONS = ['AwaitingHyperShift'] as const;
+export const DELIVERED_REASONS = [...DELIVERED_TRUE_REASONS, ...DELIVERED_FALSE_REASONS, ...DELIVERED_UNKNOWN_REASONS] as const;
+export type DeliveredReason = (typeof DELIVERED_REASONS)[number];
+
 /** IDMS/ITMS/RegistryAccess `Accepted`: True with `Valid`; False with the reason of the first problem about the object. */
 export const VALID = 'Valid';
 export type AcceptedReason = typeof VALID | Reason;
@@ -31,7 +46,7 @@ export type AppliedReason = (typeof APPLIED_REASONS)[number];
 /** Reasons of Normal Events; Warning Events take the reason of the condition that went wrong (a problem reason). */
 export const NORMAL_EVENT_REASONS = ['Recovered', 'Accepted'] as const;
 /** Events about the delivery of a NodePool target's output (nodepool-conditions.ts); Warning ones take a condition's reason. */
-export const DELIVERY_EVENT_REASONS = [...AMBIGUOUS_REASONS] as const;
+export const DELIVERY_EVENT_REASONS = [...AMBIGUOUS_REASONS, 'NotReferenced', 'ConfigRejected', 'Delivered', 'ConfigChangePending', 'ConfigPublished'] as const;
 export type EventReason = (typeof NORMAL_EVENT_REASONS)[number] | (typeof DELIVERY_EVENT_REASONS)[number] | Reason;
 
 /** Problem reasons (src/model/types.ts): what Degraded, Accepted=False and Warning Events carry. */

@@ -12,7 +12,9 @@ import { RESOURCES, type Writer } from './kube.js';
 import type { Logger } from './log.js';
 import { syncConfigRef } from './nodepool-config-ref.js';
 import { nodePoolConditionEvents } from './nodepool-conditions.js';
-import type { NodePoolOptions } from './nodepool-delivery.js';
+import { type Held, type HoldDeps, holdConfig } from './config-gate.js';
+import type { DeliveryInput } from './nodepool-conditions.js';
+import { DEFAULT_NODEPOOL_OPTIONS, type DeliveryStatus, type NodePoolOptions, recordPublished } from './nodepool-delivery.js';
 import { outputSizeProblem, type Published, type PublishResult, publishOutputs } from './outputs.js';
 import { CachesNotFilled, type WrittenKind } from './sources.js';
 import { buildTargetStatus, statusUnchanged, type TargetStatusInput, writeTargetStatus } from './status.js';
@@ -39,8 +41,8 @@ export interface ReconcileDeps {
   /** Emits an Event (the controller adds the source and timestamps). */
   emit?: (e: EventSpec) => Promise<void>;
   render?: (src: ObjectSource, target: Target, memo?: RenderMemo, options?: PipelineOptions) => RenderedTarget;
-  /** Options for NodePool targets (agent files). */
-  nodePools?: NodePoolOptions;
+  /** Options for NodePool targets (agent files, settle window, approval); defaults: DEFAULT_NODEPOOL_OPTIONS. */
+  nodePools?: Partial<NodePoolOptions>;
   /** Shares one render among targets with the same inputs. */
   memo?: RenderMemo;
   /** Runs the status write and its event; by default inline, the controller hands them to a StatusLane. */
@@ -54,6 +56,8 @@ export interface TargetSummary {
   degraded: boolean;
   references: Reference[];
   result: 'rendered' | 'unchanged' | 'degraded';
+  /** A held change of a NodePool's `config` key is due then: the target needs a pass even if nothing else happens. */
+  passAgainInMs?: number;
 }
 
 /** How many times references may pull in new caches before giving up for this pass. */
@@ -64,23 +68,25 @@ export async function reconcileTarget(deps: ReconcileDeps, target: Target): Prom
   const key = targetId(target);
   const existing = deps.sources.status(targetNamespace(target, deps.operatorNamespace), statusName(target));
   const owner = ownerOf(rendered);
+  const np = target.kind === 'NodePool' ? rendered.gathered.nodePool : undefined;
+  const previousDelivery = (existing?.status as { delivery?: DeliveryStatus } | undefined)?.delivery;
   let published: PublishResult | undefined;
+  let held: Held | undefined;
   if (rendered.outcome.ok) {
-    published = await publishOutputs(deps, target, rendered.outcome, owner, (p) => deps.onPublish?.(key, p));
+    // NodePool targets: a change of `config` that would roll the nodes may be held (config-gate.ts).
+    held = np ? await holdConfig(holdDeps(deps), np, outputLocation(target, deps.operatorNamespace), rendered.outcome, previousDelivery) : undefined;
+    published = await publishOutputs(deps, target, held?.data ?? rendered.outcome, owner, (p) => deps.onPublish?.(key, p));
   }
-  if (target.kind === 'NodePool' && rendered.gathered.nodePool) {
-    const exists = published !== undefined || deps.sources.outputConfigMap(target.namespace, outputName(target)) !== undefined;
-    await syncConfigRef(
-      { patchNodePool: deps.writer.patchNodePool?.bind(deps.writer), logger: deps.logger },
-      rendered.gathered.nodePool,
-      outputName(target),
-      exists,
-    );
+  const exists = published !== undefined || deps.sources.outputConfigMap(targetNamespace(target, deps.operatorNamespace), outputName(target)) !== undefined;
+  if (np) {
+    await syncConfigRef({ patchNodePool: deps.writer.patchNodePool?.bind(deps.writer), logger: deps.logger }, np, outputName(target), exists);
   }
   const input: TargetStatusInput = { target, rendered, published, existing, now: deps.now };
+  if (np) input.delivery = deliveryInput(np, outputName(target), exists, previousDelivery, held, deps.now());
   const status = buildTargetStatus(input);
   // Decided now, so that a deferred write holds the status and the events, not the render.
-  const events = transitionEvents(deps, target, rendered, existing, status.conditions);
+  const gated = (held?.decision.events ?? []).flatMap((text) => eventsFor(target, rendered, deps.operatorNamespace, text));
+  const events = [...transitionEvents(deps, target, rendered, existing, status.conditions), ...(deps.emit ? gated : [])];
   // A resync that changes nothing has nothing to hand over.
   if (events.length > 0 || !statusUnchanged(existing, status)) {
     const report = async (): Promise<void> => {
@@ -90,7 +96,33 @@ export async function reconcileTarget(deps: ReconcileDeps, target: Target): Prom
     };
     await (deps.deferStatus ? deps.deferStatus(report) : report());
   }
-  return summarize(rendered, published, status.conditions);
+  const summary = summarize(rendered, published, status.conditions);
+  const due = held?.decision.publish === 'stored' ? held.decision.dueInMs : undefined;
+  return due === undefined ? summary : { ...summary, passAgainInMs: due };
+}
+
+function holdDeps(deps: ReconcileDeps): HoldDeps {
+  const o = { ...DEFAULT_NODEPOOL_OPTIONS, ...deps.nodePools };
+  return { sources: deps.sources, writer: deps.writer, options: { settleMs: o.settleMs, approval: o.approval }, now: deps.now };
+}
+
+function outputLocation(target: Target, operatorNamespace: string): { namespace: string; name: string } {
+  return { namespace: targetNamespace(target, operatorNamespace), name: outputName(target) };
+}
+
+/** status.delivery after this pass, and what Delivered is decided from. */
+function deliveryInput(
+  np: KubeObject,
+  output: string,
+  exists: boolean,
+  previous: DeliveryStatus | undefined,
+  held: Held | undefined,
+  now: Date,
+): DeliveryInput {
+  // Invalid inputs publish nothing: the record stays, a pending change of earlier inputs is dropped.
+  const record = recordPublished(previous, held?.config, np, now);
+  const delivery = held?.decision.publish === 'stored' ? { ...record, ...held.decision.pending } : record;
+  return { np, outputName: output, outputExists: exists, delivery, now };
 }
 
 /**
@@ -161,7 +193,7 @@ function withinSizeLimits(rendered: RenderedTarget, operatorNamespace: string): 
 /** A throwing render is a bug, not a user mistake: report it as InternalError and keep the last output. */
 function safeRender(deps: ReconcileDeps, target: Target): RenderedTarget {
   try {
-    const options: PipelineOptions = deps.nodePools ? { nodePoolAgentFiles: deps.nodePools.agentFiles } : {};
+    const options: PipelineOptions = deps.nodePools?.agentFiles ? { nodePoolAgentFiles: deps.nodePools.agentFiles } : {};
     return (deps.render ?? renderTarget)(deps.sources, target, deps.memo, options);
   } catch (err) {
     const message = `internal error while rendering: ${err instanceof Error ? err.message : String(err)}`;

@@ -21,7 +21,8 @@ import {
   setConditions,
 } from './conditions.js';
 import { apiVersionOf, RESOURCES, type Writer } from './kube.js';
-import { nodePoolConditions } from './nodepool-conditions.js';
+import { type DeliveryInput, nodePoolConditions } from './nodepool-conditions.js';
+import type { DeliveryStatus } from './nodepool-delivery.js';
 import { ownerReference, type PublishResult } from './outputs.js';
 import { type DegradedReason, NOT_DEGRADED, type NotReadyReason, type ReadyReason } from './reasons.js';
 import type { TargetSources } from './reconcile.js';
@@ -76,6 +77,8 @@ export interface TargetStatus {
   containerdWarnings?: StatusWarning[];
   containerdWarningCount?: number;
   lastRenderedTime?: string;
+  /** NodePool targets: the published `config` key and a change of it that is held (nodepool-delivery.ts). */
+  delivery?: DeliveryStatus;
   problems?: StatusProblem[];
   conditions: Condition[];
 }
@@ -86,6 +89,8 @@ export interface TargetStatusInput {
   published: PublishResult | undefined;
   existing: KubeObject | undefined;
   now: () => Date;
+  /** NodePool targets whose NodePool exists: status.delivery and what Delivered is decided from. */
+  delivery?: DeliveryInput;
 }
 
 /** What makes a target Degraded, and the reason Ready gives for it. */
@@ -119,6 +124,8 @@ interface TargetState {
   problem: TargetProblem | undefined;
   /** The status as stored before this pass. */
   previous: Partial<TargetStatus>;
+  /** NodePool targets: a change of the `config` key is held (config-gate.ts). */
+  configHeld: boolean;
 }
 
 /** One rule per condition type, in the order the conditions are listed. */
@@ -137,7 +144,8 @@ function readyCondition(s: TargetState): ConditionInput<ReadyReason> {
   if (!s.problem && s.rendered.outcome.ok && s.published) {
     const { model, output } = s.rendered.outcome;
     const p = s.published;
-    const message = `ConfigMap ${p.configMap}${p.secret ? ` and Secret ${p.secret}` : ''} hold the current inputs (${model.rules.length} registry entries, ${output.warnings.length} warnings)`;
+    const held = s.configHeld ? ', except the key config: a change of it is held (see Delivered)' : '';
+    const message = `ConfigMap ${p.configMap}${p.secret ? ` and Secret ${p.secret}` : ''} hold the current inputs${held} (${model.rules.length} registry entries, ${output.warnings.length} warnings)`;
     return { type: 'Ready', status: 'True', reason: 'Rendered', message };
   }
   const reason = s.problem?.ready ?? 'RenderFailed';
@@ -171,10 +179,12 @@ export function buildTargetStatus(input: TargetStatusInput): TargetStatus {
   // The spec is immutable, so the generation stays 1 unless someone edits metadata-level fields.
   const generation = existing?.metadata.generation ?? 1;
   const problem = firstProblem(rendered, TARGET_CHECKS);
-  const state: TargetState = { rendered, published, problem, previous };
+  const state: TargetState = { rendered, published, problem, previous, configHeld: input.delivery?.delivery.pendingConfigHash !== undefined };
   const status: TargetStatus = { observedGeneration: generation, ...outputFields(state, now), conditions: [] };
   if (!rendered.outcome.ok) status.problems = rendered.outcome.errors.slice(0, MAX_STATUS_PROBLEMS).map(statusProblem);
-  const next = [...TARGET_CONDITIONS.map((rule) => rule(state)), ...nodePoolConditions({ rendered })];
+  if (input.delivery) status.delivery = input.delivery.delivery;
+  const nodePool = nodePoolConditions(input.delivery ? { rendered, delivery: input.delivery } : { rendered });
+  const next = [...TARGET_CONDITIONS.map((rule) => rule(state)), ...nodePool];
   status.conditions = setConditions(conditionsOf(previous), next, generation, now);
   return status;
 }

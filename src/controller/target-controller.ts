@@ -45,6 +45,8 @@ export class TargetController {
   private readonly index = new ReferenceIndex();
   /** Targets with the same inputs share one merge and render. */
   private readonly memo = new RenderMemo();
+  /** Passes due when a held change of a NodePool's `config` key goes out (config-gate.ts), by target id. */
+  private readonly dueTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly deps: TargetControllerDeps) {
     const idle = (): void => {
@@ -78,6 +80,8 @@ export class TargetController {
 
   /** Finishes the passes in progress and every status write handed over. */
   async stop(): Promise<void> {
+    for (const h of this.dueTimers.values()) clearTimeout(h);
+    this.dueTimers.clear();
     await this.queue.shutdown();
     await this.lane.drain();
   }
@@ -157,6 +161,7 @@ export class TargetController {
         target,
       );
       this.summaries.set(id, summary);
+      this.passAgain(target, summary.passAgainInMs);
       this.index.set(target, summary.references);
       this.deps.metrics.reconciles.inc({ result: summary.result });
     } catch (err) {
@@ -166,6 +171,21 @@ export class TargetController {
     } finally {
       end();
     }
+  }
+
+  /** Queues `t` again after `ms` (replacing an earlier timer); undefined cancels it. */
+  private passAgain(t: Target, ms: number | undefined): void {
+    const id = targetId(t);
+    const before = this.dueTimers.get(id);
+    if (before) clearTimeout(before);
+    this.dueTimers.delete(id);
+    if (ms === undefined) return;
+    const timer = setTimeout(() => {
+      this.dueTimers.delete(id);
+      this.add(t);
+    }, ms + 10);
+    timer.unref();
+    this.dueTimers.set(id, timer);
   }
 
   private exists(t: Target): boolean {
@@ -179,6 +199,7 @@ export class TargetController {
     const deps = this.deps;
     const deleted = await removeTarget({ sources: deps.sources, writer: deps.writer, operatorNamespace: deps.operatorNamespace }, t);
     const id = targetId(t);
+    this.passAgain(t, undefined);
     this.summaries.delete(id);
     this.passed.delete(id);
     this.index.remove(t);
