@@ -182,11 +182,15 @@ export function ambiguousCondition(rendered: RenderedTarget): ConditionInput<Amb
   return { type: 'AmbiguousInputs', status: 'True', reason: 'BothMirrorConfigFields', message };
 }
 
+/** Delivered reasons that needed a fix: turning True from one of them is worth a Normal Event. */
+const FIXED: ReadonlySet<string> = new Set(['NotPublished', 'NotReferenced', 'AddingReference', 'ConfigRejected']);
+
 /**
  * Events for changes of the NodePool conditions: a Warning when
  * AmbiguousInputs turns True (or says something new), and when Delivered
  * turns to NotReferenced or ConfigRejected (something to fix); Normal
- * `Delivered` when it turns True.
+ * `Delivered` when it turns True after one of those (held changes and
+ * rollouts have their own Events, config-gate.ts).
  */
 export function nodePoolConditionEvents(previous: readonly Condition[], next: readonly Condition[]): EventText[] {
   const out: EventText[] = [];
@@ -197,7 +201,7 @@ export function nodePoolConditionEvents(previous: readonly Condition[], next: re
   const [wasD, nowD] = [findCondition(previous, 'Delivered'), findCondition(next, 'Delivered')];
   if (nowD && wasD?.reason !== nowD.reason) {
     if (nowD.reason === 'NotReferenced' || nowD.reason === 'ConfigRejected') out.push({ type: 'Warning', reason: nowD.reason, message: nowD.message });
-    else if (nowD.status === 'True' && wasD?.status !== 'True') out.push({ type: 'Normal', reason: 'Delivered', message: nowD.message });
+    else if (nowD.status === 'True' && wasD && FIXED.has(wasD.reason)) out.push({ type: 'Normal', reason: 'Delivered', message: nowD.message });
   }
   return out;
 }

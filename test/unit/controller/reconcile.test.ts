@@ -7,6 +7,8 @@ import { reconcileTarget, type ReconcileDeps } from '../../../src/controller/rec
 import { toEvent } from '../../../src/controller/events.js';
 import type { Condition } from '../../../src/controller/conditions.js';
 import { FakeCluster } from './fake-cluster.js';
+import { configHash } from '../../../src/controller/nodepool-delivery.js';
+import { contentHash } from '../../../src/pipeline.js';
 import { CachesNotFilled } from '../../../src/controller/sources.js';
 
 const NS = 'clusters';
@@ -309,6 +311,82 @@ describe('reconcileTarget', () => {
     // The cluster target has no HostedCluster: no such condition.
     await reconcileTarget(d, { kind: 'Cluster' });
     expect(cond(c, 'AmbiguousInputs', OPERATOR_NS, 'cluster')).to.equal(undefined);
+  });
+
+  it('a NodePool that lists its output: a change of the config key is held for the settle window, the other keys go out at once', async () => {
+    const c = new FakeCluster();
+    seedHostedCluster(c);
+    c.edit('NodePool', NS, 'workers', (o) => {
+      (o.spec as Record<string, unknown>).config = [{ name: 'workers-image-mirrors' }];
+      (o.spec as Record<string, unknown>).management = { upgradeType: 'InPlace' };
+    });
+    const d = deps(c);
+    const data = (): Record<string, string> => (c.find('ConfigMap', NS, 'workers-image-mirrors') as KubeObject & { data: Record<string, string> }).data;
+    expect((await reconcileTarget(d, NP)).passAgainInMs).to.equal(undefined);
+    const first = data();
+    expect(cond(c, 'Delivered')).to.include({ status: 'True', reason: 'Referenced' });
+    const delivered = statusOf(c).delivery as { configHash: string; configChangedTime: string };
+    expect(delivered).to.deep.equal({ configHash: configHash(first.config ?? ''), configChangedTime: '2030-01-01T00:00:00Z', upgradeType: 'InPlace' });
+
+    d.clock.t += 1_000;
+    c.put(idms('corp', [{ source: 'docker.io', mirrors: ['mirror.example.net/docker'] }]));
+    const held = await reconcileTarget(d, NP);
+    expect(held.passAgainInMs).to.equal(5_000);
+    expect(data()['registries.conf']).to.contain('mirror.example.net/docker');
+    expect(data().config).to.equal(first.config);
+    const status = statusOf(c);
+    expect(status.delivery).to.deep.include({ configHash: delivered.configHash, pendingSince: '2030-01-01T00:00:01Z', publishAfter: '2030-01-01T00:00:06Z' });
+    expect(cond(c, 'Delivered')).to.include({ status: 'False', reason: 'ChangePending' });
+    expect(cond(c, 'Delivered')?.message).to.contain('publishing in 5 s; publishing it rolls the nodes of NodePool clusters/workers (upgradeType InPlace');
+    expect(cond(c, 'Ready')?.message).to.contain('except the key config: a change of it is held (see Delivered)');
+    expect(status.contentHash).to.equal(`sha256:${contentHash(data())}`);
+    expect(eventsBut(c).map((e) => [e.reason, e.involvedObject.kind])).to.deep.equal([
+      ['ConfigChangePending', 'NodePool'],
+      ['ConfigChangePending', 'RenderedMirrorConfig'],
+    ]);
+
+    d.clock.t += 5_000;
+    const out = await reconcileTarget(d, NP);
+    expect(out.passAgainInMs).to.equal(undefined);
+    expect(data().config).to.not.equal(first.config);
+    expect(JSON.parse(data().config ?? '{}').kind).to.equal('MachineConfig');
+    expect(statusOf(c).delivery).to.deep.equal({
+      configHash: configHash(data().config ?? ''),
+      configChangedTime: '2030-01-01T00:00:06Z',
+      upgradeType: 'InPlace',
+    });
+    expect(
+      eventsBut(c)
+        .map((e) => [e.reason, e.involvedObject.kind])
+        .slice(2),
+    ).to.deep.equal([
+      ['ConfigPublished', 'NodePool'],
+      ['ConfigPublished', 'RenderedMirrorConfig'],
+    ]);
+  });
+
+  it('with approval required, a change of the config key waits for the approval annotation naming it', async () => {
+    const c = new FakeCluster();
+    seedHostedCluster(c);
+    c.edit('NodePool', NS, 'workers', (o) => {
+      (o.spec as Record<string, unknown>).config = [{ name: 'workers-image-mirrors' }];
+    });
+    const d = { ...deps(c), nodePools: { approval: true } };
+    await reconcileTarget(d, NP);
+    c.put(idms('corp', [{ source: 'docker.io', mirrors: ['mirror.example.net/docker'] }]));
+    d.clock.t += 3_600_000;
+    expect((await reconcileTarget(d, NP)).passAgainInMs).to.equal(undefined);
+    const pending = (statusOf(c).delivery as { pendingConfigHash: string; approvalRequired: boolean }).pendingConfigHash;
+    expect(cond(c, 'Delivered')).to.include({ status: 'False', reason: 'AwaitingApproval' });
+    const fix = `kubectl -n clusters annotate nodepool workers imagemirror.io/approve-config=${pending.slice(7, 19)} --overwrite`;
+    expect(cond(c, 'Delivered')?.message).to.contain(fix);
+    c.edit('NodePool', NS, 'workers', (o) => {
+      o.metadata.annotations = { 'imagemirror.io/approve-config': pending.slice(7, 19) };
+    });
+    await reconcileTarget(d, NP);
+    const cm = c.find('ConfigMap', NS, 'workers-image-mirrors') as KubeObject & { data: Record<string, string> };
+    expect(configHash(cm.data.config ?? '')).to.equal(pending);
+    expect(cond(c, 'Delivered')).to.include({ status: 'True' });
   });
 
   it('reports a missing referenced ConfigMap as Degraded MissingReference with nothing published', async () => {
