@@ -147,10 +147,10 @@ describe('operator: HyperShift delivery', function () {
     await annotate('all');
     rmc = await waitUntil('the containerd files in the output', async () => {
       const cur = await readRmc(k, ns, 'workers');
-      return (cur?.status as { containerdWarningCount?: number } | undefined)?.containerdWarningCount ? cur : undefined;
+      return cur?.status?.containerdWarningCount ? cur : undefined;
     });
     expect(await keys()).to.include.members(['config', 'files.json', 'registries.conf', 'containerd.quay.io.hosts.toml']);
-    const status = rmc?.status as { warnings?: unknown[]; containerdWarnings?: Array<{ code: string; renderer: string; source: string }> };
+    const status = rmc?.status ?? {};
     expect(status.warnings ?? []).to.deep.equal([]);
     expect(status.containerdWarnings?.map((w) => `${w.renderer} ${w.code} ${w.source}`)).to.include(
       'containerd HostWideWidening quay.io/openshift-release-dev/ocp-release',
@@ -311,7 +311,7 @@ describe('operator: HyperShift delivery', function () {
       /, publishing in \d s; publishing it rolls the 2 nodes of NodePool \S+\/workers \(upgradeType Replace: new machines replace the old ones\)/,
     );
     const rmc = await readRmc(k, ns, 'workers');
-    expect((rmc?.status as { delivery?: Record<string, unknown> }).delivery).to.include.keys('pendingConfigHash', 'pendingSince', 'publishAfter');
+    expect(rmc?.status?.delivery).to.include.keys('pendingConfigHash', 'pendingSince', 'publishAfter');
     // The agent's key has every object already, the config key none of them yet.
     await waitUntil('registries.conf with the whole burst', async () =>
       (await readConfigMap(k, ns, OUT))?.data?.['registries.conf']?.includes(`burst-${BURST - 1}.example.com`),
@@ -388,7 +388,7 @@ describe('operator: HyperShift delivery', function () {
     expect((await readConfigMap(k, ns, OUT))?.data?.config).to.equal(before);
     const command = /approve it: kubectl (.*)$/.exec(held.message)?.[1] ?? '';
     expect(event.message).to.contain(`kubectl ${command}`);
-    const pendingHash = ((await readRmc(k, ns, 'workers'))?.status as { delivery?: { pendingConfigHash?: string } }).delivery?.pendingConfigHash ?? '';
+    const pendingHash = (await readRmc(k, ns, 'workers'))?.status?.delivery?.pendingConfigHash ?? '';
     expect(command).to.equal(`-n ${ns} annotate nodepool workers imagemirror.io/approve-config=${pendingHash.slice(7, 19)} --overwrite`);
     await kubectl(kubeconfigPath(), shellWords(command));
     await waitUntil('the approved change published', async () => (await readConfigMap(k, ns, OUT))?.data?.config !== before, { timeoutMs: 30_000 });

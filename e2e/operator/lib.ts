@@ -157,6 +157,17 @@ export interface RmcStatus {
   warnings?: Array<{ code: string; source: string }>;
   conditions?: Condition[];
   observedGeneration?: number;
+  /** NodePool targets: the published config key and a held change of it. */
+  delivery?: {
+    configHash?: string;
+    configChangedTime?: string;
+    pendingConfigHash?: string;
+    pendingSince?: string;
+    publishAfter?: string;
+    approvalRequired?: boolean;
+  };
+  containerdWarnings?: Array<{ code: string; renderer: string; source: string }>;
+  containerdWarningCount?: number;
 }
 
 interface CustomObject {
