@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import type { Condition } from '../../../src/controller/conditions.js';
 import { deliveredCondition, type DeliveryInput, nodePoolConditionEvents } from '../../../src/controller/nodepool-conditions.js';
-import { configHash, deliveryFingerprint, recordPublished } from '../../../src/controller/nodepool-delivery.js';
+import { configHash, deliveryFingerprint, recordPublished, storedConfigHash, withConfigHash } from '../../../src/controller/nodepool-delivery.js';
+import { digested } from '../../../src/controller/outputs.js';
 import type { KubeObject } from '../../../src/model/source.js';
 
 const OUT = 'workers-image-mirrors';
@@ -187,6 +188,23 @@ describe('Delivered: whether a NodePool target`s output reaches its nodes', () =
     expect(recordPublished(first, '{}\n', np, new Date('2030-01-02T00:00:00Z'))).to.deep.equal(first);
     expect(recordPublished(first, undefined, np, new Date('2030-01-02T00:00:00Z'))).to.deep.equal(first);
     expect(recordPublished(first, '{"x":1}\n', np, new Date('2030-01-02T00:00:00Z'))).to.include({ configChangedTime: '2030-01-02T00:00:00Z' });
+  });
+
+  it('the caches keep the hash of an output`s config key next to its digest, and nothing of its data', () => {
+    const raw: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: OUT, namespace: 'clusters' },
+      data: { config: '{}\n', 'files.json': '{}\n' },
+    };
+    const cached = withConfigHash(digested('ConfigMap', raw), raw);
+    expect(cached).to.not.have.property('data');
+    expect(storedConfigHash(cached)).to.equal(HASH);
+    // Digested again (a relist of an object the cache transformed already): the hash stays.
+    expect(storedConfigHash(withConfigHash(digested('ConfigMap', cached), cached))).to.equal(HASH);
+    expect(
+      storedConfigHash(withConfigHash(digested('ConfigMap', { ...raw, data: { 'files.json': '{}\n' } }), { ...raw, data: { 'files.json': '{}\n' } })),
+    ).to.equal(undefined);
   });
 
   it('a NodePool event counts when our annotations or HyperShift`s config conditions change, not for other status', () => {
