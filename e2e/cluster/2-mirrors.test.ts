@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deleteNamespace, waitUntil } from '../lib/kube.js';
-import { createNamespace, deleteCustom, putConfigMap, putCustom, putSecret } from '../operator/lib.js';
+import { createNamespace, deleteCustom, putConfigMap, putCustom, putSecret, readRmc } from '../operator/lib.js';
 import { removeDir, tempDir } from '../../test/consumer/lib/proc.js';
 import { makeServerCert } from '../../test/consumer/lib/tls.js';
 import {
@@ -24,6 +24,7 @@ import {
   type ClusterKube,
 } from './harness.js';
 import { cluster } from './hooks.js';
+import { expectPulledAsPredicted } from './oracle.js';
 
 const OURS = 'imagemirror.io/v1alpha1';
 const OP_NS = 'image-mirror-system';
@@ -35,6 +36,31 @@ const hostDir = (host: string): string => `etc/containerd/certs.d/${host.replace
 
 /** The access log needs a moment after the response (distribution logs after the handler returns). */
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 500));
+
+interface Reachability {
+  nodes?: { total?: number; reporting?: number; stale?: number; unreported?: number };
+  mirrors?: Array<{
+    mirror: string;
+    runtimes?: string[];
+    nodes: number;
+    reachable: number;
+    failures?: Array<{ errorClass: string; message: string; examples: string[] }>;
+  }>;
+}
+
+const rmc = async (
+  k: ClusterKube,
+): Promise<{ mirrorReachability?: Reachability; conditions?: Array<{ type: string; status: string; reason: string; message: string }> }> =>
+  (((await readRmc(k, OP_NS, 'cluster')) as { status?: unknown } | undefined)?.status ?? {}) as never;
+
+/** Waits (probes run at most every 30 s per node) until the cluster target's status.mirrorReachability satisfies `ok`. */
+const waitReachability = (k: ClusterKube, ok: (r: Reachability) => Reachability | undefined): Promise<Reachability> =>
+  waitUntil('status.mirrorReachability of the cluster target', async () => ok((await rmc(k)).mirrorReachability ?? {}), {
+    timeoutMs: 90_000,
+    intervalMs: 500,
+  });
+
+const mirrorsReachable = async (k: ClusterKube) => (await rmc(k)).conditions?.find((c) => c.type === 'MirrorsReachable');
 
 describe('cluster: Pods pull through the mirrors the agent installed', function () {
   this.timeout(240_000);
@@ -106,10 +132,16 @@ describe('cluster: Pods pull through the mirrors the agent installed', function 
       expect(toml).to.match(/^# Managed by the image-mirror agent/);
     }
     const [mS, mA] = [await source.mark(), await mirrorA.mark()];
-    const out = await runPod(k, pod('digest-a', nodes[0] as string, `${source.host}/team/app@${img.manifestDigest}`));
+    const ref = `${source.host}/team/app@${img.manifestDigest}`;
+    const out = await runPod(k, pod('digest-a', nodes[0] as string, ref));
     expect(out, JSON.stringify(out)).to.include({ running: true });
     figures.push(`Pod pulled through mirror A Running ${out.ms} ms after create`);
     await settle();
+    const predicted = await expectPulledAsPredicted(cluster(), nodes[0] as string, ref, [
+      { registry: mirrorA, mark: mA },
+      { registry: source, mark: mS },
+    ]);
+    expect([...new Set(predicted.map((p) => p.host))], 'hosts explain predicts').to.deep.equal([mirrorA.host]);
     expect(await manifestGets(mirrorA, mA, 'team/app')).to.include(`GET /v2/team/app/manifests/${img.manifestDigest} 200`);
     expect((await mirrorA.pulls(mA)).map((r) => r.path)).to.include(`/v2/team/app/blobs/${img.markerLayer}`);
     expect(await source.requests(mS), 'requests to the source').to.deep.equal([]);
@@ -126,9 +158,15 @@ describe('cluster: Pods pull through the mirrors the agent installed', function 
         .and.not.include(mirrorA.host);
     const [mS, mA, mB] = [await source.mark(), await mirrorA.mark(), await mirrorB.mark()];
     const node = nodes[nodes.length - 1] as string;
-    const out = await runPod(k, pod('digest-b', node, `${source.host}/team/app@${img.manifestDigest}`));
+    const ref = `${source.host}/team/app@${img.manifestDigest}`;
+    const out = await runPod(k, pod('digest-b', node, ref));
     expect(out, JSON.stringify(out)).to.include({ running: true });
     await settle();
+    await expectPulledAsPredicted(cluster(), node, ref, [
+      { registry: mirrorA, mark: mA },
+      { registry: mirrorB, mark: mB },
+      { registry: source, mark: mS },
+    ]);
     expect(await manifestGets(mirrorB, mB, 'team/app')).to.include(`GET /v2/team/app/manifests/${img.manifestDigest} 200`);
     expect(await mirrorA.requests(mA), 'requests to the old mirror').to.deep.equal([]);
     expect(await source.requests(mS), 'requests to the source').to.deep.equal([]);
@@ -141,9 +179,15 @@ describe('cluster: Pods pull through the mirrors the agent installed', function 
     await waitApplied(k, nodes, notContributing('ImageDigestMirrorSet', 'cluster-tier-app'));
     for (const node of nodes) expect(await nodeFile(cluster(), node, hostDir(source.host)), `${node}: ${hostDir(source.host)}`).to.equal(undefined);
     const [mS, mA, mB] = [await source.mark(), await mirrorA.mark(), await mirrorB.mark()];
-    const out = await runPod(k, pod('digest-source', nodes[0] as string, `${source.host}/team/app@${img.manifestDigest}`));
+    const ref = `${source.host}/team/app@${img.manifestDigest}`;
+    const out = await runPod(k, pod('digest-source', nodes[0] as string, ref));
     expect(out, JSON.stringify(out)).to.include({ running: true });
     await settle();
+    await expectPulledAsPredicted(cluster(), nodes[0] as string, ref, [
+      { registry: source, mark: mS },
+      { registry: mirrorA, mark: mA },
+      { registry: mirrorB, mark: mB },
+    ]);
     expect(await manifestGets(source, mS, 'team/app')).to.include(`GET /v2/team/app/manifests/${img.manifestDigest} 200`);
     expect([...(await mirrorA.requests(mA)), ...(await mirrorB.requests(mB))], 'requests to the mirrors').to.deep.equal([]);
   });
@@ -160,6 +204,10 @@ describe('cluster: Pods pull through the mirrors the agent installed', function 
     const out = await runPod(k, pod('tag-a', nodes[0] as string, `${source.host}/team/tagged:v1`));
     expect(out, JSON.stringify(out)).to.include({ running: true });
     await settle();
+    await expectPulledAsPredicted(cluster(), nodes[0] as string, `${source.host}/team/tagged:v1`, [
+      { registry: mirrorA, mark: mA },
+      { registry: source, mark: mS },
+    ]);
     // containerd resolves a tag with HEAD, then fetches by digest.
     expect(await manifestGets(mirrorA, mA, 'team/tagged')).to.include('HEAD /v2/team/tagged/manifests/v1 200');
     expect(await source.requests(mS), 'requests to the source').to.deep.equal([]);
@@ -182,6 +230,21 @@ describe('cluster: Pods pull through the mirrors the agent installed', function 
     });
     expect(describe).to.match(/x509|certificate/);
     await deletePod(k, APPS, 'secure-without-access');
+    // The agents probe the mirror from every node and the controller sums it up on the RenderedMirrorConfig.
+    const t1 = Date.now();
+    const down = await waitReachability(k, (r) => {
+      const m = r.mirrors?.find((x) => x.mirror === secure.host && (x.runtimes ?? []).includes('containerd'));
+      return r.nodes?.reporting === nodes.length && m !== undefined && m.reachable === 0 ? r : undefined;
+    });
+    figures.push(`mirror unreachable from ${nodes.length} nodes -> RenderedMirrorConfig says so: ${Date.now() - t1} ms`);
+    const bad = down.mirrors?.find((x) => x.mirror === secure.host && (x.runtimes ?? []).includes('containerd'));
+    expect(bad?.nodes).to.equal(nodes.length);
+    expect(bad?.failures?.[0]?.errorClass).to.equal('tls-unknown-authority');
+    expect(bad?.failures?.[0]?.examples).to.deep.equal([...nodes].sort().slice(0, 3));
+    const unreachable = await mirrorsReachable(k);
+    expect(unreachable).to.include({ status: 'False', reason: 'MirrorUnreachable' });
+    expect(unreachable?.message).to.include(`${secure.host}: 0/${nodes.length} node(s) reach it`);
+    for (const m of down.mirrors ?? []) if (m.mirror !== secure.host) expect(m.reachable, m.mirror).to.equal(m.nodes);
 
     const creds = secure.credentials as { username: string; password: string };
     await putConfigMap(k, CONFIG_NS, 'secure-ca', { 'ca.crt': await readFile(join(certs, 'ca.crt'), 'utf8') });
@@ -202,10 +265,24 @@ describe('cluster: Pods pull through the mirrors the agent installed', function 
     const toml = await nodeFile(cluster(), node, hostDir(source.host));
     expect(toml).to.include('authorization');
 
+    const t2 = Date.now();
+    const up = await waitReachability(k, (r) => {
+      const ms = (r.mirrors ?? []).filter((x) => x.mirror === secure.host);
+      return r.nodes?.reporting === nodes.length && ms.length > 0 && ms.every((x) => x.reachable === nodes.length) ? r : undefined;
+    });
+    figures.push(`CA and credentials installed -> every node reaches the mirror in the RenderedMirrorConfig: ${Date.now() - t2} ms`);
+    expect(await mirrorsReachable(k)).to.include({ status: 'True', reason: 'AllMirrorsReachable' });
+    expect(JSON.stringify(up)).not.to.include(creds.password);
+
     const mSec = await secure.mark();
+    const mSrc = await source.mark();
     const out = await runPod(k, pod('secure-with-access', node, ref));
     expect(out, JSON.stringify(out)).to.include({ running: true });
     await settle();
+    await expectPulledAsPredicted(cluster(), node, ref, [
+      { registry: secure, mark: mSec },
+      { registry: source, mark: mSrc },
+    ]);
     expect(await manifestGets(secure, mSec, 'secure/app')).to.include(`GET /v2/secure/app/manifests/${img.manifestDigest} 200`);
     await deleteCustom(k, 'imagedigestmirrorsets', OURS, 'cluster-tier-secure');
     await putAccess(plainAccess());

@@ -68,7 +68,7 @@ if $purge; then
   rm -rf --one-file-system "$dir"
 else
   for n in "$dir"/nodes/*/; do
-    [[ -d "$n" ]] && rm -rf --one-file-system "$n"/{var,run,etc,opt,kubelet}
+    [[ -d "$n" ]] && rm -rf --one-file-system "$n"/{var,run,etc,opt,kubelet,crio}
   done
   rm -rf --one-file-system "$dir/registry/storage" "$dir/kcm"
   rm -f "$dir"/{kubeconfig,cluster.env,*.sock,owner.pid,netns.inode}

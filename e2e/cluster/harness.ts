@@ -6,11 +6,13 @@ import { AppsV1Api, CoordinationV1Api, type V1Pod } from '@kubernetes/client-nod
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFile, mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { loadAll } from 'js-yaml';
 import { repoRoot } from '../lib/controlplane.js';
 import { connect, errorMessage, isNotFound, waitUntil, type Kube } from '../lib/kube.js';
 import { readRmc } from '../operator/lib.js';
+import { applyIgnitionFiles, type InstalledFile } from '../../test/consumer/lib/ignition.js';
 import { removeDir, run, runOk, stopProcess, tempDir, track, type RunResult } from '../../test/consumer/lib/proc.js';
 
 /** Clients for the cluster under test: e2e/lib/kube's plus the workload and coordination APIs. */
@@ -48,7 +50,22 @@ function script(name: string, args: readonly string[], env: NodeJS.ProcessEnv = 
   });
 }
 
+/** The node paths that are the node's own (bind mounts of its directory, see node.sh); everything else is the machine's. */
+export const NODE_OWN_PATHS = ['/etc/containerd', '/etc/containers', '/var/lib', '/var/log', '/run'] as const;
+
+export interface AddNodeOptions {
+  /** `crio` (or `containerd`): the node.sh runtime. */
+  runtime: 'crio' | 'containerd';
+  /** name -> address lines for the node's own /etc/hosts (names that must never reach DNS). */
+  hosts?: Record<string, string>;
+  /** `--register-with-taints` of its kubelet (key=value:Effect,...). */
+  taints?: string;
+}
+
 export class Cluster {
+  /** Nodes added by tests (`addNode`), beyond the NODES that up.sh started. */
+  private readonly added: string[] = [];
+
   private constructor(
     readonly dir: string,
     readonly kubeconfig: string,
@@ -63,7 +80,12 @@ export class Cluster {
     const dir = await tempDir('cluster');
     const scriptEnv: NodeJS.ProcessEnv = { ...process.env, CLUSTER_NODES: String(nodes) };
     if (!keep) scriptEnv.CLUSTER_OWNER_PID = String(process.pid);
-    const { out, err } = await script('up.sh', [dir], scriptEnv);
+    // up.sh arms its watchdog only once every node is Ready: a failure before
+    // that would leave what it started running.
+    const { out, err } = await script('up.sh', [dir], scriptEnv).catch(async (e: unknown) => {
+      await script('down.sh', [dir, '--quiet']).catch(() => undefined); // logs stay in dir
+      throw e;
+    });
     const env = Object.fromEntries(
       (await readFile(join(dir, 'cluster.env'), 'utf8'))
         .split('\n')
@@ -83,12 +105,63 @@ export class Cluster {
     await script('down.sh', [this.dir, '--quiet', ...(purge ? ['--purge'] : [])]);
   }
 
+  /** The nodes up.sh started (containerd): what "every node" means for the agent's tests. */
   get nodes(): string[] {
     return this.env.NODES.trim().split(/\s+/);
   }
 
   nodeDir(node: string): string {
     return join(this.dir, 'nodes', node);
+  }
+
+  /**
+   * Where the node path `path` is on the machine: under the node's directory
+   * for the paths that are its own (NODE_OWN_PATHS); any other path would be
+   * the machine's and is refused.
+   */
+  nodePath(node: string, path: string): string {
+    if (!posix.isAbsolute(path) || posix.normalize(path) !== path) throw new Error(`not an absolute, normal node path: ${path}`);
+    if (!NODE_OWN_PATHS.some((d) => path === d || path.startsWith(`${d}/`))) {
+      throw new Error(`${path} is not on node ${node}'s own filesystem (${NODE_OWN_PATHS.join(', ')}): it would be the machine's`);
+    }
+    return join(this.nodeDir(node), path.slice(1));
+  }
+
+  /**
+   * Starts one more node (node.sh start with the next free index) on the
+   * running cluster and waits until it is Ready; returns its name (address).
+   * Test registries started afterwards are forwarded to it too.
+   */
+  async addNode(opts: AddNodeOptions): Promise<string> {
+    const index = this.nodes.length + this.added.length + 1;
+    const node = `127.0.0.${index}`;
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_RUNTIME: opts.runtime };
+    if (opts.hosts)
+      env.NODE_HOSTS = Object.entries(opts.hosts)
+        .map(([name, addr]) => `${addr} ${name}`)
+        .join('\n');
+    if (opts.taints) env.NODE_TAINTS = opts.taints;
+    this.added.push(node);
+    await script('node.sh', ['start', this.dir, String(index)], env);
+    const k = this.kube();
+    await waitUntil(
+      `node ${node} Ready`,
+      async () => {
+        const n = await k.core.readNode({ name: node }).catch(() => undefined);
+        return n?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') || undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    return node;
+  }
+
+  /** Stops a node of `addNode` (node.sh stop: nothing of it left running or mounted) and deletes its Node. */
+  async removeNode(node: string): Promise<void> {
+    await script('node.sh', ['stop', this.dir, node]);
+    this.added.splice(this.added.indexOf(node), 1);
+    await this.kube()
+      .core.deleteNode({ name: node })
+      .catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)));
   }
 
   kube(): ClusterKube {
@@ -146,7 +219,7 @@ export class Cluster {
     );
     const want = `forwarding 127.0.0.1:${port} -> unix:${sock}`;
     await Promise.all(
-      this.nodes.map(async (node) => {
+      [...this.nodes, ...this.added].map(async (node) => {
         await appendFile(join(this.nodeDir(node), 'forward.conf'), `127.0.0.1:${port}=unix:${sock}\n`);
         await waitUntil(
           `node ${node} to forward 127.0.0.1:${port}`,
@@ -162,8 +235,55 @@ export class Cluster {
 
   /** The PID of a node's runtime (to show it was never restarted). */
   async runtimePid(node: string): Promise<number> {
-    return Number((await readFile(join(this.nodeDir(node), 'containerd.pid'), 'utf8')).trim());
+    const runtime = (await readFile(join(this.nodeDir(node), 'runtime'), 'utf8').catch(() => 'containerd')).trim();
+    return Number((await readFile(join(this.nodeDir(node), `${runtime}.pid`), 'utf8')).trim());
   }
+
+  /**
+   * SIGHUP to a CRI-O node's crio (what `systemctl reload crio` does, and
+   * the Machine Config Daemon after a registries.conf change): it re-reads
+   * registries.conf and its drop-ins. Resolves once CRI-O logs that the
+   * reload completed, with the registry configuration it applied.
+   */
+  async reloadCrio(node: string): Promise<string> {
+    const log = join(this.nodeDir(node), 'crio.log');
+    const from = (await stat(log)).size;
+    process.kill(await this.runtimePid(node), 'SIGHUP');
+    return waitUntil(
+      `CRI-O on ${node} to reload`,
+      async () => {
+        const text = (await readFile(log, 'utf8')).slice(from);
+        if (/Unable to reload configuration|system registries reload failed/.test(text)) throw new Error(`CRI-O on ${node} could not reload:\n${text}`);
+        return text.includes('Configuration reload completed') ? text : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 50 },
+    );
+  }
+}
+
+// ------------------------------------------------------------------ MachineConfig
+
+export interface InstalledNodeFile extends InstalledFile {
+  /** Where it is on the machine (under the node's directory). */
+  readonly machinePath: string;
+}
+
+/**
+ * Installs the `storage.files` of every MachineConfig in `config` (the
+ * `config` key of a NodePool output ConfigMap: YAML or JSON, one document or
+ * more) onto a node exactly as Ignition does at first boot
+ * (test/consumer/lib/ignition.ts: each path, each mode, each data URL,
+ * base64 or not; anything else Ignition could be asked for is refused), at
+ * the node's own paths (`nodePath`: never the machine's /etc).
+ */
+export async function installMachineConfig(cluster: Cluster, node: string, config: string): Promise<InstalledNodeFile[]> {
+  const docs = loadAll(config).filter((d) => d !== null && d !== undefined);
+  if (docs.length === 0) throw new Error('no MachineConfig in the config text');
+  const out: InstalledNodeFile[] = [];
+  for (const doc of docs) {
+    for (const f of await applyIgnitionFiles(doc, (p) => cluster.nodePath(node, p))) out.push({ ...f, machinePath: cluster.nodePath(node, f.path) });
+  }
+  return out;
 }
 
 // ------------------------------------------------------------------ registries
@@ -171,6 +291,8 @@ export class Cluster {
 export interface AccessRecord {
   readonly method: string;
   readonly path: string;
+  /** `?...` as sent, or ''. */
+  readonly query: string;
   readonly status: number;
   readonly agent: string;
 }
@@ -236,7 +358,8 @@ export class ClusterRegistry {
     const text = (await readFile(this.logPath, 'utf8')).slice(mark);
     const out: AccessRecord[] = [];
     for (const m of text.matchAll(/"(GET|HEAD|POST|PUT|PATCH|DELETE) (\S+) HTTP\/[\d.]+" (\d{3}) \S+ "[^"]*" "([^"]*)"/g)) {
-      out.push({ method: m[1] as string, path: (m[2] as string).split('?')[0] as string, status: Number(m[3]), agent: m[4] as string });
+      const [path = '', query] = (m[2] as string).split(/\?(.*)/s);
+      out.push({ method: m[1] as string, path, query: query === undefined ? '' : `?${query}`, status: Number(m[3]), agent: m[4] as string });
     }
     return out;
   }
@@ -246,9 +369,9 @@ export class ClusterRegistry {
     return (await readFile(this.logPath, 'utf8')).length;
   }
 
-  /** Requests from nodes' containerd (not from test set-up with skopeo). */
+  /** Requests from nodes' runtimes, containerd or CRI-O (not from test set-up with skopeo). */
   async pulls(mark = 0): Promise<AccessRecord[]> {
-    return (await this.requests(mark)).filter((r) => r.agent.startsWith('containerd/'));
+    return (await this.requests(mark)).filter((r) => r.agent.startsWith('containerd/') || r.agent.startsWith('cri-o/'));
   }
 
   async stop(): Promise<void> {

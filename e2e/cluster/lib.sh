@@ -117,19 +117,33 @@ cl_ns_of() { { readlink "/proc/$1/ns/$2" 2>/dev/null || true; } | tr -dc 0-9; }
 
 # SIGKILLs every process whose namespace of type TYPE (net, mnt) is NS; never
 # the namespace this shell is in (that would be the whole machine).
+#
+# The namespace is held open (a file descriptor of this shell) from the first
+# process found until the last round: a namespace whose last process is gone
+# frees its inode number, and the kernel hands it to the next namespace
+# created on the machine (another test's, another program's), which a later
+# round would otherwise take for this one.
 cl_kill_namespace() {
-  local type="$1" ns="$2" round mine pids
+  local type="$1" ns="$2" round mine pids pid pin=""
   [[ -n "$ns" ]] || return 0
   if [[ "$ns" == "$(cl_ns_of self "$type")" || "$ns" == "$(cl_ns_of 1 "$type")" ]]; then
     cl_log "refusing to kill the processes of this shell's own $type namespace ($ns)"
     return 1
   fi
+  for pid in $(ps -eo "pid=,${type}ns=" | awk -v ns="$ns" '$2 == ns { print $1 }'); do
+    exec {pin}<"/proc/$pid/ns/$type" 2>/dev/null || { pin=""; continue; }
+    [[ "$(stat -L -c %i "/proc/$BASHPID/fd/$pin" 2>/dev/null)" == "$ns" ]] && break
+    exec {pin}<&-
+    pin=""
+  done
+  [[ -n "$pin" ]] || return 0
   mine=" $(cl_ancestors | tr '\n' ' ') "
   for round in 1 2 3; do
     pids="$(ps -eo "pid=,${type}ns=" | awk -v ns="$ns" '$2 == ns { print $1 }')"
-    [[ -n "$pids" ]] || return 0
+    [[ -n "$pids" ]] || break
     for pid in $pids; do [[ "$mine" == *" $pid "* ]] || kill -KILL "$pid" 2>/dev/null || true; done
     sleep 0.2
   done
+  exec {pin}<&-
   return 0
 }

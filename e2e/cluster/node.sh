@@ -5,9 +5,14 @@
 #   e2e/cluster/node.sh start STATE_DIR INDEX     node 127.0.0.INDEX (INDEX 1..254)
 #   e2e/cluster/node.sh stop STATE_DIR IP         stop it, leave nothing running or mounted
 #
-# Environment for start (up.sh sets them): NODE_RUNTIME (containerd; the
-# runtime-specific parts are the node_*_containerd functions below),
-# CLUSTER_BIN (kubelet), PAUSE_ARCHIVE, PAUSE_IMAGE, REGISTRY_PORT, FORWARD.
+# Environment for start (up.sh sets them; on a running cluster they come from
+# its cluster.env): CLUSTER_BIN (kubelet), PAUSE_ARCHIVE, PAUSE_IMAGE,
+# REGISTRY_PORT, FORWARD. Per node:
+#   NODE_RUNTIME=containerd|crio   the runtime (the node_runtime_*_<runtime> functions below)
+#   NODE_HOSTS="ADDR NAME..."      lines for a node /etc/hosts of its own (the machine's plus these)
+#   NODE_TAINTS=key=value:Effect   the kubelet's --register-with-taints
+# Every node is labelled imagemirror.io/cluster-tier-node=INDEX and
+# imagemirror.io/cluster-tier-runtime=<runtime>.
 #
 # A node is named by its loopback address (127.0.0.1, 127.0.0.2, ...): the
 # kubelet listens there, the API server reaches it there for logs and exec
@@ -30,6 +35,9 @@
 #   var/log/  (pods/, containers/)                        -> /var/log
 #   run/      (containerd/ state and socket)              -> /run
 #   kubelet/  config.yaml, kubeconfig, pki/
+#   CRI-O: crio/crio.conf (+ empty conf.d/, hooks.d/, cdi/, policies/),
+#          var/lib/containers/storage, run/crio/ (socket, ns/, exits/),
+#          proc-cgroups -> /proc/cgroups, etc/hosts -> /etc/hosts (NODE_HOSTS)
 #   ns.pid, <runtime>.pid, kubelet.pid and their .log files
 set -euo pipefail
 
@@ -92,7 +100,7 @@ node_runtime_start_containerd() {
   cl_start "$n" containerd nsenter --target "$ns" --mount --net -- containerd --config "$n/etc/containerd/config.toml"
 }
 
-node_runtime_endpoint_containerd() { echo "unix://$1/run/containerd/containerd.sock"; }
+node_runtime_endpoint_containerd() { echo "unix:///run/containerd/containerd.sock"; }
 
 node_runtime_ready_containerd() {
   ctr --address "$1/run/containerd/containerd.sock" version >/dev/null 2>&1
@@ -108,6 +116,117 @@ node_runtime_stop_containerd() {
   cp_stop_pidfile "$1/containerd.pid" "$1" 10
 }
 
+# ------------------------------------------------------------------ CRI-O
+
+# CRI-O 1.34 from e2e/runtimes/build.sh (crio, pinns; crictl for the checks),
+# conmon and runc from Debian. Storage (overlay), state and socket are under
+# the node's /var/lib and /run; the CNI config is the node's; registries.conf
+# is the node's /etc/containers (the files a MachineConfig installs).
+crio_bin() { "$here/../runtimes/build.sh" --locate "$1" | awk '{print $2}'; }
+
+# The local pause image, in the cluster's registry (CRI-O pulls it from there).
+crio_pause_image() { echo "127.0.0.1:$REGISTRY_PORT/image-mirror/pause:${PAUSE_IMAGE##*:}"; }
+
+node_runtime_config_crio() {
+  local n="$1" ip="$2" crio crictl
+  crio="$(crio_bin crio)" && [[ -n "$crio" ]] || { cl_log "CRI-O is not built: run e2e/runtimes/build.sh crio crictl"; exit 1; }
+  crictl="$(crio_bin crictl)" && [[ -n "$crictl" ]] || { cl_log "crictl is not built: run e2e/runtimes/build.sh crictl"; exit 1; }
+  command -v conmon >/dev/null || { cl_log "conmon is required (scripts/install-system-deps.sh installs it)"; exit 1; }
+  echo "$crio" >"$n/crio.bin"
+  # The node's /proc/cgroups: controllers in no v1 hierarchy (hierarchy 0)
+  # shown as disabled. On these machines hugetlb lives in the cgroup2 part of
+  # a hybrid layout; CRI-O reads /proc/cgroups, takes hugetlb as usable and
+  # passes the kubelet's hugepage limits to runc, which then fails every
+  # container with "cannot set hugetlb limit: container could not join or
+  # create cgroup". Disabled, CRI-O drops the limits itself (containerd's
+  # disable_hugetlb_controller does the same).
+  awk 'BEGIN { OFS = "\t" } /^#/ || $2 != 0 { print; next } { $4 = 0; print }' /proc/cgroups >"$n/proc-cgroups"
+  echo "$crictl" >"$n/crictl.bin"
+  mkdir -p "$n/etc/containerd" "$n/crio/conf.d" "$n/crio/hooks.d" "$n/crio/cdi" "$n/crio/policies" "$n/var/lib/crio/tmp" "$n/var/log/crio/pods"
+  cat >"$n/crio/crio.conf" <<EOF
+# CRI-O for node $ip of the image-mirror cluster tier (paths as the node's
+# mount namespace sees them; see e2e/cluster/node.sh).
+[crio]
+root = "/var/lib/containers/storage"
+runroot = "/run/containers/storage"
+storage_driver = "overlay"
+log_dir = "/var/log/crio/pods"
+version_file = "/run/crio/version"
+version_file_persist = "/var/lib/crio/version"
+clean_shutdown_file = "/var/lib/crio/clean.shutdown"
+
+[crio.api]
+listen = "/run/crio/crio.sock"
+stream_address = "$ip"
+stream_port = "0"
+
+[crio.runtime]
+default_runtime = "runc"
+cgroup_manager = "cgroupfs"
+selinux = false
+irqbalance_config_file = ""
+irqbalance_config_restore_file = "disable"
+namespaces_dir = "/run/crio/ns"
+pinns_path = "$crio/pinns"
+container_exits_dir = "/run/crio/exits"
+container_attach_socket_dir = "/run/crio"
+hooks_dir = ["$n/crio/hooks.d"]
+cdi_spec_dirs = ["$n/crio/cdi"]
+log_level = "info"
+
+[crio.runtime.runtimes.runc]
+runtime_path = "$(command -v runc)"
+runtime_root = "/run/runc"
+monitor_path = "$(command -v conmon)"
+monitor_cgroup = "pod"
+
+[crio.image]
+pause_image = "$(crio_pause_image)"
+pause_command = "/pause"
+signature_policy = "/etc/containers/policy.json"
+signature_policy_dir = "$n/crio/policies"
+global_auth_file = ""
+big_files_temporary_dir = "/var/lib/crio/tmp"
+
+[crio.network]
+network_dir = "$n/etc/cni/net.d"
+plugin_dirs = ["/usr/lib/cni"]
+
+[crio.nri]
+enable_nri = false
+EOF
+}
+
+node_runtime_start_crio() {
+  local n="$1" ns="$2"
+  # --config-dir: an empty directory of the node's, so /etc/crio/crio.conf.d of the machine plays no part.
+  cl_start "$n" crio nsenter --target "$ns" --mount --net -- "$(cat "$n/crio.bin")/crio" \
+    --config "$n/crio/crio.conf" --config-dir "$n/crio/conf.d"
+}
+
+node_runtime_endpoint_crio() { echo "unix:///run/crio/crio.sock"; }
+
+# crictl against the node's CRI-O (from the machine side: the socket is under the node's run/).
+node_crictl() {
+  local n="$1"
+  shift
+  "$(cat "$n/crictl.bin")/crictl" --config /dev/null --runtime-endpoint "unix://$n/run/crio/crio.sock" \
+    --image-endpoint "unix://$n/run/crio/crio.sock" "$@"
+}
+
+node_runtime_ready_crio() { node_crictl "$1" info >/dev/null 2>&1; }
+
+node_runtime_load_pause_crio() {
+  local n="$1" image
+  image="$(crio_pause_image)"
+  skopeo copy --quiet --insecure-policy --dest-tls-verify=false "oci-archive:$PAUSE_ARCHIVE" "docker://$image"
+  node_crictl "$n" pull "$image" >/dev/null
+}
+
+node_runtime_stop_crio() {
+  cp_stop_pidfile "$1/crio.pid" "$1" 10
+}
+
 # ------------------------------------------------------------------ start
 
 node_cgroup_root() { echo "/image-mirror-$(basename "$1")-$2"; }
@@ -118,12 +237,23 @@ start_node() {
   [[ "$index" =~ ^[0-9]+$ && "$index" -ge 1 && "$index" -le 254 ]] || { cl_log "node index must be 1..254"; exit 2; }
   n="$dir/nodes/$ip"
   pki="$dir/controlplane/pki"
+  # A node added to a running cluster takes what up.sh decided from cluster.env.
+  if [[ -z "${REGISTRY_PORT:-}" && -f "$dir/cluster.env" ]]; then
+    # shellcheck disable=SC1091
+    source "$dir/cluster.env"
+    CLUSTER_BIN="$BIN" REGISTRY_PORT="${REGISTRY##*:}" FORWARD="$here/../../dist/e2e/cluster/forward.js"
+  fi
   for h in /etc/containerd /etc/containers; do
     [[ -d "$h" ]] || { cl_log "$h must exist as the mount point of the node's own directory (install containerd and skopeo)"; exit 1; }
   done
   mkdir -p "$n"/{etc/containers/registries.conf.d,etc/containers/certs.d,etc/cni/net.d,var/lib/kubelet,var/lib/image-mirror,var/log/pods,var/log/containers,run,kubelet/pki}
   printf 'unqualified-search-registries = []\n' >"$n/etc/containers/registries.conf"
   printf '{"default":[{"type":"insecureAcceptAnything"}]}\n' >"$n/etc/containers/policy.json"
+  # NODE_HOSTS ("ADDRESS NAME" lines): a node /etc/hosts of its own, the machine's plus these.
+  if [[ -n "${NODE_HOSTS:-}" ]]; then
+    { cat /etc/hosts; printf '%s\n' "$NODE_HOSTS"; } >"$n/etc/hosts"
+  fi
+  echo "$runtime" >"$n/runtime"
   "node_runtime_config_$runtime" "$n" "$ip"
 
   # Pod network: a bridge in the node's own network namespace (nothing is
@@ -173,7 +303,7 @@ authentication:
 authorization: {mode: Webhook}
 tlsCertFile: $n/kubelet/pki/kubelet.crt
 tlsPrivateKeyFile: $n/kubelet/pki/kubelet.key
-containerRuntimeEndpoint: unix:///run/containerd/containerd.sock
+containerRuntimeEndpoint: $("node_runtime_endpoint_$runtime")
 cgroupDriver: cgroupfs
 cgroupRoot: $cgroot
 failCgroupV1: false
@@ -201,6 +331,8 @@ EOF
       ip link set lo up
       ip addr add 10.0.0.1/32 dev lo
       for d in etc/containerd etc/containers var/lib var/log run; do mount --bind "$n/$d" "/$d"; done
+      if [[ -f "$n/etc/hosts" ]]; then mount --bind "$n/etc/hosts" /etc/hosts; fi
+      if [[ -f "$n/proc-cgroups" ]]; then mount --bind "$n/proc-cgroups" /proc/cgroups; fi
       touch "$n/ns.ready"
       while sleep 3600; do :; done' node-namespace "$n"
   cp_wait_for "$n" ns "test -f '$n/ns.ready'" 10
@@ -225,8 +357,8 @@ EOF
 
   cl_start "$n" kubelet nsenter --target "$ns" --mount --net -- "$CLUSTER_BIN/kubelet" \
     --config="$n/kubelet/config.yaml" --kubeconfig="$n/kubelet/kubeconfig" \
-    --hostname-override="$ip" --node-labels="imagemirror.io/cluster-tier-node=$index" --v=1
-  echo "$runtime" >"$n/runtime"
+    --hostname-override="$ip" --node-labels="imagemirror.io/cluster-tier-node=$index,imagemirror.io/cluster-tier-runtime=$runtime" \
+    ${NODE_TAINTS:+--register-with-taints="$NODE_TAINTS"} --v=1
   cl_log "node $ip: $runtime and kubelet started (logs in $n)"
 }
 
@@ -246,7 +378,9 @@ stop_node() {
   # run's processes); with the last one the namespaces and all mounts go.
   cl_kill_namespace mnt "$(cat "$n/mntns" 2>/dev/null)"
   cl_kill_namespace net "$(cat "$n/netns" 2>/dev/null)"
-  rm -f "$n"/*.pid
+  # The namespaces are gone, and their inode numbers free for others: a second
+  # stop (down.sh after a test stopped the node) must not take them for the node's.
+  rm -f "$n"/*.pid "$n/mntns" "$n/netns"
 }
 
 case "${1:-}" in

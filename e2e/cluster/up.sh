@@ -168,6 +168,7 @@ APISERVER_PORT=$APISERVER_PORT
 HOST_APISERVER_PORT=$host_api_port
 REGISTRY=127.0.0.1:$registry_port
 PAUSE_IMAGE=$PAUSE_IMAGE
+PAUSE_ARCHIVE=$PAUSE_ARCHIVE
 NODES="$(for ((i = 1; i <= nodes; i++)); do printf '127.0.0.%d ' "$i"; done)"
 BIN=$bin
 EOF

@@ -16,6 +16,7 @@ import { type Held, type HoldDeps, holdConfig } from './config-gate.js';
 import type { DeliveryInput } from './nodepool-conditions.js';
 import { DEFAULT_NODEPOOL_OPTIONS, type DeliveryStatus, type NodePoolOptions, recordPublished } from './nodepool-delivery.js';
 import { outputSizeProblem, type Published, type PublishResult, publishOutputs } from './outputs.js';
+import type { NodeReport } from './reachability.js';
 import { CachesNotFilled, type WrittenKind } from './sources.js';
 import { buildTargetStatus, statusUnchanged, type TargetStatusInput, writeTargetStatus } from './status.js';
 import { targetId } from './targets.js';
@@ -26,6 +27,8 @@ export interface TargetSources extends ObjectSource {
   outputConfigMap(namespace: string, name: string): KubeObject | undefined;
   outputSecret(namespace: string, name: string): KubeObject | undefined;
   status(namespace: string, name: string): KubeObject | undefined;
+  /** The Nodes that install this target's output, with their probe summaries; undefined when unknown. */
+  nodeReports?(target: Target): readonly NodeReport[] | undefined;
   /** Tells the caches about a write of ours (see ClusterSources.recordWrite). */
   recordWrite(kind: WrittenKind, namespace: string, name: string, before: KubeObject | undefined, after: KubeObject | undefined): void;
 }
@@ -81,7 +84,7 @@ export async function reconcileTarget(deps: ReconcileDeps, target: Target): Prom
   if (np) {
     await syncConfigRef({ patchNodePool: deps.writer.patchNodePool?.bind(deps.writer), logger: deps.logger }, np, outputName(target), exists);
   }
-  const input: TargetStatusInput = { target, rendered, published, existing, now: deps.now };
+  const input: TargetStatusInput = { target, rendered, published, existing, now: deps.now, nodes: deps.sources.nodeReports?.(target) };
   if (np) input.delivery = deliveryInput(np, outputName(target), exists, previousDelivery, held, deps.now());
   const status = buildTargetStatus(input);
   // Decided now, so that a deferred write holds the status and the events, not the render.

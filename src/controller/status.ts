@@ -24,6 +24,7 @@ import { apiVersionOf, RESOURCES, type Writer } from './kube.js';
 import { type DeliveryInput, nodePoolConditions } from './nodepool-conditions.js';
 import type { DeliveryStatus } from './nodepool-delivery.js';
 import { ownerReference, type PublishResult } from './outputs.js';
+import { aggregateReachability, type NodeReport, type ReachabilityStatus, reachabilityCondition } from './reachability.js';
 import { type DegradedReason, NOT_DEGRADED, type NotReadyReason, type ReadyReason } from './reasons.js';
 import type { TargetSources } from './reconcile.js';
 
@@ -80,6 +81,8 @@ export interface TargetStatus {
   /** NodePool targets: the published `config` key and a change of it that is held (nodepool-delivery.ts). */
   delivery?: DeliveryStatus;
   problems?: StatusProblem[];
+  /** What the nodes' mirror probes say, for the current contentHash (reachability.ts). */
+  mirrorReachability?: ReachabilityStatus;
   conditions: Condition[];
 }
 
@@ -91,6 +94,8 @@ export interface TargetStatusInput {
   now: () => Date;
   /** NodePool targets whose NodePool exists: status.delivery and what Delivered is decided from. */
   delivery?: DeliveryInput;
+  /** The target's Nodes with their probe summaries; undefined when not known (Nodes not readable). */
+  nodes?: readonly NodeReport[] | undefined;
 }
 
 /** What makes a target Degraded, and the reason Ready gives for it. */
@@ -183,8 +188,13 @@ export function buildTargetStatus(input: TargetStatusInput): TargetStatus {
   const status: TargetStatus = { observedGeneration: generation, ...outputFields(state, now), conditions: [] };
   if (!rendered.outcome.ok) status.problems = rendered.outcome.errors.slice(0, MAX_STATUS_PROBLEMS).map(statusProblem);
   if (input.delivery) status.delivery = input.delivery.delivery;
-  const nodePool = nodePoolConditions(input.delivery ? { rendered, delivery: input.delivery } : { rendered });
-  const next = [...TARGET_CONDITIONS.map((rule) => rule(state)), ...nodePool];
+  const next: ConditionInput[] = TARGET_CONDITIONS.map((rule) => rule(state));
+  if (input.nodes) {
+    // Results count only for the files nodes install now: the kept hash while inputs are invalid.
+    status.mirrorReachability = aggregateReachability(input.nodes, status.contentHash);
+    next.push(reachabilityCondition(status.mirrorReachability));
+  }
+  next.push(...nodePoolConditions(input.delivery ? { rendered, delivery: input.delivery } : { rendered }));
   status.conditions = setConditions(conditionsOf(previous), next, generation, now);
   return status;
 }
