@@ -2,6 +2,7 @@
 // ConfigMap/Secret data. Pure: the CLI feeds it files, the controller its
 // informer caches, and both write what it returns.
 import { createHash } from 'node:crypto';
+import { contentHash } from './common/content-hash.js';
 import { gather } from './model/gather.js';
 import type { Gathered, ObjectSource, Target } from './model/source.js';
 import type { MergeInputs, MirrorModel, Problem } from './model/types.js';
@@ -21,10 +22,11 @@ export interface RenderedData {
   /** Empty when nothing secret was rendered. */
   readonly secretData: Readonly<Record<string, string>>;
   /**
-   * sha256 of the ConfigMap data (keys sorted). It deliberately leaves out
-   * secret contents: a hash of a known file around a weak password would let
-   * anyone who reads the status guess the password offline. The Secret is
-   * compared by a digest that is kept in memory only.
+   * sha256 of the ConfigMap data (keys sorted). It is the content hash of an
+   * output without a Secret; with one, the operator's content hash also
+   * covers the Secret, through an HMAC whose key lives in the Secret
+   * (src/common/content-hash.ts): a plain hash of a known file around a weak
+   * password would let anyone who reads the status guess it offline.
    */
   readonly hash: string;
 }
@@ -163,16 +165,7 @@ export function toData(output: RenderOutput, extra: Readonly<Record<string, stri
   return { configMapData, secretData, hash: contentHash(configMapData) };
 }
 
-/** sha256 over keys and values in key order; stable across runs and platforms. */
-export function contentHash(data: Record<string, string>): string {
-  const h = createHash('sha256');
-  for (const key of Object.keys(data).sort()) {
-    const value = data[key]!;
-    h.update(`${key.length}:${key}`);
-    h.update(`${Buffer.byteLength(value)}:${value}`);
-  }
-  return h.digest('hex');
-}
+export { contentHash };
 
 function formatMode(mode: number): string {
   return mode.toString(8).padStart(4, '0');

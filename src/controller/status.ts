@@ -95,6 +95,8 @@ export const TARGET_CHECKS: readonly Check<RenderedTarget, TargetProblem>[] = [
   (r) => failedWith(r, 'InternalError', 'RenderFailed'),
   // An output that would not fit in a ConfigMap or Secret: nothing is written.
   (r) => failedWith(r, 'OutputTooLarge', 'OutputTooLarge'),
+  // An object that is not ours holds an output's name: nothing is written, that object is left alone.
+  (r) => failedWith(r, 'OutputNameConflict', 'OutputNameConflict'),
   // Inputs that are valid alone but conflict (merge), or referenced objects that cannot be read.
   (r) => (r.outcome.ok ? undefined : problemOf(r.outcome.errors, 'InvalidInputs')),
 ];
@@ -104,6 +106,7 @@ const NOT_READY_WHY: Record<NotReadyReason, string> = {
   InvalidInputs: 'inputs are invalid',
   RenderFailed: 'rendering failed',
   OutputTooLarge: 'the output does not fit in a ConfigMap or Secret',
+  OutputNameConflict: "an object the operator does not own holds the output's name",
 };
 
 /** Everything the conditions of a target are decided from. */
