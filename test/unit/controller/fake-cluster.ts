@@ -48,6 +48,8 @@ export class FakeCluster implements Writer, TargetSources, InformerApi {
   readonly events: CoreV1Event[] = [];
   /** While set, the output caches answer "not found" (a cache that lags behind the server). */
   cacheLag = false;
+  /** While set, lookups of input ConfigMaps and Secrets answer "not found" (caches not started yet). */
+  inputLag = false;
   private rv = 100;
   private uid = 0;
 
@@ -128,6 +130,7 @@ export class FakeCluster implements Writer, TargetSources, InformerApi {
   }
 
   get(kind: NamespacedKind, namespace: string, name: string): KubeObject | undefined {
+    if (this.inputLag && (kind === 'ConfigMap' || kind === 'Secret')) return undefined;
     return this.find(kind, namespace, name);
   }
 
