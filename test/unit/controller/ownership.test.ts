@@ -8,6 +8,8 @@ import { readPublication } from '../../../src/agent/index.js';
 import { contentHash } from '../../../src/common/content-hash.js';
 import { CONTENT_HASH_ANNOTATION, CONTENT_HASH_KEY, OUTPUT_LABEL, outputContentHash, TARGET_LABEL } from '../../../src/contract.js';
 import type { Condition } from '../../../src/controller/conditions.js';
+import { Controller } from '../../../src/controller/controller.js';
+import { ControllerMetrics } from '../../../src/controller/metrics.js';
 import { toEvent } from '../../../src/controller/events.js';
 import { silentLogger } from '../../../src/controller/log.js';
 import { deleteOwn, foreignReason } from '../../../src/controller/outputs.js';
@@ -333,5 +335,58 @@ describe('agent: installs only what hashes to the annotation', () => {
     expect(reasons(plan(cm(outputContentHash(data, undefined)), undefined))).to.deep.equal([]);
     expect(reasons(plan(cm('sha256:0'), undefined))).to.deep.equal(['ContentHashMismatch']);
     expect(reasons(plan(cm(undefined), undefined))).to.deep.equal([]);
+  });
+});
+
+describe('Controller (in-memory API): outputs follow their watch events', function () {
+  this.timeout(10_000);
+  let c: FakeCluster;
+  let ctl: Controller;
+
+  async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 3000): Promise<T> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const v = probe();
+      if (v !== undefined && v !== false) return v;
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  beforeEach(async () => {
+    c = new FakeCluster();
+    seed(c, { credentials: 'pw-1' });
+    // No resync within the test: only watch events can cause a pass.
+    ctl = new Controller(
+      { operatorNamespace: OPERATOR_NS, identity: 'test', concurrency: 2, resyncPeriodMs: 0, targets: 'nodepools' },
+      { informerApi: c, writer: c, hypershiftServed: async () => true, logger: silentLogger(), metrics: new ControllerMetrics({ processMetrics: false }) },
+    );
+  });
+
+  afterEach(() => ctl.stop());
+
+  it('repairs a tampered content hash annotation and a removed owner reference on their watch events', async () => {
+    await ctl.start();
+    const hash = await until('Ready', () => (cond(c, 'Ready')?.status === 'True' ? statusOf(c).contentHash : undefined));
+    await until('an idle controller', () => ctl.idle());
+    for (const kind of ['ConfigMap', 'Secret'] as const) {
+      c.edit(kind, NS, OUT, (o) => ((o.metadata.annotations as Record<string, string>)[CONTENT_HASH_ANNOTATION] = 'sha256:tampered'));
+      await until(`the ${kind} annotation repaired`, () => c.find(kind, NS, OUT)?.metadata.annotations?.[CONTENT_HASH_ANNOTATION] === hash);
+      c.edit(kind, NS, OUT, (o) => delete (o.metadata as { ownerReferences?: unknown }).ownerReferences);
+      await until(`the ${kind} owner reference repaired`, () => (c.find(kind, NS, OUT)?.metadata as { ownerReferences?: unknown[] }).ownerReferences?.length === 1);
+    }
+  });
+
+  it("converges by itself once the user deletes their object holding the output's name", async () => {
+    c.put(usersOwn('ConfigMap'));
+    const theirs = c.find('ConfigMap', NS, OUT);
+    await ctl.start();
+    await until('OutputNameConflict', () => cond(c, 'Degraded')?.reason === 'OutputNameConflict');
+    // (Not idle: a retry waits, CONFLICT_RETRY_MS away.)
+    await new Promise((r) => setTimeout(r, 50));
+    expect(c.find('ConfigMap', NS, OUT)).to.deep.equal(theirs);
+    c.remove('ConfigMap', NS, OUT);
+    await until('Ready', () => cond(c, 'Ready')?.status === 'True');
+    expect(c.find('ConfigMap', NS, OUT)?.metadata.labels).to.include({ [OUTPUT_LABEL]: 'true' });
   });
 });
