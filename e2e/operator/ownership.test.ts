@@ -134,8 +134,11 @@ describe('operator: ownership of outputs and the content hash', function () {
   });
 
   it("reports a user's ConfigMap and Secret under the output name within seconds, as OutputNameConflict and an Event, and leaves them byte for byte", async () => {
-    const rmc = await waitDegraded(k, ns, 'pool', 'OutputNameConflict');
-    console.log(`      conflict reported ${Date.now() - startedAt} ms after the operator started`);
+    const rmc = await waitDegraded(k, ns, 'pool', 'OutputNameConflict', 15_000);
+    const seen = Date.now();
+    const workers = op.lines().find((l) => l.msg === 'workers started');
+    const sinceWorkers = workers ? `, ${seen - Date.parse(String(workers.time))} ms after its workers started` : '';
+    console.log(`      conflict in status ${seen - startedAt} ms after the operator process was started${sinceWorkers}`);
     const degraded = condition(rmc.status, 'Degraded');
     expect(degraded?.message).to.contain(`ConfigMap ${ns}/${out} exists and is not the operator's`);
     expect(degraded?.message).to.contain(`Secret ${ns}/${out} exists and is not the operator's`);

@@ -258,7 +258,17 @@ export async function publishOutputs(
     ownerUid: owner?.metadata.uid,
   });
   let changed = false;
-  if (hasSecret) changed = (await putSecret(deps, { ...meta, ownerReferences: ownerRefs }, secretData, claim('Secret'))) || changed;
+  if (hasSecret) {
+    try {
+      changed = await putSecret(deps, { ...meta, ownerReferences: ownerRefs }, secretData, claim('Secret'));
+    } catch (err) {
+      // Say at once whether the ConfigMap's name is taken too (no cache may know the object yet).
+      if (!(err instanceof OutputNameConflict) || stored.ConfigMap !== undefined) throw err;
+      const cm = await deps.writer.readConfigMap(namespace, name);
+      const why = cm ? foreignReason(cm, target, owner) : undefined;
+      throw why ? new OutputNameConflict([{ kind: 'ConfigMap', namespace, name, why }, ...err.conflicts]) : err;
+    }
+  }
   changed = (await putConfigMap(deps, { ...meta, ownerReferences: ownerRefs }, data.configMapData, formatHash(data.hash), claim('ConfigMap'))) || changed;
   if (!hasSecret && ownSecret) {
     await deleteOwn(deps.writer, 'Secret', ownSecret);

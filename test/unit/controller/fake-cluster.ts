@@ -48,8 +48,8 @@ export class FakeCluster implements Writer, TargetSources, InformerApi {
   readonly events: CoreV1Event[] = [];
   /** While set, the output caches answer "not found" (a cache that lags behind the server). */
   cacheLag = false;
-  /** While set, lookups of input ConfigMaps and Secrets answer "not found" (caches not started yet). */
-  inputLag = false;
+  /** Objects (`key()`) the input lookups answer "not found" for (no cache watches them yet). */
+  readonly uncached = new Set<string>();
   private rv = 100;
   private uid = 0;
 
@@ -130,7 +130,7 @@ export class FakeCluster implements Writer, TargetSources, InformerApi {
   }
 
   get(kind: NamespacedKind, namespace: string, name: string): KubeObject | undefined {
-    if (this.inputLag && (kind === 'ConfigMap' || kind === 'Secret')) return undefined;
+    if (this.uncached.has(this.key(kind, namespace, name))) return undefined;
     return this.find(kind, namespace, name);
   }
 

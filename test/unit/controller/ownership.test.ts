@@ -172,12 +172,30 @@ describe('reconcileTarget: objects under an output name that are not ours', () =
     seed(c);
     c.put(usersOwn('ConfigMap'));
     const theirs = c.find('ConfigMap', NS, OUT);
-    c.inputLag = true;
+    c.uncached.add(c.key('ConfigMap', NS, OUT));
     await reconcileTarget(deps(c), NP);
     // One create refused by the server; no update, no delete.
     expect(writesTo(c, 0, 'ConfigMap')).to.deep.equal(['create']);
     expect(c.find('ConfigMap', NS, OUT)).to.deep.equal(theirs);
     expect(cond(c, 'Degraded')).to.include({ reason: 'OutputNameConflict' });
+  });
+
+  it('reports both names at once when neither object is known to a cache', async () => {
+    const c = new FakeCluster();
+    seed(c, { credentials: 'pw-1' });
+    c.put(usersOwn('ConfigMap'));
+    c.put(usersOwn('Secret'));
+    const theirs = [c.find('ConfigMap', NS, OUT), c.find('Secret', NS, OUT)];
+    for (const kind of ['ConfigMap', 'Secret']) c.uncached.add(c.key(kind, NS, OUT));
+    const s = await reconcileTarget(deps(c), NP);
+    // The Secret's create is refused; the ConfigMap is only read.
+    expect(c.writes.filter((w) => w.name === OUT).map((w) => `${w.verb} ${w.kind}`)).to.deep.equal(['create Secret']);
+    expect([c.find('ConfigMap', NS, OUT), c.find('Secret', NS, OUT)]).to.deep.equal(theirs);
+    expect(cond(c, 'Degraded')?.message).to.contain(`ConfigMap ${NS}/${OUT} exists`).and.contain(`Secret ${NS}/${OUT} exists`);
+    expect(s.references).to.deep.include.members([
+      { kind: 'ConfigMap', namespace: NS, name: OUT },
+      { kind: 'Secret', namespace: NS, name: OUT },
+    ]);
   });
 
   it('leaves an object another controller owns, even with our labels', async () => {
