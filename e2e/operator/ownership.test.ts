@@ -168,7 +168,7 @@ describe('operator: ownership of outputs and the content hash', function () {
     }
   });
 
-  it("never deletes them when their NodePool is deleted", async () => {
+  it('never deletes them when their NodePool is deleted', async () => {
     await waitDegraded(k, ns, 'gone', 'OutputNameConflict');
     await deleteCustom(k, 'nodepools', HS, 'gone', ns);
     await waitUntil('the status of the deleted NodePool to be gone', async () => (await readRmc(k, ns, 'gone')) === undefined);
@@ -257,11 +257,18 @@ describe('operator: ownership of outputs and the content hash', function () {
         else await k.core.replaceNamespacedSecret({ namespace: ns, name: out, body: o });
       };
       let t = Date.now();
-      await replace((o) => ((o.metadata ??= {}).annotations = { ...o.metadata.annotations, [HASH]: `sha256:${'0'.repeat(64)}` }));
-      await waitUntil(`the ${kind} annotation repaired`, async () => (await read())?.metadata?.annotations?.[HASH] === good, { timeoutMs: 10_000, intervalMs: 20 });
+      await replace((o) => {
+        o.metadata = { ...o.metadata, annotations: { ...o.metadata?.annotations, [HASH]: `sha256:${'0'.repeat(64)}` } };
+      });
+      await waitUntil(`the ${kind} annotation repaired`, async () => (await read())?.metadata?.annotations?.[HASH] === good, {
+        timeoutMs: 10_000,
+        intervalMs: 20,
+      });
       console.log(`      ${kind} content hash annotation repaired after ${Date.now() - t} ms`);
       t = Date.now();
-      await replace((o) => delete (o.metadata ?? {}).ownerReferences);
+      await replace((o) => {
+        if (o.metadata) delete o.metadata.ownerReferences;
+      });
       const back = await waitUntil(
         `the ${kind} owner reference repaired`,
         async () => {

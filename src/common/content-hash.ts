@@ -19,7 +19,11 @@ export function contentHash(data: Readonly<Record<string, string>>): string {
  * a Secret (or with one written before the Secret had a key) the hash is
  * `contentHash` of the ConfigMap data, as it always was.
  */
-export function publicationHash(configMapData: Readonly<Record<string, string>>, secretFiles: Readonly<Record<string, string>>, hashKey: string | undefined): string {
+export function publicationHash(
+  configMapData: Readonly<Record<string, string>>,
+  secretFiles: Readonly<Record<string, string>>,
+  hashKey: string | undefined,
+): string {
   if (hashKey === undefined) return contentHash(configMapData);
   const keyed = createHmac('sha256', hashKey);
   feed(keyed, secretFiles);

@@ -213,7 +213,14 @@ function decodeAll(data: Record<string, string>): Record<string, string> {
  * label, another controller), or from the input caches (a watch started by
  * an earlier conflict). Unknown objects are found by the create (409).
  */
-function ownStored(deps: PublishDeps, kind: OutputKind, namespace: string, name: string, target: Target, owner: KubeObject | undefined): KubeObject | string | undefined {
+function ownStored(
+  deps: PublishDeps,
+  kind: OutputKind,
+  namespace: string,
+  name: string,
+  target: Target,
+  owner: KubeObject | undefined,
+): KubeObject | string | undefined {
   const cached = kind === 'ConfigMap' ? deps.sources.outputConfigMap(namespace, name) : deps.sources.outputSecret(namespace, name);
   const seen = cached ?? deps.sources.get(kind, namespace, name);
   if (!seen) return undefined;

@@ -81,7 +81,9 @@ describe('agent apply (temporary root)', () => {
     const state = JSON.parse(await read(DEFAULT_STATE_PATH)) as { files: string[]; dirs: string[]; contentHash: string };
     expect(state.files).to.deep.equal([CA_PATH, HOSTS_PATH, AUTH_PATH, CONF_PATH].sort());
     expect(state.dirs).to.include('/etc/containerd/certs.d/quay.io');
-    expect(state.contentHash).to.equal(published().contentHash).and.match(/^sha256:[0-9a-f]{64}$/);
+    expect(state.contentHash)
+      .to.equal(published().contentHash)
+      .and.match(/^sha256:[0-9a-f]{64}$/);
     // No temporary file is left behind.
     expect(await readdir(at('/etc/containerd/certs.d/quay.io'))).to.deep.equal(['hosts.toml', 'mirror.example_5000_.crt']);
   });

@@ -107,7 +107,12 @@ describe('outputs: ownership', () => {
     },
     { why: 'an earlier NodePool of that name without our labels', meta: { ownerReferences: [ref({ uid: 'old' })] }, owner: np, ours: false },
     { why: 'cluster target: our labels', meta: { labels: { [OUTPUT_LABEL]: 'true', [TARGET_LABEL]: 'cluster' } }, target: { kind: 'Cluster' }, ours: true },
-    { why: 'cluster target: a NodePool owner is not ours', meta: { labels: { [OUTPUT_LABEL]: 'true', [TARGET_LABEL]: 'cluster' }, ownerReferences: [ref()] }, target: { kind: 'Cluster' }, ours: false },
+    {
+      why: 'cluster target: a NodePool owner is not ours',
+      meta: { labels: { [OUTPUT_LABEL]: 'true', [TARGET_LABEL]: 'cluster' }, ownerReferences: [ref()] },
+      target: { kind: 'Cluster' },
+      ours: false,
+    },
   ];
   for (const t of cases) {
     it(`${t.ours ? 'ours' : 'not ours'}: ${t.why}`, () => {
@@ -118,9 +123,9 @@ describe('outputs: ownership', () => {
 
   it('names what is missing or who controls the object', () => {
     expect(foreignReason({ metadata: {} }, NP, np)).to.equal(`it lacks the labels ${OUTPUT_LABEL}=true and ${TARGET_LABEL}=clusters.workers`);
-    expect(foreignReason({ metadata: { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'd', controller: true }] } }, NP, np)).to.equal(
-      'its controller is Deployment web',
-    );
+    expect(
+      foreignReason({ metadata: { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'd', controller: true }] } }, NP, np),
+    ).to.equal('its controller is Deployment web');
   });
 });
 
@@ -248,7 +253,9 @@ describe('reconcileTarget: objects under an output name that are not ours', () =
     seed(c);
     await reconcileTarget(deps(c), NP);
     const seen = c.find('ConfigMap', NS, OUT) as KubeObject;
-    c.edit('ConfigMap', NS, OUT, (o) => ((o.metadata.annotations ??= {}).note = 'edited'));
+    c.edit('ConfigMap', NS, OUT, (o) => {
+      o.metadata.annotations = { ...o.metadata.annotations, note: 'edited' };
+    });
     let err: unknown;
     await deleteOwn(c, 'ConfigMap', seen).catch((e: unknown) => (err = e));
     expect((err as { code?: number }).code).to.equal(409);
@@ -320,7 +327,11 @@ describe('agent: installs only what hashes to the annotation', () => {
     return { cm: c.find('ConfigMap', NS, OUT) as KubeObject, secret: c.find('Secret', NS, OUT) as KubeObject };
   }
   const plan = (cm: KubeObject, secret: KubeObject | undefined) =>
-    computePlan({ ...readPublication({ namespace: NS, name: OUT, why: 'test' }, cm as never, secret as never), allowedRoots: DEFAULT_ALLOWED_ROOTS, owned: [] });
+    computePlan({
+      ...readPublication({ namespace: NS, name: OUT, why: 'test' }, cm as never, secret as never),
+      allowedRoots: DEFAULT_ALLOWED_ROOTS,
+      owned: [],
+    });
   const reasons = (r: ReturnType<typeof plan>): string[] => (r.ok ? [] : r.errors.map((e) => e.reason));
 
   it('accepts what the operator published', async () => {
@@ -349,7 +360,12 @@ describe('agent: installs only what hashes to the annotation', () => {
   it('checks a ConfigMap-only publication against the plain ConfigMap hash, and skips one without the annotation', () => {
     const data = { 'files.json': '{}' };
     const cm = (hash: string | undefined): KubeObject =>
-      ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: OUT, namespace: NS, annotations: hash ? { [CONTENT_HASH_ANNOTATION]: hash } : {} }, data }) as KubeObject;
+      ({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: OUT, namespace: NS, annotations: hash ? { [CONTENT_HASH_ANNOTATION]: hash } : {} },
+        data,
+      }) as KubeObject;
     expect(reasons(plan(cm(outputContentHash(data, undefined)), undefined))).to.deep.equal([]);
     expect(reasons(plan(cm('sha256:0'), undefined))).to.deep.equal(['ContentHashMismatch']);
     expect(reasons(plan(cm(undefined), undefined))).to.deep.equal([]);
@@ -391,7 +407,10 @@ describe('Controller (in-memory API): outputs follow their watch events', functi
       c.edit(kind, NS, OUT, (o) => ((o.metadata.annotations as Record<string, string>)[CONTENT_HASH_ANNOTATION] = 'sha256:tampered'));
       await until(`the ${kind} annotation repaired`, () => c.find(kind, NS, OUT)?.metadata.annotations?.[CONTENT_HASH_ANNOTATION] === hash);
       c.edit(kind, NS, OUT, (o) => delete (o.metadata as { ownerReferences?: unknown }).ownerReferences);
-      await until(`the ${kind} owner reference repaired`, () => (c.find(kind, NS, OUT)?.metadata as { ownerReferences?: unknown[] }).ownerReferences?.length === 1);
+      await until(
+        `the ${kind} owner reference repaired`,
+        () => (c.find(kind, NS, OUT)?.metadata as { ownerReferences?: unknown[] } | undefined)?.ownerReferences?.length === 1,
+      );
     }
   });
 
