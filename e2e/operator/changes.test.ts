@@ -130,13 +130,14 @@ describe('operator: change flows', function () {
         .map((v) => Buffer.from(v, 'base64').toString('utf8'))
         .join('\n');
     expect(await secretText()).to.contain(Buffer.from(`u:first-${id}`).toString('base64'));
-    // A new password changes only the Secret (the ConfigMap hash leaves secrets out on purpose).
+    // A new password changes only the Secret, and with it the content hash (docs/api.md "Content hash").
     await k.core.replaceNamespacedSecret({
       namespace: opNs,
       name: 'creds',
       body: { metadata: { name: 'creds' }, type: 'kubernetes.io/basic-auth', stringData: { username: 'u', password: `second-${id}` } },
     });
     await waitUntil('the output Secret to hold the new password', async () => (await secretText()).includes(Buffer.from(`u:second-${id}`).toString('base64')));
+    hash = (await waitReady(k, ns, 'pool', { notHash: hash })).status?.contentHash ?? '';
     await deleteCustom(k, 'registryaccesses', OURS, `chg-${id}`);
     await waitUntil('the output Secret to be deleted', async () => (await readSecret(k, ns, out)) === undefined);
     hash = (await waitReady(k, ns, 'pool')).status?.contentHash ?? '';
