@@ -12,7 +12,7 @@ import { InternalError, render } from './render/index.js';
 import { MACHINE_CONFIG_KEY, mergeWarnings, renderMachineConfig } from './render/machineconfig.js';
 import type { FilesManifest, NodeFile, RenderOutput } from './render/types.js';
 import { byteOrder } from './common/values.js';
-import { FILES_MANIFEST_KEY, OUTPUT_LABEL, outputName } from './contract.js';
+import { CONTENT_HASH_KEY, FILES_MANIFEST_KEY, OUTPUT_LABEL, outputName } from './contract.js';
 
 /** One target's rendered output. Shared through the RenderMemo by targets with the same inputs: never changed after it is built. */
 export interface RenderedData {
@@ -154,6 +154,7 @@ export function toData(output: RenderOutput, extra: Readonly<Record<string, stri
   const secretData: Record<string, string> = {};
   const manifest: FilesManifest = {};
   for (const f of [...output.files].sort(byKey)) {
+    if (f.key === CONTENT_HASH_KEY) throw new InternalError(`internal error: node file key ${JSON.stringify(f.key)} is reserved for the content hash`);
     manifest[f.key] = { path: f.path, mode: formatMode(f.mode), from: f.secret ? 'Secret' : 'ConfigMap' };
     (f.secret ? secretData : configMapData)[f.key] = f.content;
   }
