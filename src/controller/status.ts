@@ -138,7 +138,12 @@ function readyCondition(s: TargetState): ConditionInput<ReadyReason> {
     return { type: 'Ready', status: 'True', reason: 'Rendered', message };
   }
   const reason = s.problem?.ready ?? 'RenderFailed';
-  const kept = s.previous.contentHash ? `the last good output (${s.previous.contentHash}) is kept` : 'nothing has been published';
+  const kept =
+    reason === 'OutputNameConflict'
+      ? 'nothing is written until the name is free'
+      : s.previous.contentHash
+        ? `the last good output (${s.previous.contentHash}) is kept`
+        : 'nothing has been published';
   return { type: 'Ready', status: 'False', reason, message: `${NOT_READY_WHY[reason]}; ${kept}` };
 }
 

@@ -149,7 +149,7 @@ describe('reconcileTarget: objects under an output name that are not ours', () =
       expect(degraded).to.include({ status: 'True', reason: 'OutputNameConflict' });
       expect(degraded.message).to.contain(`${kind} ${NS}/${OUT} exists and is not the operator's`).and.contain(`lacks the labels ${OUTPUT_LABEL}=true`);
       expect(cond(c, 'Ready')).to.include({ status: 'False', reason: 'OutputNameConflict' });
-      expect(cond(c, 'Ready')?.message).to.contain("an object the operator does not own holds the output's name");
+      expect(cond(c, 'Ready')?.message).to.equal("an object the operator does not own holds the output's name; nothing is written until the name is free");
       expect(statusOf(c).problems?.map((p) => p.reason)).to.deep.equal(['OutputNameConflict']);
       expect(c.events.map((e) => [e.type, e.reason, e.involvedObject.kind, e.message?.includes(`${kind} ${NS}/${OUT}`)])).to.deep.equal([
         ['Warning', 'OutputNameConflict', 'NodePool', true],
