@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deleteNamespace, waitUntil } from '../lib/kube.js';
-import { createNamespace, deleteCustom, putConfigMap, putCustom, putSecret } from '../operator/lib.js';
+import { createNamespace, deleteCustom, putConfigMap, putCustom, putSecret, readRmc } from '../operator/lib.js';
 import { removeDir, tempDir } from '../../test/consumer/lib/proc.js';
 import { makeServerCert } from '../../test/consumer/lib/tls.js';
 import {
@@ -35,6 +35,31 @@ const hostDir = (host: string): string => `etc/containerd/certs.d/${host.replace
 
 /** The access log needs a moment after the response (distribution logs after the handler returns). */
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 500));
+
+interface Reachability {
+  nodes?: { total?: number; reporting?: number; stale?: number; unreported?: number };
+  mirrors?: Array<{
+    mirror: string;
+    runtimes?: string[];
+    nodes: number;
+    reachable: number;
+    failures?: Array<{ errorClass: string; message: string; examples: string[] }>;
+  }>;
+}
+
+const rmc = async (
+  k: ClusterKube,
+): Promise<{ mirrorReachability?: Reachability; conditions?: Array<{ type: string; status: string; reason: string; message: string }> }> =>
+  (((await readRmc(k, OP_NS, 'cluster')) as { status?: unknown } | undefined)?.status ?? {}) as never;
+
+/** Waits (probes run at most every 30 s per node) until the cluster target's status.mirrorReachability satisfies `ok`. */
+const waitReachability = (k: ClusterKube, ok: (r: Reachability) => Reachability | undefined): Promise<Reachability> =>
+  waitUntil('status.mirrorReachability of the cluster target', async () => ok((await rmc(k)).mirrorReachability ?? {}), {
+    timeoutMs: 90_000,
+    intervalMs: 500,
+  });
+
+const mirrorsReachable = async (k: ClusterKube) => (await rmc(k)).conditions?.find((c) => c.type === 'MirrorsReachable');
 
 describe('cluster: Pods pull through the mirrors the agent installed', function () {
   this.timeout(240_000);
@@ -182,6 +207,21 @@ describe('cluster: Pods pull through the mirrors the agent installed', function 
     });
     expect(describe).to.match(/x509|certificate/);
     await deletePod(k, APPS, 'secure-without-access');
+    // The agents probe the mirror from every node and the controller sums it up on the RenderedMirrorConfig.
+    const t1 = Date.now();
+    const down = await waitReachability(k, (r) => {
+      const m = r.mirrors?.find((x) => x.mirror === secure.host && (x.runtimes ?? []).includes('containerd'));
+      return r.nodes?.reporting === nodes.length && m !== undefined && m.reachable === 0 ? r : undefined;
+    });
+    figures.push(`mirror unreachable from ${nodes.length} nodes -> RenderedMirrorConfig says so: ${Date.now() - t1} ms`);
+    const bad = down.mirrors?.find((x) => x.mirror === secure.host && (x.runtimes ?? []).includes('containerd'));
+    expect(bad?.nodes).to.equal(nodes.length);
+    expect(bad?.failures?.[0]?.errorClass).to.equal('tls-unknown-authority');
+    expect(bad?.failures?.[0]?.examples).to.deep.equal([...nodes].sort().slice(0, 3));
+    const unreachable = await mirrorsReachable(k);
+    expect(unreachable).to.include({ status: 'False', reason: 'MirrorUnreachable' });
+    expect(unreachable?.message).to.include(`${secure.host}: 0/${nodes.length} node(s) reach it`);
+    for (const m of down.mirrors ?? []) if (m.mirror !== secure.host) expect(m.reachable, m.mirror).to.equal(m.nodes);
 
     const creds = secure.credentials as { username: string; password: string };
     await putConfigMap(k, CONFIG_NS, 'secure-ca', { 'ca.crt': await readFile(join(certs, 'ca.crt'), 'utf8') });
@@ -201,6 +241,15 @@ describe('cluster: Pods pull through the mirrors the agent installed', function 
     expect(JSON.stringify(cm.data)).not.to.include(Buffer.from(`${creds.username}:${creds.password}`).toString('base64'));
     const toml = await nodeFile(cluster(), node, hostDir(source.host));
     expect(toml).to.include('authorization');
+
+    const t2 = Date.now();
+    const up = await waitReachability(k, (r) => {
+      const ms = (r.mirrors ?? []).filter((x) => x.mirror === secure.host);
+      return r.nodes?.reporting === nodes.length && ms.length > 0 && ms.every((x) => x.reachable === nodes.length) ? r : undefined;
+    });
+    figures.push(`CA and credentials installed -> every node reaches the mirror in the RenderedMirrorConfig: ${Date.now() - t2} ms`);
+    expect(await mirrorsReachable(k)).to.include({ status: 'True', reason: 'AllMirrorsReachable' });
+    expect(JSON.stringify(up)).not.to.include(creds.password);
 
     const mSec = await secure.mark();
     const out = await runPod(k, pod('secure-with-access', node, ref));

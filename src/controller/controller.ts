@@ -17,6 +17,7 @@ import { LeaderElector, type LeaseClient } from './leader.js';
 import { errorFields, type Logger } from './log.js';
 import type { ControllerMetrics } from './metrics.js';
 import { ObjectStatusController } from './object-controller.js';
+import { nodeBelongsTo } from './reachability.js';
 import { ClusterSources, type InformerApi, type SourceEvent } from './sources.js';
 import { targetOfStatus } from './status.js';
 import { TargetController } from './target-controller.js';
@@ -287,6 +288,12 @@ export class Controller {
         w.objects.statusChanged(e.event, e.obj);
         return;
       }
+      case 'node':
+        // The targets whose nodes these are, before and after (a relabelled node moves).
+        for (const t of this.allTargets()) {
+          if ((e.now && nodeBelongsTo(e.now, t)) || (e.before && nodeBelongsTo(e.before, t))) w.targets.add(t);
+        }
+        return;
     }
   }
 

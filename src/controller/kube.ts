@@ -35,6 +35,8 @@ export const RESOURCES = {
   NodePool: served('NodePool'),
   ConfigMap: served('ConfigMap'),
   Secret: served('Secret'),
+  /** Read only for the agents' mirror probe summaries (reachability.ts). */
+  Node: { group: '', version: 'v1', plural: 'nodes', kind: 'Node', namespaced: false },
 } satisfies Record<string, Resource>;
 
 /** URL path of a collection, e.g. `/apis/imagemirror.io/v1alpha1/imagedigestmirrorsets`. */
@@ -125,6 +127,7 @@ export class KubeApi {
     if (r.group === '' && r.plural === 'configmaps') {
       return namespace ? this.core.listNamespacedConfigMap({ namespace, ...selectors }) : this.core.listConfigMapForAllNamespaces(selectors);
     }
+    if (r.group === '' && r.plural === 'nodes') return this.core.listNode(selectors);
     if (r.group === '' && r.plural === 'secrets') {
       return namespace ? this.core.listNamespacedSecret({ namespace, ...selectors }) : this.core.listSecretForAllNamespaces(selectors);
     }

@@ -4,13 +4,17 @@
 // CRDs). A new reason is added here first (CONTRIBUTING.md).
 import { REASONS, type Reason } from '../model/types.js';
 
-export const CONDITION_TYPES = ['Ready', 'Degraded', 'Accepted', 'Applied'] as const;
+export const CONDITION_TYPES = ['Ready', 'Degraded', 'MirrorsReachable', 'Accepted', 'Applied'] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 
 /** RenderedMirrorConfig `Ready`: True with `Rendered`; False with the reason of the first failed target check. */
 export const READY_REASONS = ['Rendered', 'InvalidInputs', 'RenderFailed', 'OutputTooLarge', 'OutputNameConflict'] as const;
 export type ReadyReason = (typeof READY_REASONS)[number];
 export type NotReadyReason = Exclude<ReadyReason, 'Rendered'>;
+
+/** RenderedMirrorConfig `MirrorsReachable`: what the node agents' mirror probes say (reachability.ts). */
+export const REACHABILITY_REASONS = ['AllMirrorsReachable', 'NoMirrors', 'MirrorUnreachable', 'NotReported', 'NoNodes'] as const;
+export type ReachabilityReason = (typeof REACHABILITY_REASONS)[number];
 
 /** RenderedMirrorConfig `Degraded`: False with `AsExpected`; True with the reason of the first problem. */
 export const NOT_DEGRADED = 'AsExpected';

@@ -12,6 +12,7 @@ import { RESOURCES, type Writer } from './kube.js';
 import type { Logger } from './log.js';
 import { syncConfigRef } from './nodepool-config-ref.js';
 import { deleteOwn, foreignReason, OutputNameConflict, outputSizeProblem, type Published, type PublishResult, publishOutputs } from './outputs.js';
+import type { NodeReport } from './reachability.js';
 import { CachesNotFilled, type WrittenKind } from './sources.js';
 import { buildTargetStatus, statusUnchanged, type TargetStatusInput, writeTargetStatus } from './status.js';
 import { targetId } from './targets.js';
@@ -22,6 +23,8 @@ export interface TargetSources extends ObjectSource {
   outputConfigMap(namespace: string, name: string): KubeObject | undefined;
   outputSecret(namespace: string, name: string): KubeObject | undefined;
   status(namespace: string, name: string): KubeObject | undefined;
+  /** The Nodes that install this target's output, with their probe summaries; undefined when unknown. */
+  nodeReports?(target: Target): readonly NodeReport[] | undefined;
   /** Tells the caches about a write of ours (see ClusterSources.recordWrite). */
   recordWrite(kind: WrittenKind, namespace: string, name: string, before: KubeObject | undefined, after: KubeObject | undefined): void;
 }
@@ -92,7 +95,7 @@ export async function reconcileTarget(deps: ReconcileDeps, target: Target): Prom
       exists,
     );
   }
-  const input: TargetStatusInput = { target, rendered, published, existing, now: deps.now };
+  const input: TargetStatusInput = { target, rendered, published, existing, now: deps.now, nodes: deps.sources.nodeReports?.(target) };
   const status = buildTargetStatus(input);
   // Decided now, so that a deferred write holds the status and the event, not the render.
   const event = transitionEvent(deps, target, rendered, existing, status.conditions);

@@ -9,14 +9,15 @@
 //   per object (field selector metadata.name), started on first reference,
 //   stopped when nothing references it any more;
 // - our outputs (by label) and RenderedMirrorConfigs, to compare before writing.
-import { OUTPUT_LABEL } from '../contract.js';
+import { MIRROR_PROBES_ANNOTATION, NODEPOOL_LABEL, OUTPUT_LABEL } from '../contract.js';
 import { CLUSTER_OBJECT_KINDS } from '../model/kinds.js';
-import type { KubeObject, NamespacedKind, ObjectSource, Reference } from '../model/source.js';
+import type { KubeObject, NamespacedKind, ObjectSource, Reference, Target } from '../model/source.js';
 import { Informer, type Backoff, type EventType, type ListFn, type WatchFn } from './informer.js';
 import { RESOURCES, collectionPath, type ClusterObjectKind, type Resource, type Selectors } from './kube.js';
 import type { Logger } from './log.js';
 import { configRefFingerprint } from './nodepool-config-ref.js';
 import { digested } from './outputs.js';
+import { type NodeReport, nodeBelongsTo, nodeReportOf } from './reachability.js';
 
 /** What the informers need from the API (KubeApi in production, a fake in unit tests). */
 export interface InformerApi {
@@ -46,7 +47,9 @@ export type SourceEvent =
    */
   | { type: 'clusterObject'; kind: ClusterObjectKind; event: EventType; obj: KubeObject; previous: KubeObject | undefined }
   | { type: 'output'; kind: 'ConfigMap' | 'Secret'; event: EventType; obj: KubeObject }
-  | { type: 'status'; event: EventType; obj: KubeObject };
+  | { type: 'status'; event: EventType; obj: KubeObject }
+  /** A Node's probe summary or NodePool label changed (before and after: either may name a target). */
+  | { type: 'node'; now: NodeReport | undefined; before: NodeReport | undefined };
 
 export interface SourcesOptions {
   api: InformerApi;
@@ -67,6 +70,8 @@ export class ClusterSources implements ObjectSource {
   private readonly outputConfigMaps: Informer<KubeObject>;
   private readonly outputSecrets: Informer<KubeObject>;
   private readonly statuses: Informer<KubeObject>;
+  /** Nodes, reduced to what the reachability aggregation reads; not needed to start (RBAC may forbid it). */
+  private readonly nodes: Informer<KubeObject>;
   /** ConfigMaps of one namespace, by namespace. */
   private readonly namespaceConfigMaps = new Map<string, Informer<KubeObject>>();
   /** One object each, by `Kind/namespace/name`. */
@@ -116,6 +121,17 @@ export class ClusterSources implements ObjectSource {
       this.settle('RenderedMirrorConfig', obj);
       opts.onEvent({ type: 'status', event, obj });
     });
+    // Kubelets update their Node often; only a change of the label or the summary is forwarded.
+    this.nodes = this.informer(RESOURCES.Node, {}, 'nodes', reducedNode);
+    const reported = new Map<string, NodeReport>();
+    this.forward(this.nodes, (event, obj) => {
+      const now = event === 'delete' ? undefined : nodeReportOf(obj);
+      const before = reported.get(obj.metadata.name);
+      if (now && before && now.pool === before.pool && now.summary === before.summary) return;
+      if (now) reported.set(obj.metadata.name, now);
+      else reported.delete(obj.metadata.name);
+      opts.onEvent({ type: 'node', now, before });
+    });
   }
 
   get hypershift(): boolean {
@@ -125,6 +141,7 @@ export class ClusterSources implements ObjectSource {
   start(): void {
     this.started = true;
     for (const inf of this.baseInformers()) inf.start();
+    this.nodes.start();
   }
 
   /** Passes waiting for a cache to fill stop waiting (shutdown: such a cache may never fill, e.g. forbidden). */
@@ -135,7 +152,7 @@ export class ClusterSources implements ObjectSource {
 
   async stop(): Promise<void> {
     this.started = false;
-    const all = [...this.baseInformers(), ...this.namespaceConfigMaps.values(), ...this.objectWatches.values()];
+    const all = [...this.baseInformers(), this.nodes, ...this.namespaceConfigMaps.values(), ...this.objectWatches.values()];
     await Promise.all(all.map((i) => i.stop()));
   }
 
@@ -184,6 +201,19 @@ export class ClusterSources implements ObjectSource {
 
   clusterObject(kind: ClusterObjectKind, name: string): KubeObject | undefined {
     return this.cluster.get(kind)?.get(name);
+  }
+
+  /**
+   * The Nodes as the reachability aggregation sees them; undefined until
+   * their cache filled (or when listing Nodes is refused: the status then
+   * says nothing about reachability rather than "no nodes").
+   */
+  nodeReports(target: Target): readonly NodeReport[] | undefined {
+    if (!this.nodes.hasSynced()) return undefined;
+    return this.nodes
+      .list()
+      .map(nodeReportOf)
+      .filter((n) => nodeBelongsTo(n, target));
   }
 
   nodePools(): readonly KubeObject[] {
@@ -403,6 +433,16 @@ export class ClusterSources implements ObjectSource {
   private emitInput(kind: NamespacedKind, o: KubeObject): void {
     this.opts.onEvent({ type: 'input', kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name });
   }
+}
+
+/** A Node without what the aggregation does not read (status, spec, most metadata): small in the cache. */
+function reducedNode(o: KubeObject): KubeObject {
+  const r = nodeReportOf(o);
+  const metadata: KubeObject['metadata'] & { annotations?: Record<string, string> } = { name: r.name };
+  if (o.metadata.resourceVersion) metadata.resourceVersion = o.metadata.resourceVersion;
+  if (r.pool !== undefined) metadata.labels = { [NODEPOOL_LABEL]: r.pool };
+  if (r.summary !== undefined) metadata.annotations = { [MIRROR_PROBES_ANNOTATION]: r.summary };
+  return { apiVersion: 'v1', kind: 'Node', metadata };
 }
 
 function generationOf(o: KubeObject): string {

@@ -22,6 +22,7 @@ import {
 } from './conditions.js';
 import { apiVersionOf, RESOURCES, type Writer } from './kube.js';
 import { ownerReference, type PublishResult } from './outputs.js';
+import { aggregateReachability, type NodeReport, type ReachabilityStatus, reachabilityCondition } from './reachability.js';
 import { type DegradedReason, NOT_DEGRADED, type NotReadyReason, type ReadyReason } from './reasons.js';
 import type { TargetSources } from './reconcile.js';
 
@@ -71,6 +72,8 @@ export interface TargetStatus {
   warningCount?: number;
   lastRenderedTime?: string;
   problems?: StatusProblem[];
+  /** What the nodes' mirror probes say, for the current contentHash (reachability.ts). */
+  mirrorReachability?: ReachabilityStatus;
   conditions: Condition[];
 }
 
@@ -80,6 +83,8 @@ export interface TargetStatusInput {
   published: PublishResult | undefined;
   existing: KubeObject | undefined;
   now: () => Date;
+  /** The target's Nodes with their probe summaries; undefined when not known (Nodes not readable). */
+  nodes?: readonly NodeReport[] | undefined;
 }
 
 /** What makes a target Degraded, and the reason Ready gives for it. */
@@ -165,7 +170,12 @@ export function buildTargetStatus(input: TargetStatusInput): TargetStatus {
   const state: TargetState = { rendered, published, problem, previous };
   const status: TargetStatus = { observedGeneration: generation, ...outputFields(state, now), conditions: [] };
   if (!rendered.outcome.ok) status.problems = rendered.outcome.errors.slice(0, MAX_STATUS_PROBLEMS).map(statusProblem);
-  const next = TARGET_CONDITIONS.map((rule) => rule(state));
+  const next: ConditionInput[] = TARGET_CONDITIONS.map((rule) => rule(state));
+  if (input.nodes) {
+    // Results count only for the files nodes install now: the kept hash while inputs are invalid.
+    status.mirrorReachability = aggregateReachability(input.nodes, status.contentHash);
+    next.push(reachabilityCondition(status.mirrorReachability));
+  }
   status.conditions = setConditions(conditionsOf(previous), next, generation, now);
   return status;
 }
