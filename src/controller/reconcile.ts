@@ -11,11 +11,12 @@ import { eventFor, type EventSpec } from './events.js';
 import { RESOURCES, type Writer } from './kube.js';
 import type { Logger } from './log.js';
 import { syncConfigRef } from './nodepool-config-ref.js';
-import { outputSizeProblem, type Published, type PublishResult, publishOutputs } from './outputs.js';
+import { outputLabels, outputSizeProblem, type Published, type PublishResult, publishOutputs } from './outputs.js';
 import type { NodeReport } from './reachability.js';
 import { CachesNotFilled, type WrittenKind } from './sources.js';
 import { buildTargetStatus, statusUnchanged, type TargetStatusInput, writeTargetStatus } from './status.js';
 import { targetId } from './targets.js';
+import { derivedNamesProblem, OutputProblem } from './write-errors.js';
 
 /** What reconciling reads: an ObjectSource over the caches plus our own objects. */
 export interface TargetSources extends ObjectSource {
@@ -59,13 +60,20 @@ export interface TargetSummary {
 const MAX_RENDER_ROUNDS = 4;
 
 export async function reconcileTarget(deps: ReconcileDeps, target: Target): Promise<TargetSummary> {
-  const rendered = await renderWithCaches(deps, target);
+  let rendered = await renderWithCaches(deps, target);
   const key = targetId(target);
   const existing = deps.sources.status(targetNamespace(target, deps.operatorNamespace), statusName(target));
   const owner = ownerOf(rendered);
   let published: PublishResult | undefined;
   if (rendered.outcome.ok) {
-    published = await publishOutputs(deps, target, rendered.outcome, owner, (p) => deps.onPublish?.(key, p));
+    try {
+      published = await publishOutputs(deps, target, rendered.outcome, owner, (p) => deps.onPublish?.(key, p));
+    } catch (err) {
+      // Refused for good (write-errors.ts): a problem of this target, reported in its status; no retry loop.
+      if (!(err instanceof OutputProblem)) throw err;
+      deps.logger.warn({ target: key, reason: err.problem.reason, err: err.problem.message }, 'output not written');
+      rendered = { ...rendered, outcome: { ok: false, errors: [err.problem] } };
+    }
   }
   if (target.kind === 'NodePool' && rendered.gathered.nodePool) {
     const exists = published !== undefined || deps.sources.outputConfigMap(target.namespace, outputName(target)) !== undefined;
@@ -129,7 +137,7 @@ async function renderWithCaches(deps: ReconcileDeps, target: Target): Promise<Re
     }
     rendered = safeRender(deps, target);
   }
-  return withinSizeLimits(rendered, deps.operatorNamespace);
+  return withinLimits(rendered, deps.operatorNamespace);
 }
 
 /**
@@ -149,10 +157,12 @@ function unreadable(rendered: RenderedTarget, err: CachesNotFilled): RenderedTar
   return { ...rendered, gathered: { ...rendered.gathered, problems: [] }, outcome: { ok: false, errors: [...errors, ...others] } };
 }
 
-/** An output that cannot be stored is a failed render: nothing is written, the last good output stays. */
-function withinSizeLimits(rendered: RenderedTarget, operatorNamespace: string): RenderedTarget {
+/** An output that cannot be stored (too large, or a name, label or key Kubernetes refuses) is a failed render: nothing is written, the last good output stays. */
+function withinLimits(rendered: RenderedTarget, operatorNamespace: string): RenderedTarget {
   if (!rendered.outcome.ok) return rendered;
-  const problem = outputSizeProblem(rendered.target, rendered.outcome, operatorNamespace);
+  const t = rendered.target;
+  const output = { namespace: targetNamespace(t, operatorNamespace), name: outputName(t), labels: outputLabels(t) };
+  const problem = outputSizeProblem(t, rendered.outcome, operatorNamespace) ?? derivedNamesProblem(output, rendered.outcome);
   return problem ? { ...rendered, outcome: { ok: false, errors: [problem] } } : rendered;
 }
 

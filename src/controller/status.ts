@@ -100,6 +100,9 @@ export const TARGET_CHECKS: readonly Check<RenderedTarget, TargetProblem>[] = [
   (r) => failedWith(r, 'InternalError', 'RenderFailed'),
   // An output that would not fit in a ConfigMap or Secret: nothing is written.
   (r) => failedWith(r, 'OutputTooLarge', 'OutputTooLarge'),
+  // An output the API server refuses, or an output Secret of another type: nothing (more) is written.
+  (r) => failedWith(r, 'OutputRejected', 'OutputRejected'),
+  (r) => failedWith(r, 'OutputTypeConflict', 'OutputRejected'),
   // Inputs that are valid alone but conflict (merge), or referenced objects that cannot be read.
   (r) => (r.outcome.ok ? undefined : problemOf(r.outcome.errors, 'InvalidInputs')),
 ];
@@ -109,6 +112,7 @@ const NOT_READY_WHY: Record<NotReadyReason, string> = {
   InvalidInputs: 'inputs are invalid',
   RenderFailed: 'rendering failed',
   OutputTooLarge: 'the output does not fit in a ConfigMap or Secret',
+  OutputRejected: 'the output cannot be stored as it is',
 };
 
 /** Everything the conditions of a target are decided from. */

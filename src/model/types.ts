@@ -139,6 +139,8 @@ export const REASONS = [
   'InvalidAccess',
   'DuplicateAccess',
   'OutputTooLarge',
+  'OutputRejected',
+  'OutputTypeConflict',
   'UnreadableReference',
   'EmptyInput',
   'InternalError',
