@@ -70,6 +70,10 @@ function deps(c: FakeCluster): ReconcileDeps {
   };
 }
 
+function rmcStatus(c: FakeCluster): { contentHash?: string; problems?: unknown[] } {
+  return (c.find('RenderedMirrorConfig', NS, 'workers')?.status ?? {}) as { contentHash?: string; problems?: unknown[] };
+}
+
 function cond(c: FakeCluster, type: string): Condition | undefined {
   return (c.find('RenderedMirrorConfig', NS, 'workers')?.status as { conditions: Condition[] } | undefined)?.conditions.find((x) => x.type === type);
 }
@@ -81,7 +85,7 @@ describe('refused writes and outputs in the way', () => {
     const d = deps(c);
     await reconcileTarget(d, NP);
     const good = c.find('ConfigMap', NS, OUT);
-    const goodHash = (c.find('RenderedMirrorConfig', NS, 'workers')?.status as { contentHash: string }).contentHash;
+    const goodHash = rmcStatus(c).contentHash;
     let attempts = 0;
     const replace = c.replaceConfigMap;
     c.replaceConfigMap = async (cm: V1ConfigMap): Promise<V1ConfigMap> => {
@@ -104,8 +108,8 @@ describe('refused writes and outputs in the way', () => {
     );
     expect(cond(c, 'Ready')).to.include({ status: 'False', reason: 'OutputRejected' });
     expect(c.find('ConfigMap', NS, OUT)).to.deep.equal(good);
-    expect((c.find('RenderedMirrorConfig', NS, 'workers')?.status as { contentHash: string }).contentHash).to.equal(goodHash);
-    const problems = (c.find('RenderedMirrorConfig', NS, 'workers')?.status as { problems: unknown[] }).problems;
+    expect(rmcStatus(c).contentHash).to.equal(goodHash);
+    const problems = rmcStatus(c).problems;
     expect(problems).to.deep.equal([
       {
         reason: 'OutputRejected',
@@ -123,7 +127,7 @@ describe('refused writes and outputs in the way', () => {
     // Once the API server takes the write again, the next pass publishes and recovers.
     await reconcileTarget(d, NP);
     expect(cond(c, 'Degraded')).to.include({ status: 'False' });
-    expect((c.find('ConfigMap', NS, OUT)?.data as Record<string, string>)['registries.conf']).to.contain('hub-v2');
+    expect(((c.find('ConfigMap', NS, OUT)?.data ?? {}) as Record<string, string>)['registries.conf']).to.contain('hub-v2');
   });
 
   it('other errors (a 500, a timeout) still fail the pass, to be retried with backoff', async () => {
