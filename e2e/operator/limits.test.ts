@@ -282,8 +282,7 @@ describe('operator: names, keys and refused writes at the limits of the real API
     const rmc = await waitDegraded(k, ns, 'refused', 'OutputRejected', SECONDS);
     const took = Date.now() - t;
     const degraded = condition(rmc.status, 'Degraded');
-    expect(degraded?.message).to.contain('the API server refused to create ConfigMap');
-    expect(degraded?.message).to.contain(`${ns}/refused-image-mirrors (HTTP 422 Invalid)`);
+    expect(degraded?.message).to.contain(`ConfigMap ${ns}/refused-image-mirrors: the API server refused to create it (HTTP 422 Invalid): `);
     expect(degraded?.message).to.contain(`ValidatingAdmissionPolicy 'lim-${id}'`).and.contain('mirrors on denied.example are not allowed in this namespace');
     expect(condition(rmc.status, 'Ready')).to.include({ status: 'False', reason: 'OutputRejected' });
     const problems = (rmc.status as { problems?: Array<{ reason: string; object?: { kind: string; name: string } }> }).problems ?? [];
@@ -374,7 +373,7 @@ describe('operator: names, keys and refused writes at the limits of the real API
     });
     const rmc = await waitDegraded(k, ns, 'tls', 'OutputTypeConflict', SECONDS);
     const took = Date.now() - t;
-    expect(condition(rmc.status, 'Degraded')?.message).to.contain(`Secret ${ns}/tls-image-mirrors exists with type "kubernetes.io/tls"`);
+    expect(condition(rmc.status, 'Degraded')?.message).to.contain(`Secret ${ns}/tls-image-mirrors: type: it exists with type "kubernetes.io/tls"`);
     expect(condition(rmc.status, 'Degraded')?.message).to.not.contain(`pw-${id}`);
     const event = await waitUntil('a Warning event on NodePool tls', async () =>
       (await eventsAbout(k, ns, 'tls')).find((e) => e.type === 'Warning' && e.reason === 'OutputTypeConflict'),

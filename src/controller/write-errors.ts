@@ -30,7 +30,7 @@ export class OutputProblem extends Error {
   }
 }
 
-/** The Problem for a refused write of `obj`, or undefined when `err` is not a terminal answer. */
+/** The Problem for a refused write of `obj` (its origin; the message quotes the API server), or undefined when `err` is not a terminal answer. */
 export function refusedWrite(err: unknown, obj: OutputObject, verb: string): Problem | undefined {
   const code = statusCode(err);
   if (code === undefined || !TERMINAL_STATUS_CODES.includes(code)) return undefined;
@@ -38,7 +38,7 @@ export function refusedWrite(err: unknown, obj: OutputObject, verb: string): Pro
   const causes = status?.details?.causes ?? [];
   const detail = status?.message ?? (causes.length > 0 ? causes.map((c) => `${c.field ?? ''}: ${c.message ?? ''}`).join('; ') : 'no details given');
   const message =
-    `the API server refused to ${verb} ${obj.kind} ${obj.namespace}/${obj.name} (HTTP ${code}${status?.reason ? ` ${status.reason}` : ''}): ` +
+    `the API server refused to ${verb} it (HTTP ${code}${status?.reason ? ` ${status.reason}` : ''}): ` +
     `${clip(detail)}; the last good output is kept, and the write is tried again when the inputs change (or at the next resync)`;
   const problem: Problem = { reason: 'OutputRejected', message, origin: { apiVersion: 'v1', kind: obj.kind, name: obj.name, namespace: obj.namespace } };
   const field = causes.find((c) => c.field)?.field;
@@ -51,7 +51,7 @@ export function secretTypeProblem(obj: Omit<OutputObject, 'kind'>, type: string)
   return {
     reason: 'OutputTypeConflict',
     message:
-      `Secret ${obj.namespace}/${obj.name} exists with type ${JSON.stringify(type)}, but the output Secret is of type "Opaque" ` +
+      `it exists with type ${JSON.stringify(type)}, but the output Secret ${obj.namespace}/${obj.name} is of type "Opaque" ` +
       'and the type of a Secret cannot change; the operator leaves that Secret as it is and publishes nothing new for this target ' +
       'until it is deleted or renamed',
     field: 'type',

@@ -102,7 +102,7 @@ describe('refused writes and outputs in the way', () => {
     const degraded = cond(c, 'Degraded') as Condition;
     expect(degraded).to.include({ status: 'True', reason: 'OutputRejected' });
     expect(degraded.message).to.equal(
-      `ConfigMap ${NS}/${OUT}: data[registries.conf]: the API server refused to update ConfigMap ${NS}/${OUT} (HTTP 422 Invalid): ` +
+      `ConfigMap ${NS}/${OUT}: data[registries.conf]: the API server refused to update it (HTTP 422 Invalid): ` +
         `ConfigMap "${OUT}" is invalid: data[registries.conf]: Invalid value: "registries.conf": denied by policy corp-review; ` +
         'the last good output is kept, and the write is tried again when the inputs change (or at the next resync) [OutputRejected]',
     );
@@ -161,7 +161,7 @@ describe('refused writes and outputs in the way', () => {
     expect(c.find('ConfigMap', NS, OUT)).to.equal(undefined);
     const degraded = cond(c, 'Degraded') as Condition;
     expect(degraded.reason).to.equal('OutputTypeConflict');
-    expect(degraded.message).to.contain(`Secret ${NS}/${OUT} exists with type "kubernetes.io/tls"`);
+    expect(degraded.message).to.match(new RegExp(`^Secret ${NS}/${OUT}: type: it exists with type "kubernetes\\.io/tls", but the output Secret`));
     expect(degraded.message).to.not.contain('pw-77a1');
     expect(cond(c, 'Ready')).to.include({ status: 'False', reason: 'OutputRejected' });
 
@@ -196,7 +196,8 @@ describe('refused writes and outputs in the way', () => {
       expect(refusedWrite(new ApiException(code, 'x', '{}', {}), obj, 'create'), String(code)).to.equal(undefined);
     expect(refusedWrite(new Error('socket hang up'), obj, 'create')).to.equal(undefined);
     const big = refusedWrite(new ApiException(413, 'Request Entity Too Large', 'etcdserver: request is too large', {}), obj, 'create');
-    expect(big?.message).to.match(/^the API server refused to create Secret clusters\/workers-image-mirrors \(HTTP 413\): etcdserver: request is too large;/);
+    expect(big?.message).to.match(/^the API server refused to create it \(HTTP 413\): etcdserver: request is too large;/);
+    expect(big?.origin).to.deep.equal({ apiVersion: 'v1', kind: 'Secret', name: OUT, namespace: NS });
     const long = refusedWrite(invalid('Secret', OUT, 'type', `Invalid value: "${'x'.repeat(2000)}": field is immutable`), obj, 'update');
     expect(long?.field).to.equal('type');
     expect(long?.message.length).to.be.below(900);
