@@ -3,6 +3,7 @@
 // sides take these from here only; test/unit/contract.test.ts pins the
 // agent's reading of what the controller publishes.
 import { fitted, labelValueProblem, MAX_LABEL_VALUE_LENGTH, MAX_NAME_LENGTH } from './common/names.js';
+import { publicationHash } from './common/content-hash.js';
 import { GROUP } from './model/kinds.js';
 import type { Target } from './model/source.js';
 
@@ -14,10 +15,18 @@ export const OUTPUT_LABEL = `${GROUP}/output`;
  * (targetLabelValue).
  */
 export const TARGET_LABEL = `${GROUP}/target`;
-/** Annotation on the output ConfigMap and Secret: the content hash of the ConfigMap data (`sha256:<hex>`). */
+/**
+ * Annotation on the output ConfigMap and Secret: the content hash (`sha256:<hex>`) of everything a node installs,
+ * ConfigMap and Secret data (outputContentHash).
+ */
 export const CONTENT_HASH_ANNOTATION = `${GROUP}/content-hash`;
 /** ConfigMap key that maps every other key to its node path, mode and holder (ConfigMap or Secret). */
 export const FILES_MANIFEST_KEY = 'files.json';
+/**
+ * Key of the output Secret holding the random key of the content hash's HMAC over the Secret data. Not a node
+ * file: files.json never lists it.
+ */
+export const CONTENT_HASH_KEY = 'content-hash-key';
 /** Annotation the agent sets on its Node: the content hash it installed. */
 export const APPLIED_HASH_ANNOTATION = `${GROUP}/applied-hash`;
 /** Annotation the agent sets on its Node: its mirror probe results as versioned JSON (docs/adr/0002-node-probe-report.md). */
@@ -87,4 +96,14 @@ export function targetOfLabel(value: string | undefined): Target | undefined {
 /** The annotation and status form of a content hash. */
 export function formatHash(hex: string): string {
   return `sha256:${hex}`;
+}
+
+/**
+ * The content hash (`sha256:<hex>`) of an output as stored: its ConfigMap data and its decoded Secret data
+ * (undefined when the output has no Secret). The operator writes it; the agent installs only what matches it.
+ */
+export function outputContentHash(configMapData: Readonly<Record<string, string>>, secretData: Readonly<Record<string, string>> | undefined): string {
+  if (!secretData) return formatHash(publicationHash(configMapData, {}, undefined));
+  const { [CONTENT_HASH_KEY]: key, ...files } = secretData;
+  return formatHash(publicationHash(configMapData, files, key));
 }

@@ -11,7 +11,16 @@ import { eventFor, type EventSpec } from './events.js';
 import { RESOURCES, type Writer } from './kube.js';
 import type { Logger } from './log.js';
 import { syncConfigRef } from './nodepool-config-ref.js';
-import { outputLabels, outputSizeProblem, type Published, type PublishResult, publishOutputs } from './outputs.js';
+import {
+  deleteOwn,
+  foreignReason,
+  OutputNameConflict,
+  outputLabels,
+  outputSizeProblem,
+  type Published,
+  type PublishResult,
+  publishOutputs,
+} from './outputs.js';
 import type { NodeReport } from './reachability.js';
 import { CachesNotFilled, type WrittenKind } from './sources.js';
 import { buildTargetStatus, statusUnchanged, type TargetStatusInput, writeTargetStatus } from './status.js';
@@ -54,7 +63,17 @@ export interface TargetSummary {
   degraded: boolean;
   references: Reference[];
   result: 'rendered' | 'unchanged' | 'degraded';
+  /** Run the target again after this long even if no event comes (an output name held by someone else's object). */
+  retryAfterMs?: number;
 }
+
+/**
+ * While an object that is not ours holds an output's name, the target runs
+ * again this often. The watch on that object is what normally ends the wait
+ * (its deletion queues the target at once); this bounds it if that watch
+ * cannot be started.
+ */
+export const CONFLICT_RETRY_MS = 30_000;
 
 /** How many times references may pull in new caches before giving up for this pass. */
 const MAX_RENDER_ROUNDS = 4;
@@ -65,18 +84,26 @@ export async function reconcileTarget(deps: ReconcileDeps, target: Target): Prom
   const existing = deps.sources.status(targetNamespace(target, deps.operatorNamespace), statusName(target));
   const owner = ownerOf(rendered);
   let published: PublishResult | undefined;
+  let conflict: OutputNameConflict | undefined;
   if (rendered.outcome.ok) {
     try {
       published = await publishOutputs(deps, target, rendered.outcome, owner, (p) => deps.onPublish?.(key, p));
     } catch (err) {
-      // Refused for good (write-errors.ts): a problem of this target, reported in its status; no retry loop.
-      if (!(err instanceof OutputProblem)) throw err;
-      deps.logger.warn({ target: key, reason: err.problem.reason, err: err.problem.message }, 'output not written');
-      rendered = { ...rendered, outcome: { ok: false, errors: [err.problem] } };
+      if (err instanceof OutputProblem) {
+        // Refused for good (write-errors.ts): a problem of this target, reported in its status; no retry loop.
+        deps.logger.warn({ target: key, reason: err.problem.reason, err: err.problem.message }, 'output not written');
+        rendered = { ...rendered, outcome: { ok: false, errors: [err.problem] } };
+      } else {
+        if (!(err instanceof OutputNameConflict)) throw err;
+        conflict = err;
+        rendered = { ...rendered, outcome: { ok: false, errors: err.problems() } };
+        await watchConflicts(deps, target, err);
+      }
     }
   }
   if (target.kind === 'NodePool' && rendered.gathered.nodePool) {
-    const exists = published !== undefined || deps.sources.outputConfigMap(target.namespace, outputName(target)) !== undefined;
+    const own = deps.sources.outputConfigMap(target.namespace, outputName(target));
+    const exists = published !== undefined || (own !== undefined && !conflict && foreignReason(own, target, owner) === undefined);
     await syncConfigRef(
       { patchNodePool: deps.writer.patchNodePool?.bind(deps.writer), logger: deps.logger },
       rendered.gathered.nodePool,
@@ -96,21 +123,43 @@ export async function reconcileTarget(deps: ReconcileDeps, target: Target): Prom
     };
     await (deps.deferStatus ? deps.deferStatus(report) : report());
   }
-  return summarize(rendered, published, status.conditions);
+  const summary = summarize(rendered, published, status.conditions);
+  if (conflict) {
+    // The objects in the way count as read: their watch events (a delete, above all) queue this target.
+    summary.references = [...summary.references, ...conflict.references()];
+    summary.retryAfterMs = CONFLICT_RETRY_MS;
+  }
+  return summary;
+}
+
+/** Starts the caches that watch the objects in the way (best effort: the retry covers a failure). */
+async function watchConflicts(deps: ReconcileDeps, target: Target, conflict: OutputNameConflict): Promise<void> {
+  deps.logger.warn({ target: targetId(target), conflicts: conflict.references() }, 'output name held by an object the operator does not own; left untouched');
+  try {
+    await deps.sources.ensure(conflict.references());
+  } catch (err) {
+    if (!(err instanceof CachesNotFilled)) throw err;
+    deps.logger.warn({ target: targetId(target), err: err.message }, 'cannot watch the objects holding the output name; retrying later');
+  }
 }
 
 /**
  * Deletes what the operator wrote for a target that no longer exists (its
  * output ConfigMap and Secret, its RenderedMirrorConfig), without assuming a
- * garbage collector. True when something was deleted.
+ * garbage collector. Outputs are deleted only when they are ours, and only
+ * as found (uid and resourceVersion preconditions): an object someone else
+ * owns, or changed meanwhile, stays. True when something was deleted.
  */
 export async function removeTarget(deps: Pick<ReconcileDeps, 'sources' | 'writer' | 'operatorNamespace'>, t: Target): Promise<boolean> {
   const { sources: s, writer: w } = deps;
   const [ns, name] = [targetNamespace(t, deps.operatorNamespace), outputName(t)];
   const [sns, sname] = [ns, statusName(t)];
+  const own = (o: KubeObject | undefined): KubeObject | undefined => (o && foreignReason(o, t, undefined) === undefined ? o : undefined);
+  const cm = own(s.outputConfigMap(ns, name));
+  const secret = own(s.outputSecret(ns, name));
   const doomed: Array<{ kind: WrittenKind; ns: string; name: string; obj: KubeObject | undefined; del: () => Promise<void> }> = [
-    { kind: 'ConfigMap', ns, name, obj: s.outputConfigMap(ns, name), del: () => w.deleteConfigMap(ns, name) },
-    { kind: 'Secret', ns, name, obj: s.outputSecret(ns, name), del: () => w.deleteSecret(ns, name) },
+    { kind: 'ConfigMap', ns, name, obj: cm, del: () => deleteOwn(w, 'ConfigMap', cm as KubeObject) },
+    { kind: 'Secret', ns, name, obj: secret, del: () => deleteOwn(w, 'Secret', secret as KubeObject) },
     { kind: 'RenderedMirrorConfig', ns: sns, name: sname, obj: s.status(sns, sname), del: () => w.deleteCustom(RESOURCES.RenderedMirrorConfig, sns, sname) },
   ];
   const present = doomed.filter((d) => d.obj !== undefined);

@@ -139,6 +139,7 @@ export const REASONS = [
   'InvalidAccess',
   'DuplicateAccess',
   'OutputTooLarge',
+  'OutputNameConflict',
   'OutputRejected',
   'OutputTypeConflict',
   'UnreadableReference',

@@ -172,7 +172,27 @@ describe('refused writes and outputs in the way', () => {
     expect(cond(c, 'Degraded')).to.include({ status: 'False' });
   });
 
-  it('an output Secret of another type the cache does not show (found on create): OutputTypeConflict, nothing replaced', async () => {
+  it('an output Secret of ours, of another type, that the cache does not show yet (found on create): OutputTypeConflict, nothing replaced', async () => {
+    const c = new FakeCluster();
+    seed(c, true);
+    const labels = { [OUTPUT_LABEL]: 'true', [TARGET_LABEL]: targetLabelValue(NP) };
+    c.put({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: OUT, namespace: NS, labels },
+      type: 'kubernetes.io/dockerconfigjson',
+      data: { '.dockerconfigjson': 'e30=' },
+    } as KubeObject);
+    const stored = c.find('Secret', NS, OUT);
+    c.cacheLag = true;
+    await reconcileTarget(deps(c), NP);
+    expect(c.find('Secret', NS, OUT)).to.deep.equal(stored);
+    expect(cond(c, 'Degraded')).to.include({ status: 'True', reason: 'OutputTypeConflict' });
+    // The create that found it (409), and nothing after: no update, no delete, no ConfigMap.
+    expect(c.writes.filter((w) => w.kind === 'Secret' || w.kind === 'ConfigMap').map((w) => `${w.verb} ${w.kind}`)).to.deep.equal(['create Secret']);
+  });
+
+  it('one that is not ours at all is a name conflict first (never written, whatever its type)', async () => {
     const c = new FakeCluster();
     seed(c, true);
     c.put({
@@ -185,9 +205,7 @@ describe('refused writes and outputs in the way', () => {
     const stored = c.find('Secret', NS, OUT);
     await reconcileTarget(deps(c), NP);
     expect(c.find('Secret', NS, OUT)).to.deep.equal(stored);
-    expect(cond(c, 'Degraded')).to.include({ status: 'True', reason: 'OutputTypeConflict' });
-    // The create that found it (409), and nothing after: no update, no delete, no ConfigMap.
-    expect(c.writes.filter((w) => w.kind === 'Secret' || w.kind === 'ConfigMap').map((w) => `${w.verb} ${w.kind}`)).to.deep.equal(['create Secret']);
+    expect(cond(c, 'Degraded')).to.include({ status: 'True', reason: 'OutputNameConflict' });
   });
 
   it('refusedWrite: only answers that never change are terminal; the API server message and field are kept, clipped', () => {
