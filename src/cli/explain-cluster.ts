@@ -11,6 +11,7 @@
 // - published: read the output ConfigMap (and Secret) the nodes install:
 //   what the nodes have, even while the inputs are invalid. No attribution.
 import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import { identifyAs } from '../common/client-identity.js';
 import type { Explanation, ImageRef, NodeFileView } from '../explain/index.js';
 import { explain } from '../explain/index.js';
 import { OUR_API_VERSION, HYPERSHIFT_API_VERSION } from '../model/kinds.js';
@@ -45,6 +46,7 @@ export async function explainFromCluster(ref: ImageRef, flags: ExplainFlags): Pr
     return { ok: false, errors: [`cannot load the kubeconfig: ${(e as Error).message}`] };
   }
   if (!kc.getCurrentCluster()) return { ok: false, errors: ['no current cluster in the kubeconfig: pass --kubeconfig or PATHs to explain offline'] };
+  identifyAs(kc, 'cli');
   const clients: Clients = { core: kc.makeApiClient(CoreV1Api), custom: kc.makeApiClient(CustomObjectsApi) };
   const target = flags.target ?? { kind: 'Cluster' as const };
   try {

@@ -34,6 +34,7 @@ import { contentHash, type RenderedData } from '../pipeline.js';
 import type { Writer } from './kube.js';
 import type { Logger } from './log.js';
 import type { TargetSources } from './reconcile.js';
+import { type OutputObject, OutputProblem, refusedWrite, secretTypeProblem } from './write-errors.js';
 
 /** What the operator stores for a target; compared with later watch events to spot drift. */
 export interface Published {
@@ -277,7 +278,8 @@ export async function publishOutputs(
     }
   }
   changed = (await putConfigMap(deps, { ...meta, ownerReferences: ownerRefs }, data.configMapData, formatHash(data.hash), claim('ConfigMap'))) || changed;
-  if (!hasSecret && ownSecret) {
+  // A Secret of another type is not ours to delete (see putSecret).
+  if (!hasSecret && ownSecret && secretType(ownSecret) === OUTPUT_SECRET_TYPE) {
     await deleteOwn(deps.writer, 'Secret', ownSecret);
     deps.sources.recordWrite('Secret', namespace, name, ownSecret, undefined);
     changed = true;
@@ -330,13 +332,15 @@ async function putConfigMap(deps: PublishDeps, meta: Meta, data: Record<string, 
     metadata: mergedMeta(base, meta),
     data,
   });
-  const w = await createOrReplace(
-    claim,
-    current,
-    build,
-    (cm) => deps.writer.createConfigMap(cm),
-    (cm) => deps.writer.replaceConfigMap(cm),
-    () => deps.writer.readConfigMap(meta.namespace, meta.name),
+  const w = await refusing(claim, current, () =>
+    createOrReplace(
+      claim,
+      current,
+      build,
+      (cm) => deps.writer.createConfigMap(cm),
+      (cm) => deps.writer.replaceConfigMap(cm),
+      () => deps.writer.readConfigMap(meta.namespace, meta.name),
+    ),
   );
   deps.sources.recordWrite('ConfigMap', meta.namespace, meta.name, w.before as KubeObject | undefined, w.after as KubeObject);
   deps.logger.info({ configMap: `${meta.namespace}/${meta.name}`, hash: meta.annotations[CONTENT_HASH_ANNOTATION] }, 'published output ConfigMap');
@@ -347,26 +351,50 @@ async function putSecret(deps: PublishDeps, meta: Meta, data: Record<string, str
   const cached = deps.sources.outputSecret(meta.namespace, meta.name);
   if (cached && !secretDiffers(cached, meta, data)) return false;
   const current = cached as V1Secret | undefined;
+  const where = { namespace: meta.namespace, name: meta.name };
+  // The type of a Secret cannot change: replacing one of another type would be refused (422) on every try.
+  const ofOurType = (s: V1Secret | undefined): void => {
+    if (s && secretType(s) !== OUTPUT_SECRET_TYPE) throw new OutputProblem(secretTypeProblem(where, secretType(s)));
+  };
+  ofOurType(current);
   const encoded = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]));
-  const build = (base: V1Secret | undefined): V1Secret => ({
-    apiVersion: 'v1',
-    kind: 'Secret',
-    type: 'Opaque',
-    metadata: mergedMeta(base, meta),
-    data: encoded,
-  });
-  const w = await createOrReplace(
-    claim,
-    current,
-    build,
-    (s) => deps.writer.createSecret(s),
-    (s) => deps.writer.replaceSecret(s),
-    () => deps.writer.readSecret(meta.namespace, meta.name),
+  const build = (base: V1Secret | undefined): V1Secret => {
+    ofOurType(base);
+    return { apiVersion: 'v1', kind: 'Secret', type: OUTPUT_SECRET_TYPE, metadata: mergedMeta(base, meta), data: encoded };
+  };
+  const w = await refusing(claim, current, () =>
+    createOrReplace(
+      claim,
+      current,
+      build,
+      (s) => deps.writer.createSecret(s),
+      (s) => deps.writer.replaceSecret(s),
+      () => deps.writer.readSecret(meta.namespace, meta.name),
+    ),
   );
   deps.sources.recordWrite('Secret', meta.namespace, meta.name, w.before as KubeObject | undefined, w.after as KubeObject);
   // Names only: never the data.
   deps.logger.info({ secret: `${meta.namespace}/${meta.name}`, keys: Object.keys(data).length }, 'published output Secret');
   return true;
+}
+
+/** The type of every output Secret. */
+const OUTPUT_SECRET_TYPE = 'Opaque';
+
+/** A Secret's type; the API server stores Opaque when none is given. */
+function secretType(s: object): string {
+  const type = (s as { type?: unknown }).type;
+  return typeof type === 'string' && type !== '' ? type : OUTPUT_SECRET_TYPE;
+}
+
+/** Runs a write of `obj`; an answer that will never change (422, ...) becomes an OutputProblem for the status (write-errors.ts). */
+async function refusing<T>(obj: OutputObject, current: unknown, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    const problem = err instanceof OutputProblem ? undefined : refusedWrite(err, obj, current ? 'update' : 'create');
+    throw problem ? new OutputProblem(problem) : err;
+  }
 }
 
 /**

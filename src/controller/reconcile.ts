@@ -11,11 +11,21 @@ import { eventFor, type EventSpec } from './events.js';
 import { RESOURCES, type Writer } from './kube.js';
 import type { Logger } from './log.js';
 import { syncConfigRef } from './nodepool-config-ref.js';
-import { deleteOwn, foreignReason, OutputNameConflict, outputSizeProblem, type Published, type PublishResult, publishOutputs } from './outputs.js';
+import {
+  deleteOwn,
+  foreignReason,
+  OutputNameConflict,
+  outputLabels,
+  outputSizeProblem,
+  type Published,
+  type PublishResult,
+  publishOutputs,
+} from './outputs.js';
 import type { NodeReport } from './reachability.js';
 import { CachesNotFilled, type WrittenKind } from './sources.js';
 import { buildTargetStatus, statusUnchanged, type TargetStatusInput, writeTargetStatus } from './status.js';
 import { targetId } from './targets.js';
+import { derivedNamesProblem, OutputProblem } from './write-errors.js';
 
 /** What reconciling reads: an ObjectSource over the caches plus our own objects. */
 export interface TargetSources extends ObjectSource {
@@ -79,10 +89,16 @@ export async function reconcileTarget(deps: ReconcileDeps, target: Target): Prom
     try {
       published = await publishOutputs(deps, target, rendered.outcome, owner, (p) => deps.onPublish?.(key, p));
     } catch (err) {
-      if (!(err instanceof OutputNameConflict)) throw err;
-      conflict = err;
-      rendered = { ...rendered, outcome: { ok: false, errors: err.problems() } };
-      await watchConflicts(deps, target, err);
+      if (err instanceof OutputProblem) {
+        // Refused for good (write-errors.ts): a problem of this target, reported in its status; no retry loop.
+        deps.logger.warn({ target: key, reason: err.problem.reason, err: err.problem.message }, 'output not written');
+        rendered = { ...rendered, outcome: { ok: false, errors: [err.problem] } };
+      } else {
+        if (!(err instanceof OutputNameConflict)) throw err;
+        conflict = err;
+        rendered = { ...rendered, outcome: { ok: false, errors: err.problems() } };
+        await watchConflicts(deps, target, err);
+      }
     }
   }
   if (target.kind === 'NodePool' && rendered.gathered.nodePool) {
@@ -170,7 +186,7 @@ async function renderWithCaches(deps: ReconcileDeps, target: Target): Promise<Re
     }
     rendered = safeRender(deps, target);
   }
-  return withinSizeLimits(rendered, deps.operatorNamespace);
+  return withinLimits(rendered, deps.operatorNamespace);
 }
 
 /**
@@ -190,10 +206,12 @@ function unreadable(rendered: RenderedTarget, err: CachesNotFilled): RenderedTar
   return { ...rendered, gathered: { ...rendered.gathered, problems: [] }, outcome: { ok: false, errors: [...errors, ...others] } };
 }
 
-/** An output that cannot be stored is a failed render: nothing is written, the last good output stays. */
-function withinSizeLimits(rendered: RenderedTarget, operatorNamespace: string): RenderedTarget {
+/** An output that cannot be stored (too large, or a name, label or key Kubernetes refuses) is a failed render: nothing is written, the last good output stays. */
+function withinLimits(rendered: RenderedTarget, operatorNamespace: string): RenderedTarget {
   if (!rendered.outcome.ok) return rendered;
-  const problem = outputSizeProblem(rendered.target, rendered.outcome, operatorNamespace);
+  const t = rendered.target;
+  const output = { namespace: targetNamespace(t, operatorNamespace), name: outputName(t), labels: outputLabels(t) };
+  const problem = outputSizeProblem(t, rendered.outcome, operatorNamespace) ?? derivedNamesProblem(output, rendered.outcome);
   return problem ? { ...rendered, outcome: { ok: false, errors: [problem] } } : rendered;
 }
 

@@ -102,6 +102,9 @@ export const TARGET_CHECKS: readonly Check<RenderedTarget, TargetProblem>[] = [
   (r) => failedWith(r, 'OutputTooLarge', 'OutputTooLarge'),
   // An object that is not ours holds an output's name: nothing is written, that object is left alone.
   (r) => failedWith(r, 'OutputNameConflict', 'OutputNameConflict'),
+  // An output the API server refuses, or an output Secret of another type: nothing (more) is written.
+  (r) => failedWith(r, 'OutputRejected', 'OutputRejected'),
+  (r) => failedWith(r, 'OutputTypeConflict', 'OutputRejected'),
   // Inputs that are valid alone but conflict (merge), or referenced objects that cannot be read.
   (r) => (r.outcome.ok ? undefined : problemOf(r.outcome.errors, 'InvalidInputs')),
 ];
@@ -112,6 +115,7 @@ const NOT_READY_WHY: Record<NotReadyReason, string> = {
   RenderFailed: 'rendering failed',
   OutputTooLarge: 'the output does not fit in a ConfigMap or Secret',
   OutputNameConflict: "an object the operator does not own holds the output's name",
+  OutputRejected: 'the output cannot be stored as it is',
 };
 
 /** Everything the conditions of a target are decided from. */

@@ -140,6 +140,8 @@ export const REASONS = [
   'DuplicateAccess',
   'OutputTooLarge',
   'OutputNameConflict',
+  'OutputRejected',
+  'OutputTypeConflict',
   'UnreadableReference',
   'EmptyInput',
   'InternalError',
