@@ -2,6 +2,7 @@
 // ConfigMap/Secret data. Pure: the CLI feeds it files, the controller its
 // informer caches, and both write what it returns.
 import { createHash } from 'node:crypto';
+import { contentHash } from './common/content-hash.js';
 import { gather } from './model/gather.js';
 import type { Gathered, ObjectSource, Target } from './model/source.js';
 import type { MergeInputs, MirrorModel, Problem } from './model/types.js';
@@ -13,7 +14,7 @@ import { type AgentFiles, agentFiles, agentFilesOf, DEFAULT_AGENT_FILES, splitWa
 import type { FilesManifest, NodeFile, RenderOutput } from './render/types.js';
 import type { RenderWarning } from './model/types.js';
 import { byteOrder } from './common/values.js';
-import { FILES_MANIFEST_KEY, OUTPUT_LABEL, outputName } from './contract.js';
+import { CONTENT_HASH_KEY, FILES_MANIFEST_KEY, OUTPUT_LABEL, outputName } from './contract.js';
 
 /** One target's rendered output. Shared through the RenderMemo by targets with the same inputs: never changed after it is built. */
 export interface RenderedData {
@@ -28,10 +29,11 @@ export interface RenderedData {
   /** Empty when nothing secret was rendered. */
   readonly secretData: Readonly<Record<string, string>>;
   /**
-   * sha256 of the ConfigMap data (keys sorted). It deliberately leaves out
-   * secret contents: a hash of a known file around a weak password would let
-   * anyone who reads the status guess the password offline. The Secret is
-   * compared by a digest that is kept in memory only.
+   * sha256 of the ConfigMap data (keys sorted). It is the content hash of an
+   * output without a Secret; with one, the operator's content hash also
+   * covers the Secret, through an HMAC whose key lives in the Secret
+   * (src/common/content-hash.ts): a plain hash of a known file around a weak
+   * password would let anyone who reads the status guess it offline.
    */
   readonly hash: string;
 }
@@ -184,6 +186,7 @@ export function toData(
   const secretData: Record<string, string> = {};
   const manifest: FilesManifest = {};
   for (const f of [...output.files].sort(byKey)) {
+    if (f.key === CONTENT_HASH_KEY) throw new InternalError(`internal error: node file key ${JSON.stringify(f.key)} is reserved for the content hash`);
     manifest[f.key] = { path: f.path, mode: formatMode(f.mode), from: f.secret ? 'Secret' : 'ConfigMap' };
     (f.secret ? secretData : configMapData)[f.key] = f.content;
   }
@@ -196,16 +199,7 @@ export function toData(
   return { configMapData, secretData, hash: contentHash(configMapData) };
 }
 
-/** sha256 over keys and values in key order; stable across runs and platforms. */
-export function contentHash(data: Record<string, string>): string {
-  const h = createHash('sha256');
-  for (const key of Object.keys(data).sort()) {
-    const value = data[key]!;
-    h.update(`${key.length}:${key}`);
-    h.update(`${Buffer.byteLength(value)}:${value}`);
-  }
-  return h.digest('hex');
-}
+export { contentHash };
 
 function formatMode(mode: number): string {
   return mode.toString(8).padStart(4, '0');

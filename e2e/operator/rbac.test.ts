@@ -373,6 +373,9 @@ describe('rbac: the shipped ServiceAccounts and roles are enough, and no more', 
     expect(node.status?.conditions?.find((c) => c.type === 'ImageMirrorConfigured')).to.include({ status: 'True' });
     const events = (await k.core.listNamespacedEvent({ namespace: 'default', fieldSelector: `involvedObject.name=${nodeName}` })).items;
     expect(events.map((e) => e.reason)).to.include('MirrorConfigApplied');
+    // Its Event names its field manager (the API server keeps no managedFields on Nodes).
+    const applied = events.find((e) => e.reason === 'MirrorConfigApplied');
+    expect([...new Set((applied?.metadata?.managedFields ?? []).map((m) => m.manager))]).to.deep.equal(['image-mirror-agent']);
     await stopOperator();
   });
 
@@ -385,6 +388,25 @@ describe('rbac: the shipped ServiceAccounts and roles are enough, and no more', 
       ...forbiddenFor(events, userOf(AGENT_SA)).map((r) => `audit, agent: ${r}`),
     ];
     expect(refused).to.deep.equal([]);
+  });
+
+  it('every request of theirs, reads and watches too, names image-mirror/<version> (controller) or (agent)', async function () {
+    if (!audit) this.skip();
+    const version = (JSON.parse(await readFile(path.join(repoRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+    const events = await (audit as AuditLog).events(auditStart);
+    for (const [sa, component] of [
+      [CONTROLLER_SA, 'controller'],
+      [AGENT_SA, 'agent'],
+    ] as const) {
+      const mine = events.filter((e) => e.user.username === userOf(sa));
+      expect(mine.length, `requests of ${component}`).to.be.greaterThan(0);
+      const verbs = new Set(mine.map((e) => e.verb));
+      for (const v of component === 'controller' ? ['list', 'watch', 'create', 'update', 'patch', 'delete'] : ['get', 'patch', 'create']) {
+        expect(verbs.has(v), `${component} ${v}`).to.equal(true);
+      }
+      const agents = [...new Set(mine.map((e) => e.userAgent))];
+      expect(agents, component).to.deep.equal([`image-mirror/${version} (${component})`]);
+    }
   });
 
   it('the controller may not touch Pods, Nodes, the Lease beyond renewing it, or the spec of its inputs', async () => {

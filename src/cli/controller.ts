@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { identifyAs } from '../common/client-identity.js';
 import { Controller, type ControllerConfig, type TargetMode } from '../controller/controller.js';
 import { apiWriter, KubeApi, RESOURCES } from '../controller/kube.js';
 import { closeIdleConnections, reuseConnections } from '../controller/keepalive.js';
@@ -166,7 +167,7 @@ function loadKubeConfig(file: string | undefined): KubeConfig {
     throw new Error(`cannot load kubeconfig ${file ?? '(default)'}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   if (!kc.getCurrentCluster()) throw new Error(`kubeconfig ${file ?? '(default)'} has no current cluster`);
-  return reuseConnections(kc);
+  return identifyAs(reuseConnections(kc), 'controller');
 }
 
 async function startServers(

@@ -11,14 +11,15 @@
 // - published: read the output ConfigMap (and Secret) the nodes install:
 //   what the nodes have, even while the inputs are invalid. No attribution.
 import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import { identifyAs } from '../common/client-identity.js';
 import type { Explanation, ImageRef, NodeFileView } from '../explain/index.js';
 import { explain } from '../explain/index.js';
 import { OUR_API_VERSION, HYPERSHIFT_API_VERSION } from '../model/kinds.js';
 import type { KubeObject, NamespacedKind, ObjectSource, Target } from '../model/source.js';
 import { formatProblem, type RenderWarning } from '../model/types.js';
-import { CONTENT_HASH_ANNOTATION, FILES_MANIFEST_KEY, outputName, targetNamespace } from '../contract.js';
+import { CONTENT_HASH_ANNOTATION, CONTENT_HASH_KEY, FILES_MANIFEST_KEY, outputContentHash, outputName, targetNamespace } from '../contract.js';
 import { served } from '../model/kinds.js';
-import { renderTarget } from '../pipeline.js';
+import { contentHash, type RenderedData, renderTarget } from '../pipeline.js';
 import type { ExplainFlags } from './explain.js';
 import { nodePoolNotes, runtimesFor, targetLabel } from './explain.js';
 import { DEFAULT_AGENT_FILES } from '../render/agent-files.js';
@@ -47,6 +48,7 @@ export async function explainFromCluster(ref: ImageRef, flags: ExplainFlags): Pr
     return { ok: false, errors: [`cannot load the kubeconfig: ${(e as Error).message}`] };
   }
   if (!kc.getCurrentCluster()) return { ok: false, errors: ['no current cluster in the kubeconfig: pass --kubeconfig or PATHs to explain offline'] };
+  identifyAs(kc, 'cli');
   const clients: Clients = { core: kc.makeApiClient(CoreV1Api), custom: kc.makeApiClient(CustomObjectsApi) };
   const target = flags.target ?? { kind: 'Cluster' as const };
   try {
@@ -78,8 +80,10 @@ async function fromInputs(c: Clients, ref: ImageRef, target: Target, flags: Expl
     return { ok: false, errors: [...unreadable, 'to explain without these reads, use --from published (what the nodes install)'] };
   }
   if (!rendered.outcome.ok) return { ok: false, errors: rendered.outcome.errors.map(formatProblem) };
-  const { output, hash } = rendered.outcome;
-  const notes = [...nodePoolNotes(target, output.files), ...(await freshness(c, target, flags.namespace, hash))];
+  const { output } = rendered.outcome;
+  const fresh = await freshness(c, target, flags.namespace, rendered.outcome);
+  const hash = fresh.hash;
+  const notes = [...nodePoolNotes(target, output.files), ...fresh.notes];
   return {
     ok: true,
     explanation: explain({
@@ -96,22 +100,52 @@ async function fromInputs(c: Clients, ref: ImageRef, target: Target, flags: Expl
   };
 }
 
-/** A note when the published output is not what the inputs render now. */
-async function freshness(c: Clients, target: Target, operatorNamespace: string, hash: string): Promise<string[]> {
+/**
+ * A note saying whether the published output is what the inputs render now,
+ * and the content hash (hex) of the rendered output. With a Secret, the hash
+ * is keyed by the key the published Secret holds (src/common/content-hash.ts):
+ * without read access to it the Secret cannot be compared, only the ConfigMap.
+ */
+async function freshness(
+  c: Clients,
+  target: Target,
+  operatorNamespace: string,
+  data: Pick<RenderedData, 'configMapData' | 'secretData' | 'hash'>,
+): Promise<{ hash: string; notes: string[] }> {
   const at = outputLocation(target, operatorNamespace);
   const where = `ConfigMap ${at.namespace}/${at.name}`;
+  let cm: V1ConfigMap;
   try {
-    const cm = await c.core.readNamespacedConfigMap(at);
-    // The annotation (like the status) says `sha256:<hex>`.
-    const published = cm.metadata?.annotations?.[CONTENT_HASH_ANNOTATION]?.replace(/^sha256:/, '');
-    if (published === hash) return [`${where} publishes exactly this (content hash ${hash.slice(0, 12)})`];
-    return [
+    cm = await c.core.readNamespacedConfigMap(at);
+  } catch (e) {
+    return { hash: data.hash, notes: [`${where} cannot be read (${describe(e)}): whether nodes have this output is unknown`] };
+  }
+  // The annotation (like the status) says `sha256:<hex>`.
+  const published = cm.metadata?.annotations?.[CONTENT_HASH_ANNOTATION]?.replace(/^sha256:/, '');
+  let hash = data.hash;
+  if (Object.keys(data.secretData).length > 0) {
+    const secret = await readSecretData(c, at);
+    if ('error' in secret) {
+      const same = contentHash({ ...(cm.data ?? {}) }) === data.hash;
+      return {
+        hash,
+        notes: [
+          `${where} ${same ? 'holds exactly this ConfigMap data' : 'holds other ConfigMap data: nodes still install another output'}; ` +
+            `Secret ${at.namespace}/${at.name} cannot be read (${secret.error}), so whether it is current is unknown`,
+        ],
+      };
+    }
+    const key = secret.data[CONTENT_HASH_KEY];
+    hash = outputContentHash(data.configMapData, { ...data.secretData, ...(key === undefined ? {} : { [CONTENT_HASH_KEY]: key }) }).replace(/^sha256:/, '');
+  }
+  if (published === hash) return { hash, notes: [`${where} publishes exactly this (content hash ${hash.slice(0, 12)})`] };
+  return {
+    hash,
+    notes: [
       `${where} publishes content hash ${published?.slice(0, 12) ?? '(none)'}, not ${hash.slice(0, 12)}: nodes still install another output ` +
         '(the operator has not caught up, or it kept the last good output: see kubectl get rmc)',
-    ];
-  } catch (e) {
-    return [`${where} cannot be read (${describe(e)}): whether nodes have this output is unknown`];
-  }
+    ],
+  };
 }
 
 async function fromPublished(c: Clients, ref: ImageRef, target: Target, flags: ExplainFlags): Promise<ClusterResult> {

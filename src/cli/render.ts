@@ -92,8 +92,10 @@ export function registerRenderCommands(program: Command): void {
       for (const w of rendered.outcome.containerdWarnings ?? []) process.stderr.write(`${formatWarning(w)} (containerd files only)\n`);
       for (const file of writeTree(opts.out, output.files)) process.stdout.write(`${file}\n`);
       if (opts.machineconfig) writeFileSync(opts.machineconfig, rendered.outcome.configMapData[MACHINE_CONFIG_KEY] ?? '', { mode: 0o644 });
+      // With secret files the operator's content hash also covers them, keyed by its output Secret: not known here.
+      const secret = Object.keys(rendered.outcome.secretData).length > 0;
       process.stderr.write(
-        `rendered ${output.files.length} file(s), ${rendered.outcome.model.rules.length} registry rule(s), content hash ${hash.slice(0, 12)}\n`,
+        `rendered ${output.files.length} file(s), ${rendered.outcome.model.rules.length} registry rule(s), ${secret ? 'ConfigMap hash' : 'content hash'} ${hash.slice(0, 12)}\n`,
       );
     });
   program

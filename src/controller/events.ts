@@ -4,6 +4,7 @@
 // names) and to its RenderedMirrorConfig as well.
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { statusCode } from '../common/api-errors.js';
+import { eventGenerateName } from '../common/names.js';
 import { statusName, targetNamespace } from '../contract.js';
 import { OUR_API_VERSION } from '../model/kinds.js';
 import type { KubeObject, Target } from '../model/source.js';
@@ -101,7 +102,7 @@ export function toEvent(e: EventSpec, instance: string, now: Date): CoreV1Event 
   return {
     apiVersion: 'v1',
     kind: 'Event',
-    metadata: { generateName: `${e.involved.name}.`, namespace: e.namespace },
+    metadata: { generateName: eventGenerateName(e.involved.name), namespace: e.namespace },
     involvedObject: { ...e.involved },
     type: e.type,
     reason: e.reason,

@@ -8,7 +8,7 @@ export const CONDITION_TYPES = ['Ready', 'Degraded', 'MirrorsReachable', 'Accept
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 
 /** RenderedMirrorConfig `Ready`: True with `Rendered`; False with the reason of the first failed target check. */
-export const READY_REASONS = ['Rendered', 'InvalidInputs', 'RenderFailed', 'OutputTooLarge'] as const;
+export const READY_REASONS = ['Rendered', 'InvalidInputs', 'RenderFailed', 'OutputTooLarge', 'OutputNameConflict', 'OutputRejected'] as const;
 export type ReadyReason = (typeof READY_REASONS)[number];
 export type NotReadyReason = Exclude<ReadyReason, 'Rendered'>;
 

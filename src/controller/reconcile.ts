@@ -15,11 +15,21 @@ import { nodePoolConditionEvents } from './nodepool-conditions.js';
 import { type Held, type HoldDeps, holdConfig } from './config-gate.js';
 import type { DeliveryInput } from './nodepool-conditions.js';
 import { DEFAULT_NODEPOOL_OPTIONS, type DeliveryStatus, type NodePoolOptions, recordPublished } from './nodepool-delivery.js';
-import { outputSizeProblem, type Published, type PublishResult, publishOutputs } from './outputs.js';
+import {
+  deleteOwn,
+  foreignReason,
+  OutputNameConflict,
+  outputLabels,
+  outputSizeProblem,
+  type Published,
+  type PublishResult,
+  publishOutputs,
+} from './outputs.js';
 import type { NodeReport } from './reachability.js';
 import { CachesNotFilled, type WrittenKind } from './sources.js';
 import { buildTargetStatus, statusUnchanged, type TargetStatusInput, writeTargetStatus } from './status.js';
 import { targetId } from './targets.js';
+import { derivedNamesProblem, OutputProblem } from './write-errors.js';
 
 /** What reconciling reads: an ObjectSource over the caches plus our own objects. */
 export interface TargetSources extends ObjectSource {
@@ -61,13 +71,23 @@ export interface TargetSummary {
   result: 'rendered' | 'unchanged' | 'degraded';
   /** A held change of a NodePool's `config` key is due then: the target needs a pass even if nothing else happens. */
   passAgainInMs?: number;
+  /** Run the target again after this long even if no event comes (an output name held by someone else's object). */
+  retryAfterMs?: number;
 }
+
+/**
+ * While an object that is not ours holds an output's name, the target runs
+ * again this often. The watch on that object is what normally ends the wait
+ * (its deletion queues the target at once); this bounds it if that watch
+ * cannot be started.
+ */
+export const CONFLICT_RETRY_MS = 30_000;
 
 /** How many times references may pull in new caches before giving up for this pass. */
 const MAX_RENDER_ROUNDS = 4;
 
 export async function reconcileTarget(deps: ReconcileDeps, target: Target): Promise<TargetSummary> {
-  const rendered = await renderWithCaches(deps, target);
+  let rendered = await renderWithCaches(deps, target);
   const key = targetId(target);
   const existing = deps.sources.status(targetNamespace(target, deps.operatorNamespace), statusName(target));
   const owner = ownerOf(rendered);
@@ -75,12 +95,27 @@ export async function reconcileTarget(deps: ReconcileDeps, target: Target): Prom
   const previousDelivery = (existing?.status as { delivery?: DeliveryStatus } | undefined)?.delivery;
   let published: PublishResult | undefined;
   let held: Held | undefined;
+  let conflict: OutputNameConflict | undefined;
   if (rendered.outcome.ok) {
     // NodePool targets: a change of `config` that would roll the nodes may be held (config-gate.ts).
     held = np ? await holdConfig(holdDeps(deps), np, outputLocation(target, deps.operatorNamespace), rendered.outcome, previousDelivery) : undefined;
-    published = await publishOutputs(deps, target, held?.data ?? rendered.outcome, owner, (p) => deps.onPublish?.(key, p));
+    try {
+      published = await publishOutputs(deps, target, held?.data ?? rendered.outcome, owner, (p) => deps.onPublish?.(key, p));
+    } catch (err) {
+      if (err instanceof OutputProblem) {
+        // Refused for good (write-errors.ts): a problem of this target, reported in its status; no retry loop.
+        deps.logger.warn({ target: key, reason: err.problem.reason, err: err.problem.message }, 'output not written');
+        rendered = { ...rendered, outcome: { ok: false, errors: [err.problem] } };
+      } else {
+        if (!(err instanceof OutputNameConflict)) throw err;
+        conflict = err;
+        rendered = { ...rendered, outcome: { ok: false, errors: err.problems() } };
+        await watchConflicts(deps, target, err);
+      }
+    }
   }
-  const exists = published !== undefined || deps.sources.outputConfigMap(targetNamespace(target, deps.operatorNamespace), outputName(target)) !== undefined;
+  const own = deps.sources.outputConfigMap(targetNamespace(target, deps.operatorNamespace), outputName(target));
+  const exists = published !== undefined || (own !== undefined && !conflict && foreignReason(own, target, owner) === undefined);
   if (np) {
     await syncConfigRef({ patchNodePool: deps.writer.patchNodePool?.bind(deps.writer), logger: deps.logger }, np, outputName(target), exists);
   }
@@ -100,8 +135,25 @@ export async function reconcileTarget(deps: ReconcileDeps, target: Target): Prom
     await (deps.deferStatus ? deps.deferStatus(report) : report());
   }
   const summary = summarize(rendered, published, status.conditions);
+  if (conflict) {
+    // The objects in the way count as read: their watch events (a delete, above all) queue this target.
+    summary.references = [...summary.references, ...conflict.references()];
+    summary.retryAfterMs = CONFLICT_RETRY_MS;
+  }
   const due = held?.decision.publish === 'stored' ? held.decision.dueInMs : undefined;
-  return due === undefined ? summary : { ...summary, passAgainInMs: due };
+  if (due !== undefined) summary.passAgainInMs = due;
+  return summary;
+}
+
+/** Starts the caches that watch the objects in the way (best effort: the retry covers a failure). */
+async function watchConflicts(deps: ReconcileDeps, target: Target, conflict: OutputNameConflict): Promise<void> {
+  deps.logger.warn({ target: targetId(target), conflicts: conflict.references() }, 'output name held by an object the operator does not own; left untouched');
+  try {
+    await deps.sources.ensure(conflict.references());
+  } catch (err) {
+    if (!(err instanceof CachesNotFilled)) throw err;
+    deps.logger.warn({ target: targetId(target), err: err.message }, 'cannot watch the objects holding the output name; retrying later');
+  }
 }
 
 function holdDeps(deps: ReconcileDeps): HoldDeps {
@@ -131,15 +183,20 @@ function deliveryInput(
 /**
  * Deletes what the operator wrote for a target that no longer exists (its
  * output ConfigMap and Secret, its RenderedMirrorConfig), without assuming a
- * garbage collector. True when something was deleted.
+ * garbage collector. Outputs are deleted only when they are ours, and only
+ * as found (uid and resourceVersion preconditions): an object someone else
+ * owns, or changed meanwhile, stays. True when something was deleted.
  */
 export async function removeTarget(deps: Pick<ReconcileDeps, 'sources' | 'writer' | 'operatorNamespace'>, t: Target): Promise<boolean> {
   const { sources: s, writer: w } = deps;
   const [ns, name] = [targetNamespace(t, deps.operatorNamespace), outputName(t)];
   const [sns, sname] = [ns, statusName(t)];
+  const own = (o: KubeObject | undefined): KubeObject | undefined => (o && foreignReason(o, t, undefined) === undefined ? o : undefined);
+  const cm = own(s.outputConfigMap(ns, name));
+  const secret = own(s.outputSecret(ns, name));
   const doomed: Array<{ kind: WrittenKind; ns: string; name: string; obj: KubeObject | undefined; del: () => Promise<void> }> = [
-    { kind: 'ConfigMap', ns, name, obj: s.outputConfigMap(ns, name), del: () => w.deleteConfigMap(ns, name) },
-    { kind: 'Secret', ns, name, obj: s.outputSecret(ns, name), del: () => w.deleteSecret(ns, name) },
+    { kind: 'ConfigMap', ns, name, obj: cm, del: () => deleteOwn(w, 'ConfigMap', cm as KubeObject) },
+    { kind: 'Secret', ns, name, obj: secret, del: () => deleteOwn(w, 'Secret', secret as KubeObject) },
     { kind: 'RenderedMirrorConfig', ns: sns, name: sname, obj: s.status(sns, sname), del: () => w.deleteCustom(RESOURCES.RenderedMirrorConfig, sns, sname) },
   ];
   const present = doomed.filter((d) => d.obj !== undefined);
@@ -166,7 +223,7 @@ async function renderWithCaches(deps: ReconcileDeps, target: Target): Promise<Re
     }
     rendered = safeRender(deps, target);
   }
-  return withinSizeLimits(rendered, deps.operatorNamespace);
+  return withinLimits(rendered, deps.operatorNamespace);
 }
 
 /**
@@ -186,10 +243,12 @@ function unreadable(rendered: RenderedTarget, err: CachesNotFilled): RenderedTar
   return { ...rendered, gathered: { ...rendered.gathered, problems: [] }, outcome: { ok: false, errors: [...errors, ...others] } };
 }
 
-/** An output that cannot be stored is a failed render: nothing is written, the last good output stays. */
-function withinSizeLimits(rendered: RenderedTarget, operatorNamespace: string): RenderedTarget {
+/** An output that cannot be stored (too large, or a name, label or key Kubernetes refuses) is a failed render: nothing is written, the last good output stays. */
+function withinLimits(rendered: RenderedTarget, operatorNamespace: string): RenderedTarget {
   if (!rendered.outcome.ok) return rendered;
-  const problem = outputSizeProblem(rendered.target, rendered.outcome, operatorNamespace);
+  const t = rendered.target;
+  const output = { namespace: targetNamespace(t, operatorNamespace), name: outputName(t), labels: outputLabels(t) };
+  const problem = outputSizeProblem(t, rendered.outcome, operatorNamespace) ?? derivedNamesProblem(output, rendered.outcome);
   return problem ? { ...rendered, outcome: { ok: false, errors: [problem] } } : rendered;
 }
 

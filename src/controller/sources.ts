@@ -165,7 +165,12 @@ export class ClusterSources implements ObjectSource {
   }
 
   async waitForSync(timeoutMs: number): Promise<boolean> {
-    const results = await Promise.all(this.baseInformers().map((i) => i.waitForSync(timeoutMs)));
+    // The Node cache is waited for too, unless listing Nodes is refused: a first pass without it would
+    // write every status a second time once it fills (mirrorReachability), a write no input asked for.
+    const [results] = await Promise.all([
+      Promise.all(this.baseInformers().map((i) => i.waitForSync(timeoutMs))),
+      this.nodes.waitForSync(timeoutMs, { untilRefused: true }),
+    ]);
     return results.every(Boolean);
   }
 

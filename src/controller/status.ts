@@ -111,6 +111,11 @@ export const TARGET_CHECKS: readonly Check<RenderedTarget, TargetProblem>[] = [
   (r) => failedWith(r, 'InternalError', 'RenderFailed'),
   // An output that would not fit in a ConfigMap or Secret: nothing is written.
   (r) => failedWith(r, 'OutputTooLarge', 'OutputTooLarge'),
+  // An object that is not ours holds an output's name: nothing is written, that object is left alone.
+  (r) => failedWith(r, 'OutputNameConflict', 'OutputNameConflict'),
+  // An output the API server refuses, or an output Secret of another type: nothing (more) is written.
+  (r) => failedWith(r, 'OutputRejected', 'OutputRejected'),
+  (r) => failedWith(r, 'OutputTypeConflict', 'OutputRejected'),
   // Inputs that are valid alone but conflict (merge), or referenced objects that cannot be read.
   (r) => (r.outcome.ok ? undefined : problemOf(r.outcome.errors, 'InvalidInputs')),
 ];
@@ -120,6 +125,8 @@ const NOT_READY_WHY: Record<NotReadyReason, string> = {
   InvalidInputs: 'inputs are invalid',
   RenderFailed: 'rendering failed',
   OutputTooLarge: 'the output does not fit in a ConfigMap or Secret',
+  OutputNameConflict: "an object the operator does not own holds the output's name",
+  OutputRejected: 'the output cannot be stored as it is',
 };
 
 /** Everything the conditions of a target are decided from. */
@@ -154,7 +161,12 @@ function readyCondition(s: TargetState): ConditionInput<ReadyReason> {
     return { type: 'Ready', status: 'True', reason: 'Rendered', message };
   }
   const reason = s.problem?.ready ?? 'RenderFailed';
-  const kept = s.previous.contentHash ? `the last good output (${s.previous.contentHash}) is kept` : 'nothing has been published';
+  const kept =
+    reason === 'OutputNameConflict'
+      ? 'nothing is written until the name is free'
+      : s.previous.contentHash
+        ? `the last good output (${s.previous.contentHash}) is kept`
+        : 'nothing has been published';
   return { type: 'Ready', status: 'False', reason, message: `${NOT_READY_WHY[reason]}; ${kept}` };
 }
 

@@ -10,7 +10,7 @@ import type { EventType } from './informer.js';
 import type { Writer } from './kube.js';
 import { errorFields, type Logger } from './log.js';
 import type { ControllerMetrics } from './metrics.js';
-import { outputDigest, type Published } from './outputs.js';
+import { outputDigest, outputMetaCurrent, type Published } from './outputs.js';
 import { WorkQueue } from './queue.js';
 import { reconcileTarget, removeTarget, type TargetSummary } from './reconcile.js';
 import { ReferenceIndex } from './refindex.js';
@@ -108,15 +108,19 @@ export class TargetController {
     return this.index.isReferenced(ref);
   }
 
-  /** Our output changed in the cache: a pass only when it no longer holds what we stored (edited or deleted by someone else). */
+  /**
+   * Our output changed in the cache: a pass only when it no longer holds what
+   * we stored (edited or deleted by someone else): its data, its content hash
+   * annotation, its labels or its owner reference.
+   */
   outputChanged(t: Target, kind: 'ConfigMap' | 'Secret', event: EventType, obj: KubeObject): void {
-    if (event === 'delete') {
+    const memo = this.published.get(targetId(t));
+    if (event === 'delete' || !memo) {
       this.add(t);
       return;
     }
-    const memo = this.published.get(targetId(t));
-    const stored = kind === 'ConfigMap' ? memo?.configMapHash : memo?.secretDigest;
-    if (outputDigest(kind, obj) !== stored) this.add(t);
+    const stored = kind === 'ConfigMap' ? memo.configMapDigest : memo.secretDigest;
+    if (outputDigest(kind, obj) !== stored || !outputMetaCurrent(obj, t, memo)) this.add(t);
   }
 
   /** Targets by condition (metrics). */
@@ -163,6 +167,7 @@ export class TargetController {
       this.summaries.set(id, summary);
       this.passAgain(target, summary.passAgainInMs);
       this.index.set(target, summary.references);
+      if (summary.retryAfterMs !== undefined) this.queue.addAfter(target, summary.retryAfterMs);
       this.deps.metrics.reconciles.inc({ result: summary.result });
     } catch (err) {
       this.deps.metrics.reconcileErrors.inc();
