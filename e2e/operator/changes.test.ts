@@ -46,9 +46,9 @@ describe('operator: change flows', function () {
     hash = rmc.status?.contentHash ?? '';
     return mirrors();
   };
-  /** How many times the target recovered, as its Recovered Events count it. */
+  /** How many times the target recovered, as its Recovered Events on the NodePool count it. */
   const recoveredCount = async (): Promise<number> =>
-    (await eventsAbout(k, ns, 'pool')).filter((e) => e.reason === 'Recovered').reduce((n, e) => n + (e.count ?? 1), 0);
+    (await eventsAbout(k, ns, 'pool', 'NodePool')).filter((e) => e.reason === 'Recovered').reduce((n, e) => n + (e.count ?? 1), 0);
   const mirrorConfig = (mirror: string): Promise<void> =>
     putConfigMap(k, ns, 'mirrors', { 'idms.yaml': idmsDoc('release', [{ source: 'quay.io/openshift-release-dev', mirrors: [mirror] }]) });
 

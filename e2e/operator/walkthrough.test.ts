@@ -165,7 +165,8 @@ describe('operator: walk-through on the real API server', function () {
     const cm = await readConfigMap(k, ns, 'demo-gpu-image-mirrors');
     const secret = await readSecret(k, ns, 'demo-gpu-image-mirrors');
     expect(Object.keys(cm?.data ?? {}).sort()).to.deep.equal(['config', `containers.${MIRROR.replace(':', '_')}_.ca.crt`, 'files.json', 'registries.conf']);
-    expect(Object.keys(secret?.data ?? {})).to.deep.equal(['containers.auth.json']);
+    // The node file, and the key of the content hash (not a node file: files.json does not list it).
+    expect(Object.keys(secret?.data ?? {}).sort()).to.deep.equal(['containers.auth.json', 'content-hash-key']);
     const manifest = JSON.parse(cm?.data?.['files.json'] ?? '{}') as Record<string, { path: string; from: string }>;
     expect(manifest['registries.conf']).to.include({ path: '/etc/containers/registries.conf.d/99-image-mirrors.conf', from: 'ConfigMap' });
     expect(manifest['containers.auth.json']).to.include({ path: '/etc/containers/auth.json', from: 'Secret' });
