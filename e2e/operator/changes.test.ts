@@ -46,9 +46,9 @@ describe('operator: change flows', function () {
     hash = rmc.status?.contentHash ?? '';
     return mirrors();
   };
-  /** How many times the target recovered, as its Recovered Events count it. */
+  /** How many times the target recovered, as its Recovered Events on the NodePool count it. */
   const recoveredCount = async (): Promise<number> =>
-    (await eventsAbout(k, ns, 'pool')).filter((e) => e.reason === 'Recovered').reduce((n, e) => n + (e.count ?? 1), 0);
+    (await eventsAbout(k, ns, 'pool', 'NodePool')).filter((e) => e.reason === 'Recovered').reduce((n, e) => n + (e.count ?? 1), 0);
   const mirrorConfig = (mirror: string): Promise<void> =>
     putConfigMap(k, ns, 'mirrors', { 'idms.yaml': idmsDoc('release', [{ source: 'quay.io/openshift-release-dev', mirrors: [mirror] }]) });
 
@@ -169,11 +169,14 @@ describe('operator: change flows', function () {
     expect((await converged('fixed ConfigMap', t))['quay.io/openshift-release-dev']).to.deep.equal(['mirror.example.net/release-v3']);
     const events = await waitUntil('the Recovered event', async () => {
       const list = await eventsAbout(k, ns, 'pool');
-      return list.some((e) => e.reason === 'Recovered') ? list : undefined;
+      return list.filter((e) => e.reason === 'Recovered').length === 2 ? list : undefined;
     });
-    const reasons = events.map((e) => `${e.type}/${e.reason}`);
-    expect(reasons).to.include.members(['Warning/MissingReference', 'Warning/InvalidYAML', 'Normal/Recovered']);
-    expect(events.every((e) => e.involvedObject.kind === 'NodePool' && e.involvedObject.namespace === ns)).to.equal(true);
+    const reasons = events.map((e) => `${e.involvedObject.kind} ${e.type}/${e.reason}`);
+    // Each on the NodePool and on the RenderedMirrorConfig (same name, same namespace).
+    for (const kind of ['NodePool', 'RenderedMirrorConfig']) {
+      expect(reasons).to.include.members([`${kind} Warning/MissingReference`, `${kind} Warning/InvalidYAML`, `${kind} Normal/Recovered`]);
+    }
+    expect(events.every((e) => e.involvedObject.namespace === ns)).to.equal(true);
 
     // The same problem and the same recovery again: counted on the Events already there, as client-go's recorder does.
     await k.core.deleteNamespacedConfigMap({ namespace: ns, name: 'mirrors' });
@@ -181,7 +184,7 @@ describe('operator: change flows', function () {
     expect(await recoveredCount()).to.equal(recovered0 + 1);
     await mirrorConfig('mirror.example.net/release-v3');
     const counted = await waitUntil('the repeated events to be counted', async () => {
-      const list = await eventsAbout(k, ns, 'pool');
+      const list = await eventsAbout(k, ns, 'pool', 'NodePool');
       const missing = list.filter((e) => e.reason === 'MissingReference' && e.message?.includes(`ConfigMap ${ns}/mirrors not found`));
       const recovered = list.filter((e) => e.reason === 'Recovered');
       return recovered.some((e) => e.count === recovered0 + 2) && missing.some((e) => e.count === 2) ? { missing, recovered } : undefined;

@@ -73,7 +73,12 @@ describe('operator: names, keys and refused writes at the limits of the real API
   const cleanup: KubernetesObject[] = [];
 
   const nodePool = async (name: string, role: string, extra: Record<string, unknown> = {}): Promise<void> =>
-    putCustom(k, 'nodepools', HS, { kind: 'NodePool', metadata: { name, namespace: ns, labels: { lim: id, role } }, spec: { clusterName: 'hc', ...extra } });
+    // Every agent file (containerd's too: the keys and paths at the limits are the point here).
+    putCustom(k, 'nodepools', HS, {
+      kind: 'NodePool',
+      metadata: { name, namespace: ns, labels: { lim: id, role }, annotations: { 'imagemirror.io/agent-files': 'all' } },
+      spec: { clusterName: 'hc', ...extra },
+    });
   const outputOf = async (pool: string): Promise<string> => {
     const rmc = await waitReady(k, ns, pool, { timeoutMs: 60_000 });
     return rmc.status?.outputs?.configMap ?? '';
@@ -217,7 +222,7 @@ describe('operator: names, keys and refused writes at the limits of the real API
     // The last good output stays.
     expect(rmc.status?.contentHash).to.match(/^sha256:/);
     const event = await waitUntil('a Warning event on the 253-character NodePool', async () =>
-      (await eventsAbout(k, ns, pool253)).find((e) => e.type === 'Warning' && e.reason === 'InvalidSource'),
+      (await eventsAbout(k, ns, pool253, 'NodePool')).find((e) => e.type === 'Warning' && e.reason === 'InvalidSource'),
     );
     expect(event.involvedObject).to.include({ kind: 'NodePool', name: pool253 });
     expect(event.metadata?.name?.length).to.be.at.most(63);

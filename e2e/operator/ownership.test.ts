@@ -146,9 +146,13 @@ describe('operator: ownership of outputs and the content hash', function () {
     expect(rmc.status?.contentHash).to.equal(undefined);
     const events = await waitUntil('the OutputNameConflict Event', async () => {
       const list = (await eventsAbout(k, ns, 'pool')).filter((e) => e.reason === 'OutputNameConflict');
-      return list.length > 0 ? list : undefined;
+      return list.length > 1 ? list : undefined;
     });
-    expect(events.map((e) => [e.type, e.involvedObject.kind, e.involvedObject.namespace])).to.deep.equal([['Warning', 'NodePool', ns]]);
+    // On the NodePool and on its RenderedMirrorConfig.
+    expect(events.map((e) => [e.type, e.involvedObject.kind, e.involvedObject.namespace]).sort()).to.deep.equal([
+      ['Warning', 'NodePool', ns],
+      ['Warning', 'RenderedMirrorConfig', ns],
+    ]);
     expect(events[0]?.message).to.contain(`ConfigMap ${ns}/${out}`);
 
     // Still reported, still untouched, a while later.

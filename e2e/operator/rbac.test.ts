@@ -264,16 +264,18 @@ describe('rbac: the shipped ServiceAccounts and roles are enough, and no more', 
     await waitUntil('the output Secret back', async () => (await readSecret(k, ns, OUT)) !== undefined, { intervalMs: 50 });
   });
 
-  it('reports an invalid input as Degraded with a Warning event on the NodePool', async () => {
+  it('reports an invalid input as Degraded with a Warning event on the NodePool and on its RenderedMirrorConfig', async () => {
     const own = idmsDoc('release', [
       { source: 'quay.io/openshift-release-dev', mirrors: ['quay.io/openshift-release-dev'], mirrorSourcePolicy: 'NeverContactSource' },
     ]);
     await putConfigMap(k, ns, 'mirrors', { 'idms.yaml': own });
     await waitDegraded(k, ns, 'workers', 'SourceIsOwnMirror');
-    const event = await waitUntil('a Warning event on NodePool workers', async () =>
-      (await eventsAbout(k, ns, 'workers')).find((e) => e.type === 'Warning' && e.reason === 'SourceIsOwnMirror'),
-    );
-    expect(event.involvedObject).to.include({ kind: 'NodePool', namespace: ns });
+    for (const kind of ['NodePool', 'RenderedMirrorConfig']) {
+      const event = await waitUntil(`a Warning event on ${kind} workers`, async () =>
+        (await eventsAbout(k, ns, 'workers', kind)).find((e) => e.type === 'Warning' && e.reason === 'SourceIsOwnMirror'),
+      );
+      expect(event.involvedObject).to.include({ kind, namespace: ns });
+    }
     await putConfigMap(k, ns, 'mirrors', { 'idms.yaml': idmsDoc('release', [{ source: 'quay.io/openshift-release-dev', mirrors: [`${MIRROR}/ocp`] }]) });
     await waitUntil('Degraded=False again', async () => condition((await readRmc(k, ns, 'workers'))?.status, 'Degraded')?.status === 'False', {
       intervalMs: 50,

@@ -21,7 +21,9 @@ import { CONTENT_HASH_ANNOTATION, CONTENT_HASH_KEY, FILES_MANIFEST_KEY, outputCo
 import { served } from '../model/kinds.js';
 import { contentHash, type RenderedData, renderTarget } from '../pipeline.js';
 import type { ExplainFlags } from './explain.js';
-import { nodePoolNotes, targetLabel } from './explain.js';
+import { nodePoolNotes, runtimesFor, targetLabel } from './explain.js';
+import { DEFAULT_AGENT_FILES } from '../render/agent-files.js';
+import type { PipelineOptions } from '../pipeline.js';
 
 export type ClusterResult = { ok: true; explanation: Explanation } | { ok: false; errors: string[] };
 
@@ -64,13 +66,14 @@ function outputLocation(target: Target, operatorNamespace: string): { namespace:
 async function fromInputs(c: Clients, ref: ImageRef, target: Target, flags: ExplainFlags): Promise<ClusterResult> {
   const cluster = (await Promise.all(CLUSTER_PLURALS.map(([plural, kind]) => listOurs(c, plural, kind)))).flat();
   const src = new PrefetchedSource(cluster);
-  let rendered = renderTarget(src, target);
+  const options: PipelineOptions = { nodePoolAgentFiles: flags.nodepoolAgentFiles ?? DEFAULT_AGENT_FILES };
+  let rendered = renderTarget(src, target, undefined, options);
   // Each pass may reference more objects (NodePool -> HostedCluster -> ConfigMaps -> Secrets): read them, render again.
   for (let round = 0; round < 8; round++) {
     const wanted = rendered.gathered.references.filter((r) => !src.knows(r.kind, r.namespace, r.name));
     if (wanted.length === 0) break;
     await Promise.all(wanted.map((r) => src.fetch(c, r.kind, r.namespace, r.name)));
-    rendered = renderTarget(src, target);
+    rendered = renderTarget(src, target, undefined, options);
   }
   const unreadable = src.unreadable();
   if (unreadable.length > 0) {
@@ -80,18 +83,18 @@ async function fromInputs(c: Clients, ref: ImageRef, target: Target, flags: Expl
   const { output } = rendered.outcome;
   const fresh = await freshness(c, target, flags.namespace, rendered.outcome);
   const hash = fresh.hash;
-  const notes = [...nodePoolNotes(target), ...fresh.notes];
+  const notes = [...nodePoolNotes(target, output.files), ...fresh.notes];
   return {
     ok: true,
     explanation: explain({
       ref,
       files: output.files.map((f) => ({ path: f.path, content: f.content })),
       inputs: rendered.gathered.inputs,
-      warnings: output.warnings,
+      warnings: [...output.warnings, ...(rendered.outcome.containerdWarnings ?? [])],
       target: targetLabel(target),
       from: 'cluster-inputs',
       contentHash: `sha256:${hash}`,
-      runtimes: flags.runtime === 'all' ? undefined : [flags.runtime],
+      runtimes: runtimesFor(target, output.files, flags.runtime),
       notes,
     }),
   };
@@ -180,8 +183,8 @@ async function fromPublished(c: Clients, ref: ImageRef, target: Target, flags: E
       target: targetLabel(target),
       from: 'cluster-published',
       contentHash: cm.metadata?.annotations?.[CONTENT_HASH_ANNOTATION],
-      runtimes: flags.runtime === 'all' ? undefined : [flags.runtime],
-      notes: [...nodePoolNotes(target), `read from ConfigMap ${at.namespace}/${at.name}: no attribution to input objects (use --from inputs)`],
+      runtimes: runtimesFor(target, files, flags.runtime),
+      notes: [...nodePoolNotes(target, files), `read from ConfigMap ${at.namespace}/${at.name}: no attribution to input objects (use --from inputs)`],
     }),
   };
 }
@@ -204,8 +207,8 @@ async function publishedWarnings(c: Clients, target: Target, operatorNamespace: 
       plural: 'renderedmirrorconfigs',
       namespace: target.kind === 'Cluster' ? operatorNamespace : target.namespace,
       name: target.kind === 'Cluster' ? 'cluster' : target.name,
-    })) as { status?: { warnings?: RenderWarning[] } };
-    return rmc.status?.warnings ?? [];
+    })) as { status?: { warnings?: RenderWarning[]; containerdWarnings?: RenderWarning[] } };
+    return [...(rmc.status?.warnings ?? []), ...(rmc.status?.containerdWarnings ?? [])];
   } catch {
     return [];
   }

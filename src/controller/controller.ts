@@ -16,6 +16,7 @@ import type { Writer } from './kube.js';
 import { LeaderElector, type LeaseClient } from './leader.js';
 import { errorFields, type Logger } from './log.js';
 import type { ControllerMetrics } from './metrics.js';
+import type { NodePoolOptions } from './nodepool-delivery.js';
 import { ObjectStatusController } from './object-controller.js';
 import { nodeBelongsTo } from './reachability.js';
 import { ClusterSources, type InformerApi, type SourceEvent } from './sources.js';
@@ -43,6 +44,8 @@ export interface ControllerConfig {
   resyncPeriodMs: number;
   targets: TargetMode;
   leaderElection?: LeaderElectionConfig;
+  /** Options for NodePool targets (nodepool-delivery.ts). */
+  nodePools?: NodePoolOptions;
 }
 
 export interface ControllerDeps {
@@ -221,6 +224,7 @@ export class Controller {
         ...common,
         operatorNamespace: this.config.operatorNamespace,
         concurrency: this.config.concurrency,
+        ...(this.config.nodePools ? { nodePools: this.config.nodePools } : {}),
         onIdle: () => workers.objects.resume(),
       }),
       objects: new ObjectStatusController({ ...common, targetsBusy: () => !workers.targets.idle() }),

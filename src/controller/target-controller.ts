@@ -15,6 +15,7 @@ import { WorkQueue } from './queue.js';
 import { reconcileTarget, removeTarget, type TargetSummary } from './reconcile.js';
 import { ReferenceIndex } from './refindex.js';
 import type { ClusterSources } from './sources.js';
+import type { NodePoolOptions } from './nodepool-delivery.js';
 import { StatusLane } from './status-lane.js';
 import { targetId } from './targets.js';
 
@@ -30,6 +31,8 @@ export interface TargetControllerDeps {
   emit: (e: EventSpec) => Promise<void>;
   /** Called when no target pass and no status write is waiting or running. */
   onIdle: () => void;
+  /** Options for NodePool targets. */
+  nodePools?: NodePoolOptions;
 }
 
 export class TargetController {
@@ -42,6 +45,8 @@ export class TargetController {
   private readonly index = new ReferenceIndex();
   /** Targets with the same inputs share one merge and render. */
   private readonly memo = new RenderMemo();
+  /** Passes due when a held change of a NodePool's `config` key goes out (config-gate.ts), by target id. */
+  private readonly dueTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly deps: TargetControllerDeps) {
     const idle = (): void => {
@@ -75,6 +80,8 @@ export class TargetController {
 
   /** Finishes the passes in progress and every status write handed over. */
   async stop(): Promise<void> {
+    for (const h of this.dueTimers.values()) clearTimeout(h);
+    this.dueTimers.clear();
     await this.queue.shutdown();
     await this.lane.drain();
   }
@@ -152,11 +159,13 @@ export class TargetController {
           onPublish: (k, p) => this.published.set(k, p),
           emit: this.deps.emit,
           memo: this.memo,
+          ...(this.deps.nodePools ? { nodePools: this.deps.nodePools } : {}),
           deferStatus: async (work) => this.lane.submit(id, work),
         },
         target,
       );
       this.summaries.set(id, summary);
+      this.passAgain(target, summary.passAgainInMs);
       this.index.set(target, summary.references);
       if (summary.retryAfterMs !== undefined) this.queue.addAfter(target, summary.retryAfterMs);
       this.deps.metrics.reconciles.inc({ result: summary.result });
@@ -167,6 +176,21 @@ export class TargetController {
     } finally {
       end();
     }
+  }
+
+  /** Queues `t` again after `ms` (replacing an earlier timer); undefined cancels it. */
+  private passAgain(t: Target, ms: number | undefined): void {
+    const id = targetId(t);
+    const before = this.dueTimers.get(id);
+    if (before) clearTimeout(before);
+    this.dueTimers.delete(id);
+    if (ms === undefined) return;
+    const timer = setTimeout(() => {
+      this.dueTimers.delete(id);
+      this.add(t);
+    }, ms + 10);
+    timer.unref();
+    this.dueTimers.set(id, timer);
   }
 
   private exists(t: Target): boolean {
@@ -180,6 +204,7 @@ export class TargetController {
     const deps = this.deps;
     const deleted = await removeTarget({ sources: deps.sources, writer: deps.writer, operatorNamespace: deps.operatorNamespace }, t);
     const id = targetId(t);
+    this.passAgain(t, undefined);
     this.summaries.delete(id);
     this.passed.delete(id);
     this.index.remove(t);

@@ -169,7 +169,9 @@ export type WarningCode =
   | 'NoCatchAllInRegistriesConf'
   | 'CredentialsOmitted'
   | 'EmptyInput'
-  | 'WildcardPort';
+  | 'WildcardPort'
+  | 'InvalidAnnotation'
+  | 'AmbiguousReference';
 
 export interface RenderWarning {
   code: WarningCode;

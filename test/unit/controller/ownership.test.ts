@@ -153,13 +153,14 @@ describe('reconcileTarget: objects under an output name that are not ours', () =
       expect(statusOf(c).problems?.map((p) => p.reason)).to.deep.equal(['OutputNameConflict']);
       expect(c.events.map((e) => [e.type, e.reason, e.involvedObject.kind, e.message?.includes(`${kind} ${NS}/${OUT}`)])).to.deep.equal([
         ['Warning', 'OutputNameConflict', 'NodePool', true],
+        ['Warning', 'OutputNameConflict', 'RenderedMirrorConfig', true],
       ]);
 
       // While it stays: reported again, still untouched, no new event.
       d.clock.t += 30_000;
       await reconcileTarget(d, NP);
       expect(c.find(kind, NS, OUT)).to.deep.equal(theirs);
-      expect(c.events).to.have.length(1);
+      expect(c.events).to.have.length(2);
 
       // The user deletes it: the next pass publishes both and recovers.
       c.remove(kind, NS, OUT);
@@ -168,7 +169,8 @@ describe('reconcileTarget: objects under an output name that are not ours', () =
       expect(recovered.retryAfterMs).to.equal(undefined);
       expect(c.find('ConfigMap', NS, OUT)?.metadata.labels).to.include({ [OUTPUT_LABEL]: 'true' });
       expect(c.find('Secret', NS, OUT)?.metadata.labels).to.include({ [OUTPUT_LABEL]: 'true' });
-      expect(c.events.map((e) => e.reason)).to.deep.equal(['OutputNameConflict', 'Recovered']);
+      // Each on the NodePool and on the RenderedMirrorConfig (then Delivered=False: the NodePool does not list the output).
+      expect(c.events.map((e) => e.reason).filter((r) => r !== 'NotReferenced')).to.deep.equal(['OutputNameConflict', 'OutputNameConflict', 'Recovered', 'Recovered']);
     });
   }
 

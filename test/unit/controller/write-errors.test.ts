@@ -122,7 +122,11 @@ describe('refused writes and outputs in the way', () => {
         object: { apiVersion: 'v1', kind: 'ConfigMap', name: OUT, namespace: NS },
       },
     ]);
-    expect(c.events.map((e) => [e.type, e.reason, e.involvedObject.kind])).to.deep.equal([['Warning', 'OutputRejected', 'NodePool']]);
+    // On the NodePool and on its RenderedMirrorConfig (the NodePool does not list the output: NotReferenced as well).
+    expect(c.events.filter((e) => e.reason === 'OutputRejected').map((e) => [e.type, e.reason, e.involvedObject.kind])).to.deep.equal([
+      ['Warning', 'OutputRejected', 'NodePool'],
+      ['Warning', 'OutputRejected', 'RenderedMirrorConfig'],
+    ]);
 
     // Once the API server takes the write again, the next pass publishes and recovers.
     await reconcileTarget(d, NP);
