@@ -2,6 +2,7 @@
 // ConfigMap/Secret data. Pure: the CLI feeds it files, the controller its
 // informer caches, and both write what it returns.
 import { createHash } from 'node:crypto';
+import { contentHash } from './common/content-hash.js';
 import { gather } from './model/gather.js';
 import type { Gathered, ObjectSource, Target } from './model/source.js';
 import type { MergeInputs, MirrorModel, Problem } from './model/types.js';
@@ -9,28 +10,44 @@ import { merge, sortedOrigins } from './merge/index.js';
 import { policyConflicts } from './merge/policy.js';
 import { InternalError, render } from './render/index.js';
 import { MACHINE_CONFIG_KEY, mergeWarnings, renderMachineConfig } from './render/machineconfig.js';
+import { type AgentFiles, agentFiles, agentFilesOf, DEFAULT_AGENT_FILES, splitWarnings } from './render/agent-files.js';
 import type { FilesManifest, NodeFile, RenderOutput } from './render/types.js';
+import type { RenderWarning } from './model/types.js';
 import { byteOrder } from './common/values.js';
-import { FILES_MANIFEST_KEY, OUTPUT_LABEL, outputName } from './contract.js';
+import { CONTENT_HASH_KEY, FILES_MANIFEST_KEY, OUTPUT_LABEL, outputName } from './contract.js';
 
 /** One target's rendered output. Shared through the RenderMemo by targets with the same inputs: never changed after it is built. */
 export interface RenderedData {
   readonly model: MirrorModel;
   readonly output: Readonly<RenderOutput>;
   readonly configMapData: Readonly<Record<string, string>>;
+  /**
+   * NodePool targets that publish the containerd files (`all`): their
+   * warnings, which are not warnings of the target (its nodes run CRI-O).
+   */
+  readonly containerdWarnings?: readonly RenderWarning[];
   /** Empty when nothing secret was rendered. */
   readonly secretData: Readonly<Record<string, string>>;
   /**
-   * sha256 of the ConfigMap data (keys sorted). It deliberately leaves out
-   * secret contents: a hash of a known file around a weak password would let
-   * anyone who reads the status guess the password offline. The Secret is
-   * compared by a digest that is kept in memory only.
+   * sha256 of the ConfigMap data (keys sorted). It is the content hash of an
+   * output without a Secret; with one, the operator's content hash also
+   * covers the Secret, through an HMAC whose key lives in the Secret
+   * (src/common/content-hash.ts): a plain hash of a known file around a weak
+   * password would let anyone who reads the status guess it offline.
    */
   readonly hash: string;
 }
 
+/** How a target's output is shaped; the same for the controller and the CLI. */
+export interface PipelineOptions {
+  /** Node files of NodePool targets besides `config` (a NodePool's `imagemirror.io/agent-files` annotation overrides it). */
+  nodePoolAgentFiles?: AgentFiles;
+}
+
 export interface RenderedTarget {
   target: Target;
+  /** NodePool targets: which agent files the output holds. */
+  agentFiles?: AgentFiles;
   gathered: Gathered;
   outcome: ({ ok: true } & RenderedData) | { ok: false; errors: Problem[] };
 }
@@ -50,11 +67,11 @@ export class RenderMemo {
 
   constructor(private readonly size = 32) {}
 
-  /** Digest of everything the output depends on: the inputs except the list of contributors, and whether a MachineConfig is rendered. */
-  static key(inputs: MergeInputs, machineConfig: boolean): string {
+  /** Digest of everything the output depends on: the inputs except the list of contributors, and its shape (cluster, or a NodePool's agent files). */
+  static key(inputs: MergeInputs, shape: 'cluster' | AgentFiles): string {
     const { contributors: _unused, ...rest } = inputs;
     return createHash('sha256')
-      .update(JSON.stringify([machineConfig, rest]))
+      .update(JSON.stringify([shape, rest]))
       .digest('hex');
   }
 
@@ -77,22 +94,33 @@ export class RenderMemo {
   }
 }
 
-export function renderTarget(src: ObjectSource, target: Target, memo?: RenderMemo): RenderedTarget {
-  const gathered = withConflicts(gather(target.kind === 'NodePool' ? withOwnOutputHidden(src, target) : src, target));
+export function renderTarget(src: ObjectSource, target: Target, memo?: RenderMemo, options: PipelineOptions = {}): RenderedTarget {
+  const shape = withAgentFiles(withConflicts(gather(target.kind === 'NodePool' ? withOwnOutputHidden(src, target) : src, target)), target, options);
+  const { gathered, agentFiles: which } = shape;
+  const shaped = which ? { target, agentFiles: which } : { target };
   if (gathered.problems.length > 0) {
-    return { target, gathered, outcome: { ok: false, errors: gathered.problems } };
+    return { ...shaped, gathered, outcome: { ok: false, errors: gathered.problems } };
   }
-  const key = memo ? RenderMemo.key(gathered.inputs, target.kind === 'NodePool') : '';
+  const key = memo ? RenderMemo.key(gathered.inputs, which ?? 'cluster') : '';
   const known = memo?.get(key);
   if (known) {
     const model: MirrorModel = { ...known.model, contributors: sortedOrigins(gathered.inputs.contributors) };
-    return { target, gathered, outcome: { ok: true, ...known, model, output: withInputWarnings(known.output, gathered) } };
+    return { ...shaped, gathered, outcome: { ok: true, ...known, model, output: withInputWarnings(known.output, gathered) } };
   }
   const merged = merge(gathered.inputs);
-  if (!merged.ok) return { target, gathered, outcome: { ok: false, errors: merged.errors } };
-  const data = renderModel(merged.value, target.kind === 'NodePool');
+  if (!merged.ok) return { ...shaped, gathered, outcome: { ok: false, errors: merged.errors } };
+  const data = renderModel(merged.value, which);
   memo?.set(key, data);
-  return { target, gathered, outcome: { ok: true, ...data, output: withInputWarnings(data.output, gathered) } };
+  return { ...shaped, gathered, outcome: { ok: true, ...data, output: withInputWarnings(data.output, gathered) } };
+}
+
+/** A NodePool target's agent files (its annotation, else the option); an unknown annotation value joins the target's warnings. */
+function withAgentFiles(gathered: Gathered, target: Target, options: PipelineOptions): { gathered: Gathered; agentFiles?: AgentFiles } {
+  if (target.kind !== 'NodePool') return { gathered };
+  const where = `NodePool ${target.namespace}/${target.name}`;
+  const { which, warning } = agentFilesOf(gathered.nodePool?.metadata.annotations, options.nodePoolAgentFiles ?? DEFAULT_AGENT_FILES, where);
+  if (!warning) return { gathered, agentFiles: which };
+  return { gathered: { ...gathered, warnings: [...(gathered.warnings ?? []), warning] }, agentFiles: which };
 }
 
 /** The target's own warnings about its inputs join those of the renderers (after the memo: they are not part of its key). */
@@ -112,13 +140,15 @@ function withConflicts(gathered: Gathered): Gathered {
   return conflicts.length === 0 ? gathered : { ...gathered, problems: [...gathered.problems, ...conflicts] };
 }
 
-function renderModel(model: MirrorModel, machineConfig: boolean): RenderedData {
+function renderModel(model: MirrorModel, nodePool: AgentFiles | undefined): RenderedData {
   const rendered = render(model);
-  if (!machineConfig) return { model, output: rendered, ...toData(rendered) };
-  // NodePool nodes get their files through NodePool.spec.config (docs/hypershift.md).
+  if (!nodePool) return { model, output: rendered, ...toData(rendered) };
+  // NodePool nodes get their files through NodePool.spec.config (docs/hypershift.md); the agent, where one runs, the rest.
   const mc = renderMachineConfig(model, rendered.files);
-  const output: RenderOutput = { files: rendered.files, warnings: mergeWarnings(rendered.warnings, mc.warnings) };
-  return { model, output, ...toData(output, { [MACHINE_CONFIG_KEY]: mc.content }) };
+  const warnings = splitWarnings(rendered.warnings, nodePool);
+  const output: RenderOutput = { files: agentFiles(rendered.files, nodePool), warnings: mergeWarnings(warnings.target, mc.warnings) };
+  const data = toData(output, { [MACHINE_CONFIG_KEY]: mc.content }, { manifest: nodePool !== 'none' });
+  return { model, output, ...data, ...(warnings.containerd.length > 0 ? { containerdWarnings: warnings.containerd } : {}) };
 }
 
 /**
@@ -147,15 +177,21 @@ function withOwnOutputHidden(src: ObjectSource, target: Extract<Target, { kind: 
  * MachineConfig under `config`); the node agent reads only what files.json
  * lists, and the content hash covers them too.
  */
-export function toData(output: RenderOutput, extra: Readonly<Record<string, string>> = {}): Omit<RenderedData, 'model' | 'output'> {
+export function toData(
+  output: RenderOutput,
+  extra: Readonly<Record<string, string>> = {},
+  opts: { manifest?: boolean } = {},
+): Omit<RenderedData, 'model' | 'output'> {
   const configMapData: Record<string, string> = {};
   const secretData: Record<string, string> = {};
   const manifest: FilesManifest = {};
   for (const f of [...output.files].sort(byKey)) {
+    if (f.key === CONTENT_HASH_KEY) throw new InternalError(`internal error: node file key ${JSON.stringify(f.key)} is reserved for the content hash`);
     manifest[f.key] = { path: f.path, mode: formatMode(f.mode), from: f.secret ? 'Secret' : 'ConfigMap' };
     (f.secret ? secretData : configMapData)[f.key] = f.content;
   }
-  configMapData[FILES_MANIFEST_KEY] = `${JSON.stringify(manifest, null, 2)}\n`;
+  // A NodePool output for no agent at all (`none`) holds `config` only.
+  if (opts.manifest !== false) configMapData[FILES_MANIFEST_KEY] = `${JSON.stringify(manifest, null, 2)}\n`;
   for (const [key, value] of Object.entries(extra)) {
     if (Object.hasOwn(configMapData, key)) throw new InternalError(`internal error: ConfigMap key ${JSON.stringify(key)} is also a node file key`);
     configMapData[key] = value;
@@ -163,16 +199,7 @@ export function toData(output: RenderOutput, extra: Readonly<Record<string, stri
   return { configMapData, secretData, hash: contentHash(configMapData) };
 }
 
-/** sha256 over keys and values in key order; stable across runs and platforms. */
-export function contentHash(data: Record<string, string>): string {
-  const h = createHash('sha256');
-  for (const key of Object.keys(data).sort()) {
-    const value = data[key]!;
-    h.update(`${key.length}:${key}`);
-    h.update(`${Buffer.byteLength(value)}:${value}`);
-  }
-  return h.digest('hex');
-}
+export { contentHash };
 
 function formatMode(mode: number): string {
   return mode.toString(8).padStart(4, '0');

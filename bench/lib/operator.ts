@@ -97,6 +97,10 @@ export class Operator {
       '0',
       '--log-level',
       'warn',
+      // NodePool outputs with every key, containerd files included, as the figures in bench/RESULTS.md
+      // were measured (the default, crio, publishes fewer keys); later flags in `args` override it.
+      '--nodepool-agent-files',
+      'all',
       ...(opts.args ?? []),
     ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });

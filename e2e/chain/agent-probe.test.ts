@@ -111,7 +111,8 @@ describe('chain: agent mirror probes against the API server', function () {
       '--metrics-bind-address',
       `127.0.0.1:${metricsPort}`,
     ]);
-    await publish(publication(ns, name, files(registry.host, dead), 'sha256:p1'));
+    const pub = publication(ns, name, files(registry.host, dead));
+    await publish(pub);
     const c = await waitUntil(
       'probe condition',
       async () => {
@@ -133,7 +134,7 @@ describe('chain: agent mirror probes against the API server', function () {
       mirrors: Array<{ mirror: string; runtimes: string[]; reachable: boolean; errorClass?: string }>;
     };
     expect(summary.version).to.equal(1);
-    expect(summary.contentHash).to.equal('sha256:p1');
+    expect(summary.contentHash).to.equal(pub.hash);
     const byMirror = Object.fromEntries(summary.mirrors.map((m) => [`${m.mirror} ${m.runtimes.join(',')}`, m.reachable ? 'up' : m.errorClass]));
     // The containers/image side of the good mirror has credentials (auth.json) and tries HTTPS first: two probes there too.
     expect(byMirror).to.deep.equal({
@@ -160,7 +161,7 @@ describe('chain: agent mirror probes against the API server', function () {
   });
 
   it('a publication without the dead mirror: the condition turns True soon (a change probes again), the mirror leaves the metrics', async function () {
-    await publish(publication(ns, name, files(registry.host, undefined), 'sha256:p2'));
+    await publish(publication(ns, name, files(registry.host, undefined)));
     const c = await waitUntil(
       'probe condition True',
       async () => {

@@ -44,6 +44,8 @@ describe('chain: agent against the API server', function () {
   let k: Kube;
   let root: string;
   let agent: AgentProcess | undefined;
+  /** The content hash of the last publication the agent installed. */
+  let lastGood = '';
   const at = (p: string): string => join(root, p);
   const read = (p: string): Promise<string> => readFile(at(p), 'utf8');
 
@@ -94,9 +96,10 @@ describe('chain: agent against the API server', function () {
 
   it('watch: installs the published files and reports on its Node', async function () {
     agent = AgentProcess.start(agentArgs());
-    await publish(publication(ns, name, files('mirror-a.example:5000'), 'sha256:aaa'));
+    const pub = publication(ns, name, files('mirror-a.example:5000'));
+    await publish(pub);
     // The annotation is written after the whole pass: every file is in place by then.
-    await waitUntil('applied-hash annotation', async () => (await node()).metadata?.annotations?.['imagemirror.io/applied-hash'] === 'sha256:aaa');
+    await waitUntil('applied-hash annotation', async () => (await node()).metadata?.annotations?.['imagemirror.io/applied-hash'] === pub.hash);
     expect(await read(HOSTS_PATH)).to.include('mirror-a.example:5000');
     expect(await read(CONF_PATH)).to.match(/^# Managed by the image-mirror agent/);
     expect(JSON.parse(await read(AUTH_PATH)).auths).to.have.property('mirror-a.example:5000');
@@ -112,8 +115,10 @@ describe('chain: agent against the API server', function () {
   });
 
   it('watch: a new publication replaces the files', async function () {
-    await publish(publication(ns, name, files('mirror-b.example:5000'), 'sha256:bbb'));
-    await waitUntil('annotation follows', async () => (await node()).metadata?.annotations?.['imagemirror.io/applied-hash'] === 'sha256:bbb');
+    const pub = publication(ns, name, files('mirror-b.example:5000'));
+    await publish(pub);
+    lastGood = pub.hash;
+    await waitUntil('annotation follows', async () => (await node()).metadata?.annotations?.['imagemirror.io/applied-hash'] === pub.hash);
     expect(await read(HOSTS_PATH)).to.include('mirror-b.example:5000');
     expect(await read(CONF_PATH)).to.include('mirror-b.example:5000');
   });
@@ -122,7 +127,7 @@ describe('chain: agent against the API server', function () {
     const before = await stat(at(HOSTS_PATH));
     const bad = files('mirror-c.example:5000');
     bad[0] = { ...bad[0]!, content: 'server = "https://quay.io\n' };
-    await publish(publication(ns, name, bad, 'sha256:ccc'));
+    await publish(publication(ns, name, bad));
     const c = await waitUntil('condition False', async () => ((await condition())?.status === 'False' ? condition() : undefined));
     expect(c).to.include({ reason: 'InvalidConfig' });
     expect(c?.message).to.include('containerd.quay.io.hosts.toml').and.include('invalid TOML');
@@ -130,7 +135,26 @@ describe('chain: agent against the API server', function () {
     expect(warning.type).to.equal('Warning');
     expect((await stat(at(HOSTS_PATH))).mtimeMs).to.equal(before.mtimeMs);
     expect(await read(CONF_PATH)).to.include('mirror-b.example:5000');
-    expect((await node()).metadata?.annotations?.['imagemirror.io/applied-hash']).to.equal('sha256:bbb');
+    expect((await node()).metadata?.annotations?.['imagemirror.io/applied-hash']).to.equal(lastGood);
+  });
+
+  it('watch: content that does not match its hash annotation is not installed (ContentHashMismatch)', async function () {
+    const good = publication(ns, name, files('mirror-b.example:5000'));
+    await publish(good);
+    await waitUntil('the good publication applied', async () => (await condition())?.status === 'True');
+    const before = await stat(at(HOSTS_PATH));
+    // The Secret changed after the hash was computed: a tampered or half-written publication.
+    const tampered = publication(ns, name, files('mirror-e.example:5000'));
+    await publish({
+      ...tampered,
+      cm: { ...tampered.cm, metadata: { ...tampered.cm.metadata, annotations: { 'imagemirror.io/content-hash': good.hash } } },
+      secret: good.secret,
+    });
+    const c = await waitUntil('condition False', async () => ((await condition())?.reason === 'InvalidConfig' ? condition() : undefined));
+    expect(c?.message).to.include(`annotation imagemirror.io/content-hash is ${good.hash}`).and.include('hashes to');
+    expect((await stat(at(HOSTS_PATH))).mtimeMs).to.equal(before.mtimeMs);
+    expect(await read(HOSTS_PATH)).to.include('mirror-b.example:5000');
+    expect((await node()).metadata?.annotations?.['imagemirror.io/applied-hash']).to.equal(good.hash);
   });
 
   it('watch: keeps working across an API server restart', async function () {
@@ -138,8 +162,9 @@ describe('chain: agent against the API server', function () {
     if (!cp) this.skip();
     await restartApiServer(cp);
     const t0 = Date.now();
-    await publish(publication(ns, name, files('mirror-d.example:5000'), 'sha256:ddd'));
-    await waitUntil('applied after the restart', async () => (await node()).metadata?.annotations?.['imagemirror.io/applied-hash'] === 'sha256:ddd', {
+    const pub = publication(ns, name, files('mirror-d.example:5000'));
+    await publish(pub);
+    await waitUntil('applied after the restart', async () => (await node()).metadata?.annotations?.['imagemirror.io/applied-hash'] === pub.hash, {
       timeoutMs: 60_000,
     });
     console.log(`      applied ${Date.now() - t0} ms after publishing to the restarted API server`);
@@ -176,13 +201,14 @@ describe('chain: agent against the API server', function () {
   it('--once: a NodePool node installs its NodePool output, and a missing config_path is reported', async function () {
     const poolRoot = await tempDir('agent-pool-root');
     try {
-      await publish(publication(ns, 'workers-image-mirrors', files('pool-mirror.example:5000'), 'sha256:eee'));
+      const pub = publication(ns, 'workers-image-mirrors', files('pool-mirror.example:5000'));
+      await publish(pub);
       const r = await agentOnce(['--kubeconfig', kubeconfigPath(), '--node-name', poolNode, '--namespace', ns, '--root', poolRoot]);
       expect(r.code, r.stdout + r.stderr).to.equal(0);
       expect(await readFile(join(poolRoot, HOSTS_PATH), 'utf8')).to.include('pool-mirror.example:5000');
       const c = await condition(poolNode);
       expect(c).to.include({ status: 'Unknown', reason: 'ContainerdConfigNotFound' });
-      expect((await node(poolNode)).metadata?.annotations?.['imagemirror.io/applied-hash']).to.equal('sha256:eee');
+      expect((await node(poolNode)).metadata?.annotations?.['imagemirror.io/applied-hash']).to.equal(pub.hash);
       await mkdir(join(poolRoot, 'etc/containerd/conf'), { recursive: true });
       await writeFile(join(poolRoot, 'etc/containerd/conf/config.toml'), 'version = 2\n');
       const r2 = await agentOnce([
@@ -208,7 +234,7 @@ describe('chain: agent against the API server', function () {
   it('--once: exits 3 when the files are installed but the Node cannot be told', async function () {
     const onceRoot = await tempDir('agent-once-root');
     try {
-      await publish(publication(ns, 'workers-image-mirrors', files('told.example:5000'), 'sha256:abc'));
+      await publish(publication(ns, 'workers-image-mirrors', files('told.example:5000')));
       // --configmap picks the output without reading the Node; the report then finds no Node to patch.
       const r = await agentOnce([
         '--kubeconfig',
@@ -234,7 +260,7 @@ describe('chain: agent against the API server', function () {
 
   it('--once: exits 1 on an invalid publication', async function () {
     const bad = files('x.example:5000').map((f) => (f.secret ? { ...f, content: '{not json' } : f));
-    await publish(publication(ns, 'workers-image-mirrors', bad, 'sha256:fff'));
+    await publish(publication(ns, 'workers-image-mirrors', bad));
     const r = await agentOnce(['--kubeconfig', kubeconfigPath(), '--node-name', poolNode, '--namespace', ns, '--root', root, '--containerd-config', '']);
     expect(r.code).to.equal(1);
     expect(r.stdout).to.include('Secret').and.include('containers.auth.json').and.include('invalid JSON');

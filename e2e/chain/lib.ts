@@ -2,7 +2,9 @@
 // objects the operator publishes for a target.
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { CONTENT_HASH_KEY, outputContentHash } from '../../src/contract.js';
 import { run, stopProcess, track, type RunResult } from '../../test/consumer/lib/proc.js';
 
 /** The real CLI entry point, so the agent runs exactly as `image-mirror agent`. */
@@ -62,22 +64,29 @@ export interface FileSpec {
   secret?: boolean;
 }
 
-/** The ConfigMap and Secret an operator publishes for `files` (shared contract). */
-export function publication(namespace: string, name: string, files: readonly FileSpec[], hash: string): { cm: V1ConfigMap; secret: V1Secret } {
+/**
+ * The ConfigMap and Secret an operator publishes for `files` (shared contract), with the content hash the
+ * operator would write (src/contract.ts: the agent installs nothing that does not match it).
+ */
+export function publication(namespace: string, name: string, files: readonly FileSpec[]): { cm: V1ConfigMap; secret: V1Secret; hash: string } {
   const manifest: Record<string, { path: string; mode: string; from: 'ConfigMap' | 'Secret' }> = {};
   const data: Record<string, string> = {};
-  const secretData: Record<string, string> = {};
+  const secretFiles: Record<string, string> = {};
   for (const f of files) {
     manifest[f.key] = { path: f.path, mode: f.secret ? '0600' : '0644', from: f.secret ? 'Secret' : 'ConfigMap' };
-    if (f.secret) secretData[f.key] = Buffer.from(f.content).toString('base64');
+    if (f.secret) secretFiles[f.key] = f.content;
     else data[f.key] = f.content;
   }
   data['files.json'] = JSON.stringify(manifest);
+  const hasSecret = Object.keys(secretFiles).length > 0;
+  const plain: Record<string, string> = hasSecret ? { ...secretFiles, [CONTENT_HASH_KEY]: randomBytes(32).toString('hex') } : {};
+  const hash = outputContentHash(data, hasSecret ? plain : undefined);
+  const secretData = Object.fromEntries(Object.entries(plain).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
   const metadata = {
     name,
     namespace,
     labels: { 'imagemirror.io/output': 'true', 'imagemirror.io/target': 'cluster' },
     annotations: { 'imagemirror.io/content-hash': hash },
   };
-  return { cm: { metadata, data }, secret: { metadata, type: 'Opaque', data: secretData } };
+  return { cm: { metadata, data }, secret: { metadata, type: 'Opaque', data: secretData }, hash };
 }

@@ -68,14 +68,16 @@ describe('cluster: a NodePool target on the node labelled for it, and garbage co
       metadata: { name: 'cluster-tier-pool' },
       spec: { hosts: [{ host: mirror.host, plainHTTP: true }] },
     });
-    const hs = (kind: string, name: string, spec: Record<string, unknown>, labels: Record<string, string> = {}) =>
-      k.objects.create({ apiVersion: HS, kind, metadata: { name, namespace: HC_NS, labels }, spec } as never);
+    const hs = (kind: string, name: string, spec: Record<string, unknown>, labels: Record<string, string> = {}, annotations: Record<string, string> = {}) =>
+      k.objects.create({ apiVersion: HS, kind, metadata: { name, namespace: HC_NS, labels, annotations }, spec } as never);
     await hs('HostedCluster', 'demo', { release: { image: 'quay.io/openshift-release-dev/ocp-release:4.16.0-x86_64' }, platform: { type: 'None' } });
     await hs(
       'NodePool',
       POOL,
       { clusterName: 'demo', replicas: 1, release: { image: 'quay.io/openshift-release-dev/ocp-release:4.16.0-x86_64' }, platform: { type: 'None' } },
       { 'cluster-tier.example/pool': 'a' },
+      // These nodes run containerd (real HyperShift nodes run CRI-O): the output must hold the containerd files too.
+      { 'imagemirror.io/agent-files': 'all' },
     );
     await kubectl(['label', 'node', poolNode, `${POOL_LABEL}=${POOL}`]);
     await k.objects.create({

@@ -7,6 +7,7 @@ export interface AuditEvent {
   readonly verb: string;
   readonly requestURI: string;
   readonly user: { readonly username: string; readonly groups?: readonly string[] };
+  readonly userAgent?: string;
   readonly objectRef?: {
     readonly resource?: string;
     readonly namespace?: string;

@@ -81,6 +81,16 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
   return cp;
 }
 
+/**
+ * The kubectl built with the control plane (e2e/controlplane/build.sh, the
+ * same Kubernetes version), for tests that need kubectl's own behaviour
+ * (server-side apply and its conflicts).
+ */
+export async function kubectlPath(): Promise<string> {
+  const bin = process.env.CONTROLPLANE_BIN || (await run(script('build.sh'), [])).split('\n').pop() || '';
+  return path.join(bin, 'kubectl');
+}
+
 /** Stops both servers; purge (default) also removes the state directory with its logs. */
 export async function stopControlPlane(cp: ControlPlane, options: { purge?: boolean } = {}): Promise<void> {
   const args = [cp.stateDir, '--quiet'];

@@ -46,6 +46,9 @@ describe('operator: change flows', function () {
     hash = rmc.status?.contentHash ?? '';
     return mirrors();
   };
+  /** How many times the target recovered, as its Recovered Events on the NodePool count it. */
+  const recoveredCount = async (): Promise<number> =>
+    (await eventsAbout(k, ns, 'pool', 'NodePool')).filter((e) => e.reason === 'Recovered').reduce((n, e) => n + (e.count ?? 1), 0);
   const mirrorConfig = (mirror: string): Promise<void> =>
     putConfigMap(k, ns, 'mirrors', { 'idms.yaml': idmsDoc('release', [{ source: 'quay.io/openshift-release-dev', mirrors: [mirror] }]) });
 
@@ -130,22 +133,26 @@ describe('operator: change flows', function () {
         .map((v) => Buffer.from(v, 'base64').toString('utf8'))
         .join('\n');
     expect(await secretText()).to.contain(Buffer.from(`u:first-${id}`).toString('base64'));
-    // A new password changes only the Secret (the ConfigMap hash leaves secrets out on purpose).
+    // A new password changes only the Secret, and with it the content hash (docs/api.md "Content hash").
     await k.core.replaceNamespacedSecret({
       namespace: opNs,
       name: 'creds',
       body: { metadata: { name: 'creds' }, type: 'kubernetes.io/basic-auth', stringData: { username: 'u', password: `second-${id}` } },
     });
     await waitUntil('the output Secret to hold the new password', async () => (await secretText()).includes(Buffer.from(`u:second-${id}`).toString('base64')));
+    hash = (await waitReady(k, ns, 'pool', { notHash: hash })).status?.contentHash ?? '';
     await deleteCustom(k, 'registryaccesses', OURS, `chg-${id}`);
     await waitUntil('the output Secret to be deleted', async () => (await readSecret(k, ns, out)) === undefined);
-    hash = (await waitReady(k, ns, 'pool')).status?.contentHash ?? '';
+    // Without the credentials the content changes: wait for that status, not the one before it.
+    hash = (await waitReady(k, ns, 'pool', { notHash: hash })).status?.contentHash ?? '';
   });
 
   it('keeps the last good output when the referenced ConfigMap is deleted or broken, and recovers when it is fixed', async () => {
     const good = await readConfigMap(k, ns, out);
     await k.core.deleteNamespacedConfigMap({ namespace: ns, name: 'mirrors' });
     let rmc = await waitDegraded(k, ns, 'pool', 'MissingReference');
+    // Recovered Events of earlier tests have landed by now: a target's Event is recorded before its next pass runs.
+    const recovered0 = await recoveredCount();
     expect(condition(rmc.status, 'Degraded')?.message).to.contain(`ConfigMap ${ns}/mirrors not found`);
     expect(condition(rmc.status, 'Ready')).to.include({ status: 'False', reason: 'InvalidInputs' });
     expect(rmc.status?.contentHash).to.equal(hash);
@@ -162,24 +169,29 @@ describe('operator: change flows', function () {
     expect((await converged('fixed ConfigMap', t))['quay.io/openshift-release-dev']).to.deep.equal(['mirror.example.net/release-v3']);
     const events = await waitUntil('the Recovered event', async () => {
       const list = await eventsAbout(k, ns, 'pool');
-      return list.some((e) => e.reason === 'Recovered') ? list : undefined;
+      return list.filter((e) => e.reason === 'Recovered').length === 2 ? list : undefined;
     });
-    const reasons = events.map((e) => `${e.type}/${e.reason}`);
-    expect(reasons).to.include.members(['Warning/MissingReference', 'Warning/InvalidYAML', 'Normal/Recovered']);
-    expect(events.every((e) => e.involvedObject.kind === 'NodePool' && e.involvedObject.namespace === ns)).to.equal(true);
+    const reasons = events.map((e) => `${e.involvedObject.kind} ${e.type}/${e.reason}`);
+    // Each on the NodePool and on the RenderedMirrorConfig (same name, same namespace).
+    for (const kind of ['NodePool', 'RenderedMirrorConfig']) {
+      expect(reasons).to.include.members([`${kind} Warning/MissingReference`, `${kind} Warning/InvalidYAML`, `${kind} Normal/Recovered`]);
+    }
+    expect(events.every((e) => e.involvedObject.namespace === ns)).to.equal(true);
 
     // The same problem and the same recovery again: counted on the Events already there, as client-go's recorder does.
     await k.core.deleteNamespacedConfigMap({ namespace: ns, name: 'mirrors' });
     await waitDegraded(k, ns, 'pool', 'MissingReference');
+    expect(await recoveredCount()).to.equal(recovered0 + 1);
     await mirrorConfig('mirror.example.net/release-v3');
     const counted = await waitUntil('the repeated events to be counted', async () => {
-      const list = await eventsAbout(k, ns, 'pool');
+      const list = await eventsAbout(k, ns, 'pool', 'NodePool');
       const missing = list.filter((e) => e.reason === 'MissingReference' && e.message?.includes(`ConfigMap ${ns}/mirrors not found`));
       const recovered = list.filter((e) => e.reason === 'Recovered');
-      return recovered.some((e) => e.count === 2) ? { missing, recovered } : undefined;
+      return recovered.some((e) => e.count === recovered0 + 2) && missing.some((e) => e.count === 2) ? { missing, recovered } : undefined;
     });
     expect(counted.missing.map((e) => e.count)).to.deep.equal([2]);
-    expect(counted.recovered.map((e) => e.count)).to.include(2);
+    // One Event, counted: not one per recovery.
+    expect(counted.recovered.map((e) => e.count)).to.deep.equal([recovered0 + 2]);
     const [first, last] = [counted.missing[0]?.firstTimestamp, counted.missing[0]?.lastTimestamp].map((d) => new Date(d ?? 0).getTime()) as [number, number];
     expect(last).to.be.at.least(first);
   });

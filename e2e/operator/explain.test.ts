@@ -65,7 +65,12 @@ describe('explain against the real API server', function () {
       metadata: { name: 'hc', namespace: ns },
       spec: { imageMirrorConfigRef: { name: 'mirrors' } },
     });
-    await putCustom(k, 'nodepools', HS, { kind: 'NodePool', metadata: { name: 'workers', namespace: ns }, spec: { clusterName: 'hc', replicas: 1 } });
+    // Both runtimes are explained here: the NodePool output also holds the containerd files (agent files "all").
+    await putCustom(k, 'nodepools', HS, {
+      kind: 'NodePool',
+      metadata: { name: 'workers', namespace: ns, annotations: { 'imagemirror.io/agent-files': 'all' } },
+      spec: { clusterName: 'hc', replicas: 1 },
+    });
     await putSecret(k, opNs, 'creds', 'kubernetes.io/basic-auth', { username: 'robot', password });
     await putCustom(k, 'registryaccesses', OURS, {
       kind: 'RegistryAccess',

@@ -157,10 +157,29 @@ export interface RmcStatus {
   warnings?: Array<{ code: string; source: string }>;
   conditions?: Condition[];
   observedGeneration?: number;
+  /** NodePool targets: the published config key and a held change of it. */
+  delivery?: {
+    configHash?: string;
+    configChangedTime?: string;
+    pendingConfigHash?: string;
+    pendingSince?: string;
+    publishAfter?: string;
+    approvalRequired?: boolean;
+  };
+  containerdWarnings?: Array<{ code: string; renderer: string; source: string }>;
+  containerdWarningCount?: number;
 }
 
 interface CustomObject {
-  metadata: { name: string; namespace?: string; generation?: number; resourceVersion?: string; uid?: string; labels?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    generation?: number;
+    resourceVersion?: string;
+    uid?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   spec?: Record<string, unknown>;
   status?: RmcStatus;
 }
@@ -250,8 +269,10 @@ export function mirrorsByLocation(conf: RegistriesConf): Record<string, string[]
   return Object.fromEntries((conf.registry ?? []).map((r) => [r.location ?? r.prefix ?? '', (r.mirror ?? []).map((m) => m.location)]));
 }
 
-export async function eventsAbout(k: Kube, namespace: string, name: string): Promise<CoreV1Event[]> {
-  return (await k.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` })).items;
+/** Events about objects named `name` in `namespace`; only those about a `kind` when given (a NodePool and its RenderedMirrorConfig share a name). */
+export async function eventsAbout(k: Kube, namespace: string, name: string, kind?: string): Promise<CoreV1Event[]> {
+  const fieldSelector = `involvedObject.name=${name}${kind ? `,involvedObject.kind=${kind}` : ''}`;
+  return (await k.core.listNamespacedEvent({ namespace, fieldSelector })).items;
 }
 
 // ---------------------------------------------------------------- building inputs

@@ -264,16 +264,18 @@ describe('rbac: the shipped ServiceAccounts and roles are enough, and no more', 
     await waitUntil('the output Secret back', async () => (await readSecret(k, ns, OUT)) !== undefined, { intervalMs: 50 });
   });
 
-  it('reports an invalid input as Degraded with a Warning event on the NodePool', async () => {
+  it('reports an invalid input as Degraded with a Warning event on the NodePool and on its RenderedMirrorConfig', async () => {
     const own = idmsDoc('release', [
       { source: 'quay.io/openshift-release-dev', mirrors: ['quay.io/openshift-release-dev'], mirrorSourcePolicy: 'NeverContactSource' },
     ]);
     await putConfigMap(k, ns, 'mirrors', { 'idms.yaml': own });
     await waitDegraded(k, ns, 'workers', 'SourceIsOwnMirror');
-    const event = await waitUntil('a Warning event on NodePool workers', async () =>
-      (await eventsAbout(k, ns, 'workers')).find((e) => e.type === 'Warning' && e.reason === 'SourceIsOwnMirror'),
-    );
-    expect(event.involvedObject).to.include({ kind: 'NodePool', namespace: ns });
+    for (const kind of ['NodePool', 'RenderedMirrorConfig']) {
+      const event = await waitUntil(`a Warning event on ${kind} workers`, async () =>
+        (await eventsAbout(k, ns, 'workers', kind)).find((e) => e.type === 'Warning' && e.reason === 'SourceIsOwnMirror'),
+      );
+      expect(event.involvedObject).to.include({ kind, namespace: ns });
+    }
     await putConfigMap(k, ns, 'mirrors', { 'idms.yaml': idmsDoc('release', [{ source: 'quay.io/openshift-release-dev', mirrors: [`${MIRROR}/ocp`] }]) });
     await waitUntil('Degraded=False again', async () => condition((await readRmc(k, ns, 'workers'))?.status, 'Degraded')?.status === 'False', {
       intervalMs: 50,
@@ -371,6 +373,9 @@ describe('rbac: the shipped ServiceAccounts and roles are enough, and no more', 
     expect(node.status?.conditions?.find((c) => c.type === 'ImageMirrorConfigured')).to.include({ status: 'True' });
     const events = (await k.core.listNamespacedEvent({ namespace: 'default', fieldSelector: `involvedObject.name=${nodeName}` })).items;
     expect(events.map((e) => e.reason)).to.include('MirrorConfigApplied');
+    // Its Event names its field manager (the API server keeps no managedFields on Nodes).
+    const applied = events.find((e) => e.reason === 'MirrorConfigApplied');
+    expect([...new Set((applied?.metadata?.managedFields ?? []).map((m) => m.manager))]).to.deep.equal(['image-mirror-agent']);
     await stopOperator();
   });
 
@@ -383,6 +388,25 @@ describe('rbac: the shipped ServiceAccounts and roles are enough, and no more', 
       ...forbiddenFor(events, userOf(AGENT_SA)).map((r) => `audit, agent: ${r}`),
     ];
     expect(refused).to.deep.equal([]);
+  });
+
+  it('every request of theirs, reads and watches too, names image-mirror/<version> (controller) or (agent)', async function () {
+    if (!audit) this.skip();
+    const version = (JSON.parse(await readFile(path.join(repoRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+    const events = await (audit as AuditLog).events(auditStart);
+    for (const [sa, component] of [
+      [CONTROLLER_SA, 'controller'],
+      [AGENT_SA, 'agent'],
+    ] as const) {
+      const mine = events.filter((e) => e.user.username === userOf(sa));
+      expect(mine.length, `requests of ${component}`).to.be.greaterThan(0);
+      const verbs = new Set(mine.map((e) => e.verb));
+      for (const v of component === 'controller' ? ['list', 'watch', 'create', 'update', 'patch', 'delete'] : ['get', 'patch', 'create']) {
+        expect(verbs.has(v), `${component} ${v}`).to.equal(true);
+      }
+      const agents = [...new Set(mine.map((e) => e.userAgent))];
+      expect(agents, component).to.deep.equal([`image-mirror/${version} (${component})`]);
+    }
   });
 
   it('the controller may not touch Pods, Nodes, the Lease beyond renewing it, or the spec of its inputs', async () => {

@@ -77,6 +77,11 @@ async function showTarget(k: Kube, t: Target): Promise<void> {
   console.log(`\n== ${t.name === 'cluster' ? 'cluster target' : `NodePool ${t.namespace}/${t.name}`}`);
   console.log(`   ${line(condition(s, 'Ready'))}`);
   console.log(`   ${line(condition(s, 'Degraded'))}`);
+  // NodePool targets: whether the output reaches the nodes, and inputs of which only one is used.
+  for (const type of ['Delivered', 'AmbiguousInputs']) {
+    const c = condition(s, type);
+    if (c && !(type === 'AmbiguousInputs' && c.status === 'False')) console.log(`   ${line(c)}`);
+  }
   if (!s?.outputs) return;
   console.log(
     `   content hash ${s.contentHash}; ${s.sources} registry entries; contributors: ${(s.contributors ?? []).map((c) => `${c.kind} ${c.namespace ? `${c.namespace}/` : ''}${c.name}`).join(', ')}`,

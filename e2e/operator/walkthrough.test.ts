@@ -7,7 +7,6 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { parse as parseToml } from 'smol-toml';
 import { kube, kubeconfigPath, localControlPlane } from '../hooks.js';
 import { repoRoot } from '../lib/controlplane.js';
 import { applyAll, deleteAll, deleteNamespace, readYamlDir, waitUntil, type Kube, type YamlObject } from '../lib/kube.js';
@@ -160,17 +159,19 @@ describe('operator: walk-through on the real API server', function () {
     expect(workersConf).to.not.have.property('nvcr.io');
     expect(workersConf).to.not.have.property('nvcr.io/nvidia');
 
-    // containerd: the disconnected source never gets a request (server = the mirror). The file carries
-    // the mirror's authorization header, so it lives in the Secret, and files.json says so.
+    // A NodePool output holds what HyperShift reads (config) and what an agent on its CRI-O nodes would
+    // install: no containerd files, and no containerd warnings among the target's. The credentials for
+    // containers/image are in the Secret, and files.json says so.
     const cm = await readConfigMap(k, ns, 'demo-gpu-image-mirrors');
     const secret = await readSecret(k, ns, 'demo-gpu-image-mirrors');
-    const quayText = Buffer.from(secret?.data?.['containerd.quay.io.hosts.toml'] ?? '', 'base64').toString('utf8');
-    const quay = parseToml(quayText) as { server?: string };
-    expect(quay.server).to.be.a('string').and.contain(MIRROR).and.not.contain('quay.io');
-    expect(cm?.data).to.not.have.property('containerd.quay.io.hosts.toml');
+    expect(Object.keys(cm?.data ?? {}).sort()).to.deep.equal(['config', `containers.${MIRROR.replace(':', '_')}_.ca.crt`, 'files.json', 'registries.conf']);
+    // The node file, and the key of the content hash (not a node file: files.json does not list it).
+    expect(Object.keys(secret?.data ?? {}).sort()).to.deep.equal(['containers.auth.json', 'content-hash-key']);
     const manifest = JSON.parse(cm?.data?.['files.json'] ?? '{}') as Record<string, { path: string; from: string }>;
     expect(manifest['registries.conf']).to.include({ path: '/etc/containers/registries.conf.d/99-image-mirrors.conf', from: 'ConfigMap' });
-    expect(manifest['containerd.quay.io.hosts.toml']).to.include({ path: '/etc/containerd/certs.d/quay.io/hosts.toml', from: 'Secret' });
+    expect(manifest['containers.auth.json']).to.include({ path: '/etc/containers/auth.json', from: 'Secret' });
+    expect(Object.values(manifest).some((e) => e.path.startsWith('/etc/containerd/'))).to.equal(false);
+    expect((gpu.status?.warnings ?? []).map((w) => `${w.code} ${w.source}`)).to.deep.equal([`CredentialsOmitted ${MIRROR}`]);
 
     const kinds = (gpu.status?.contributors ?? []).map((c) => `${c.kind}/${c.name}`);
     expect(kinds).to.include.members([

@@ -3,6 +3,7 @@
 // that repairs drift) plans, applies and reports. It never restarts
 // containerd (which re-reads hosts.toml on every pull) and runs a CRI-O
 // reload only when told to.
+import { identifyAs } from '../common/client-identity.js';
 import { CoreV1Api, KubeConfig, Watch, type KubernetesListObject, type KubernetesObject, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
 import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
@@ -83,6 +84,7 @@ export class Agent {
     this.kc = new KubeConfig();
     if (opts.kubeconfig) this.kc.loadFromFile(opts.kubeconfig);
     else this.kc.loadFromDefault();
+    identifyAs(this.kc, 'agent');
     this.core = this.kc.makeApiClient(CoreV1Api);
     this.reporter = opts.nodeName ? new NodeReporter(this.core, opts.nodeName) : undefined;
   }

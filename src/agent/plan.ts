@@ -9,7 +9,7 @@ import { parse as parseToml } from 'smol-toml';
 import type { FilesManifestEntry } from '../render/types.js';
 import { formatOf, withMarker, type FileFormat } from './marker.js';
 import { byteOrder, isRecord } from '../common/values.js';
-import { FILES_MANIFEST_KEY } from '../contract.js';
+import { CONTENT_HASH_ANNOTATION, FILES_MANIFEST_KEY, outputContentHash } from '../contract.js';
 
 /** A place the agent may write: one file, or anything below a directory. */
 export interface AllowedRoot {
@@ -37,6 +37,8 @@ export interface PlanInput {
   allowedRoots: readonly AllowedRoot[];
   /** Node paths the agent owns now (state file). */
   owned: readonly string[];
+  /** The ConfigMap's content hash annotation: when present, what is published must hash to it (outputContentHash). */
+  contentHash?: string | undefined;
 }
 
 export interface PlannedWrite {
@@ -67,6 +69,7 @@ export const PLAN_ERROR_REASONS = [
   'InvalidMode',
   'UnsupportedFileType',
   'InvalidContent',
+  'ContentHashMismatch',
 ] as const;
 export type PlanErrorReason = (typeof PLAN_ERROR_REASONS)[number];
 
@@ -86,7 +89,7 @@ export type PlanResult = { ok: true; plan: Plan } | { ok: false; errors: PlanErr
 export function computePlan(input: PlanInput): PlanResult {
   const manifest = readManifest(input);
   if (!manifest.ok) return manifest;
-  const errors: PlanError[] = [];
+  const errors: PlanError[] = [...hashMismatch(input, manifest.value)];
   const writes: PlannedWrite[] = [];
   const seen = new Map<string, string>();
   for (const [key, raw] of Object.entries(manifest.value).sort(([a], [b]) => byteOrder(a, b))) {
@@ -119,6 +122,29 @@ function nestedPaths(input: PlanInput, writes: readonly PlannedWrite[]): PlanErr
       ),
     ];
   });
+}
+
+/**
+ * A publication whose content does not hash to its annotation was changed
+ * after the operator wrote it (or is half written): nothing of it is
+ * installed. The Secret counts when files.json takes keys from it, as it does
+ * for the operator; a missing Secret is reported as KeyMissing instead.
+ */
+function hashMismatch(input: PlanInput, manifest: Record<string, unknown>): PlanError[] {
+  if (input.contentHash === undefined || input.configMapData === undefined) return [];
+  const usesSecret = Object.values(manifest).some((e) => isRecord(e) && e.from === 'Secret');
+  if (usesSecret && input.secretData === undefined) return [];
+  const actual = outputContentHash(input.configMapData, usesSecret ? input.secretData : undefined);
+  if (actual === input.contentHash) return [];
+  const what = usesSecret ? `the data of ${input.configMapRef} and ${input.secretRef}` : `the data of ${input.configMapRef}`;
+  return [
+    {
+      reason: 'ContentHashMismatch',
+      message:
+        `${input.configMapRef}: annotation ${CONTENT_HASH_ANNOTATION} is ${input.contentHash}, but ${what} hashes to ${actual}: ` +
+        'changed after the operator published it; nothing is installed until it matches again',
+    },
+  ];
 }
 
 function buildPlan(writes: PlannedWrite[], input: PlanInput): Plan {

@@ -2,6 +2,7 @@
 // the Node and the applied-hash annotation. Deciding what to say is pure
 // (conditionFor, eventsFor); NodeReporter only writes it, and only when it
 // changed, so a resync every few minutes costs no API writes.
+import { eventGenerateName } from '../common/names.js';
 import { type CoreV1Api, PatchStrategy, setHeaderOptions, type V1Node, type V1NodeCondition } from '@kubernetes/client-node';
 import { APPLIED_HASH_ANNOTATION, NODE_CONDITION_TYPE } from '../contract.js';
 import type { ContainerdCheck } from './containerd-check.js';
@@ -174,7 +175,7 @@ export class NodeReporter {
     await this.core.createNamespacedEvent({
       namespace: 'default',
       body: {
-        metadata: { generateName: `${this.nodeName}.`, namespace: 'default' },
+        metadata: { generateName: eventGenerateName(this.nodeName), namespace: 'default' },
         involvedObject: { apiVersion: 'v1', kind: 'Node', name: this.nodeName, ...(node.metadata?.uid ? { uid: node.metadata.uid } : {}) },
         type: e.type,
         reason: e.reason,

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { identifyAs } from '../common/client-identity.js';
 import { Controller, type ControllerConfig, type TargetMode } from '../controller/controller.js';
 import { apiWriter, KubeApi, RESOURCES } from '../controller/kube.js';
 import { closeIdleConnections, reuseConnections } from '../controller/keepalive.js';
@@ -12,6 +13,7 @@ import { createLogger, errorFields, LOG_LEVELS, type Logger, type LogLevel } fro
 import { ControllerMetrics } from '../controller/metrics.js';
 import { DEFAULT_OPERATOR_NAMESPACE } from '../contract.js';
 import { close, parseBindAddress, serve, type BindAddress } from '../controller/server.js';
+import { AGENT_FILES, type AgentFiles, DEFAULT_AGENT_FILES } from '../render/agent-files.js';
 
 export interface ControllerCliOptions {
   kubeconfig?: string;
@@ -28,6 +30,9 @@ export interface ControllerCliOptions {
   resyncPeriod: number;
   logLevel: LogLevel;
   targets: TargetMode;
+  nodepoolAgentFiles: AgentFiles;
+  nodepoolConfigSettle: number;
+  nodepoolConfigApproval: boolean;
 }
 
 /** Registers the `controller` subcommand. */
@@ -57,6 +62,22 @@ export function registerControllerCommand(program: Command): Command {
         .choices(['auto', 'cluster', 'nodepools'])
         .default('auto'),
     )
+    .addOption(
+      new Option(
+        '--nodepool-agent-files <which>',
+        'node files a NodePool output holds besides the MachineConfig (key config): none, crio (for an agent on CRI-O nodes), all (containerd too)',
+      )
+        .choices([...AGENT_FILES])
+        .default(DEFAULT_AGENT_FILES),
+    )
+    .addOption(
+      durationOption(
+        '--nodepool-config-settle <duration>',
+        'a change of the config key of an output listed in NodePool.spec.config (it rolls the nodes) waits this long for more changes ("0": publish at once)',
+        '5s',
+      ),
+    )
+    .option('--nodepool-config-approval', 'hold every change of such a config key until the NodePool annotation imagemirror.io/approve-config names it', false)
     .action(async (opts: ControllerCliOptions) => {
       await runController(opts);
     });
@@ -122,6 +143,7 @@ function controllerConfig(opts: ControllerCliOptions, identity: string, kc: Kube
     concurrency: opts.concurrency,
     resyncPeriodMs: opts.resyncPeriod,
     targets: opts.targets,
+    nodePools: { agentFiles: opts.nodepoolAgentFiles, settleMs: opts.nodepoolConfigSettle, approval: opts.nodepoolConfigApproval },
   };
   if (opts.leaderElect) {
     config.leaderElection = {
@@ -145,7 +167,7 @@ function loadKubeConfig(file: string | undefined): KubeConfig {
     throw new Error(`cannot load kubeconfig ${file ?? '(default)'}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   if (!kc.getCurrentCluster()) throw new Error(`kubeconfig ${file ?? '(default)'} has no current cluster`);
-  return reuseConnections(kc);
+  return identifyAs(reuseConnections(kc), 'controller');
 }
 
 async function startServers(

@@ -11,16 +11,19 @@
 // - published: read the output ConfigMap (and Secret) the nodes install:
 //   what the nodes have, even while the inputs are invalid. No attribution.
 import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import { identifyAs } from '../common/client-identity.js';
 import type { Explanation, ImageRef, NodeFileView } from '../explain/index.js';
 import { explain } from '../explain/index.js';
 import { OUR_API_VERSION, HYPERSHIFT_API_VERSION } from '../model/kinds.js';
 import type { KubeObject, NamespacedKind, ObjectSource, Target } from '../model/source.js';
 import { formatProblem, type RenderWarning } from '../model/types.js';
-import { CONTENT_HASH_ANNOTATION, FILES_MANIFEST_KEY, outputName, targetNamespace } from '../contract.js';
+import { CONTENT_HASH_ANNOTATION, CONTENT_HASH_KEY, FILES_MANIFEST_KEY, outputContentHash, outputName, targetNamespace } from '../contract.js';
 import { served } from '../model/kinds.js';
-import { renderTarget } from '../pipeline.js';
+import { contentHash, type RenderedData, renderTarget } from '../pipeline.js';
 import type { ExplainFlags } from './explain.js';
-import { nodePoolNotes, targetLabel } from './explain.js';
+import { nodePoolNotes, runtimesFor, targetLabel } from './explain.js';
+import { DEFAULT_AGENT_FILES } from '../render/agent-files.js';
+import type { PipelineOptions } from '../pipeline.js';
 
 export type ClusterResult = { ok: true; explanation: Explanation } | { ok: false; errors: string[] };
 
@@ -45,6 +48,7 @@ export async function explainFromCluster(ref: ImageRef, flags: ExplainFlags): Pr
     return { ok: false, errors: [`cannot load the kubeconfig: ${(e as Error).message}`] };
   }
   if (!kc.getCurrentCluster()) return { ok: false, errors: ['no current cluster in the kubeconfig: pass --kubeconfig or PATHs to explain offline'] };
+  identifyAs(kc, 'cli');
   const clients: Clients = { core: kc.makeApiClient(CoreV1Api), custom: kc.makeApiClient(CustomObjectsApi) };
   const target = flags.target ?? { kind: 'Cluster' as const };
   try {
@@ -62,53 +66,86 @@ function outputLocation(target: Target, operatorNamespace: string): { namespace:
 async function fromInputs(c: Clients, ref: ImageRef, target: Target, flags: ExplainFlags): Promise<ClusterResult> {
   const cluster = (await Promise.all(CLUSTER_PLURALS.map(([plural, kind]) => listOurs(c, plural, kind)))).flat();
   const src = new PrefetchedSource(cluster);
-  let rendered = renderTarget(src, target);
+  const options: PipelineOptions = { nodePoolAgentFiles: flags.nodepoolAgentFiles ?? DEFAULT_AGENT_FILES };
+  let rendered = renderTarget(src, target, undefined, options);
   // Each pass may reference more objects (NodePool -> HostedCluster -> ConfigMaps -> Secrets): read them, render again.
   for (let round = 0; round < 8; round++) {
     const wanted = rendered.gathered.references.filter((r) => !src.knows(r.kind, r.namespace, r.name));
     if (wanted.length === 0) break;
     await Promise.all(wanted.map((r) => src.fetch(c, r.kind, r.namespace, r.name)));
-    rendered = renderTarget(src, target);
+    rendered = renderTarget(src, target, undefined, options);
   }
   const unreadable = src.unreadable();
   if (unreadable.length > 0) {
     return { ok: false, errors: [...unreadable, 'to explain without these reads, use --from published (what the nodes install)'] };
   }
   if (!rendered.outcome.ok) return { ok: false, errors: rendered.outcome.errors.map(formatProblem) };
-  const { output, hash } = rendered.outcome;
-  const notes = [...nodePoolNotes(target), ...(await freshness(c, target, flags.namespace, hash))];
+  const { output } = rendered.outcome;
+  const fresh = await freshness(c, target, flags.namespace, rendered.outcome);
+  const hash = fresh.hash;
+  const notes = [...nodePoolNotes(target, output.files), ...fresh.notes];
   return {
     ok: true,
     explanation: explain({
       ref,
       files: output.files.map((f) => ({ path: f.path, content: f.content })),
       inputs: rendered.gathered.inputs,
-      warnings: output.warnings,
+      warnings: [...output.warnings, ...(rendered.outcome.containerdWarnings ?? [])],
       target: targetLabel(target),
       from: 'cluster-inputs',
       contentHash: `sha256:${hash}`,
-      runtimes: flags.runtime === 'all' ? undefined : [flags.runtime],
+      runtimes: runtimesFor(target, output.files, flags.runtime),
       notes,
     }),
   };
 }
 
-/** A note when the published output is not what the inputs render now. */
-async function freshness(c: Clients, target: Target, operatorNamespace: string, hash: string): Promise<string[]> {
+/**
+ * A note saying whether the published output is what the inputs render now,
+ * and the content hash (hex) of the rendered output. With a Secret, the hash
+ * is keyed by the key the published Secret holds (src/common/content-hash.ts):
+ * without read access to it the Secret cannot be compared, only the ConfigMap.
+ */
+async function freshness(
+  c: Clients,
+  target: Target,
+  operatorNamespace: string,
+  data: Pick<RenderedData, 'configMapData' | 'secretData' | 'hash'>,
+): Promise<{ hash: string; notes: string[] }> {
   const at = outputLocation(target, operatorNamespace);
   const where = `ConfigMap ${at.namespace}/${at.name}`;
+  let cm: V1ConfigMap;
   try {
-    const cm = await c.core.readNamespacedConfigMap(at);
-    // The annotation (like the status) says `sha256:<hex>`.
-    const published = cm.metadata?.annotations?.[CONTENT_HASH_ANNOTATION]?.replace(/^sha256:/, '');
-    if (published === hash) return [`${where} publishes exactly this (content hash ${hash.slice(0, 12)})`];
-    return [
+    cm = await c.core.readNamespacedConfigMap(at);
+  } catch (e) {
+    return { hash: data.hash, notes: [`${where} cannot be read (${describe(e)}): whether nodes have this output is unknown`] };
+  }
+  // The annotation (like the status) says `sha256:<hex>`.
+  const published = cm.metadata?.annotations?.[CONTENT_HASH_ANNOTATION]?.replace(/^sha256:/, '');
+  let hash = data.hash;
+  if (Object.keys(data.secretData).length > 0) {
+    const secret = await readSecretData(c, at);
+    if ('error' in secret) {
+      const same = contentHash({ ...(cm.data ?? {}) }) === data.hash;
+      return {
+        hash,
+        notes: [
+          `${where} ${same ? 'holds exactly this ConfigMap data' : 'holds other ConfigMap data: nodes still install another output'}; ` +
+            `Secret ${at.namespace}/${at.name} cannot be read (${secret.error}), so whether it is current is unknown`,
+        ],
+      };
+    }
+    const key = secret.data[CONTENT_HASH_KEY];
+    hash = outputContentHash(data.configMapData, { ...data.secretData, ...(key === undefined ? {} : { [CONTENT_HASH_KEY]: key }) }).replace(/^sha256:/, '');
+  }
+  if (published === hash) return { hash, notes: [`${where} publishes exactly this (content hash ${hash.slice(0, 12)})`] };
+  return {
+    hash,
+    notes: [
       `${where} publishes content hash ${published?.slice(0, 12) ?? '(none)'}, not ${hash.slice(0, 12)}: nodes still install another output ` +
         '(the operator has not caught up, or it kept the last good output: see kubectl get rmc)',
-    ];
-  } catch (e) {
-    return [`${where} cannot be read (${describe(e)}): whether nodes have this output is unknown`];
-  }
+    ],
+  };
 }
 
 async function fromPublished(c: Clients, ref: ImageRef, target: Target, flags: ExplainFlags): Promise<ClusterResult> {
@@ -146,8 +183,8 @@ async function fromPublished(c: Clients, ref: ImageRef, target: Target, flags: E
       target: targetLabel(target),
       from: 'cluster-published',
       contentHash: cm.metadata?.annotations?.[CONTENT_HASH_ANNOTATION],
-      runtimes: flags.runtime === 'all' ? undefined : [flags.runtime],
-      notes: [...nodePoolNotes(target), `read from ConfigMap ${at.namespace}/${at.name}: no attribution to input objects (use --from inputs)`],
+      runtimes: runtimesFor(target, files, flags.runtime),
+      notes: [...nodePoolNotes(target, files), `read from ConfigMap ${at.namespace}/${at.name}: no attribution to input objects (use --from inputs)`],
     }),
   };
 }
@@ -170,8 +207,8 @@ async function publishedWarnings(c: Clients, target: Target, operatorNamespace: 
       plural: 'renderedmirrorconfigs',
       namespace: target.kind === 'Cluster' ? operatorNamespace : target.namespace,
       name: target.kind === 'Cluster' ? 'cluster' : target.name,
-    })) as { status?: { warnings?: RenderWarning[] } };
-    return rmc.status?.warnings ?? [];
+    })) as { status?: { warnings?: RenderWarning[]; containerdWarnings?: RenderWarning[] } };
+    return [...(rmc.status?.warnings ?? []), ...(rmc.status?.containerdWarnings ?? [])];
   } catch {
     return [];
   }

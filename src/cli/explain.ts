@@ -9,12 +9,15 @@ import { formatExplanation } from '../explain/format.js';
 import { DEFAULT_OPERATOR_NAMESPACE } from '../contract.js';
 import { formatProblem, type Problem } from '../model/types.js';
 import type { Target } from '../model/source.js';
-import { EXIT_INVALID, parseTarget, renderPaths } from './render.js';
+import { type AgentFiles, DEFAULT_AGENT_FILES, isContainerdFile } from '../render/agent-files.js';
+import { agentFilesOption, EXIT_INVALID, parseTarget, renderPaths } from './render.js';
 
 export const EXIT_CANNOT_PULL = 3;
 
 export interface ExplainFlags {
   target?: Target;
+  /** NodePool targets: the agent files the controller publishes (its --nodepool-agent-files). */
+  nodepoolAgentFiles?: AgentFiles;
   output: 'human' | 'json' | 'yaml';
   runtime: 'all' | Runtime;
   from: 'inputs' | 'published';
@@ -34,34 +37,43 @@ export function targetLabel(t: Target): string {
 }
 
 /** The notes every NodePool explanation carries: its nodes do not get every file the agent would install. */
-export function nodePoolNotes(t: Target): string[] {
+export function nodePoolNotes(t: Target, files: ReadonlyArray<{ path: string }>): string[] {
   if (t.kind !== 'NodePool') return [];
+  const containerd = files.some(isContainerdFile)
+    ? 'the containerd files are for nodes running the agent'
+    : 'no containerd files are published for a NodePool (its nodes run CRI-O; agent files "all" adds them), so containerd is not explained';
   return [
     'HyperShift NodePool nodes get registries.conf and the CA files through the MachineConfig (NodePool.spec.config); ' +
-      'credentials come from the HostedCluster pull secret there, and the containerd files are for nodes running the agent',
+      `credentials come from the HostedCluster pull secret there, and ${containerd}`,
   ];
+}
+
+/** The runtimes to explain: the one asked for; for a NodePool output without containerd files, containers/image only. */
+export function runtimesFor(t: Target, files: ReadonlyArray<{ path: string }>, runtime: ExplainFlags['runtime']): Runtime[] | undefined {
+  if (runtime !== 'all') return [runtime];
+  return t.kind === 'NodePool' && !files.some(isContainerdFile) ? ['containers-image'] : undefined;
 }
 
 /** Explains from files: the same load, validation and render as `render`. */
 export function explainFromPaths(
   ref: ImageRef,
   paths: readonly string[],
-  flags: Pick<ExplainFlags, 'target' | 'runtime'>,
+  flags: Pick<ExplainFlags, 'target' | 'runtime' | 'nodepoolAgentFiles'>,
 ): { errors: Problem[]; explanation?: Explanation } {
   const target = flags.target ?? { kind: 'Cluster' as const };
-  const { errors, rendered } = renderPaths(paths, target);
+  const { errors, rendered } = renderPaths(paths, target, { nodePoolAgentFiles: flags.nodepoolAgentFiles ?? DEFAULT_AGENT_FILES });
   if (errors.length > 0 || !rendered?.outcome.ok) return { errors };
   const { output, hash } = rendered.outcome;
   const explanation = explain({
     ref,
     files: output.files.map((f) => ({ path: f.path, content: f.content })),
     inputs: rendered.gathered.inputs,
-    warnings: output.warnings,
+    warnings: [...output.warnings, ...(rendered.outcome.containerdWarnings ?? [])],
     target: targetLabel(target),
     from: 'files',
     contentHash: `sha256:${hash}`,
-    runtimes: flags.runtime === 'all' ? undefined : [flags.runtime],
-    notes: nodePoolNotes(target),
+    runtimes: runtimesFor(target, output.files, flags.runtime),
+    notes: nodePoolNotes(target, output.files),
   });
   return { errors: [], explanation };
 }
@@ -96,6 +108,7 @@ export function registerExplainCommand(program: Command): void {
     .option('--kubeconfig <path>', 'cluster only: kubeconfig file (default: $KUBECONFIG, ~/.kube/config)')
     .option('--context <name>', 'cluster only: kubeconfig context')
     .option('--namespace <ns>', 'cluster only: the operator namespace (where the cluster-wide output lives)', DEFAULT_OPERATOR_NAMESPACE)
+    .addOption(agentFilesOption())
     .addHelpText('after', EXPLAIN_HELP)
     .action(async (ref: ImageRef, paths: string[], flags: ExplainFlags) => {
       if (paths.length > 0) {

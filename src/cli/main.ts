@@ -1,5 +1,6 @@
 // image-mirror: one binary, five subcommands. Usage errors exit 2.
 import { Command, CommanderError } from 'commander';
+import { version } from '../common/client-identity.js';
 import { registerExplainCommand } from './explain.js';
 import { registerRenderCommands } from './render.js';
 
@@ -16,7 +17,7 @@ const OFFLINE = new Set(['render', 'validate', 'explain']);
 export async function buildProgram(subcommand?: string): Promise<Command> {
   const program = new Command('image-mirror')
     .description('render registry mirror configuration (registries.conf, containerd hosts.toml) from IDMS/ITMS and HyperShift objects')
-    .version('0.1.0')
+    .version(version())
     .showHelpAfterError()
     .exitOverride();
   registerRenderCommands(program);

@@ -1,13 +1,14 @@
 // `image-mirror render` and `image-mirror validate`: the operator's merge,
 // offline, over YAML/JSON files. Exit codes: 0 ok (warnings on stderr),
 // 1 invalid input (every error on stderr, nothing written), 2 usage.
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';
 import { FileObjectSource, loadPaths, uniqueProblems } from '../model/files.js';
 import type { Target } from '../model/source.js';
 import { formatProblem, type Problem, type RenderWarning } from '../model/types.js';
-import { renderTarget, type RenderedTarget } from '../pipeline.js';
+import { type PipelineOptions, renderTarget, type RenderedTarget } from '../pipeline.js';
+import { AGENT_FILES, type AgentFiles, DEFAULT_AGENT_FILES } from '../render/agent-files.js';
 import { MACHINE_CONFIG_KEY } from '../render/machineconfig.js';
 import type { NodeFile } from '../render/types.js';
 
@@ -26,9 +27,9 @@ export function parseTarget(value: string): Target {
  * those of loading (every object is validated, selected or not) and those
  * of the target (references, conflicts across objects), each once.
  */
-export function renderPaths(paths: readonly string[], target: Target): { errors: Problem[]; rendered?: RenderedTarget } {
+export function renderPaths(paths: readonly string[], target: Target, options: PipelineOptions = {}): { errors: Problem[]; rendered?: RenderedTarget } {
   const loaded = loadPaths(paths);
-  const rendered = renderTarget(new FileObjectSource(loaded.objects), target);
+  const rendered = renderTarget(new FileObjectSource(loaded.objects), target, undefined, options);
   const errors = uniqueProblems([...loaded.problems, ...(rendered.outcome.ok ? [] : rendered.outcome.errors)]);
   return { errors, rendered };
 }
@@ -79,17 +80,22 @@ export function registerRenderCommands(program: Command): void {
       parseTarget,
     )
     .option('--machineconfig <file>', 'with --target: also write the MachineConfig for NodePool.spec.config (the output ConfigMap key `config`) to FILE')
+    .addOption(agentFilesOption())
     .addHelpText('after', RENDER_HELP)
-    .action((paths: string[], opts: { out: string; target?: Target; machineconfig?: string }) => {
+    .action((paths: string[], opts: { out: string; target?: Target; machineconfig?: string; nodepoolAgentFiles: AgentFiles }) => {
       if (opts.machineconfig && !opts.target) return usage('--machineconfig needs --target: only NodePool targets get a MachineConfig');
-      const { errors, rendered } = renderPaths(paths, opts.target ?? { kind: 'Cluster' });
+      const { errors, rendered } = renderPaths(paths, opts.target ?? { kind: 'Cluster' }, { nodePoolAgentFiles: opts.nodepoolAgentFiles });
       if (errors.length > 0 || !rendered?.outcome.ok) return report(errors);
       const { output, hash } = rendered.outcome;
       for (const w of output.warnings) process.stderr.write(`${formatWarning(w)}\n`);
+      // NodePool targets: containerd's warnings only concern the containerd files (agent files "all").
+      for (const w of rendered.outcome.containerdWarnings ?? []) process.stderr.write(`${formatWarning(w)} (containerd files only)\n`);
       for (const file of writeTree(opts.out, output.files)) process.stdout.write(`${file}\n`);
       if (opts.machineconfig) writeFileSync(opts.machineconfig, rendered.outcome.configMapData[MACHINE_CONFIG_KEY] ?? '', { mode: 0o644 });
+      // With secret files the operator's content hash also covers them, keyed by its output Secret: not known here.
+      const secret = Object.keys(rendered.outcome.secretData).length > 0;
       process.stderr.write(
-        `rendered ${output.files.length} file(s), ${rendered.outcome.model.rules.length} registry rule(s), content hash ${hash.slice(0, 12)}\n`,
+        `rendered ${output.files.length} file(s), ${rendered.outcome.model.rules.length} registry rule(s), ${secret ? 'ConfigMap hash' : 'content hash'} ${hash.slice(0, 12)}\n`,
       );
     });
   program
@@ -97,12 +103,23 @@ export function registerRenderCommands(program: Command): void {
     .description('run every check of render without writing anything')
     .argument('<path...>', 'YAML/JSON files or directories')
     .option('--target <namespace/nodepool>', 'validate for this NodePool (default: the cluster-wide target)', parseTarget)
-    .action((paths: string[], opts: { target?: Target }) => {
-      const { errors, rendered } = renderPaths(paths, opts.target ?? { kind: 'Cluster' });
+    .addOption(agentFilesOption())
+    .action((paths: string[], opts: { target?: Target; nodepoolAgentFiles: AgentFiles }) => {
+      const { errors, rendered } = renderPaths(paths, opts.target ?? { kind: 'Cluster' }, { nodePoolAgentFiles: opts.nodepoolAgentFiles });
       if (errors.length > 0 || !rendered?.outcome.ok) return report(errors);
       for (const w of rendered.outcome.output.warnings) process.stderr.write(`${formatWarning(w)}\n`);
       process.stdout.write(`valid: ${rendered.gathered.inputs.contributors.length} object(s), ${rendered.outcome.model.rules.length} registry rule(s)\n`);
     });
+}
+
+/** `--nodepool-agent-files`, as the controller takes it (render, validate, explain). */
+export function agentFilesOption(): Option {
+  return new Option(
+    '--nodepool-agent-files <which>',
+    'with --target: node files besides the MachineConfig, as the controller publishes them (none, crio: no containerd files, all)',
+  )
+    .choices([...AGENT_FILES])
+    .default(DEFAULT_AGENT_FILES);
 }
 
 const RENDER_HELP = `

@@ -8,7 +8,7 @@
 // With leader election only the Lease holder works; followers keep their
 // caches warm to take over fast.
 import { byteOrder } from '../common/values.js';
-import { TARGET_LABEL, targetOfLabel } from '../contract.js';
+import { TARGET_LABEL, targetLabelValue, targetOfLabel } from '../contract.js';
 import { appliesTo, CLUSTER_TARGET_SELECTS, nodePoolSelects } from '../model/gather.js';
 import type { KubeObject, Target } from '../model/source.js';
 import { EventRecorder, type EventSpec } from './events.js';
@@ -17,6 +17,7 @@ import type { Writer } from './kube.js';
 import { LeaderElector, type LeaseClient } from './leader.js';
 import { errorFields, type Logger } from './log.js';
 import type { ControllerMetrics } from './metrics.js';
+import type { NodePoolOptions } from './nodepool-delivery.js';
 import { ObjectStatusController } from './object-controller.js';
 import type { Coalescing } from './queue.js';
 import { nodeBelongsTo } from './reachability.js';
@@ -47,6 +48,8 @@ export interface ControllerConfig {
   leaderElection?: LeaderElectionConfig;
   /** How bursts of changes of cluster-scoped objects collapse per target (default DEFAULT_COALESCING). */
   coalesce?: Coalescing;
+  /** Options for NodePool targets (nodepool-delivery.ts). */
+  nodePools?: NodePoolOptions;
 }
 
 export interface ControllerDeps {
@@ -226,6 +229,7 @@ export class Controller {
         ...common,
         operatorNamespace: this.config.operatorNamespace,
         concurrency: this.config.concurrency,
+        ...(this.config.nodePools ? { nodePools: this.config.nodePools } : {}),
         onIdle: () => workers.objects.resume(),
         ...(this.config.coalesce ? { coalesce: this.config.coalesce } : {}),
       }),
@@ -285,7 +289,7 @@ export class Controller {
         w.objects.add({ kind: e.kind, name: e.obj.metadata.name });
         return;
       case 'output': {
-        const t = targetOfLabel(e.obj.metadata.labels?.[TARGET_LABEL]);
+        const t = this.targetOfOutput(e.obj);
         if (t) w.targets.outputChanged(t, e.kind, e.event, e.obj);
         return;
       }
@@ -340,11 +344,33 @@ export class Controller {
       if (t) targets.set(targetId(t), t);
     }
     for (const o of this.sources?.allOutputs() ?? []) {
-      const t = targetOfLabel(o.metadata.labels?.[TARGET_LABEL]);
+      const t = this.targetOfOutput(o);
       if (t) targets.set(targetId(t), t);
     }
     for (const [, t] of [...targets].sort(([a], [b]) => byteOrder(a, b))) w.targets.add(t);
     w.objects.addAll();
+  }
+
+  /**
+   * The target an output of ours belongs to, by its TARGET_LABEL. A short
+   * form of the label (long names, contract.ts) is matched against the
+   * NodePool its ownerReference names, then the NodePools of its namespace.
+   */
+  private targetOfOutput(o: KubeObject): Target | undefined {
+    const value = o.metadata.labels?.[TARGET_LABEL];
+    const t = targetOfLabel(value);
+    if (t || !value) return t;
+    const namespace = o.metadata.namespace ?? '';
+    const owners = ((o.metadata as { ownerReferences?: Array<{ kind?: string; name?: string }> }).ownerReferences ?? [])
+      .filter((r) => r.kind === 'NodePool' && typeof r.name === 'string')
+      .map((r) => r.name as string);
+    const pools = this.sources?.hypershift ? this.sources.nodePools().filter((np) => np.metadata.namespace === namespace) : [];
+    const names = [...owners, ...pools.map((np) => np.metadata.name)];
+    for (const name of names) {
+      const candidate: Target = { kind: 'NodePool', namespace, name };
+      if (targetLabelValue(candidate) === value) return candidate;
+    }
+    return undefined;
   }
 
   /** Events are best effort: a failure is logged, never retried. */

@@ -1,7 +1,10 @@
 // core/v1 Events about targets and our objects. Messages come from
 // conditions, which name objects, fields and reasons: never Secret data.
+// An Event about a target goes to its NodePool (or the object a problem
+// names) and to its RenderedMirrorConfig as well.
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { statusCode } from '../common/api-errors.js';
+import { eventGenerateName } from '../common/names.js';
 import { statusName, targetNamespace } from '../contract.js';
 import { OUR_API_VERSION } from '../model/kinds.js';
 import type { KubeObject, Target } from '../model/source.js';
@@ -52,9 +55,38 @@ export function eventFor(target: Target, rendered: RenderedTarget, operatorNames
     if (o.uid) involved.uid = o.uid;
     return { involved, namespace: CLUSTER_EVENT_NAMESPACE, ...text };
   }
+  const involved = statusInvolved(target, operatorNamespace);
+  return { involved, namespace: involved.namespace ?? operatorNamespace, ...text };
+}
+
+/** A target's RenderedMirrorConfig as an Event's object (the uid is added once the object is stored: withStatusUid). */
+export function statusInvolved(target: Target, operatorNamespace: string): InvolvedObject {
   const rmc = RESOURCES.RenderedMirrorConfig;
-  const involved = { apiVersion: apiVersionOf(rmc), kind: rmc.kind, name: statusName(target), namespace: targetNamespace(target, operatorNamespace) };
-  return { involved, namespace: involved.namespace, ...text };
+  return { apiVersion: apiVersionOf(rmc), kind: rmc.kind, name: statusName(target), namespace: targetNamespace(target, operatorNamespace) };
+}
+
+/**
+ * The Events about a target: the one of eventFor, and the same on the
+ * target's RenderedMirrorConfig when that is not already its object, so
+ * that `kubectl describe rmc` tells the whole story too.
+ */
+export function eventsFor(target: Target, rendered: RenderedTarget, operatorNamespace: string, text: EventText): EventSpec[] {
+  const first = eventFor(target, rendered, operatorNamespace, text);
+  const rmc = statusInvolved(target, operatorNamespace);
+  if (isStatusObject(first.involved, rmc)) return [first];
+  return [first, { involved: rmc, namespace: rmc.namespace ?? operatorNamespace, ...text }];
+}
+
+/** Events whose object is the RenderedMirrorConfig `status` get its uid (kubectl describe selects Events by uid). */
+export function withStatusUid(events: readonly EventSpec[], status: KubeObject | undefined): EventSpec[] {
+  const uid = status?.metadata.uid;
+  if (!status || !uid) return [...events];
+  const rmc: InvolvedObject = { apiVersion: status.apiVersion, kind: status.kind, name: status.metadata.name, namespace: status.metadata.namespace ?? '' };
+  return events.map((e) => (isStatusObject(e.involved, rmc) && !e.involved.uid ? { ...e, involved: { ...e.involved, uid } } : e));
+}
+
+function isStatusObject(i: InvolvedObject, rmc: InvolvedObject): boolean {
+  return i.kind === rmc.kind && i.apiVersion === rmc.apiVersion && i.name === rmc.name && i.namespace === rmc.namespace;
 }
 
 export function involvedOf(obj: KubeObject): InvolvedObject {
@@ -70,7 +102,7 @@ export function toEvent(e: EventSpec, instance: string, now: Date): CoreV1Event 
   return {
     apiVersion: 'v1',
     kind: 'Event',
-    metadata: { generateName: `${e.involved.name}.`, namespace: e.namespace },
+    metadata: { generateName: eventGenerateName(e.involved.name), namespace: e.namespace },
     involvedObject: { ...e.involved },
     type: e.type,
     reason: e.reason,

@@ -12,6 +12,7 @@ import {
   type CoreV1Event,
   type KubernetesListObject,
   type V1ConfigMap,
+  type V1DeleteOptions,
   type V1Secret,
 } from '@kubernetes/client-node';
 import { apiVersionOf, RENDERED_MIRROR_CONFIG, type Resource, served } from '../model/kinds.js';
@@ -52,15 +53,22 @@ export interface Selectors {
 
 export type WriteVerb = 'create' | 'update' | 'delete' | 'patch';
 
+/** What a delete requires of the stored object (DeleteOptions.preconditions): the server answers 409 otherwise. */
+export interface DeletePreconditions {
+  uid?: string | undefined;
+  resourceVersion?: string | undefined;
+}
+
 /** The writes the reconciler makes. Objects go to the API as given; errors carry `.code`. */
 export interface Writer {
   createConfigMap(cm: V1ConfigMap): Promise<V1ConfigMap>;
   replaceConfigMap(cm: V1ConfigMap): Promise<V1ConfigMap>;
-  deleteConfigMap(namespace: string, name: string): Promise<void>;
+  /** A 404 is no error; a precondition the stored object does not meet is a 409. */
+  deleteConfigMap(namespace: string, name: string, preconditions?: DeletePreconditions): Promise<void>;
   readConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined>;
   createSecret(s: V1Secret): Promise<V1Secret>;
   replaceSecret(s: V1Secret): Promise<V1Secret>;
-  deleteSecret(namespace: string, name: string): Promise<void>;
+  deleteSecret(namespace: string, name: string, preconditions?: DeletePreconditions): Promise<void>;
   readSecret(namespace: string, name: string): Promise<V1Secret | undefined>;
   createCustom(r: Resource, obj: KubeObject): Promise<KubeObject>;
   /** PUT on the status subresource, with the resourceVersion in `obj`. */
@@ -145,11 +153,13 @@ export function apiWriter(api: KubeApi, count: (kind: string, verb: WriteVerb) =
   return {
     createConfigMap: (body) => counted(count, 'ConfigMap', 'create', () => core.createNamespacedConfigMap({ namespace: ns(body), body })),
     replaceConfigMap: (body) => counted(count, 'ConfigMap', 'update', () => core.replaceNamespacedConfigMap({ namespace: ns(body), name: nm(body), body })),
-    deleteConfigMap: (namespace, name) => counted(count, 'ConfigMap', 'delete', () => ignoreNotFound(core.deleteNamespacedConfigMap({ namespace, name }))),
+    deleteConfigMap: (namespace, name, pre) =>
+      counted(count, 'ConfigMap', 'delete', () => ignoreNotFound(core.deleteNamespacedConfigMap({ namespace, name, ...deleteBody(pre) }))),
     readConfigMap: (namespace, name) => orUndefined(core.readNamespacedConfigMap({ namespace, name })),
     createSecret: (body) => counted(count, 'Secret', 'create', () => core.createNamespacedSecret({ namespace: ns(body), body })),
     replaceSecret: (body) => counted(count, 'Secret', 'update', () => core.replaceNamespacedSecret({ namespace: ns(body), name: nm(body), body })),
-    deleteSecret: (namespace, name) => counted(count, 'Secret', 'delete', () => ignoreNotFound(core.deleteNamespacedSecret({ namespace, name }))),
+    deleteSecret: (namespace, name, pre) =>
+      counted(count, 'Secret', 'delete', () => ignoreNotFound(core.deleteNamespacedSecret({ namespace, name, ...deleteBody(pre) }))),
     readSecret: (namespace, name) => orUndefined(core.readNamespacedSecret({ namespace, name })),
     createCustom: (r, body) =>
       counted(count, r.kind, 'create', async () => {
@@ -182,6 +192,14 @@ export function apiWriter(api: KubeApi, count: (kind: string, verb: WriteVerb) =
       }),
     patchNodePool: (namespace, name, ops) => counted(count, 'NodePool', 'patch', () => jsonPatchNodePool(custom, namespace, name, ops)),
   };
+}
+
+function deleteBody(pre: DeletePreconditions | undefined): { body?: V1DeleteOptions } {
+  const preconditions = {
+    ...(pre?.uid ? { uid: pre.uid } : {}),
+    ...(pre?.resourceVersion ? { resourceVersion: pre.resourceVersion } : {}),
+  };
+  return Object.keys(preconditions).length > 0 ? { body: { preconditions } } : {};
 }
 
 async function counted<T>(count: (kind: string, verb: WriteVerb) => void, kind: string, verb: WriteVerb, fn: () => Promise<T>): Promise<T> {

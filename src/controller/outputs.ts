@@ -1,29 +1,51 @@
 // Publishing a target's output: the ConfigMap (non-secret files and
 // files.json) and the Secret (files with credentials or private keys).
 // Nothing is written when the stored objects already hold the content;
-// updates carry the resourceVersion read from the cache, so a concurrent
-// edit makes the write fail (409) and the pass is retried from fresh data.
+// updates carry the resourceVersion read from the cache, and deletes the
+// uid and resourceVersion, so a concurrent edit makes the write fail (409)
+// and the pass is retried from fresh data.
+//
+// Only the operator's own objects are ever written or deleted (`foreignReason`):
+// an object under an output's name that is not ours is left as it is, and
+// the pass fails with OutputNameConflict (reported in the status) until the
+// name is free.
 //
 // Order matters for the node agent, which reads files.json from the
 // ConfigMap and secret keys from the Secret: new Secret keys are written
 // first, the ConfigMap next, and a Secret that became empty is deleted last.
 import type { V1ConfigMap, V1ObjectMeta, V1OwnerReference, V1Secret } from '@kubernetes/client-node';
-import type { KubeObject, Target } from '../model/source.js';
+import { randomBytes } from 'node:crypto';
+import type { KubeObject, Reference, Target } from '../model/source.js';
 import type { Problem } from '../model/types.js';
 import { statusCode } from '../common/api-errors.js';
 import { byteOrder } from '../common/values.js';
-import { CONTENT_HASH_ANNOTATION, formatHash, OUTPUT_LABEL, outputName, TARGET_LABEL, targetLabelValue, targetNamespace } from '../contract.js';
+import {
+  CONTENT_HASH_ANNOTATION,
+  CONTENT_HASH_KEY,
+  formatHash,
+  OUTPUT_LABEL,
+  outputContentHash,
+  outputName,
+  TARGET_LABEL,
+  targetLabelValue,
+  targetNamespace,
+} from '../contract.js';
 import { contentHash, type RenderedData } from '../pipeline.js';
 import type { Writer } from './kube.js';
 import type { Logger } from './log.js';
 import type { TargetSources } from './reconcile.js';
+import { type OutputObject, OutputProblem, refusedWrite, secretTypeProblem } from './write-errors.js';
 
 /** What the operator stores for a target; compared with later watch events to spot drift. */
 export interface Published {
-  /** `sha256:<hex>` of the ConfigMap data, as in the annotation and the status. */
-  configMapHash: string;
+  /** `sha256:<hex>` of the ConfigMap data (outputDigest). */
+  configMapDigest: string;
   /** Digest of the Secret data, kept in memory only; undefined when there is no Secret. */
   secretDigest: string | undefined;
+  /** The content hash, as in the annotation of both objects and the status. */
+  hash: string;
+  /** uid of the controller owner reference both objects carry; undefined for the cluster target. */
+  ownerUid: string | undefined;
 }
 
 export interface PublishResult {
@@ -35,10 +57,75 @@ export interface PublishResult {
 }
 
 export interface PublishDeps {
-  sources: Pick<TargetSources, 'outputConfigMap' | 'outputSecret' | 'recordWrite'>;
+  sources: Pick<TargetSources, 'outputConfigMap' | 'outputSecret' | 'recordWrite' | 'get'>;
   writer: Writer;
   operatorNamespace: string;
   logger: Logger;
+}
+
+export type OutputKind = 'ConfigMap' | 'Secret';
+
+/** Objects under an output's names that are not the operator's: nothing was written or deleted. */
+export class OutputNameConflict extends Error {
+  constructor(readonly conflicts: ReadonlyArray<{ kind: OutputKind; namespace: string; name: string; why: string }>) {
+    super(conflicts.map((c) => conflictMessage(c)).join('; '));
+  }
+
+  /** The objects in the way, for a watch that notices when they go. */
+  references(): Reference[] {
+    return this.conflicts.map((c) => ({ kind: c.kind, namespace: c.namespace, name: c.name }));
+  }
+
+  problems(): Problem[] {
+    return this.conflicts.map((c) => ({ reason: 'OutputNameConflict', message: conflictMessage(c), value: c.name }));
+  }
+}
+
+function conflictMessage(c: { kind: OutputKind; namespace: string; name: string; why: string }): string {
+  return (
+    `${c.kind} ${c.namespace}/${c.name} exists and is not the operator's (${c.why}): it is left untouched and the output is not ` +
+    'published until that name is free (delete or rename the object)'
+  );
+}
+
+interface OwnedMeta {
+  metadata?: { labels?: Record<string, string>; ownerReferences?: V1OwnerReference[] } | undefined;
+}
+
+/**
+ * Undefined when `obj` is the operator's output of `target`, else why not.
+ * Ours: it carries our labels, or our controller owner reference (a label
+ * removed by hand is repaired); and no other controller owns it. A NodePool
+ * of the target's name counts as ours whatever its uid (one deleted and made
+ * again). `owner`: the owner the output gets now (undefined for the cluster
+ * target, or when the NodePool is gone).
+ */
+export function foreignReason(obj: OwnedMeta, target: Target, owner: KubeObject | undefined): string | undefined {
+  const labels = obj.metadata?.labels ?? {};
+  const controller = (obj.metadata?.ownerReferences ?? []).find((r) => r.controller === true);
+  if (controller) {
+    if (owner?.metadata.uid && controller.uid === owner.metadata.uid) return undefined;
+    const ourKind =
+      target.kind === 'NodePool' &&
+      controller.kind === 'NodePool' &&
+      controller.name === target.name &&
+      (controller.apiVersion ?? '').split('/')[0] === 'hypershift.openshift.io';
+    if (!ourKind) return `its controller is ${controller.kind} ${controller.name}`;
+  }
+  if (labels[OUTPUT_LABEL] === 'true' && labels[TARGET_LABEL] === targetLabelValue(target)) return undefined;
+  return `it lacks the labels ${OUTPUT_LABEL}=true and ${TARGET_LABEL}=${targetLabelValue(target)}`;
+}
+
+/**
+ * True when a stored output still carries what the operator wrote on it:
+ * the content hash annotation, our labels and (NodePool targets) our
+ * controller owner reference. Its data is compared apart (outputDigest).
+ */
+export function outputMetaCurrent(obj: OwnedMeta & { metadata?: { annotations?: Record<string, string> } }, target: Target, p: Published): boolean {
+  const m = obj.metadata ?? {};
+  if (m.annotations?.[CONTENT_HASH_ANNOTATION] !== p.hash) return false;
+  if (m.labels?.[OUTPUT_LABEL] !== 'true' || m.labels?.[TARGET_LABEL] !== targetLabelValue(target)) return false;
+  return !p.ownerUid || (m.ownerReferences ?? []).some((r) => r.uid === p.ownerUid && r.controller === true);
 }
 
 /** The API server refuses a ConfigMap or Secret whose keys and values add up to more than this (bytes). */
@@ -76,15 +163,19 @@ export function secretDigest(data: Readonly<Record<string, string>>): string {
   return contentHash({ ...data });
 }
 
-/** Our outputs as the caches keep them: metadata and a digest of the data, not the data. */
-export type DigestedOutput = KubeObject & { contentDigest: string };
+/**
+ * Our outputs as the caches keep them: metadata and a digest of the data, not
+ * the data; a Secret also keeps the key of its content hash (`hashKey`), so
+ * that the hash stays the same from one pass (and one process) to the next.
+ */
+export type DigestedOutput = KubeObject & { contentDigest: string; hashKey?: string };
 
 /**
- * The digest of an output's data: `sha256:<hex>` of a ConfigMap's data (as in
- * its annotation when nobody edited it), secretDigest of a Secret's decoded
- * data. Objects from the caches carry it already; others are hashed here.
+ * The digest of an output's data: `sha256:<hex>` of a ConfigMap's data,
+ * secretDigest of a Secret's decoded data. Objects from the caches carry it
+ * already; others are hashed here.
  */
-export function outputDigest(kind: 'ConfigMap' | 'Secret', obj: KubeObject): string {
+export function outputDigest(kind: OutputKind, obj: KubeObject): string {
   const cached = (obj as Partial<DigestedOutput>).contentDigest;
   if (typeof cached === 'string' && obj.data === undefined && obj.binaryData === undefined) return cached;
   const data = (obj.data ?? {}) as Record<string, string>;
@@ -97,13 +188,47 @@ export function outputDigest(kind: 'ConfigMap' | 'Secret', obj: KubeObject): str
  * What a cache keeps of an output: a fleet's outputs are tens of megabytes of
  * data the operator only ever compares, so it keeps their digests instead.
  */
-export function digested(kind: 'ConfigMap' | 'Secret', obj: KubeObject): DigestedOutput {
+export function digested(kind: OutputKind, obj: KubeObject): DigestedOutput {
   const { data: _data, binaryData: _binary, stringData: _string, ...rest } = obj;
-  return { ...rest, contentDigest: outputDigest(kind, obj) };
+  const out: DigestedOutput = { ...rest, contentDigest: outputDigest(kind, obj) };
+  const key = kind === 'Secret' ? storedHashKey(obj) : undefined;
+  if (key) out.hashKey = key;
+  return out;
+}
+
+/** The content hash key a stored output Secret holds (cached, or in its data), if it is one we could have made. */
+function storedHashKey(obj: KubeObject): string | undefined {
+  const cached = (obj as Partial<DigestedOutput>).hashKey;
+  const raw = (obj.data as Record<string, string> | undefined)?.[CONTENT_HASH_KEY];
+  const key = cached ?? (raw === undefined ? undefined : Buffer.from(raw, 'base64').toString('utf8'));
+  return key !== undefined && /^[0-9a-f]{64}$/.test(key) ? key : undefined;
 }
 
 function decodeAll(data: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+}
+
+/**
+ * The stored output of `kind`, when it is ours. Throws the conflict when an
+ * object under that name is known not to be ours: from the output cache (our
+ * label, another controller), or from the input caches (a watch started by
+ * an earlier conflict). Unknown objects are found by the create (409).
+ */
+function ownStored(
+  deps: PublishDeps,
+  kind: OutputKind,
+  namespace: string,
+  name: string,
+  target: Target,
+  owner: KubeObject | undefined,
+): KubeObject | string | undefined {
+  const cached = kind === 'ConfigMap' ? deps.sources.outputConfigMap(namespace, name) : deps.sources.outputSecret(namespace, name);
+  const seen = cached ?? deps.sources.get(kind, namespace, name);
+  if (!seen) return undefined;
+  const why = foreignReason(seen, target, owner);
+  if (why) return why;
+  // An unlabelled one of ours (its label removed) is not in the output cache: the create finds it.
+  return cached;
 }
 
 export async function publishOutputs(
@@ -115,22 +240,61 @@ export async function publishOutputs(
 ): Promise<PublishResult> {
   const name = outputName(target);
   const namespace = targetNamespace(target, deps.operatorNamespace);
-  const meta = { name, namespace, labels: outputLabels(target), annotations: { [CONTENT_HASH_ANNOTATION]: formatHash(data.hash) } };
-  const ownerRefs = owner ? [ownerReference(owner)] : [];
   const hasSecret = Object.keys(data.secretData).length > 0;
-  onPublish({ configMapHash: formatHash(data.hash), secretDigest: hasSecret ? secretDigest(data.secretData) : undefined });
+  // Nothing is written while either name is held by an object that is not ours.
+  const stored = { ConfigMap: ownStored(deps, 'ConfigMap', namespace, name, target, owner), Secret: ownStored(deps, 'Secret', namespace, name, target, owner) };
+  const needed: OutputKind[] = hasSecret ? ['ConfigMap', 'Secret'] : ['ConfigMap'];
+  const conflicts = needed.flatMap((kind) => {
+    const s = stored[kind];
+    return typeof s === 'string' ? [{ kind, namespace, name, why: s }] : [];
+  });
+  if (conflicts.length > 0) throw new OutputNameConflict(conflicts);
+  const ownSecret = typeof stored.Secret === 'object' ? stored.Secret : undefined;
+
+  // The Secret keeps the key of the content hash it was written with: the same content, the same hash.
+  const secretData: Record<string, string> = hasSecret
+    ? { ...data.secretData, [CONTENT_HASH_KEY]: (ownSecret && storedHashKey(ownSecret)) ?? randomBytes(32).toString('hex') }
+    : {};
+  const hash = outputContentHash(data.configMapData, hasSecret ? secretData : undefined);
+  const meta = { name, namespace, labels: outputLabels(target), annotations: { [CONTENT_HASH_ANNOTATION]: hash } };
+  const ownerRefs = owner ? [ownerReference(owner)] : [];
+  const claim = (kind: OutputKind) => ({ kind, namespace, name, check: (o: OwnedMeta) => foreignReason(o, target, owner) });
+  onPublish({
+    configMapDigest: formatHash(data.hash),
+    secretDigest: hasSecret ? secretDigest(secretData) : undefined,
+    hash,
+    ownerUid: owner?.metadata.uid,
+  });
   let changed = false;
-  if (hasSecret) changed = (await putSecret(deps, { ...meta, ownerReferences: ownerRefs }, data.secretData)) || changed;
-  changed = (await putConfigMap(deps, { ...meta, ownerReferences: ownerRefs }, data.configMapData, data.hash)) || changed;
-  const stale = hasSecret ? undefined : deps.sources.outputSecret(namespace, name);
-  if (stale) {
-    await deps.writer.deleteSecret(namespace, name);
-    deps.sources.recordWrite('Secret', namespace, name, stale, undefined);
+  if (hasSecret) {
+    try {
+      changed = await putSecret(deps, { ...meta, ownerReferences: ownerRefs }, secretData, claim('Secret'));
+    } catch (err) {
+      // Say at once whether the ConfigMap's name is taken too (no cache may know the object yet).
+      if (!(err instanceof OutputNameConflict) || stored.ConfigMap !== undefined) throw err;
+      const cm = await deps.writer.readConfigMap(namespace, name);
+      const why = cm ? foreignReason(cm, target, owner) : undefined;
+      throw why ? new OutputNameConflict([{ kind: 'ConfigMap', namespace, name, why }, ...err.conflicts]) : err;
+    }
+  }
+  changed = (await putConfigMap(deps, { ...meta, ownerReferences: ownerRefs }, data.configMapData, formatHash(data.hash), claim('ConfigMap'))) || changed;
+  // A Secret of another type is not ours to delete (see putSecret).
+  if (!hasSecret && ownSecret && secretType(ownSecret) === OUTPUT_SECRET_TYPE) {
+    await deleteOwn(deps.writer, 'Secret', ownSecret);
+    deps.sources.recordWrite('Secret', namespace, name, ownSecret, undefined);
     changed = true;
   }
-  const result: PublishResult = { changed, configMap: name, hash: formatHash(data.hash) };
+  const result: PublishResult = { changed, configMap: name, hash };
   if (hasSecret) result.secret = name;
   return result;
+}
+
+/** Deletes an output of ours only as it was when found ours: another uid or a later version is a 409. */
+export async function deleteOwn(writer: Writer, kind: OutputKind, obj: KubeObject): Promise<void> {
+  const { namespace = '', name, uid, resourceVersion } = obj.metadata;
+  const pre = { uid, resourceVersion };
+  if (kind === 'ConfigMap') await writer.deleteConfigMap(namespace, name, pre);
+  else await writer.deleteSecret(namespace, name, pre);
 }
 
 export function outputLabels(t: Target): Record<string, string> {
@@ -149,9 +313,18 @@ interface Meta {
   ownerReferences: V1OwnerReference[];
 }
 
-async function putConfigMap(deps: PublishDeps, meta: Meta, data: Record<string, string>, hash: string): Promise<boolean> {
+/** The name an output is written under, and how to tell whether an object found there is ours. */
+interface Claim {
+  kind: OutputKind;
+  namespace: string;
+  name: string;
+  /** Undefined when ours, else why not (foreignReason). */
+  check: (o: OwnedMeta) => string | undefined;
+}
+
+async function putConfigMap(deps: PublishDeps, meta: Meta, data: Record<string, string>, digest: string, claim: Claim): Promise<boolean> {
   const cached = deps.sources.outputConfigMap(meta.namespace, meta.name);
-  if (cached && !configMapDiffers(cached, meta, hash)) return false;
+  if (cached && !configMapDiffers(cached, meta, digest)) return false;
   const current = cached as V1ConfigMap | undefined;
   const build = (base: V1ConfigMap | undefined): V1ConfigMap => ({
     apiVersion: 'v1',
@@ -159,36 +332,45 @@ async function putConfigMap(deps: PublishDeps, meta: Meta, data: Record<string, 
     metadata: mergedMeta(base, meta),
     data,
   });
-  const w = await createOrReplace(
-    current,
-    build,
-    (cm) => deps.writer.createConfigMap(cm),
-    (cm) => deps.writer.replaceConfigMap(cm),
-    () => deps.writer.readConfigMap(meta.namespace, meta.name),
+  const w = await refusing(claim, current, () =>
+    createOrReplace(
+      claim,
+      current,
+      build,
+      (cm) => deps.writer.createConfigMap(cm),
+      (cm) => deps.writer.replaceConfigMap(cm),
+      () => deps.writer.readConfigMap(meta.namespace, meta.name),
+    ),
   );
   deps.sources.recordWrite('ConfigMap', meta.namespace, meta.name, w.before as KubeObject | undefined, w.after as KubeObject);
-  deps.logger.info({ configMap: `${meta.namespace}/${meta.name}`, hash: formatHash(hash) }, 'published output ConfigMap');
+  deps.logger.info({ configMap: `${meta.namespace}/${meta.name}`, hash: meta.annotations[CONTENT_HASH_ANNOTATION] }, 'published output ConfigMap');
   return true;
 }
 
-async function putSecret(deps: PublishDeps, meta: Meta, data: Record<string, string>): Promise<boolean> {
+async function putSecret(deps: PublishDeps, meta: Meta, data: Record<string, string>, claim: Claim): Promise<boolean> {
   const cached = deps.sources.outputSecret(meta.namespace, meta.name);
   if (cached && !secretDiffers(cached, meta, data)) return false;
   const current = cached as V1Secret | undefined;
+  const where = { namespace: meta.namespace, name: meta.name };
+  // The type of a Secret cannot change: replacing one of another type would be refused (422) on every try.
+  const ofOurType = (s: V1Secret | undefined): void => {
+    if (s && secretType(s) !== OUTPUT_SECRET_TYPE) throw new OutputProblem(secretTypeProblem(where, secretType(s)));
+  };
+  ofOurType(current);
   const encoded = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]));
-  const build = (base: V1Secret | undefined): V1Secret => ({
-    apiVersion: 'v1',
-    kind: 'Secret',
-    type: 'Opaque',
-    metadata: mergedMeta(base, meta),
-    data: encoded,
-  });
-  const w = await createOrReplace(
-    current,
-    build,
-    (s) => deps.writer.createSecret(s),
-    (s) => deps.writer.replaceSecret(s),
-    () => deps.writer.readSecret(meta.namespace, meta.name),
+  const build = (base: V1Secret | undefined): V1Secret => {
+    ofOurType(base);
+    return { apiVersion: 'v1', kind: 'Secret', type: OUTPUT_SECRET_TYPE, metadata: mergedMeta(base, meta), data: encoded };
+  };
+  const w = await refusing(claim, current, () =>
+    createOrReplace(
+      claim,
+      current,
+      build,
+      (s) => deps.writer.createSecret(s),
+      (s) => deps.writer.replaceSecret(s),
+      () => deps.writer.readSecret(meta.namespace, meta.name),
+    ),
   );
   deps.sources.recordWrite('Secret', meta.namespace, meta.name, w.before as KubeObject | undefined, w.after as KubeObject);
   // Names only: never the data.
@@ -196,12 +378,35 @@ async function putSecret(deps: PublishDeps, meta: Meta, data: Record<string, str
   return true;
 }
 
+/** The type of every output Secret. */
+const OUTPUT_SECRET_TYPE = 'Opaque';
+
+/** A Secret's type; the API server stores Opaque when none is given. */
+function secretType(s: object): string {
+  const type = (s as { type?: unknown }).type;
+  return typeof type === 'string' && type !== '' ? type : OUTPUT_SECRET_TYPE;
+}
+
+/** Runs a write of `obj`; an answer that will never change (422, ...) becomes an OutputProblem for the status (write-errors.ts). */
+async function refusing<T>(obj: OutputObject, current: unknown, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    const problem = err instanceof OutputProblem ? undefined : refusedWrite(err, obj, current ? 'update' : 'create');
+    throw problem ? new OutputProblem(problem) : err;
+  }
+}
+
 /**
- * Creates when the cache has nothing; if the object exists after all (the
- * cache lagged, or the label was removed by hand), reads it and replaces it.
- * Returns the object replaced (undefined after a create) and the one stored.
+ * Updates `current` (ours, from the cache) with its resourceVersion, or
+ * creates when the cache has nothing. If the object exists after all (the
+ * cache lagged, or our label was removed by hand), reads it and replaces it
+ * only if it is ours; an object that is not ours is left alone
+ * (OutputNameConflict). Returns the object replaced (undefined after a
+ * create) and the one stored.
  */
-async function createOrReplace<T extends { metadata?: { resourceVersion?: string } }>(
+async function createOrReplace<T extends OwnedMeta & { metadata?: { resourceVersion?: string } }>(
+  claim: Claim,
   current: T | undefined,
   build: (base: T | undefined) => T,
   create: (o: T) => Promise<T>,
@@ -215,6 +420,8 @@ async function createOrReplace<T extends { metadata?: { resourceVersion?: string
     if (statusCode(err) !== 409) throw err;
     const fresh = await read();
     if (!fresh) throw err;
+    const why = claim.check(fresh);
+    if (why) throw new OutputNameConflict([{ kind: claim.kind, namespace: claim.namespace, name: claim.name, why }]);
     return { before: fresh, after: await replace(build(fresh)) };
   }
 }
@@ -252,8 +459,8 @@ function metaDiffers(
 }
 
 /** Compares the stored data itself, not only the annotation: an edit by hand is drift to repair. */
-function configMapDiffers(current: KubeObject, meta: Meta, hash: string): boolean {
-  if (outputDigest('ConfigMap', current) !== formatHash(hash)) return true;
+function configMapDiffers(current: KubeObject, meta: Meta, digest: string): boolean {
+  if (outputDigest('ConfigMap', current) !== digest) return true;
   return metaDiffers(current, meta);
 }
 

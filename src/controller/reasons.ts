@@ -4,11 +4,11 @@
 // CRDs). A new reason is added here first (CONTRIBUTING.md).
 import { REASONS, type Reason } from '../model/types.js';
 
-export const CONDITION_TYPES = ['Ready', 'Degraded', 'MirrorsReachable', 'Accepted', 'Applied'] as const;
+export const CONDITION_TYPES = ['Ready', 'Degraded', 'MirrorsReachable', 'Accepted', 'Applied', 'AmbiguousInputs', 'Delivered'] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 
 /** RenderedMirrorConfig `Ready`: True with `Rendered`; False with the reason of the first failed target check. */
-export const READY_REASONS = ['Rendered', 'InvalidInputs', 'RenderFailed', 'OutputTooLarge'] as const;
+export const READY_REASONS = ['Rendered', 'InvalidInputs', 'RenderFailed', 'OutputTooLarge', 'OutputNameConflict', 'OutputRejected'] as const;
 export type ReadyReason = (typeof READY_REASONS)[number];
 export type NotReadyReason = Exclude<ReadyReason, 'Rendered'>;
 
@@ -20,6 +20,25 @@ export type ReachabilityReason = (typeof REACHABILITY_REASONS)[number];
 export const NOT_DEGRADED = 'AsExpected';
 export type DegradedReason = typeof NOT_DEGRADED | Reason;
 
+/** RenderedMirrorConfig `AmbiguousInputs` (NodePool targets): True with one of these; False with `AsExpected`. */
+export const AMBIGUOUS_REASONS = ['BothMirrorConfigFields'] as const;
+export type AmbiguousReason = (typeof AMBIGUOUS_REASONS)[number];
+
+/** RenderedMirrorConfig `Delivered` (NodePool targets), by status (nodepool-conditions.ts). */
+export const DELIVERED_TRUE_REASONS = ['PickedUp', 'Referenced'] as const;
+export const DELIVERED_FALSE_REASONS = [
+  'NotPublished',
+  'NotReferenced',
+  'AddingReference',
+  'ChangePending',
+  'AwaitingApproval',
+  'ConfigRejected',
+  'RollingOut',
+] as const;
+export const DELIVERED_UNKNOWN_REASONS = ['AwaitingHyperShift'] as const;
+export const DELIVERED_REASONS = [...DELIVERED_TRUE_REASONS, ...DELIVERED_FALSE_REASONS, ...DELIVERED_UNKNOWN_REASONS] as const;
+export type DeliveredReason = (typeof DELIVERED_REASONS)[number];
+
 /** IDMS/ITMS/RegistryAccess `Accepted`: True with `Valid`; False with the reason of the first problem about the object. */
 export const VALID = 'Valid';
 export type AcceptedReason = typeof VALID | Reason;
@@ -30,7 +49,9 @@ export type AppliedReason = (typeof APPLIED_REASONS)[number];
 
 /** Reasons of Normal Events; Warning Events take the reason of the condition that went wrong (a problem reason). */
 export const NORMAL_EVENT_REASONS = ['Recovered', 'Accepted'] as const;
-export type EventReason = (typeof NORMAL_EVENT_REASONS)[number] | Reason;
+/** Events about the delivery of a NodePool target's output (nodepool-conditions.ts); Warning ones take a condition's reason. */
+export const DELIVERY_EVENT_REASONS = [...AMBIGUOUS_REASONS, 'NotReferenced', 'ConfigRejected', 'Delivered', 'ConfigChangePending', 'ConfigPublished'] as const;
+export type EventReason = (typeof NORMAL_EVENT_REASONS)[number] | (typeof DELIVERY_EVENT_REASONS)[number] | Reason;
 
 /** Problem reasons (src/model/types.ts): what Degraded, Accepted=False and Warning Events carry. */
 export const PROBLEM_REASONS: readonly Reason[] = REASONS;

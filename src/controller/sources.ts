@@ -16,6 +16,7 @@ import { Informer, RetryGroup, type Backoff, type EventType, type ListFn, type W
 import { RESOURCES, collectionPath, type ClusterObjectKind, type Resource, type Selectors } from './kube.js';
 import type { Logger } from './log.js';
 import { configRefFingerprint } from './nodepool-config-ref.js';
+import { deliveryFingerprint, withConfigHash } from './nodepool-delivery.js';
 import { digested } from './outputs.js';
 import { type NodeReport, nodeBelongsTo, nodeReportOf } from './reachability.js';
 
@@ -99,16 +100,18 @@ export class ClusterSources implements ObjectSource {
       this.hostedClusters = this.informer(RESOURCES.HostedCluster, {}, 'hostedclusters');
       this.onChange(this.hostedClusters, generationOf, (_e, o) => this.emitInput('HostedCluster', o));
       this.nodePoolInformer = this.informer(RESOURCES.NodePool, {}, 'nodepools');
-      // Labels matter too: they decide which nodePoolSelectors select the NodePool; so does the spec.config opt-in annotation.
+      // Labels matter too: they decide which nodePoolSelectors select the NodePool; so do the spec.config opt-in
+      // annotation and what decides delivery (our annotations, HyperShift's config conditions).
       this.onChange(
         this.nodePoolInformer,
-        (o) => `${generationOf(o)}|${JSON.stringify(o.metadata.labels ?? {})}|${configRefFingerprint(o)}`,
+        (o) => `${generationOf(o)}|${JSON.stringify(o.metadata.labels ?? {})}|${configRefFingerprint(o)}|${deliveryFingerprint(o)}`,
         (_e, o) => this.emitInput('NodePool', o),
       );
     }
     const outputs = { labelSelector: OUTPUT_LABEL };
     // Outputs are compared, never read back: their caches keep a digest of the data (outputs.ts).
-    this.outputConfigMaps = this.informer(RESOURCES.ConfigMap, outputs, 'configmaps (outputs)', (o) => digested('ConfigMap', o));
+    // NodePool outputs also keep the hash of their `config` key: a change of it rolls the NodePool (config-gate.ts).
+    this.outputConfigMaps = this.informer(RESOURCES.ConfigMap, outputs, 'configmaps (outputs)', (o) => withConfigHash(digested('ConfigMap', o), o));
     this.outputSecrets = this.informer(RESOURCES.Secret, outputs, 'secrets (outputs)', (o) => digested('Secret', o));
     this.statuses = this.informer(RESOURCES.RenderedMirrorConfig, {}, 'renderedmirrorconfigs');
     this.forward(this.outputConfigMaps, (event, obj) => {
@@ -164,7 +167,12 @@ export class ClusterSources implements ObjectSource {
   }
 
   async waitForSync(timeoutMs: number): Promise<boolean> {
-    const results = await Promise.all(this.baseInformers().map((i) => i.waitForSync(timeoutMs)));
+    // The Node cache is waited for too, unless listing Nodes is refused: a first pass without it would
+    // write every status a second time once it fills (mirrorReachability), a write no input asked for.
+    const [results] = await Promise.all([
+      Promise.all(this.baseInformers().map((i) => i.waitForSync(timeoutMs))),
+      this.nodes.waitForSync(timeoutMs, { untilRefused: true }),
+    ]);
     return results.every(Boolean);
   }
 
@@ -247,7 +255,8 @@ export class ClusterSources implements ObjectSource {
    * a create), `after` what the API returned (undefined for a delete).
    */
   recordWrite(kind: WrittenKind, namespace: string, name: string, before: KubeObject | undefined, after: KubeObject | undefined): void {
-    const obj = after && kind !== 'RenderedMirrorConfig' ? digested(kind, after) : after;
+    const digest = (o: KubeObject): KubeObject => (kind === 'ConfigMap' ? withConfigHash(digested(kind, o), o) : digested(kind as 'Secret', o));
+    const obj = after && kind !== 'RenderedMirrorConfig' ? digest(after) : after;
     this.written.set(`${kind}/${namespace}/${name}`, { fromVersion: before?.metadata.resourceVersion ?? '', obj });
   }
 

@@ -21,6 +21,8 @@ import {
   setConditions,
 } from './conditions.js';
 import { apiVersionOf, RESOURCES, type Writer } from './kube.js';
+import { type DeliveryInput, nodePoolConditions } from './nodepool-conditions.js';
+import type { DeliveryStatus } from './nodepool-delivery.js';
 import { ownerReference, type PublishResult } from './outputs.js';
 import { aggregateReachability, type NodeReport, type ReachabilityStatus, reachabilityCondition } from './reachability.js';
 import { type DegradedReason, NOT_DEGRADED, type NotReadyReason, type ReadyReason } from './reasons.js';
@@ -65,12 +67,19 @@ export interface StatusProblem {
 export interface TargetStatus {
   observedGeneration?: number;
   contentHash?: string;
+  /** The first 12 hex digits of contentHash (printer column, as the CLI prints it). */
+  shortHash?: string;
   outputs?: { configMap: string; secret?: string };
   sources?: number;
   contributors?: Contributor[];
   warnings?: StatusWarning[];
   warningCount?: number;
+  /** NodePool targets publishing containerd files (agent files `all`): containerd's warnings, which are not the target's. */
+  containerdWarnings?: StatusWarning[];
+  containerdWarningCount?: number;
   lastRenderedTime?: string;
+  /** NodePool targets: the published `config` key and a change of it that is held (nodepool-delivery.ts). */
+  delivery?: DeliveryStatus;
   problems?: StatusProblem[];
   /** What the nodes' mirror probes say, for the current contentHash (reachability.ts). */
   mirrorReachability?: ReachabilityStatus;
@@ -83,6 +92,8 @@ export interface TargetStatusInput {
   published: PublishResult | undefined;
   existing: KubeObject | undefined;
   now: () => Date;
+  /** NodePool targets whose NodePool exists: status.delivery and what Delivered is decided from. */
+  delivery?: DeliveryInput;
   /** The target's Nodes with their probe summaries; undefined when not known (Nodes not readable). */
   nodes?: readonly NodeReport[] | undefined;
 }
@@ -100,6 +111,11 @@ export const TARGET_CHECKS: readonly Check<RenderedTarget, TargetProblem>[] = [
   (r) => failedWith(r, 'InternalError', 'RenderFailed'),
   // An output that would not fit in a ConfigMap or Secret: nothing is written.
   (r) => failedWith(r, 'OutputTooLarge', 'OutputTooLarge'),
+  // An object that is not ours holds an output's name: nothing is written, that object is left alone.
+  (r) => failedWith(r, 'OutputNameConflict', 'OutputNameConflict'),
+  // An output the API server refuses, or an output Secret of another type: nothing (more) is written.
+  (r) => failedWith(r, 'OutputRejected', 'OutputRejected'),
+  (r) => failedWith(r, 'OutputTypeConflict', 'OutputRejected'),
   // Inputs that are valid alone but conflict (merge), or referenced objects that cannot be read.
   (r) => (r.outcome.ok ? undefined : problemOf(r.outcome.errors, 'InvalidInputs')),
 ];
@@ -109,6 +125,8 @@ const NOT_READY_WHY: Record<NotReadyReason, string> = {
   InvalidInputs: 'inputs are invalid',
   RenderFailed: 'rendering failed',
   OutputTooLarge: 'the output does not fit in a ConfigMap or Secret',
+  OutputNameConflict: "an object the operator does not own holds the output's name",
+  OutputRejected: 'the output cannot be stored as it is',
 };
 
 /** Everything the conditions of a target are decided from. */
@@ -118,6 +136,8 @@ interface TargetState {
   problem: TargetProblem | undefined;
   /** The status as stored before this pass. */
   previous: Partial<TargetStatus>;
+  /** NodePool targets: a change of the `config` key is held (config-gate.ts). */
+  configHeld: boolean;
 }
 
 /** One rule per condition type, in the order the conditions are listed. */
@@ -136,11 +156,17 @@ function readyCondition(s: TargetState): ConditionInput<ReadyReason> {
   if (!s.problem && s.rendered.outcome.ok && s.published) {
     const { model, output } = s.rendered.outcome;
     const p = s.published;
-    const message = `ConfigMap ${p.configMap}${p.secret ? ` and Secret ${p.secret}` : ''} hold the current inputs (${model.rules.length} registry entries, ${output.warnings.length} warnings)`;
+    const held = s.configHeld ? ', except the key config: a change of it is held (see Delivered)' : '';
+    const message = `ConfigMap ${p.configMap}${p.secret ? ` and Secret ${p.secret}` : ''} hold the current inputs${held} (${model.rules.length} registry entries, ${output.warnings.length} warnings)`;
     return { type: 'Ready', status: 'True', reason: 'Rendered', message };
   }
   const reason = s.problem?.ready ?? 'RenderFailed';
-  const kept = s.previous.contentHash ? `the last good output (${s.previous.contentHash}) is kept` : 'nothing has been published';
+  const kept =
+    reason === 'OutputNameConflict'
+      ? 'nothing is written until the name is free'
+      : s.previous.contentHash
+        ? `the last good output (${s.previous.contentHash}) is kept`
+        : 'nothing has been published';
   return { type: 'Ready', status: 'False', reason, message: `${NOT_READY_WHY[reason]}; ${kept}` };
 }
 
@@ -151,7 +177,18 @@ function degradedCondition(s: TargetState): ConditionInput<DegradedReason> {
 }
 
 /** Fields that describe the published output; kept as they are while the inputs are invalid. */
-const OUTPUT_FIELDS = ['contentHash', 'outputs', 'sources', 'contributors', 'warnings', 'warningCount', 'lastRenderedTime'] as const;
+const OUTPUT_FIELDS = [
+  'contentHash',
+  'shortHash',
+  'outputs',
+  'sources',
+  'contributors',
+  'warnings',
+  'warningCount',
+  'containerdWarnings',
+  'containerdWarningCount',
+  'lastRenderedTime',
+] as const;
 
 export function buildTargetStatus(input: TargetStatusInput): TargetStatus {
   const { rendered, published, existing, now } = input;
@@ -159,15 +196,17 @@ export function buildTargetStatus(input: TargetStatusInput): TargetStatus {
   // The spec is immutable, so the generation stays 1 unless someone edits metadata-level fields.
   const generation = existing?.metadata.generation ?? 1;
   const problem = firstProblem(rendered, TARGET_CHECKS);
-  const state: TargetState = { rendered, published, problem, previous };
+  const state: TargetState = { rendered, published, problem, previous, configHeld: input.delivery?.delivery.pendingConfigHash !== undefined };
   const status: TargetStatus = { observedGeneration: generation, ...outputFields(state, now), conditions: [] };
   if (!rendered.outcome.ok) status.problems = rendered.outcome.errors.slice(0, MAX_STATUS_PROBLEMS).map(statusProblem);
+  if (input.delivery) status.delivery = input.delivery.delivery;
   const next: ConditionInput[] = TARGET_CONDITIONS.map((rule) => rule(state));
   if (input.nodes) {
     // Results count only for the files nodes install now: the kept hash while inputs are invalid.
     status.mirrorReachability = aggregateReachability(input.nodes, status.contentHash);
     next.push(reachabilityCondition(status.mirrorReachability));
   }
+  next.push(...nodePoolConditions(input.delivery ? { rendered, delivery: input.delivery } : { rendered }));
   status.conditions = setConditions(conditionsOf(previous), next, generation, now);
   return status;
 }
@@ -182,15 +221,25 @@ function outputFields(s: TargetState, now: () => Date): Partial<TargetStatus> {
     return kept;
   }
   const prev = s.previous;
+  const containerd = outcome.containerdWarnings ?? [];
   return {
     contentHash: p.hash,
+    shortHash: shortHash(p.hash),
     outputs: p.secret ? { configMap: p.configMap, secret: p.secret } : { configMap: p.configMap },
     sources: outcome.model.rules.length,
     contributors: outcome.model.contributors.map(contributorOf),
     warnings: outcome.output.warnings.slice(0, MAX_STATUS_WARNINGS).map(warningOf),
     warningCount: outcome.output.warnings.length,
+    ...(containerd.length > 0
+      ? { containerdWarnings: containerd.slice(0, MAX_STATUS_WARNINGS).map(warningOf), containerdWarningCount: containerd.length }
+      : {}),
     lastRenderedTime: prev.contentHash === p.hash && prev.lastRenderedTime ? prev.lastRenderedTime : formatTime(now()),
   };
+}
+
+/** `sha256:<hex>` -> its first 12 hex digits, as `image-mirror render` and `explain` print a hash. */
+export function shortHash(hash: string): string {
+  return hash.replace(/^sha256:/, '').slice(0, 12);
 }
 
 function contributorOf(o: Origin): Contributor {

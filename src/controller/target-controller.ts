@@ -10,11 +10,12 @@ import type { EventType } from './informer.js';
 import type { Writer } from './kube.js';
 import { errorFields, type Logger } from './log.js';
 import type { ControllerMetrics } from './metrics.js';
-import { outputDigest, type Published } from './outputs.js';
+import { outputDigest, outputMetaCurrent, type Published } from './outputs.js';
 import { type Coalescing, WorkQueue } from './queue.js';
 import { reconcileTarget, removeTarget, type TargetSummary } from './reconcile.js';
 import { ReferenceIndex } from './refindex.js';
 import type { ClusterSources } from './sources.js';
+import type { NodePoolOptions } from './nodepool-delivery.js';
 import { StatusLane } from './status-lane.js';
 import { targetId } from './targets.js';
 
@@ -32,6 +33,8 @@ export interface TargetControllerDeps {
   onIdle: () => void;
   /** How bursts of changes of cluster-scoped objects are collapsed per target (`addCoalesced`). */
   coalesce?: Coalescing;
+  /** Options for NodePool targets. */
+  nodePools?: NodePoolOptions;
 }
 
 /**
@@ -51,6 +54,8 @@ export class TargetController {
   private readonly index = new ReferenceIndex();
   /** Targets with the same inputs share one merge and render. */
   private readonly memo = new RenderMemo();
+  /** Passes due when a held change of a NodePool's `config` key goes out (config-gate.ts), by target id. */
+  private readonly dueTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly deps: TargetControllerDeps) {
     const idle = (): void => {
@@ -86,6 +91,8 @@ export class TargetController {
 
   /** Finishes the passes in progress and every status write handed over. */
   async stop(): Promise<void> {
+    for (const h of this.dueTimers.values()) clearTimeout(h);
+    this.dueTimers.clear();
     await this.queue.shutdown();
     await this.lane.drain();
   }
@@ -117,15 +124,19 @@ export class TargetController {
     return this.index.isReferenced(ref);
   }
 
-  /** Our output changed in the cache: a pass only when it no longer holds what we stored (edited or deleted by someone else). */
+  /**
+   * Our output changed in the cache: a pass only when it no longer holds what
+   * we stored (edited or deleted by someone else): its data, its content hash
+   * annotation, its labels or its owner reference.
+   */
   outputChanged(t: Target, kind: 'ConfigMap' | 'Secret', event: EventType, obj: KubeObject): void {
-    if (event === 'delete') {
+    const memo = this.published.get(targetId(t));
+    if (event === 'delete' || !memo) {
       this.add(t);
       return;
     }
-    const memo = this.published.get(targetId(t));
-    const stored = kind === 'ConfigMap' ? memo?.configMapHash : memo?.secretDigest;
-    if (outputDigest(kind, obj) !== stored) this.add(t);
+    const stored = kind === 'ConfigMap' ? memo.configMapDigest : memo.secretDigest;
+    if (outputDigest(kind, obj) !== stored || !outputMetaCurrent(obj, t, memo)) this.add(t);
   }
 
   /** Targets by condition (metrics). */
@@ -164,12 +175,15 @@ export class TargetController {
           onPublish: (k, p) => this.published.set(k, p),
           emit: this.deps.emit,
           memo: this.memo,
+          ...(this.deps.nodePools ? { nodePools: this.deps.nodePools } : {}),
           deferStatus: async (work) => this.lane.submit(id, work),
         },
         target,
       );
       this.summaries.set(id, summary);
+      this.passAgain(target, summary.passAgainInMs);
       this.index.set(target, summary.references);
+      if (summary.retryAfterMs !== undefined) this.queue.addAfter(target, summary.retryAfterMs);
       this.deps.metrics.reconciles.inc({ result: summary.result });
     } catch (err) {
       this.deps.metrics.reconcileErrors.inc();
@@ -178,6 +192,21 @@ export class TargetController {
     } finally {
       end();
     }
+  }
+
+  /** Queues `t` again after `ms` (replacing an earlier timer); undefined cancels it. */
+  private passAgain(t: Target, ms: number | undefined): void {
+    const id = targetId(t);
+    const before = this.dueTimers.get(id);
+    if (before) clearTimeout(before);
+    this.dueTimers.delete(id);
+    if (ms === undefined) return;
+    const timer = setTimeout(() => {
+      this.dueTimers.delete(id);
+      this.add(t);
+    }, ms + 10);
+    timer.unref();
+    this.dueTimers.set(id, timer);
   }
 
   private exists(t: Target): boolean {
@@ -191,6 +220,7 @@ export class TargetController {
     const deps = this.deps;
     const deleted = await removeTarget({ sources: deps.sources, writer: deps.writer, operatorNamespace: deps.operatorNamespace }, t);
     const id = targetId(t);
+    this.passAgain(t, undefined);
     this.summaries.delete(id);
     this.passed.delete(id);
     this.index.remove(t);

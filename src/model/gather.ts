@@ -147,7 +147,25 @@ class Collector {
     const ref = field(hc, 'spec', 'imageMirrorConfigRef', 'name') ?? field(hc, 'spec', 'imageMirrorConfig', 'name');
     if (typeof ref !== 'string' || ref === '') return;
     const refField = field(hc, 'spec', 'imageMirrorConfigRef') ? 'spec.imageMirrorConfigRef.name' : 'spec.imageMirrorConfig.name';
+    this.bothMirrorConfigFields(hc, ns);
     this.mirrorConfigMap(ns, ref, { origin, field: refField });
+  }
+
+  /** `imageMirrorConfigRef` wins over `imageMirrorConfig` (SPEC §1); with both set, say so rather than ignore one silently. */
+  private bothMirrorConfigFields(hc: KubeObject, ns: string): void {
+    const used = field(hc, 'spec', 'imageMirrorConfigRef', 'name');
+    const ignored = field(hc, 'spec', 'imageMirrorConfig', 'name');
+    if (typeof used !== 'string' || used === '' || typeof ignored !== 'string' || ignored === '') return;
+    const what =
+      used === ignored
+        ? `both name ConfigMap ${ns}/${used}`
+        : `ConfigMap ${ns}/${used} (spec.imageMirrorConfigRef.name) is used, ${ns}/${ignored} (spec.imageMirrorConfig.name) is ignored`;
+    this.warnings.push({
+      code: 'AmbiguousReference',
+      renderer: 'inputs',
+      source: `HostedCluster ${ns}/${hc.metadata.name}`,
+      message: `sets both spec.imageMirrorConfigRef and spec.imageMirrorConfig: ${what}; remove spec.imageMirrorConfig`,
+    });
   }
 
   /** HostedCluster `imageMirrorConfigRef`: keys idms.yaml / itms.yaml, mirror kinds only. */

@@ -139,6 +139,9 @@ export const REASONS = [
   'InvalidAccess',
   'DuplicateAccess',
   'OutputTooLarge',
+  'OutputNameConflict',
+  'OutputRejected',
+  'OutputTypeConflict',
   'UnreadableReference',
   'EmptyInput',
   'InternalError',
@@ -166,7 +169,9 @@ export type WarningCode =
   | 'NoCatchAllInRegistriesConf'
   | 'CredentialsOmitted'
   | 'EmptyInput'
-  | 'WildcardPort';
+  | 'WildcardPort'
+  | 'InvalidAnnotation'
+  | 'AmbiguousReference';
 
 export interface RenderWarning {
   code: WarningCode;

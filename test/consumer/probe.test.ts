@@ -264,7 +264,15 @@ describe('consumer: mirror probes from the node', function () {
     expect(text).to.not.include(PASSWORD);
     const c = conditionOf(run.summary);
     expect(c).to.include({ status: 'False', reason: 'MirrorsUnreachable' });
-    expect(c.message).to.include(`${host['tls-wrong-ca']} (containerd, containers-image): x509: certificate signed by unknown authority`);
+    // The message is clipped at 1000 characters and lists mirrors by host:port (random ports): check the summary
+    // entry, and that the message names every failing mirror that fits, in order.
+    const wrongCa = run.summary.mirrors.find((m) => m.mirror === host['tls-wrong-ca'] && m.runtimes.length === 2);
+    expect(wrongCa?.message).to.include('x509: certificate signed by unknown authority');
+    const down = run.summary.mirrors.filter((m) => !m.reachable);
+    const full = `${down.length}/${run.summary.mirrors.length} mirror(s) unreachable from this node: ${down
+      .map((m) => `${m.mirror} (${m.runtimes.join(', ')}): ${m.message ?? m.errorClass}`)
+      .join('; ')}`;
+    expect(c.message).to.equal(full.length <= 1000 ? full : `${full.slice(0, 997)}...`);
     expect(JSON.stringify(run.summary)).to.not.include(PASSWORD);
   });
 });

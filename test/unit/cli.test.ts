@@ -77,11 +77,30 @@ describe('cli: render and validate', () => {
   });
 
   it('prints warnings on stderr, one per line, and still exits 0', async () => {
-    const r = await cli(['render', '--target', 'clusters/demo-workers', '--out', out, 'examples/hypershift']);
+    const r = await cli(['render', '--target', 'clusters/demo-workers', '--nodepool-agent-files', 'all', '--out', out, 'examples/hypershift']);
     expect(r.code, r.stderr).to.equal(0);
     const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning: '));
     expect(warnings.length).to.be.greaterThan(0);
-    for (const w of warnings) expect(w).to.match(/ \[(NotExpressible|HostWideWidening|TagOnlyApproximated|NoCatchAllInRegistriesConf|CredentialsOmitted)\]$/);
+    for (const w of warnings) {
+      expect(w).to.match(
+        / \[(NotExpressible|HostWideWidening|TagOnlyApproximated|NoCatchAllInRegistriesConf|CredentialsOmitted)\]( \(containerd files only\))?$/,
+      );
+    }
+  });
+
+  it('a NodePool target: no containerd files and no containerd warnings by default; with agent files "all", both, the warnings marked', async () => {
+    const args = ['render', '--target', 'clusters/demo-workers', 'examples/hypershift', 'examples/cluster'];
+    const crio = await cli([...args, '--out', join(out, 'crio')]);
+    expect(crio.code, crio.stderr).to.equal(0);
+    const lines = (r: { stderr: string }): string[] => r.stderr.split('\n').filter((l) => l.startsWith('warning: '));
+    expect(lines(crio).map((w) => w.split(':')[1]?.trim())).to.deep.equal(['machineconfig']);
+    expect(files(join(out, 'crio')).some((f) => f.includes('containerd'))).to.equal(false);
+    const all = await cli([...args, '--nodepool-agent-files', 'all', '--out', join(out, 'all')]);
+    expect(all.code, all.stderr).to.equal(0);
+    const containerd = lines(all).filter((w) => w.startsWith('warning: containerd: '));
+    expect(containerd).to.have.length(5);
+    for (const w of containerd) expect(w).to.match(/\[HostWideWidening\] \(containerd files only\)$/);
+    expect(files(join(out, 'all')).some((f) => f.startsWith('etc/containerd/certs.d/'))).to.equal(true);
   });
 
   it('exit 2 on usage errors: no --out, unknown command, a malformed --target', async () => {

@@ -73,7 +73,8 @@ describe('RenderMemo: one render for targets with the same inputs', () => {
   it('tells a NodePool (with a MachineConfig) from the cluster target with the same inputs', () => {
     const only = [idms('global', 'quay.io/ocp', 'mirror.corp:5000/ocp')];
     const inputs = (t: Target) => renderTarget(new FileObjectSource([...only, hostedCluster('a'), nodePool('a-1', 'a')]), t).gathered.inputs;
-    expect(RenderMemo.key(inputs(np('a-1')), true)).to.not.equal(RenderMemo.key(inputs({ kind: 'Cluster' }), false));
+    expect(RenderMemo.key(inputs(np('a-1')), 'crio')).to.not.equal(RenderMemo.key(inputs({ kind: 'Cluster' }), 'cluster'));
+    expect(RenderMemo.key(inputs(np('a-1')), 'crio')).to.not.equal(RenderMemo.key(inputs(np('a-1')), 'all'));
   });
 
   it('misses after any change of an input, and forgets the least recently used beyond its size', () => {

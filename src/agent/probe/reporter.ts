@@ -1,6 +1,7 @@
 // Writes the probe results to the Node: condition ImageMirrorsReachable, the
 // summary annotation (only when it changed) and Events on transitions. The
 // condition's lastTransitionTime moves only when its status does.
+import { eventGenerateName } from '../../common/names.js';
 import { type CoreV1Api, PatchStrategy, setHeaderOptions, type V1NodeCondition } from '@kubernetes/client-node';
 import { COMPONENT } from '../report.js';
 import { MIRROR_PROBES_ANNOTATION as PROBE_ANNOTATION } from '../../contract.js';
@@ -54,7 +55,7 @@ export class ProbeReporter {
       await this.core.createNamespacedEvent({
         namespace: 'default',
         body: {
-          metadata: { generateName: `${this.nodeName}.`, namespace: 'default' },
+          metadata: { generateName: eventGenerateName(this.nodeName), namespace: 'default' },
           involvedObject: { apiVersion: 'v1', kind: 'Node', name: this.nodeName, ...(node.metadata?.uid ? { uid: node.metadata.uid } : {}) },
           type: e.type,
           reason: e.reason,

@@ -3,6 +3,7 @@ import { chmod, mkdir, mkdtemp, open, readdir, readFile, rm, stat, symlink, unli
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MARKER_LINE } from '../../../src/agent/marker.js';
+import { CONTENT_HASH_KEY, outputContentHash } from '../../../src/contract.js';
 import { DEFAULT_ALLOWED_ROOTS } from '../../../src/agent/plan.js';
 import { DEFAULT_STATE_PATH } from '../../../src/agent/state.js';
 import { syncFiles, type Published, type SyncOptions, type SyncResult } from '../../../src/agent/sync.js';
@@ -36,12 +37,15 @@ function published(files: Files = { hosts: HOSTS, ca: CA, conf: CONF, auth: '{"a
   put('containerd.quay.io.mirror.example_5000_.crt', CA_PATH, '0644', files.ca);
   put('registries.conf', CONF_PATH, '0644', files.conf);
   put('containers.auth.json', AUTH_PATH, '0600', files.auth, 'Secret');
+  const configMapData = { ...cm, 'files.json': JSON.stringify(manifest) };
+  const secretData = { ...secret, [CONTENT_HASH_KEY]: 'a'.repeat(64) };
   return {
     configMapRef: 'ConfigMap image-mirror-system/cluster-image-mirrors',
     secretRef: 'Secret image-mirror-system/cluster-image-mirrors',
-    configMapData: { ...cm, 'files.json': JSON.stringify(manifest) },
-    secretData: secret,
-    contentHash: 'sha256:abc',
+    configMapData,
+    secretData,
+    // As the operator publishes it (src/contract.ts): the agent installs nothing else.
+    contentHash: outputContentHash(configMapData, Object.keys(secret).length > 0 ? secretData : undefined),
   };
 }
 
@@ -77,7 +81,9 @@ describe('agent apply (temporary root)', () => {
     const state = JSON.parse(await read(DEFAULT_STATE_PATH)) as { files: string[]; dirs: string[]; contentHash: string };
     expect(state.files).to.deep.equal([CA_PATH, HOSTS_PATH, AUTH_PATH, CONF_PATH].sort());
     expect(state.dirs).to.include('/etc/containerd/certs.d/quay.io');
-    expect(state.contentHash).to.equal('sha256:abc');
+    expect(state.contentHash)
+      .to.equal(published().contentHash)
+      .and.match(/^sha256:[0-9a-f]{64}$/);
     // No temporary file is left behind.
     expect(await readdir(at('/etc/containerd/certs.d/quay.io'))).to.deep.equal(['hosts.toml', 'mirror.example_5000_.crt']);
   });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { EventRecorder, type EventSpec } from '../../../src/controller/events.js';
+import { EventRecorder, type EventSpec, eventsFor, withStatusUid } from '../../../src/controller/events.js';
 import { FakeCluster } from './fake-cluster.js';
 
 const involved = { apiVersion: 'hypershift.openshift.io/v1beta1', kind: 'NodePool', namespace: 'clusters', name: 'workers', uid: 'u1' };
@@ -60,6 +60,43 @@ describe('EventRecorder', () => {
       ['problem 2', 1],
       ['problem 3', 2],
       ['problem 1', 1],
+    ]);
+  });
+});
+
+describe('eventsFor: Events about a target', () => {
+  const ok = {
+    target: { kind: 'Cluster' as const },
+    gathered: { inputs: { entries: [], insecure: [], blocked: [], access: [], contributors: [] }, problems: [], references: [] },
+  };
+  const text = { type: 'Warning' as const, reason: 'MissingReference' as const, message: 'ConfigMap clusters/mirrors not found' };
+
+  it('a NodePool target: on the NodePool and on its RenderedMirrorConfig', () => {
+    const np = { apiVersion: 'hypershift.openshift.io/v1beta1', kind: 'NodePool', metadata: { name: 'workers', namespace: 'clusters', uid: 'np-uid' } };
+    const rendered = { ...ok, target: { kind: 'NodePool' as const, namespace: 'clusters', name: 'workers' }, gathered: { ...ok.gathered, nodePool: np } };
+    const events = eventsFor(rendered.target, { ...rendered, outcome: { ok: false, errors: [] } }, 'image-mirror-system', text);
+    expect(events.map((e) => [e.namespace, e.involved.kind, e.involved.name, e.involved.uid])).to.deep.equal([
+      ['clusters', 'NodePool', 'workers', 'np-uid'],
+      ['clusters', 'RenderedMirrorConfig', 'workers', undefined],
+    ]);
+    const rmc = { apiVersion: 'imagemirror.io/v1alpha1', kind: 'RenderedMirrorConfig', metadata: { name: 'workers', namespace: 'clusters', uid: 'rmc-uid' } };
+    expect(withStatusUid(events, rmc).map((e) => e.involved.uid)).to.deep.equal(['np-uid', 'rmc-uid']);
+    // Not stored (yet): the Events go out without a uid rather than not at all.
+    expect(withStatusUid(events, undefined).map((e) => e.involved.uid)).to.deep.equal(['np-uid', undefined]);
+  });
+
+  it('the cluster target with no object to blame: one Event, on the RenderedMirrorConfig', () => {
+    const events = eventsFor({ kind: 'Cluster' }, { ...ok, outcome: { ok: false, errors: [] } }, 'image-mirror-system', text);
+    expect(events.map((e) => [e.namespace, e.involved.kind, e.involved.name])).to.deep.equal([['image-mirror-system', 'RenderedMirrorConfig', 'cluster']]);
+  });
+
+  it('the cluster target with a problem on one of our objects: on that object (namespace default) and on the RenderedMirrorConfig', () => {
+    const origin = { apiVersion: 'imagemirror.io/v1alpha1', kind: 'ImageDigestMirrorSet', name: 'corp', uid: 'idms-uid' };
+    const outcome = { ok: false as const, errors: [{ reason: 'InvalidMirror' as const, message: 'bad', origin }] };
+    const events = eventsFor({ kind: 'Cluster' }, { ...ok, outcome }, 'image-mirror-system', text);
+    expect(events.map((e) => [e.namespace, e.involved.kind, e.involved.name])).to.deep.equal([
+      ['default', 'ImageDigestMirrorSet', 'corp'],
+      ['image-mirror-system', 'RenderedMirrorConfig', 'cluster'],
     ]);
   });
 });

@@ -6,7 +6,7 @@
 import type { CoreV1Event, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { OUTPUT_LABEL } from '../../../src/contract.js';
 import type { KubeObject, NamespacedKind, Reference } from '../../../src/model/source.js';
-import { RESOURCES, type Resource, type Selectors, type Writer } from '../../../src/controller/kube.js';
+import { type DeletePreconditions, RESOURCES, type Resource, type Selectors, type Writer } from '../../../src/controller/kube.js';
 import type { ListFn, WatchFn } from '../../../src/controller/informer.js';
 import type { TargetSources } from '../../../src/controller/reconcile.js';
 import type { InformerApi, WrittenKind } from '../../../src/controller/sources.js';
@@ -48,6 +48,8 @@ export class FakeCluster implements Writer, TargetSources, InformerApi {
   readonly events: CoreV1Event[] = [];
   /** While set, the output caches answer "not found" (a cache that lags behind the server). */
   cacheLag = false;
+  /** Objects (`key()`) the input lookups answer "not found" for (no cache watches them yet). */
+  readonly uncached = new Set<string>();
   private rv = 100;
   private uid = 0;
 
@@ -128,6 +130,7 @@ export class FakeCluster implements Writer, TargetSources, InformerApi {
   }
 
   get(kind: NamespacedKind, namespace: string, name: string): KubeObject | undefined {
+    if (this.uncached.has(this.key(kind, namespace, name))) return undefined;
     return this.find(kind, namespace, name);
   }
 
@@ -167,8 +170,8 @@ export class FakeCluster implements Writer, TargetSources, InformerApi {
   async replaceConfigMap(cm: V1ConfigMap): Promise<V1ConfigMap> {
     return this.replace(cm as unknown as KubeObject, 'ConfigMap', false) as unknown as V1ConfigMap;
   }
-  async deleteConfigMap(namespace: string, name: string): Promise<void> {
-    this.del('ConfigMap', namespace, name);
+  async deleteConfigMap(namespace: string, name: string, pre?: DeletePreconditions): Promise<void> {
+    this.del('ConfigMap', namespace, name, pre);
   }
   async readConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined> {
     return this.find('ConfigMap', namespace, name) as unknown as V1ConfigMap | undefined;
@@ -179,8 +182,8 @@ export class FakeCluster implements Writer, TargetSources, InformerApi {
   async replaceSecret(s: V1Secret): Promise<V1Secret> {
     return this.replace(s as unknown as KubeObject, 'Secret', false) as unknown as V1Secret;
   }
-  async deleteSecret(namespace: string, name: string): Promise<void> {
-    this.del('Secret', namespace, name);
+  async deleteSecret(namespace: string, name: string, pre?: DeletePreconditions): Promise<void> {
+    this.del('Secret', namespace, name, pre);
   }
   async readSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
     return this.find('Secret', namespace, name) as unknown as V1Secret | undefined;
@@ -230,8 +233,14 @@ export class FakeCluster implements Writer, TargetSources, InformerApi {
     return this.put({ ...next, metadata: { ...next.metadata, generation: cur.metadata.generation } } as KubeObject);
   }
 
-  private del(kind: string, namespace: string, name: string): void {
+  /** As the API server: a precondition the stored object does not meet is a 409, a missing object no error (the writer ignores 404). */
+  private del(kind: string, namespace: string, name: string, pre?: DeletePreconditions): void {
     this.writes.push({ verb: 'delete', kind, namespace, name });
+    const cur = this.objects.get(this.key(kind, namespace, name));
+    if (cur && pre?.uid && pre.uid !== cur.metadata.uid) throw apiError(409, `${kind} ${name}: precondition failed: uid`);
+    if (cur && pre?.resourceVersion && pre.resourceVersion !== cur.metadata.resourceVersion) {
+      throw apiError(409, `${kind} ${name}: precondition failed: resourceVersion`);
+    }
     this.remove(kind, namespace, name);
   }
 }

@@ -9,8 +9,11 @@ import { PLAN_ERROR_REASONS } from '../../../src/agent/plan.js';
 import { PROBE_CONDITION, PROBE_CONDITION_REASONS, PROBE_EVENT_REASONS } from '../../../src/agent/probe/summary.js';
 import { NODE_CONDITION_TYPE } from '../../../src/contract.js';
 import {
+  AMBIGUOUS_REASONS,
   APPLIED_REASONS,
   CONDITION_TYPES,
+  DELIVERED_REASONS,
+  DELIVERY_EVENT_REASONS,
   NORMAL_EVENT_REASONS,
   NOT_DEGRADED,
   PROBLEM_REASONS,
@@ -65,6 +68,14 @@ describe('reasons are documented (docs/api.md, docs/agent.md, CRDs)', () => {
       ],
     },
     {
+      why: 'AmbiguousInputs reasons, in its row and the RenderedMirrorConfig CRD',
+      words: [...AMBIGUOUS_REASONS, NOT_DEGRADED],
+      docs: [
+        ['docs/api.md AmbiguousInputs row', apiRow('RenderedMirrorConfig (NodePool targets)', 'AmbiguousInputs')],
+        [RMC_CRD, conditionsDescription(RMC_CRD)],
+      ],
+    },
+    {
       why: 'Accepted=True, in the object rows and every object CRD',
       words: [VALID, 'Accepted'],
       docs: [
@@ -86,7 +97,16 @@ describe('reasons are documented (docs/api.md, docs/agent.md, CRDs)', () => {
       words: PROBLEM_REASONS.map(String),
       docs: [['docs/api.md', API.slice(API.indexOf('Problem reasons'))]],
     },
+    {
+      why: 'Delivered reasons, in its row and the RenderedMirrorConfig CRD',
+      words: DELIVERED_REASONS,
+      docs: [
+        ['docs/api.md Delivered row', apiRow('RenderedMirrorConfig (NodePool targets)', 'Delivered')],
+        [RMC_CRD, conditionsDescription(RMC_CRD)],
+      ],
+    },
     { why: 'Normal Event reasons of the operator', words: NORMAL_EVENT_REASONS, docs: [['docs/api.md', API.slice(API.indexOf('Events:'))]] },
+    { why: 'Event reasons about NodePool delivery', words: DELIVERY_EVENT_REASONS, docs: [['docs/api.md', API.slice(API.indexOf('Events:'))]] },
     { why: 'the agent Node condition and its reasons', words: [NODE_CONDITION_TYPE, ...CONDITION_REASONS], docs: [['docs/agent.md', AGENT]] },
     { why: 'the agent Node Event reasons', words: EVENT_REASONS, docs: [['docs/agent.md', AGENT]] },
     { why: 'the reasons the agent rejects a publication for', words: PLAN_ERROR_REASONS, docs: [['docs/agent.md', AGENT]] },

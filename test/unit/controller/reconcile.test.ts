@@ -7,6 +7,8 @@ import { reconcileTarget, type ReconcileDeps } from '../../../src/controller/rec
 import { toEvent } from '../../../src/controller/events.js';
 import type { Condition } from '../../../src/controller/conditions.js';
 import { FakeCluster } from './fake-cluster.js';
+import { configHash } from '../../../src/controller/nodepool-delivery.js';
+import { contentHash } from '../../../src/pipeline.js';
 import { CachesNotFilled } from '../../../src/controller/sources.js';
 
 const NS = 'clusters';
@@ -46,6 +48,11 @@ function statusOf(c: FakeCluster, ns = NS, name = 'workers'): { conditions: Cond
 
 function cond(c: FakeCluster, type: string, ns = NS, name = 'workers'): Condition | undefined {
   return statusOf(c, ns, name)?.conditions.find((x) => x.type === type);
+}
+
+/** Events other than the Warning that the output is not listed in spec.config (every unlisted NodePool gets it once; see the Delivered tests). */
+function eventsBut(c: FakeCluster): FakeCluster['events'] {
+  return c.events.filter((e) => e.reason !== 'NotReferenced');
 }
 
 function seedHostedCluster(c: FakeCluster): void {
@@ -91,7 +98,7 @@ describe('reconcileTarget', () => {
     const s2 = await reconcileTarget(d, NP);
     expect(s2.result).to.equal('unchanged');
     expect(c.writesSince(before)).to.deep.equal([]);
-    expect(c.events).to.deep.equal([]);
+    expect(eventsBut(c)).to.deep.equal([]);
   });
 
   it('keeps the last good output while inputs are invalid, says why, and recovers by itself', async () => {
@@ -120,15 +127,21 @@ describe('reconcileTarget', () => {
     expect(degraded.message).to.contain('ImageDigestMirrorSet corp').and.contain('spec.imageDigestMirrors[0].mirrors[0]');
     expect(cond(c, 'Ready')).to.include({ status: 'False', reason: 'InvalidInputs' });
     expect(cond(c, 'Ready')?.message).to.contain(`the last good output (${goodHash}) is kept`);
-    expect(c.events.map((e) => [e.type, e.reason, e.involvedObject.kind, e.involvedObject.name])).to.deep.equal([
-      ['Warning', 'InvalidMirror', 'NodePool', 'workers'],
+    // On the NodePool and on the RenderedMirrorConfig (with its uid: kubectl describe selects Events by it).
+    const rmcUid = c.find('RenderedMirrorConfig', NS, 'workers')?.metadata.uid;
+    expect(rmcUid).to.be.a('string');
+    expect(eventsBut(c).map((e) => [e.type, e.reason, e.involvedObject.kind, e.involvedObject.name, e.involvedObject.uid])).to.deep.equal([
+      ['Warning', 'InvalidMirror', 'NodePool', 'workers', (c.find('NodePool', NS, 'workers') as KubeObject).metadata.uid],
+      ['Warning', 'InvalidMirror', 'RenderedMirrorConfig', 'workers', rmcUid],
     ]);
+    expect(eventsBut(c)[1]?.metadata?.namespace).to.equal(NS);
+    expect(eventsBut(c)[1]?.message).to.equal(eventsBut(c)[0]?.message);
 
     // The same problem again: no status write, no second event.
     const again = c.writes.length;
     await reconcileTarget(d, NP);
     expect(c.writesSince(again)).to.deep.equal([]);
-    expect(c.events).to.have.length(1);
+    expect(eventsBut(c)).to.have.length(2);
 
     d.clock.t += 1000;
     c.edit('ImageDigestMirrorSet', undefined, 'corp', (o) => {
@@ -138,9 +151,11 @@ describe('reconcileTarget', () => {
     expect(fixed).to.include({ ok: true, ready: true, degraded: false, result: 'rendered' });
     expect(statusOf(c).contentHash).to.not.equal(goodHash);
     expect(cond(c, 'Ready')?.lastTransitionTime).to.not.equal(readySince);
-    expect(c.events.map((e) => [e.type, e.reason])).to.deep.equal([
-      ['Warning', 'InvalidMirror'],
-      ['Normal', 'Recovered'],
+    expect(eventsBut(c).map((e) => [e.type, e.reason, e.involvedObject.kind])).to.deep.equal([
+      ['Warning', 'InvalidMirror', 'NodePool'],
+      ['Warning', 'InvalidMirror', 'RenderedMirrorConfig'],
+      ['Normal', 'Recovered', 'NodePool'],
+      ['Normal', 'Recovered', 'RenderedMirrorConfig'],
     ]);
   });
 
@@ -176,22 +191,202 @@ describe('reconcileTarget', () => {
       /^output ConfigMap clusters\/workers-image-mirrors would hold [\d,]+ bytes, over the 1,048,576-byte limit of a ConfigMap \(largest keys: /,
     );
     expect(cond(c, 'Ready')).to.include({ status: 'False', reason: 'OutputTooLarge' });
-    expect(c.events.map((e) => [e.type, e.reason])).to.deep.equal([['Warning', 'OutputTooLarge']]);
+    expect(eventsBut(c).map((e) => [e.type, e.reason, e.involvedObject.kind])).to.deep.equal([
+      ['Warning', 'OutputTooLarge', 'NodePool'],
+      ['Warning', 'OutputTooLarge', 'RenderedMirrorConfig'],
+    ]);
   });
 
   it('lists the first 100 warnings in the status and counts all of them', async () => {
     const c = new FakeCluster();
-    seedHostedCluster(c);
     // Every repository-scoped source widens to its whole host in containerd: one warning or more each.
     const entries = Array.from({ length: 150 }, (_, i) => ({ source: `registry-${i}.example.com/team/app`, mirrors: [`mirror.example.net/r${i}`] }));
     c.put(idms('corp', entries));
-    await reconcileTarget(deps(c), NP);
-    const status = statusOf(c) as unknown as { warnings: Array<{ source: string }>; warningCount: number };
-    expect(status.warningCount).to.be.greaterThan(150);
+    await reconcileTarget(deps(c), { kind: 'Cluster' });
+    const status = statusOf(c, OPERATOR_NS, 'cluster') as unknown as { warnings: Array<{ source: string }>; warningCount: number };
+    expect(status.warningCount).to.be.at.least(150);
     expect(status.warnings).to.have.length(100);
-    const cm = c.find('ConfigMap', NS, 'workers-image-mirrors');
-    expect(cond(c, 'Ready')?.message).to.contain(`${status.warningCount} warnings`);
+    const cm = c.find('ConfigMap', OPERATOR_NS, 'cluster-image-mirrors');
+    expect(cond(c, 'Ready', OPERATOR_NS, 'cluster')?.message).to.contain(`${status.warningCount} warnings`);
     expect(cm).to.not.equal(undefined);
+  });
+
+  it('a NodePool target: containerd warnings are not target warnings; with agent files "all" they are listed apart, 100 at most', async () => {
+    const entries = Array.from({ length: 150 }, (_, i) => ({ source: `registry-${i}.example.com/team/app`, mirrors: [`mirror.example.net/r${i}`] }));
+    type Listed = {
+      warnings?: Array<{ renderer: string }>;
+      warningCount: number;
+      containerdWarnings?: Array<{ renderer: string }>;
+      containerdWarningCount?: number;
+    };
+    const keys = (c: FakeCluster): string[] => Object.keys((c.find('ConfigMap', NS, 'workers-image-mirrors') as KubeObject & { data: object }).data).sort();
+    for (const [why, agentFiles, annotation] of [
+      ['default (crio)', undefined, undefined],
+      ['the flag', 'all', undefined],
+      ['the NodePool annotation over the flag', 'none', 'all'],
+    ] as const) {
+      const c = new FakeCluster();
+      seedHostedCluster(c);
+      if (annotation) {
+        c.edit('NodePool', NS, 'workers', (o) => {
+          o.metadata.annotations = { 'imagemirror.io/agent-files': annotation };
+        });
+      }
+      c.put(idms('corp', entries));
+      await reconcileTarget({ ...deps(c), ...(agentFiles ? { nodePools: { agentFiles } } : {}) }, NP);
+      const status = statusOf(c) as unknown as Listed;
+      expect(status.warningCount, why).to.equal(0);
+      expect(status.warnings ?? [], why).to.deep.equal([]);
+      const all = (annotation ?? agentFiles) === 'all';
+      if (all) {
+        expect(status.containerdWarnings, why).to.have.length(100);
+        expect(
+          status.containerdWarnings?.every((w) => w.renderer === 'containerd'),
+          why,
+        ).to.equal(true);
+        expect(status.containerdWarningCount, why).to.be.greaterThan(150);
+        expect(
+          keys(c).filter((k) => k.startsWith('containerd.')),
+          why,
+        ).to.not.deep.equal([]);
+      } else {
+        expect(status, why).to.not.have.any.keys('containerdWarnings', 'containerdWarningCount');
+        expect(keys(c), why).to.deep.equal(['config', 'files.json', 'registries.conf']);
+      }
+    }
+  });
+
+  it('agent files "none": the output ConfigMap holds the key config only; an unknown annotation value is a warning and the flag applies', async () => {
+    const c = new FakeCluster();
+    seedHostedCluster(c);
+    await reconcileTarget({ ...deps(c), nodePools: { agentFiles: 'none' } }, NP);
+    expect(Object.keys((c.find('ConfigMap', NS, 'workers-image-mirrors') as KubeObject & { data: object }).data)).to.deep.equal(['config']);
+    c.edit('NodePool', NS, 'workers', (o) => {
+      o.metadata.annotations = { 'imagemirror.io/agent-files': 'containerd' };
+    });
+    await reconcileTarget({ ...deps(c), nodePools: { agentFiles: 'none' } }, NP);
+    const status = statusOf(c) as unknown as { warnings: Array<{ code: string; source: string; message: string }> };
+    expect(status.warnings.map((w) => `${w.code} ${w.source}: ${w.message}`)).to.deep.equal([
+      'InvalidAnnotation NodePool clusters/workers annotation imagemirror.io/agent-files: "containerd" is not one of none, crio, all; none applies',
+    ]);
+    expect(cond(c, 'Ready')?.status).to.equal('True');
+  });
+
+  it('a HostedCluster with both mirror-config fields: AmbiguousInputs=True, one Warning Event each on NodePool and status; cleared when fixed', async () => {
+    const c = new FakeCluster();
+    const mirrors = (name: string): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, namespace: NS },
+      data: {
+        'idms.yaml':
+          'apiVersion: config.openshift.io/v1\nkind: ImageDigestMirrorSet\nmetadata: {name: x}\nspec:\n  imageDigestMirrors:\n  - source: a.io\n    mirrors: [m.io]\n',
+      },
+    });
+    c.put(mirrors('new'));
+    c.put(mirrors('old'));
+    c.put(hostedCluster({ imageMirrorConfigRef: { name: 'new' }, imageMirrorConfig: { name: 'old' } }));
+    c.put(nodePool());
+    const d = deps(c);
+    await reconcileTarget(d, NP);
+    const ambiguous = cond(c, 'AmbiguousInputs') as Condition;
+    expect(ambiguous).to.include({ status: 'True', reason: 'BothMirrorConfigFields' });
+    expect(ambiguous.message).to.contain(
+      'ConfigMap clusters/new (spec.imageMirrorConfigRef.name) is used, clusters/old (spec.imageMirrorConfig.name) is ignored',
+    );
+    expect(cond(c, 'Ready')?.status).to.equal('True');
+    expect((statusOf(c).warnings as Array<{ code: string }>).map((w) => w.code)).to.deep.equal(['AmbiguousReference']);
+    expect(eventsBut(c).map((e) => [e.type, e.reason, e.involvedObject.kind])).to.deep.equal([
+      ['Warning', 'BothMirrorConfigFields', 'NodePool'],
+      ['Warning', 'BothMirrorConfigFields', 'RenderedMirrorConfig'],
+    ]);
+    await reconcileTarget(d, NP);
+    expect(eventsBut(c)).to.have.length(2);
+    c.edit('HostedCluster', NS, 'demo', (o) => {
+      delete (o.spec as { imageMirrorConfig?: unknown }).imageMirrorConfig;
+    });
+    await reconcileTarget(d, NP);
+    expect(cond(c, 'AmbiguousInputs')).to.include({ status: 'False', reason: 'AsExpected' });
+    expect(eventsBut(c)).to.have.length(2);
+    // The cluster target has no HostedCluster: no such condition.
+    await reconcileTarget(d, { kind: 'Cluster' });
+    expect(cond(c, 'AmbiguousInputs', OPERATOR_NS, 'cluster')).to.equal(undefined);
+  });
+
+  it('a NodePool that lists its output: a change of the config key is held for the settle window, the other keys go out at once', async () => {
+    const c = new FakeCluster();
+    seedHostedCluster(c);
+    c.edit('NodePool', NS, 'workers', (o) => {
+      (o.spec as Record<string, unknown>).config = [{ name: 'workers-image-mirrors' }];
+      (o.spec as Record<string, unknown>).management = { upgradeType: 'InPlace' };
+    });
+    const d = deps(c);
+    const data = (): Record<string, string> => (c.find('ConfigMap', NS, 'workers-image-mirrors') as KubeObject & { data: Record<string, string> }).data;
+    expect((await reconcileTarget(d, NP)).passAgainInMs).to.equal(undefined);
+    const first = data();
+    expect(cond(c, 'Delivered')).to.include({ status: 'True', reason: 'Referenced' });
+    const delivered = statusOf(c).delivery as { configHash: string; configChangedTime: string };
+    expect(delivered).to.deep.equal({ configHash: configHash(first.config ?? ''), configChangedTime: '2030-01-01T00:00:00Z', upgradeType: 'InPlace' });
+
+    d.clock.t += 1_000;
+    c.put(idms('corp', [{ source: 'docker.io', mirrors: ['mirror.example.net/docker'] }]));
+    const held = await reconcileTarget(d, NP);
+    expect(held.passAgainInMs).to.equal(5_000);
+    expect(data()['registries.conf']).to.contain('mirror.example.net/docker');
+    expect(data().config).to.equal(first.config);
+    const status = statusOf(c);
+    expect(status.delivery).to.deep.include({ configHash: delivered.configHash, pendingSince: '2030-01-01T00:00:01Z', publishAfter: '2030-01-01T00:00:06Z' });
+    expect(cond(c, 'Delivered')).to.include({ status: 'False', reason: 'ChangePending' });
+    expect(cond(c, 'Delivered')?.message).to.contain('publishing in 5 s; publishing it rolls the nodes of NodePool clusters/workers (upgradeType InPlace');
+    expect(cond(c, 'Ready')?.message).to.contain('except the key config: a change of it is held (see Delivered)');
+    expect(status.contentHash).to.equal(`sha256:${contentHash(data())}`);
+    expect(eventsBut(c).map((e) => [e.reason, e.involvedObject.kind])).to.deep.equal([
+      ['ConfigChangePending', 'NodePool'],
+      ['ConfigChangePending', 'RenderedMirrorConfig'],
+    ]);
+
+    d.clock.t += 5_000;
+    const out = await reconcileTarget(d, NP);
+    expect(out.passAgainInMs).to.equal(undefined);
+    expect(data().config).to.not.equal(first.config);
+    expect(JSON.parse(data().config ?? '{}').kind).to.equal('MachineConfig');
+    expect(statusOf(c).delivery).to.deep.equal({
+      configHash: configHash(data().config ?? ''),
+      configChangedTime: '2030-01-01T00:00:06Z',
+      upgradeType: 'InPlace',
+    });
+    expect(
+      eventsBut(c)
+        .map((e) => [e.reason, e.involvedObject.kind])
+        .slice(2),
+    ).to.deep.equal([
+      ['ConfigPublished', 'NodePool'],
+      ['ConfigPublished', 'RenderedMirrorConfig'],
+    ]);
+  });
+
+  it('with approval required, a change of the config key waits for the approval annotation naming it', async () => {
+    const c = new FakeCluster();
+    seedHostedCluster(c);
+    c.edit('NodePool', NS, 'workers', (o) => {
+      (o.spec as Record<string, unknown>).config = [{ name: 'workers-image-mirrors' }];
+    });
+    const d = { ...deps(c), nodePools: { approval: true } };
+    await reconcileTarget(d, NP);
+    c.put(idms('corp', [{ source: 'docker.io', mirrors: ['mirror.example.net/docker'] }]));
+    d.clock.t += 3_600_000;
+    expect((await reconcileTarget(d, NP)).passAgainInMs).to.equal(undefined);
+    const pending = (statusOf(c).delivery as { pendingConfigHash: string; approvalRequired: boolean }).pendingConfigHash;
+    expect(cond(c, 'Delivered')).to.include({ status: 'False', reason: 'AwaitingApproval' });
+    const fix = `kubectl -n clusters annotate nodepool workers imagemirror.io/approve-config=${pending.slice(7, 19)} --overwrite`;
+    expect(cond(c, 'Delivered')?.message).to.contain(fix);
+    c.edit('NodePool', NS, 'workers', (o) => {
+      o.metadata.annotations = { 'imagemirror.io/approve-config': pending.slice(7, 19) };
+    });
+    await reconcileTarget(d, NP);
+    const cm = c.find('ConfigMap', NS, 'workers-image-mirrors') as KubeObject & { data: Record<string, string> };
+    expect(configHash(cm.data.config ?? '')).to.equal(pending);
+    expect(cond(c, 'Delivered')).to.include({ status: 'True' });
   });
 
   it('reports a missing referenced ConfigMap as Degraded MissingReference with nothing published', async () => {
@@ -324,7 +519,7 @@ describe('reconcileTarget', () => {
     };
     const s = await reconcileTarget(deps(c), NP);
     expect(s).to.include({ ok: true, result: 'rendered' });
-    expect(c.events).to.deep.equal([]);
+    expect(eventsBut(c)).to.deep.equal([]);
   });
 
   it('says a referenced object cannot be read (e.g. RBAC), instead of calling it missing', async () => {

@@ -118,7 +118,7 @@ describe('CRDs', () => {
     expect(cols('imagedigestmirrorsets.imagemirror.io')).to.include.members(['Accepted', 'Age']);
     expect(cols('imagetagmirrorsets.imagemirror.io')).to.include.members(['Accepted', 'Age']);
     expect(cols('registryaccesses.imagemirror.io')).to.include.members(['Accepted', 'Age']);
-    expect(cols('renderedmirrorconfigs.imagemirror.io')).to.deep.equal(['Target', 'Ready', 'Sources', 'Hash', 'Age']);
+    expect(cols('renderedmirrorconfigs.imagemirror.io')).to.deep.equal(['Target', 'Ready', 'Reason', 'Delivered', 'Sources', 'Hash', 'Content Hash', 'Age']);
   });
 
   it('lists exactly our four CRDs in crds/kustomization.yaml (never the HyperShift stand-ins)', () => {

@@ -245,6 +245,41 @@ describe('gather: NodePool target', () => {
       cm('mirrors', { 'idms.yaml': yamlSet('ImageDigestMirrorSet', 'x', 'a.io', 'm.io') }),
     ];
     expect(entryLines(run(objects, NP))).to.deep.equal(['digest a.io -> m.io (ImageDigestMirrorSet x)']);
+    expect(run(objects, NP).warnings ?? []).to.deep.equal([]);
+  });
+
+  it('with both imageMirrorConfigRef and imageMirrorConfig set: the Ref is used, the other is neither read nor silent (a warning)', () => {
+    const table: Array<{ why: string; ignored: string; message: string }> = [
+      {
+        why: 'two ConfigMaps',
+        ignored: 'old-mirrors',
+        message:
+          'sets both spec.imageMirrorConfigRef and spec.imageMirrorConfig: ConfigMap clusters/mirrors (spec.imageMirrorConfigRef.name) is used, ' +
+          'clusters/old-mirrors (spec.imageMirrorConfig.name) is ignored; remove spec.imageMirrorConfig',
+      },
+      {
+        why: 'the same ConfigMap twice',
+        ignored: 'mirrors',
+        message: 'sets both spec.imageMirrorConfigRef and spec.imageMirrorConfig: both name ConfigMap clusters/mirrors; remove spec.imageMirrorConfig',
+      },
+    ];
+    for (const row of table) {
+      const objects = [
+        hostedCluster({ imageMirrorConfigRef: { name: 'mirrors' }, imageMirrorConfig: { name: row.ignored } }),
+        nodePool('gpu', {}),
+        cm('mirrors', { 'idms.yaml': yamlSet('ImageDigestMirrorSet', 'x', 'a.io', 'm.io') }),
+        cm('old-mirrors', { 'idms.yaml': yamlSet('ImageDigestMirrorSet', 'y', 'b.io', 'n.io') }),
+      ];
+      const g = run(objects, NP);
+      expect(entryLines(g), row.why).to.deep.equal(['digest a.io -> m.io (ImageDigestMirrorSet x)']);
+      expect(
+        g.references.map((r) => r.name),
+        row.why,
+      ).to.not.include('old-mirrors');
+      expect(g.warnings, row.why).to.deep.equal([
+        { code: 'AmbiguousReference', renderer: 'inputs', source: 'HostedCluster clusters/hc', message: row.message },
+      ]);
+    }
   });
 
   it('never reads a ConfigMap labelled as one of our outputs, but records the lookup', () => {
