@@ -1,14 +1,17 @@
-// Smoke variants of bench/fleet.ts and bench/latency.ts against the real API
-// server, at a size that fits in the e2e suite: no timing targets, only
-// correctness. The operator converges every output, writes each changed
-// output exactly once (counted in the audit log, or by a watch against
-// another cluster), writes nothing on a resync with no change, and follows
-// every edit of a NodePool config with one output write.
+// Smoke variants of bench/fleet.ts, bench/latency.ts and bench/storm.ts
+// against the real API server, at a size that fits in the e2e suite: no
+// timing targets, only correctness. The operator converges every output,
+// writes each changed output exactly once (counted in the audit log, or by a
+// watch against another cluster), writes nothing on a resync with no change,
+// follows every edit of a NodePool config with one output write, and turns a
+// storm of edits of an IDMS that selects one NodePool into a few passes of
+// that NodePool only, ending with the last edit in its ConfigMap and Secret.
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { deleteFleet, type FleetShape } from '../bench/lib/fleet.js';
 import { runFleet } from '../bench/lib/fleet-run.js';
 import { runLatency } from '../bench/lib/latency-run.js';
+import { deleteStorm, runStorm, stormNames } from '../bench/lib/storm-run.js';
 import type { BenchCluster } from '../bench/lib/cluster.js';
 import { auditLog, kube, kubeconfigPath } from './hooks.js';
 
@@ -19,7 +22,7 @@ function cluster(): BenchCluster {
 
 const quiet = (): void => undefined;
 
-describe('bench smoke: fleet and latency on the API server', function () {
+describe('bench smoke: fleet, latency and storm on the API server', function () {
   this.timeout(180_000);
 
   it('fleet of 5 NodePools: converges, one write per changed output, none on a resync, floor measured', async () => {
@@ -65,6 +68,40 @@ describe('bench smoke: fleet and latency on the API server', function () {
       if (c.audit) expect(r.outputWrites, 'audit: output writes for 5 edits').to.equal(5);
     } finally {
       await deleteFleet(c.kube, shape, [`bsl-${id}-op`, `bsl-${id}-latency`]);
+    }
+  });
+
+  it('storm: 60 edits of an IDMS selecting one NodePool collapse into a few passes of that NodePool, ending with the last edit', async () => {
+    const id = randomBytes(3).toString('hex');
+    const shape: FleetShape = { prefix: `bss-${id}`, hostedClusters: 3, nodePoolsPerCluster: 1, namespaces: 1, entries: 3 };
+    const c = cluster();
+    try {
+      const r = await runStorm(c, {
+        shape,
+        operatorNamespace: `bss-${id}-op`,
+        storms: [{ edits: 60, durationMs: 1_200 }],
+        concurrency: 4,
+        timeoutMs: 60_000,
+        log: quiet,
+      });
+      const s = r.storms[0];
+      if (!s) throw new Error('no storm figures');
+      console.log(
+        `      ${s.edits} edits in ${s.stormMs.toFixed(0)} ms: ${s.passes} passes, output ${s.lagMs.output.toFixed(0)} ms after the last edit, ` +
+          `ConfigMap/Secret apart at most ${s.disagreementMs.max.toFixed(0)} ms`,
+      );
+      expect(r.fleetNodePools).to.equal(4);
+      // runStorm waited until both the ConfigMap and the Secret carried the last edit.
+      expect(s.lagMs.output).to.be.greaterThan(0);
+      expect(s.passes, 'passes: a few for the storm, none for the NodePools it does not select').to.be.within(1, 15);
+      if (c.audit) {
+        expect(s.writes?.otherOutputs, 'audit: writes to the outputs of NodePools the IDMS does not select').to.equal(0);
+        expect(s.writes?.configMap, 'audit: output ConfigMap writes').to.be.within(1, 15);
+        expect(s.writes?.secret, 'audit: one Secret write per ConfigMap write').to.equal(s.writes?.configMap);
+      }
+    } finally {
+      await deleteStorm(c.kube, shape);
+      await deleteFleet(c.kube, shape, [`bss-${id}-op`, stormNames(shape).namespace]);
     }
   });
 });

@@ -11,6 +11,8 @@ export interface BenchCluster {
   kube: Kube;
   /** Undefined against an existing cluster. */
   audit?: AuditLog;
+  /** The local control plane (to stop and start its API server); undefined against an existing cluster. */
+  controlPlane?: ControlPlane;
   stop(): Promise<void>;
 }
 
@@ -26,7 +28,7 @@ export async function openCluster(kubeconfig: string | undefined): Promise<Bench
   return {
     kubeconfig,
     kube,
-    ...(cp ? { audit: new AuditLog(cp.auditLogPath) } : {}),
+    ...(cp ? { audit: new AuditLog(cp.auditLogPath), controlPlane: cp } : {}),
     stop: async () => {
       if (cp) await stopControlPlane(cp);
     },

@@ -11,6 +11,13 @@ import { sleep } from './cluster.js';
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const LOG_TAIL_CHARS = 20_000;
 
+/** A JSON log line of the operator, kept when `OperatorOptions.keepLine` says so; `at` is its time in epoch milliseconds. */
+export interface LogLine {
+  at: number;
+  msg: string;
+  [field: string]: unknown;
+}
+
 export interface OperatorOptions {
   kubeconfig: string;
   namespace: string;
@@ -20,6 +27,8 @@ export interface OperatorOptions {
   args?: readonly string[];
   /** Flags for node itself (e.g. --max-old-space-size=128, --heapsnapshot-signal=SIGUSR2). */
   nodeArgs?: readonly string[];
+  /** Log lines to keep whole (`Operator.lines`), e.g. the informers' reconnects. */
+  keepLine?: (line: LogLine) => boolean;
 }
 
 export interface MemoryFigures {
@@ -34,17 +43,38 @@ export interface MemoryFigures {
 
 export class Operator {
   private log = '';
+  private partial = '';
+  /** Lines kept by `keepLine`, in order. */
+  readonly lines: LogLine[] = [];
 
   private constructor(
     private readonly child: ChildProcess,
     readonly metricsPort: number,
+    keepLine: ((line: LogLine) => boolean) | undefined,
   ) {
     // Keep only the tail: the log is for error messages, not for measurements.
     const keep = (b: Buffer): void => {
-      this.log = (this.log + b.toString('utf8')).slice(-LOG_TAIL_CHARS);
+      const text = b.toString('utf8');
+      this.log = (this.log + text).slice(-LOG_TAIL_CHARS);
+      if (keepLine) this.scan(text, keepLine);
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
+  }
+
+  private scan(text: string, keepLine: (line: LogLine) => boolean): void {
+    const parts = (this.partial + text).split('\n');
+    this.partial = parts.pop() ?? '';
+    for (const raw of parts) {
+      if (!raw.startsWith('{')) continue;
+      try {
+        const o = JSON.parse(raw) as { time?: string; msg?: string };
+        const line: LogLine = { ...o, at: Date.parse(o.time ?? ''), msg: o.msg ?? '' };
+        if (keepLine(line)) this.lines.push(line);
+      } catch {
+        // not a log line
+      }
+    }
   }
 
   static async start(opts: OperatorOptions): Promise<Operator> {
@@ -74,7 +104,7 @@ export class Operator {
       ...(opts.args ?? []),
     ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const op = new Operator(child, metricsPort);
+    const op = new Operator(child, metricsPort, opts.keepLine);
     track(child);
     return op;
   }
@@ -137,7 +167,7 @@ export class Operator {
 }
 
 /**
- * Waits until the operator has nothing queued, no status write pending, and its reconcile count has
+ * Waits until the operator has nothing queued or held, no status write pending, and its reconcile count has
  * not moved for `quietMs` (bounded by `timeoutMs`).
  */
 export async function waitQuiet(op: Operator, quietMs: number, timeoutMs: number): Promise<void> {
@@ -145,7 +175,8 @@ export async function waitQuiet(op: Operator, quietMs: number, timeoutMs: number
   let last = NaN;
   let since = Date.now();
   for (;;) {
-    const depth = await op.metric('imagemirror_queue_depth');
+    // Targets held to coalesce a burst are waiting too (0 from builds without the gauge).
+    const depth = (await op.metric('imagemirror_queue_depth')) + (await op.metric('imagemirror_queue_held'));
     const statuses = await op.metric('imagemirror_status_writes_pending');
     const total = await op.metric('imagemirror_reconcile_total');
     if (depth !== 0 || statuses !== 0 || total !== last) {

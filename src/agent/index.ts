@@ -14,7 +14,10 @@ import { decodeSecretData, syncFiles, type Published } from './sync.js';
 import { resolveTarget, type AgentTarget, type TargetFlags } from './target.js';
 import { startProbes, type ProbeOptions, type Probes } from './probe/index.js';
 import { orUndefined, statusCode } from '../common/api-errors.js';
-import { Informer } from '../controller/informer.js';
+import { type Backoff, Informer } from '../controller/informer.js';
+
+/** 0.25 s doubling to 30 s, each delay shortened by up to half at random. */
+const AGENT_BACKOFF: Backoff = { initialMs: 250, maxMs: 30_000, jitter: 0.5 };
 import { isRecord } from '../common/values.js';
 import { CONTENT_HASH_ANNOTATION, FILES_MANIFEST_KEY } from '../contract.js';
 
@@ -149,6 +152,9 @@ export class Agent {
       watch: (p, query, cb, done) => watcher.watch(p, query, cb, done),
       fieldSelector,
       logger: this.opts.log,
+      // One agent per node: thousands retrying every few seconds would crowd an API server that is
+      // coming back, so agents keep the long cap (the operator's caches retry within 3 s).
+      backoff: AGENT_BACKOFF,
     });
   }
 

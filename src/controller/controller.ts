@@ -9,6 +9,7 @@
 // caches warm to take over fast.
 import { byteOrder } from '../common/values.js';
 import { TARGET_LABEL, targetLabelValue, targetOfLabel } from '../contract.js';
+import { appliesTo, CLUSTER_TARGET_SELECTS, nodePoolSelects } from '../model/gather.js';
 import type { KubeObject, Target } from '../model/source.js';
 import { EventRecorder, type EventSpec } from './events.js';
 import { backoffDelay, DEFAULT_BACKOFF } from './informer.js';
@@ -18,6 +19,7 @@ import { errorFields, type Logger } from './log.js';
 import type { ControllerMetrics } from './metrics.js';
 import type { NodePoolOptions } from './nodepool-delivery.js';
 import { ObjectStatusController } from './object-controller.js';
+import type { Coalescing } from './queue.js';
 import { nodeBelongsTo } from './reachability.js';
 import { ClusterSources, type InformerApi, type SourceEvent } from './sources.js';
 import { targetOfStatus } from './status.js';
@@ -44,6 +46,8 @@ export interface ControllerConfig {
   resyncPeriodMs: number;
   targets: TargetMode;
   leaderElection?: LeaderElectionConfig;
+  /** How bursts of changes of cluster-scoped objects collapse per target (default DEFAULT_COALESCING). */
+  coalesce?: Coalescing;
   /** Options for NodePool targets (nodepool-delivery.ts). */
   nodePools?: NodePoolOptions;
 }
@@ -84,6 +88,7 @@ export class Controller {
     deps.metrics.setQueueDepth(() => (this.workers ? this.workers.targets.queue.depth() + this.workers.objects.queue.depth() : 0));
     deps.metrics.setStatusWrites(() => this.workers?.targets.statusWritesPending() ?? 0);
     deps.metrics.setTargets(() => this.workers?.targets.counts() ?? []);
+    deps.metrics.setHeld(() => this.workers?.targets.queue.heldCount() ?? 0);
   }
 
   async start(): Promise<void> {
@@ -226,6 +231,7 @@ export class Controller {
         concurrency: this.config.concurrency,
         ...(this.config.nodePools ? { nodePools: this.config.nodePools } : {}),
         onIdle: () => workers.objects.resume(),
+        ...(this.config.coalesce ? { coalesce: this.config.coalesce } : {}),
       }),
       objects: new ObjectStatusController({ ...common, targetsBusy: () => !workers.targets.idle() }),
     };
@@ -278,7 +284,8 @@ export class Controller {
         }
         return;
       case 'clusterObject':
-        for (const t of this.targetsAffectedBy(e.obj, e.previous)) w.targets.add(t);
+        // Only the targets it applies to, before or after the change; a burst of edits collapses per target.
+        for (const t of this.targetsAffectedBy(e.obj, e.previous)) w.targets.addCoalesced(t);
         w.objects.add({ kind: e.kind, name: e.obj.metadata.name });
         return;
       case 'output': {
@@ -293,22 +300,33 @@ export class Controller {
         return;
       }
       case 'node':
-        // The targets whose nodes these are, before and after (a relabelled node moves).
+        // The targets whose nodes these are, before and after (a relabelled node moves). The agents of a
+        // NodePool's nodes report one after the other: their reports coalesce like edits of cluster-scoped objects.
         for (const t of this.allTargets()) {
-          if ((e.now && nodeBelongsTo(e.now, t)) || (e.before && nodeBelongsTo(e.before, t))) w.targets.add(t);
+          if ((e.now && nodeBelongsTo(e.now, t)) || (e.before && nodeBelongsTo(e.before, t))) w.targets.addCoalesced(t);
         }
         return;
     }
   }
 
   /**
-   * The targets a change of one of our cluster-scoped objects can affect.
-   * Every target today; the object before and after the change (with their
-   * nodePoolSelectors) are passed so that this can narrow to the targets
-   * either selector matches.
+   * The targets a change of one of our cluster-scoped objects can affect:
+   * those gather takes it for (model/gather.ts `appliesTo`) as it is now or
+   * as it was before the change. A target neither version applies to renders
+   * the same output and status with or without the object. (A NodePool whose
+   * labels change is queued by its own event.)
    */
-  private targetsAffectedBy(_now: KubeObject, _before: KubeObject | undefined): Target[] {
-    return this.allTargets();
+  private targetsAffectedBy(now: KubeObject, before: KubeObject | undefined): Target[] {
+    const s = this.sources;
+    if (!s) return [];
+    const versions = before ? [now, before] : [now];
+    if (!s.hypershift) return versions.some((o) => appliesTo(o, CLUSTER_TARGET_SELECTS)) ? [{ kind: 'Cluster' }] : [];
+    const out: Target[] = [];
+    for (const np of s.nodePools()) {
+      const selects = nodePoolSelects(np.metadata.labels ?? {});
+      if (versions.some((o) => appliesTo(o, selects))) out.push({ kind: 'NodePool', namespace: np.metadata.namespace ?? '', name: np.metadata.name });
+    }
+    return out;
   }
 
   private allTargets(): Target[] {

@@ -2,6 +2,16 @@
 // cache and relists on 410 Gone, but on any other error it stops for good.
 // This wrapper restarts it with capped, jittered exponential backoff, knows
 // when the first list has been applied (hasSynced), and logs reconnects.
+//
+// Coming back fast after an API server restart (docs/operator.md): the
+// backoff is capped at a few seconds, so a server that was gone for minutes
+// is retried within that cap of being back; a server that answers 429 or 503
+// (it is up, but throttling or still starting, e.g. its watch cache
+// initialising) is retried after its Retry-After, with a backoff of its own
+// that does not inherit the delays of the outage; and informers of one API
+// server share a RetryGroup: the first of them to get through wakes the
+// others, which retry within a fraction of a second instead of at the end of
+// their own delays.
 // List and watch are injected (STYLE.md 6): unit tests feed events by hand,
 // the controller passes the real API calls.
 import { KubeConfig, ListWatch, Watch, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
@@ -20,7 +30,13 @@ export interface Backoff {
   jitter: number;
 }
 
-export const DEFAULT_BACKOFF: Backoff = { initialMs: 250, maxMs: 30_000, jitter: 0.5 };
+/** 250 ms doubling to 3 s; each delay is shortened by up to half at random (so 1.5 to 3 s once capped). */
+export const DEFAULT_BACKOFF: Backoff = { initialMs: 250, maxMs: 3_000, jitter: 0.5 };
+
+/** Answers of an API server that is up but asks to be retried later (they carry Retry-After). */
+const THROTTLED: ReadonlySet<number> = new Set([429, 503]);
+/** The longest Retry-After followed (beyond it, the backoff's own cap applies). */
+const MAX_RETRY_AFTER_MS = 10_000;
 
 /** How long past its server-side timeout a watch may stay open before it is taken for dead. */
 const WATCH_GRACE_SECONDS = 30;
@@ -48,12 +64,86 @@ export interface InformerOptions<T extends KubernetesObject> {
   watchTimeoutSeconds?: () => number;
   /** What the cache keeps of each listed or watched object (default: all of it). */
   transform?: (obj: T) => T;
+  /** Informers of the same API server: a reconnect of one hurries the retries of the others. */
+  group?: RetryGroup | undefined;
+  now?: () => number;
 }
 
-/** The delay before restart number `attempt` (1-based). */
+/**
+ * The delay before restart number `attempt` (1-based): `initialMs` doubling
+ * up to `maxMs`, shortened by up to `jitter` of itself at random ("equal
+ * jitter"), so that informers spread out even once they all reached the cap.
+ */
 export function backoffDelay(b: Backoff, attempt: number, random: number): number {
   const base = Math.min(b.maxMs, b.initialMs * 2 ** Math.min(attempt - 1, 30));
-  return Math.min(b.maxMs, Math.round(base * (1 + b.jitter * random)));
+  return Math.max(1, Math.round(base * (1 - b.jitter * random)));
+}
+
+/**
+ * The delay after a failure: for a throttling answer (429, 503) at least its
+ * Retry-After, on a backoff counted over consecutive throttling answers only;
+ * for anything else (connection refused or reset, other statuses) the
+ * backoff over consecutive failures.
+ */
+export function retryDelay(b: Backoff, failure: { attempt: number; throttled: number; retryAfterMs: number | undefined }, random: number): number {
+  if (failure.throttled === 0) return backoffDelay(b, failure.attempt, random);
+  const after = Math.min(MAX_RETRY_AFTER_MS, failure.retryAfterMs ?? 0);
+  return Math.max(after, backoffDelay(b, failure.throttled, random));
+}
+
+/** Retry-After of an API error (list errors carry the response headers; watch errors do not), in milliseconds. */
+export function retryAfterMs(err: unknown): number | undefined {
+  const headers = (err as { headers?: unknown } | undefined)?.headers;
+  if (!headers || typeof headers !== 'object') return undefined;
+  const raw = (headers as Record<string, unknown>)['retry-after'] ?? (headers as Record<string, unknown>)['Retry-After'];
+  const seconds = Number(raw);
+  return typeof raw === 'string' && Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+}
+
+/**
+ * Informers of one API server. While it is gone they all back off; the
+ * first one that gets through again wakes the others that are waiting to
+ * retry after a failure (not a refusal: 401/403/404 do not clear up because
+ * the server is back), and they retry within the spread, at random, instead
+ * of at the end of their own delays.
+ */
+export class RetryGroup {
+  private readonly waiting = new Map<object, (ms: number) => void>();
+
+  /**
+   * `spreadMs` for a few members; more members spread over 2 ms each, up
+   * to `maxSpreadMs`, so that a thousand caches do not all hit a server
+   * that has just come back within the same half second.
+   */
+  constructor(
+    readonly spreadMs = 500,
+    readonly random: () => number = Math.random,
+    readonly maxSpreadMs = 2_000,
+  ) {}
+
+  /** `member` waits to retry; `hurry(ms)` asks it to retry within `ms` instead. */
+  wait(member: object, hurry: (ms: number) => void): void {
+    this.waiting.set(member, hurry);
+  }
+
+  leave(member: object): void {
+    this.waiting.delete(member);
+  }
+
+  /** `member` got through: the others retry soon. */
+  reached(member: object): void {
+    this.waiting.delete(member);
+    const spread = Math.min(this.maxSpreadMs, Math.max(this.spreadMs, this.waiting.size * 2));
+    for (const [m, hurry] of [...this.waiting]) {
+      this.waiting.delete(m);
+      hurry(Math.round(this.random() * spread));
+    }
+  }
+
+  /** Members waiting to retry (tests). */
+  size(): number {
+    return this.waiting.size;
+  }
 }
 
 /** A Watch whose `watch` is the injected function (ListWatch wants a Watch instance). */
@@ -75,8 +165,13 @@ export class Informer<T extends KubernetesObject> {
   private synced = false;
   private stopped = true;
   private failures = 0;
+  /** Consecutive throttling answers (429, 503), within `failures`. */
+  private throttled = 0;
   private lastFailure: string | undefined;
   private restartTimer: unknown;
+  /** When the pending restart is due (`now()`). */
+  private restartDue = 0;
+  private readonly now: () => number;
   /** Aborts the open watch if it outlives its server-side timeout. */
   private guard: unknown;
   /** Callers of waitForSync, each with its `untilRefused`; each leaves when answered (synced, refused, timed out). */
@@ -87,6 +182,7 @@ export class Informer<T extends KubernetesObject> {
     this.backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
     this.timers = opts.timers ?? realTimers;
     this.random = opts.random ?? Math.random;
+    this.now = opts.now ?? (() => performance.now());
     const watch = new InjectedWatch((path, query, cb, done) => this.watchHook(path, query, cb, done));
     const { transform } = opts;
     const list: ListFn<T> = transform
@@ -117,6 +213,7 @@ export class Informer<T extends KubernetesObject> {
     this.stopped = true;
     if (this.restartTimer !== undefined) this.timers.clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
+    this.opts.group?.leave(this);
     this.clearGuard();
     await this.lw.stop();
   }
@@ -206,9 +303,12 @@ export class Informer<T extends KubernetesObject> {
   private onConnected(): void {
     this.lastFailure = undefined;
     this.lastFailureCode = undefined;
+    this.throttled = 0;
     if (this.failures === 0) return;
     this.opts.logger.info({ informer: this.opts.name, after: this.failures }, 'watch reconnected');
     this.failures = 0;
+    // The API server answers again: the others need not wait out their backoff.
+    this.opts.group?.reached(this);
   }
 
   /** Why the last list or watch failed (`403: ...`), while it has not connected since. */
@@ -223,11 +323,26 @@ export class Informer<T extends KubernetesObject> {
     this.lastFailure = f.code === undefined ? f.err : `${f.code}: ${f.err}`;
     this.lastFailureCode = f.code;
     if (!this.synced && this.refused()) for (const [w, untilRefused] of [...this.syncWaiters]) if (untilRefused) w(false);
-    const delay = backoffDelay(this.backoff, this.failures, this.random());
+    this.throttled = f.code !== undefined && THROTTLED.has(f.code) ? this.throttled + 1 : 0;
+    const delay = retryDelay(this.backoff, { attempt: this.failures, throttled: this.throttled, retryAfterMs: retryAfterMs(err) }, this.random());
     this.opts.logger.warn({ informer: this.opts.name, attempt: this.failures, retryInMs: delay, ...f }, 'list/watch failed; restarting');
+    this.scheduleRestart(delay);
+    if (this.refused()) this.opts.group?.leave(this);
+    else this.opts.group?.wait(this, (ms) => this.hurry(ms));
+  }
+
+  private scheduleRestart(delay: number): void {
+    if (this.restartTimer !== undefined) this.timers.clearTimeout(this.restartTimer);
+    this.restartDue = this.now() + delay;
     this.restartTimer = this.timers.setTimeout(() => {
       this.restartTimer = undefined;
       if (!this.stopped) void this.lw.start();
     }, delay);
+  }
+
+  /** Another informer reached the API server: retry within `ms` if the pending restart is later. */
+  private hurry(ms: number): void {
+    if (this.stopped || this.restartTimer === undefined || this.restartDue - this.now() <= ms) return;
+    this.scheduleRestart(ms);
   }
 }

@@ -9,9 +9,11 @@ export class ControllerMetrics {
   readonly reconcileErrors: Counter;
   readonly apiWrites: Counter<'kind' | 'verb'>;
   readonly isLeader: Gauge;
+  readonly coalesced: Counter;
   private queueDepthFn: () => number = () => 0;
   private statusWritesFn: () => number = () => 0;
   private targetsFn: () => Array<{ condition: string; status: string; count: number }> = () => [];
+  private heldFn: () => number = () => 0;
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -71,6 +73,19 @@ export class ControllerMetrics {
         for (const t of self.targetsFn()) this.set({ condition: t.condition, status: t.status }, t.count);
       },
     });
+    new Gauge({
+      name: 'imagemirror_queue_held',
+      help: 'Targets held back to collapse a burst of changes of cluster-scoped objects into one pass.',
+      registers,
+      collect() {
+        this.set(self.heldFn());
+      },
+    });
+    this.coalesced = new Counter({
+      name: 'imagemirror_queue_coalesced_total',
+      help: 'Changes folded into a target pass that was already waiting or held (passes saved).',
+      registers,
+    });
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -84,6 +99,10 @@ export class ControllerMetrics {
 
   setTargets(fn: () => Array<{ condition: string; status: string; count: number }>): void {
     this.targetsFn = fn;
+  }
+
+  setHeld(fn: () => number): void {
+    this.heldFn = fn;
   }
 
   countWrite(kind: string, verb: string): void {

@@ -10,6 +10,14 @@
 // has waited `maxWaitMs` (then one at a time goes ahead, so nothing starves).
 // The owner calls `pump()` when the gate may have opened; the only timer is
 // the deadline of the oldest waiting key, never a poll.
+//
+// A queue may coalesce bursts (`coalesce`): `addCoalesced` of a key that is
+// neither waiting nor running and has not started within `quietMs` behaves
+// as `add` (a lone change is not delayed). Otherwise the key is held: it
+// waits until no further add came for `quietMs`, and at most `maxHoldMs`
+// after the add that started the hold, then runs once; the adds of a burst
+// collapse into that one pass, which reads the newest inputs. An `add` of a
+// held key releases it at once.
 import { realTimers, type Timers } from '../common/timers.js';
 
 export type Handler<K> = (key: K) => Promise<void>;
@@ -31,13 +39,30 @@ export interface QueueOptions<K> {
   maxDelayMs?: number;
   /** Called when a handler throws, before the key is retried. */
   onError?: (key: K, err: unknown, attempt: number) => void;
+  /** Called for each add folded into a key already waiting or held. */
+  onCoalesced?: () => void;
   /** Called when the last waiting key has started (keys may still run). */
   onDrained?: () => void;
   /** Called when the last waiting key has started and nothing runs (nothing left to do). */
   onIdle?: () => void;
   gate?: Gate;
+  coalesce?: Coalescing;
   timers?: Timers;
   now?: () => number;
+}
+
+export interface Coalescing {
+  /** A held key runs once no add came for this long... */
+  quietMs: number;
+  /** ...and no later than this long after its hold began. */
+  maxHoldMs: number;
+}
+
+interface Held<K> {
+  key: K;
+  since: number;
+  last: number;
+  timer: unknown;
 }
 
 export class WorkQueue<K> {
@@ -48,6 +73,10 @@ export class WorkQueue<K> {
   private readonly processing = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly delayed = new Map<string, unknown>();
+  /** Keys held to coalesce a burst (see `addCoalesced`). */
+  private readonly held = new Map<string, Held<K>>();
+  /** When each key last started, while that is within `coalesce.quietMs` (pruned as it grows). */
+  private readonly started = new Map<string, number>();
   private readonly inFlight = new Set<Promise<void>>();
   private handler: Handler<K> | undefined;
   private shuttingDown = false;
@@ -75,9 +104,11 @@ export class WorkQueue<K> {
   add(key: K): void {
     if (this.shuttingDown) return;
     const id = this.opts.id(key);
+    this.release(id);
     const waiting = this.dirty.get(id);
     if (waiting) {
       waiting.key = key;
+      this.opts.onCoalesced?.();
       return;
     }
     this.dirty.set(id, { key, since: this.now() });
@@ -85,6 +116,74 @@ export class WorkQueue<K> {
     if (this.processing.has(id)) return;
     this.pending.push(id);
     this.pump();
+  }
+
+  /**
+   * Adds a key for a change that may be one of a burst (see the header):
+   * at once when the key is idle and did not start within `quietMs`, else
+   * held until the burst is quiet (or `maxHoldMs` passed). Without
+   * `coalesce` the same as `add`.
+   */
+  addCoalesced(key: K): void {
+    const c = this.opts.coalesce;
+    if (this.shuttingDown) return;
+    if (!c) {
+      this.add(key);
+      return;
+    }
+    const id = this.opts.id(key);
+    const now = this.now();
+    const held = this.held.get(id);
+    if (held) {
+      held.key = key;
+      held.last = now;
+      this.opts.onCoalesced?.();
+      this.armHold(id, held, c);
+      return;
+    }
+    const waiting = this.dirty.get(id);
+    // Waiting to start, or to run again after its pass: that run reads the newest inputs.
+    if (waiting) {
+      waiting.key = key;
+      this.opts.onCoalesced?.();
+      return;
+    }
+    const startedAt = this.started.get(id);
+    const recent = this.processing.has(id) || (startedAt !== undefined && now - startedAt < c.quietMs);
+    if (!recent) {
+      this.add(key);
+      return;
+    }
+    const h: Held<K> = { key, since: now, last: now, timer: undefined };
+    this.held.set(id, h);
+    this.armHold(id, h, c);
+  }
+
+  /** Keys held to coalesce a burst. */
+  heldCount(): number {
+    return this.held.size;
+  }
+
+  private armHold(id: string, h: Held<K>, c: Coalescing): void {
+    if (h.timer !== undefined) this.timers.clearTimeout(h.timer);
+    const due = Math.min(h.last + c.quietMs, h.since + c.maxHoldMs);
+    h.timer = this.timers.setTimeout(
+      () => {
+        h.timer = undefined;
+        if (this.held.get(id) !== h) return;
+        this.held.delete(id);
+        this.add(h.key);
+      },
+      Math.max(0, due - this.now()),
+    );
+  }
+
+  /** Ends the hold of a key, if any (it is added now instead). */
+  private release(id: string): void {
+    const h = this.held.get(id);
+    if (!h) return;
+    if (h.timer !== undefined) this.timers.clearTimeout(h.timer);
+    this.held.delete(id);
   }
 
   /** Adds the key after a delay; an earlier delayed add of the same key wins. */
@@ -127,14 +226,14 @@ export class WorkQueue<K> {
     return this.pending.length;
   }
 
-  /** True when some key is waiting or running (delayed retries do not count). */
+  /** True when some key is waiting, held or running (delayed retries do not count). */
   busy(): boolean {
-    return this.dirty.size > 0 || this.processing.size > 0;
+    return this.dirty.size > 0 || this.processing.size > 0 || this.held.size > 0;
   }
 
-  /** True when nothing is waiting, running or delayed. */
+  /** True when nothing is waiting, held, running or delayed. */
   idle(): boolean {
-    return this.pending.length === 0 && this.processing.size === 0 && this.delayed.size === 0;
+    return this.pending.length === 0 && this.processing.size === 0 && this.delayed.size === 0 && this.held.size === 0;
   }
 
   /**
@@ -146,6 +245,8 @@ export class WorkQueue<K> {
     this.shuttingDown = true;
     for (const h of this.delayed.values()) this.timers.clearTimeout(h);
     this.delayed.clear();
+    for (const h of this.held.values()) if (h.timer !== undefined) this.timers.clearTimeout(h.timer);
+    this.held.clear();
     this.clearDeadline();
     this.pending.length = 0;
     this.dirty.clear();
@@ -164,6 +265,7 @@ export class WorkQueue<K> {
       this.dirty.delete(id);
       if (!entry) continue;
       this.processing.add(id);
+      this.noteStart(id);
       const run = this.process(handler, id, entry.key);
       this.inFlight.add(run);
       void run.finally(() => this.inFlight.delete(run));
@@ -191,6 +293,21 @@ export class WorkQueue<K> {
       },
       Math.max(0, due - this.now()),
     );
+  }
+
+  /** Remembers when a key started (for `addCoalesced`); forgets starts older than `quietMs` once there are many. */
+  private noteStart(id: string): void {
+    const c = this.opts.coalesce;
+    if (!c) return;
+    const now = this.now();
+    this.started.delete(id);
+    this.started.set(id, now);
+    // Oldest first (re-inserted on every start): drop the stale head.
+    if (this.started.size <= 1024) return;
+    for (const [k, at] of this.started) {
+      if (now - at < c.quietMs) break;
+      this.started.delete(k);
+    }
   }
 
   private clearDeadline(): void {

@@ -12,7 +12,7 @@
 import { MIRROR_PROBES_ANNOTATION, NODEPOOL_LABEL, OUTPUT_LABEL } from '../contract.js';
 import { CLUSTER_OBJECT_KINDS } from '../model/kinds.js';
 import type { KubeObject, NamespacedKind, ObjectSource, Reference, Target } from '../model/source.js';
-import { Informer, type Backoff, type EventType, type ListFn, type WatchFn } from './informer.js';
+import { Informer, RetryGroup, type Backoff, type EventType, type ListFn, type WatchFn } from './informer.js';
 import { RESOURCES, collectionPath, type ClusterObjectKind, type Resource, type Selectors } from './kube.js';
 import type { Logger } from './log.js';
 import { configRefFingerprint } from './nodepool-config-ref.js';
@@ -78,6 +78,8 @@ export class ClusterSources implements ObjectSource {
   /** One object each, by `Kind/namespace/name`. */
   private readonly objectWatches = new Map<string, Informer<KubeObject>>();
   private started = false;
+  /** Every cache retries together once the API server is back (informer.ts). */
+  private readonly retries = new RetryGroup();
   /** Our recent writes the caches may not show yet, by `Kind/namespace/name`. */
   private readonly written = new Map<string, { fromVersion: string; obj: KubeObject | undefined }>();
 
@@ -414,6 +416,7 @@ export class ClusterSources implements ObjectSource {
       fieldSelector: sel.fieldSelector,
       backoff: this.opts.backoff,
       logger: this.opts.logger,
+      group: this.retries,
     });
   }
 

@@ -11,7 +11,7 @@ import type { Writer } from './kube.js';
 import { errorFields, type Logger } from './log.js';
 import type { ControllerMetrics } from './metrics.js';
 import { outputDigest, outputMetaCurrent, type Published } from './outputs.js';
-import { WorkQueue } from './queue.js';
+import { type Coalescing, WorkQueue } from './queue.js';
 import { reconcileTarget, removeTarget, type TargetSummary } from './reconcile.js';
 import { ReferenceIndex } from './refindex.js';
 import type { ClusterSources } from './sources.js';
@@ -31,9 +31,18 @@ export interface TargetControllerDeps {
   emit: (e: EventSpec) => Promise<void>;
   /** Called when no target pass and no status write is waiting or running. */
   onIdle: () => void;
+  /** How bursts of changes of cluster-scoped objects are collapsed per target (`addCoalesced`). */
+  coalesce?: Coalescing;
   /** Options for NodePool targets. */
   nodePools?: NodePoolOptions;
 }
+
+/**
+ * A burst of edits of one cluster-scoped object becomes one pass per target
+ * once it has been quiet for 250 ms, and at least one pass every 2 s while it
+ * lasts (bench/RESULTS.md, edit storms).
+ */
+export const DEFAULT_COALESCING: Coalescing = { quietMs: 250, maxHoldMs: 2_000 };
 
 export class TargetController {
   readonly queue: WorkQueue<Target>;
@@ -59,6 +68,8 @@ export class TargetController {
       // Held status writes go ahead once no pass waits; the object statuses once nothing runs either.
       onDrained: () => this.lane.pump(),
       onIdle: idle,
+      coalesce: deps.coalesce ?? DEFAULT_COALESCING,
+      onCoalesced: () => deps.metrics.coalesced.inc(),
     });
     this.lane = new StatusLane({
       limit: deps.concurrency,
@@ -88,6 +99,11 @@ export class TargetController {
 
   add(t: Target): void {
     this.queue.add(t);
+  }
+
+  /** Queues a target for a change of a cluster-scoped object: edits in quick succession collapse into one pass (queue.ts). */
+  addCoalesced(t: Target): void {
+    this.queue.addCoalesced(t);
   }
 
   /** True when no pass and no status write is waiting or running (delayed retries aside). */

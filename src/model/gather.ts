@@ -16,9 +16,32 @@ import { byteOrder } from '../common/values.js';
 /** Gathers the inputs of one target. Deterministic: the order of objects in `src` does not matter. */
 export function gather(src: ObjectSource, target: Target): Gathered {
   const g = new Collector(src);
-  if (target.kind === 'Cluster') g.clusterScoped((sel) => isEmptySelector(sel));
+  if (target.kind === 'Cluster') g.clusterScoped(CLUSTER_TARGET_SELECTS);
   else g.nodePoolTarget(target.namespace, target.name);
   return g.result();
+}
+
+/** Which nodePoolSelectors a target takes objects for. */
+export type Selects = (sel: LabelSelector | undefined) => boolean;
+
+/** The cluster target: objects with an empty selector. */
+export const CLUSTER_TARGET_SELECTS: Selects = (sel) => isEmptySelector(sel);
+
+/** A NodePool target: objects whose selector matches the NodePool's labels. */
+export function nodePoolSelects(labels: Readonly<Record<string, string>>): Selects {
+  return (sel) => selectorMatches(sel, labels);
+}
+
+/**
+ * True when gather takes a cluster-scoped object for a target that `selects`:
+ * OpenShift's kinds carry no selector (they apply everywhere), and a
+ * malformed selector applies everywhere too, so that its problem is reported
+ * rather than the object silently skipped. The controller routes changes of
+ * these objects with the same test.
+ */
+export function appliesTo(obj: KubeObject, selects: Selects): boolean {
+  const sel = selectorOf(obj);
+  return !isWellFormedSelector(sel) || selects(sel);
 }
 
 const MIRROR_KINDS: readonly KnownKind[] = [...new Set(KINDS.filter((k) => k.mirror).map((k) => k.known))];
@@ -77,13 +100,12 @@ class Collector {
   }
 
   /** Cluster-scoped mirror objects, Image `cluster` and RegistryAccess objects whose selector `applies`. */
-  clusterScoped(applies: (sel: LabelSelector | undefined) => boolean): void {
+  clusterScoped(selects: Selects): void {
     const objects = [...this.src.clusterScoped()].sort((a, b) => byteOrder(objectKey(a), objectKey(b)));
     for (const obj of objects) {
       const kind = kindOf(obj);
       if (!isListed(kind) || (kind === 'Image' && obj.metadata.name !== 'cluster')) continue;
-      const sel = selectorOf(obj);
-      if (isWellFormedSelector(sel) && !applies(sel)) continue;
+      if (!appliesTo(obj, selects)) continue;
       this.use(obj, originOf(obj, locationOf(obj)));
     }
   }
@@ -101,7 +123,7 @@ class Collector {
     const labels = np.metadata.labels ?? {};
     this.hostedClusterOf(np, npOrigin);
     this.nodePoolConfig(np, npOrigin);
-    this.clusterScoped((sel) => selectorMatches(sel, labels));
+    this.clusterScoped(nodePoolSelects(labels));
   }
 
   private hostedClusterOf(np: KubeObject, npOrigin: Origin): void {

@@ -165,6 +165,116 @@ describe('Controller (in-memory API)', function () {
   });
 });
 
+describe('Controller: routing changes of cluster-scoped objects', function () {
+  this.timeout(10_000);
+  let c: FakeCluster;
+  let ctl: Controller;
+  let metrics: ControllerMetrics;
+  const HS = 'hypershift.openshift.io/v1beta1';
+
+  /** Target passes so far, by target (the pass histogram counts every pass, writing or not). */
+  async function passes(): Promise<number> {
+    const m = await metrics.reconcileDuration.get();
+    return m.values
+      .filter((v) => v.metricName === 'imagemirror_reconcile_duration_seconds_count' && v.labels.kind === 'target')
+      .reduce((n, v) => n + v.value, 0);
+  }
+
+  function selecting(name: string, mirror: string, labels: Record<string, string>): KubeObject {
+    const base = idms(name, mirror);
+    return { ...base, spec: { ...(base.spec as object), nodePoolSelector: { matchLabels: labels } } };
+  }
+
+  const has = (np: string, mirror: string): boolean => data(c, NS, `${np}-image-mirrors`)?.['registries.conf']?.includes(mirror) ?? false;
+
+  beforeEach(async () => {
+    c = new FakeCluster();
+    metrics = new ControllerMetrics({ processMetrics: false });
+    c.put(idms('corp', 'mirror.example.net/hub'));
+    c.put(selecting('gold-only', 'gold.example.net/hub', { tier: 'gold' }));
+    c.put({ apiVersion: HS, kind: 'HostedCluster', metadata: { name: 'hc', namespace: NS }, spec: {} });
+    for (const [np, tier] of [
+      ['a', 'gold'],
+      ['b', 'silver'],
+      ['c', undefined],
+    ] as const) {
+      c.put({ apiVersion: HS, kind: 'NodePool', metadata: { name: np, namespace: NS, ...(tier ? { labels: { tier } } : {}) }, spec: { clusterName: 'hc' } });
+    }
+    ctl = new Controller(
+      { operatorNamespace: OPS, identity: 'test', concurrency: 2, resyncPeriodMs: 0, targets: 'nodepools', coalesce: { quietMs: 20, maxHoldMs: 100 } },
+      { informerApi: c, writer: c, hypershiftServed: async () => true, logger: silentLogger(), metrics },
+    );
+    await ctl.start();
+    await until('every output', () => ['a', 'b', 'c'].every((np) => has(np, 'mirror.example.net/hub')));
+    expect([has('a', 'gold.example.net'), has('b', 'gold.example.net'), has('c', 'gold.example.net')]).to.deep.equal([true, false, false]);
+    await until('an idle controller', () => ctl.idle());
+  });
+
+  afterEach(() => ctl.stop());
+
+  it('queues only the NodePools the selector matches, before or after the change', async () => {
+    let before = await passes();
+    c.edit('ImageDigestMirrorSet', undefined, 'gold-only', (o) => Object.assign(o, { spec: selecting('x', 'gold.example.net/v2', { tier: 'gold' }).spec }));
+    await until('a follows', () => has('a', 'gold.example.net/v2'));
+    await until('an idle controller', () => ctl.idle());
+    expect((await passes()) - before, 'one pass: a').to.equal(1);
+
+    // The selector moves from gold to silver: a loses the object, b gains it, c is not touched.
+    before = await passes();
+    const writes = c.writes.length;
+    c.edit('ImageDigestMirrorSet', undefined, 'gold-only', (o) => Object.assign(o, { spec: selecting('x', 'gold.example.net/v2', { tier: 'silver' }).spec }));
+    await until('b gains it and a loses it', () => has('b', 'gold.example.net/v2') && !has('a', 'gold.example.net'));
+    await until('an idle controller', () => ctl.idle());
+    expect((await passes()) - before, 'two passes: a and b').to.equal(2);
+    const outputs = c
+      .writesSince(writes)
+      .filter((w) => w.kind === 'ConfigMap')
+      .map((w) => w.name)
+      .sort();
+    expect(outputs).to.deep.equal(['a-image-mirrors', 'b-image-mirrors']);
+
+    // Without a selector: every target.
+    before = await passes();
+    c.edit('ImageDigestMirrorSet', undefined, 'corp', (o) => Object.assign(o, { spec: idms('corp', 'mirror.example.net/hub-v2').spec }));
+    await until('all follow', () => ['a', 'b', 'c'].every((np) => has(np, 'hub-v2')));
+    await until('an idle controller', () => ctl.idle());
+    expect((await passes()) - before, 'three passes').to.equal(3);
+
+    // Deleted: the targets it applied to.
+    before = await passes();
+    c.remove('ImageDigestMirrorSet', undefined, 'gold-only');
+    await until('b loses it', () => !has('b', 'gold.example.net'));
+    await until('an idle controller', () => ctl.idle());
+    expect((await passes()) - before, 'one pass: b').to.equal(1);
+  });
+
+  it('treats a malformed selector as selecting every target, as gather does', async () => {
+    const before = await passes();
+    c.edit('ImageDigestMirrorSet', undefined, 'gold-only', (o) =>
+      Object.assign(o, { spec: { ...(selecting('x', 'gold.example.net/hub', {}).spec as object), nodePoolSelector: { matchLabels: 'tier' } } }),
+    );
+    await until('a, b and c Degraded', () => ['a', 'b', 'c'].every((np) => conditionOf(c.find('RenderedMirrorConfig', NS, np), 'Degraded')?.status === 'True'));
+    await until('an idle controller', () => ctl.idle());
+    expect((await passes()) - before).to.equal(3);
+  });
+
+  it('collapses a burst of edits into a few passes that end with the last edit', async () => {
+    const before = await passes();
+    for (let i = 1; i <= 50; i++) {
+      c.edit('ImageDigestMirrorSet', undefined, 'gold-only', (o) =>
+        Object.assign(o, { spec: selecting('x', `gold.example.net/e${i}`, { tier: 'gold' }).spec }),
+      );
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await until('a carries the last edit', () => has('a', 'gold.example.net/e50'));
+    await until('an idle controller', () => ctl.idle());
+    const n = (await passes()) - before;
+    expect(n).to.be.at.least(1);
+    // 50 edits over 100 ms or more (timers under load): a few passes (every 100 ms at most, and the last), never one per edit.
+    expect(n).to.be.below(10);
+  });
+});
+
 function doc(source: string, mirror: string): string {
   return `apiVersion: config.openshift.io/v1\nkind: ImageDigestMirrorSet\nmetadata: {name: m}\nspec:\n  imageDigestMirrors:\n  - source: ${source}\n    mirrors: [${mirror}]\n`;
 }

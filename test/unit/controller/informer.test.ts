@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { KubernetesListObject, V1ConfigMap } from '@kubernetes/client-node';
-import { backoffDelay, Informer, type WatchFn } from '../../../src/controller/informer.js';
+import { backoffDelay, Informer, RetryGroup, retryAfterMs, retryDelay, type WatchFn } from '../../../src/controller/informer.js';
+import { FakeTime } from '../lib/fake-time.js';
 import { silentLogger } from '../../../src/controller/log.js';
 
 type Phase = 'ADDED' | 'MODIFIED' | 'DELETED' | 'ERROR' | 'BOOKMARK';
@@ -126,7 +127,7 @@ describe('Informer', () => {
     await inf.waitForSync(1000);
     api.opened(0).emit('ADDED', cm('a', '7'));
     // The API server goes away: the open watch fails, and so do the next two attempts.
-    api.failWatch.push(apiError(503), apiError(503));
+    api.failWatch.push(apiError(500), apiError(500));
     const t0 = Date.now();
     api.opened(0).done(apiError(500));
     await until(() => api.watches.length === 2);
@@ -304,9 +305,130 @@ describe('backoffDelay', () => {
   it('doubles per attempt and caps at max', () => {
     expect([1, 2, 3, 4, 5, 6].map((n) => backoffDelay(b, n, 0))).to.deep.equal([100, 200, 400, 800, 1000, 1000]);
   });
-  it('stretches by up to the jitter fraction, never beyond the cap', () => {
-    expect(backoffDelay(b, 1, 1)).to.equal(150);
-    expect(backoffDelay(b, 4, 1)).to.equal(1000);
-    expect(backoffDelay(b, 40, 0.3)).to.equal(1000);
+  it('shortens by up to the jitter fraction, so that delays at the cap still spread', () => {
+    expect(backoffDelay(b, 1, 1)).to.equal(50);
+    expect(backoffDelay(b, 4, 1)).to.equal(400);
+    expect(backoffDelay(b, 40, 0.3)).to.equal(850);
+    expect(backoffDelay(b, 40, 1)).to.equal(500);
+  });
+});
+
+describe('retryDelay', () => {
+  const b = { initialMs: 250, maxMs: 3000, jitter: 0 };
+  it('a connection failure backs off over consecutive failures', () => {
+    expect(retryDelay(b, { attempt: 10, throttled: 0, retryAfterMs: undefined }, 0)).to.equal(3000);
+  });
+  it('a 429/503 after an outage waits its Retry-After, not the backoff of the outage', () => {
+    expect(retryDelay(b, { attempt: 11, throttled: 1, retryAfterMs: 1000 }, 0)).to.equal(1000);
+    expect(retryDelay(b, { attempt: 11, throttled: 1, retryAfterMs: undefined }, 0)).to.equal(250);
+    // Throttled again and again: its own backoff, never below Retry-After, Retry-After capped at 10 s.
+    expect(retryDelay(b, { attempt: 16, throttled: 6, retryAfterMs: 1000 }, 0)).to.equal(3000);
+    expect(retryDelay(b, { attempt: 2, throttled: 1, retryAfterMs: 60_000 }, 0)).to.equal(10_000);
+  });
+  it('reads Retry-After from the headers of an API error', () => {
+    expect(retryAfterMs({ code: 429, headers: { 'retry-after': '1' } })).to.equal(1000);
+    expect(retryAfterMs({ code: 429, headers: {} })).to.equal(undefined);
+    expect(retryAfterMs(new Error('x'))).to.equal(undefined);
+  });
+});
+
+describe('RetryGroup', () => {
+  it('wakes every waiting member but the one that got through, spread wider the more there are', () => {
+    const spreads = (n: number): number[] => {
+      const g = new RetryGroup(500, () => 1, 2000);
+      const got: number[] = [];
+      const members = Array.from({ length: n }, () => ({}));
+      for (const m of members) g.wait(m, (ms) => got.push(ms));
+      g.reached(members[0]!);
+      expect(g.size()).to.equal(0);
+      return [got.length, Math.max(...got)];
+    };
+    expect(spreads(3)).to.deep.equal([2, 500]);
+    expect(spreads(601)).to.deep.equal([600, 1200]);
+    expect(spreads(5001)).to.deep.equal([5000, 2000]);
+  });
+});
+
+describe('Informer restarts after an API server outage (fake time)', () => {
+  /** `n` informers on one RetryGroup, their API down until `up()`; jitter off, spread 0 to 500 ms at random. */
+  function fleet(n: number, random = 0.5): { time: FakeTime; apis: FakeApi[]; infs: Informer<V1ConfigMap>[]; group: RetryGroup } {
+    const time = new FakeTime();
+    const group = new RetryGroup(500, () => random);
+    const apis = Array.from({ length: n }, () => new FakeApi());
+    const infs = apis.map(
+      (api, i) =>
+        new Informer<V1ConfigMap>({
+          name: `inf-${i}`,
+          path: `/api/v1/namespaces/ns${i}/configmaps`,
+          list: api.list,
+          watch: api.watch,
+          backoff: { initialMs: 250, maxMs: 3000, jitter: 0 },
+          logger: silentLogger(),
+          timers: time,
+          now: time.now,
+          random: () => 0,
+          group,
+          watchTimeoutSeconds: () => 3600,
+        }),
+    );
+    return { time, apis, infs, group };
+  }
+
+  it('every informer is back within the cap of the server being ready, and a 429 then costs its Retry-After only', async () => {
+    const { time, apis, infs } = fleet(3);
+    for (const inf of infs) inf.start();
+    await time.advance(0);
+    expect(apis.map((a) => a.watches.length)).to.deep.equal([1, 1, 1]);
+    // The API server goes away for 60 s: every retry fails (connection refused: no status code).
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' });
+    for (const api of apis) api.failWatch.push(...Array.from({ length: 100 }, () => refused));
+    for (const api of apis) api.opened(0).done(refused);
+    await time.advance(60_000);
+    expect(infs.map((i) => i.failureCount() > 5)).to.deep.equal([true, true, true]);
+    // Back, but the first answer of informer 0 is 429 (watch cache initialising), with Retry-After 1 s.
+    for (const api of apis) api.failWatch = [];
+    apis[0]!.failWatch.push(Object.assign(apiError(429), { headers: { 'retry-after': '1' } }));
+    const ready = time.now();
+    const back = (): number[] => apis.map((a) => a.watches.length);
+    await time.advance(3000);
+    // Within the cap (3 s) one got through; it woke the others, which came back within the spread.
+    const after = back();
+    expect(after.filter((n) => n === 2).length).to.be.at.least(1);
+    await time.advance(1500);
+    expect(back()).to.deep.equal([2, 2, 2]);
+    expect(time.now() - ready).to.be.at.most(4500);
+    for (const inf of infs) expect(inf.failureCount()).to.equal(0);
+    for (const inf of infs) await inf.stop();
+  });
+
+  it('a reconnect wakes the others at once instead of at the end of their delays', async () => {
+    const { time, apis, infs, group } = fleet(3, 0.2);
+    for (const inf of infs) inf.start();
+    await time.advance(0);
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    for (const api of apis) api.failWatch.push(...Array.from({ length: 100 }, () => refused));
+    // Informer 0 fails last, so it is the first to retry, 250 ms in; the others are at the 3 s cap.
+    for (const api of apis.slice(1)) api.opened(0).done(refused);
+    await time.advance(30_000);
+    apis[0]!.opened(0).done(refused);
+    expect(group.size()).to.equal(3);
+    for (const api of apis) api.failWatch = [];
+    await time.advance(250);
+    expect(apis[0]!.watches.length).to.equal(2);
+    // Woken: they retry 0.2 x 500 = 100 ms later, not up to 3 s later.
+    await time.advance(100);
+    expect(apis.map((a) => a.watches.length)).to.deep.equal([2, 2, 2]);
+    expect(group.size()).to.equal(0);
+    for (const inf of infs) await inf.stop();
+  });
+
+  it('a refused list (403) is not hurried by the others reconnecting', async () => {
+    const { time, apis, infs, group } = fleet(2);
+    apis[1]!.listResults.push(apiError(403));
+    for (const inf of infs) inf.start();
+    await time.advance(0);
+    expect(infs[1]!.refused()).to.equal(true);
+    expect(group.size()).to.equal(0);
+    for (const inf of infs) await inf.stop();
   });
 });

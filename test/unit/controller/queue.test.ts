@@ -193,4 +193,123 @@ describe('WorkQueue', () => {
     await until(() => q.idle());
     expect(idleCalls).to.be.greaterThan(0);
   });
+
+  describe('coalescing bursts (addCoalesced)', () => {
+    const coalesce = { quietMs: 100, maxHoldMs: 1000 };
+
+    /** A queue on fake time whose handler takes `passMs` of fake time per key and records when each pass started. */
+    function paced(passMs: number): { q: WorkQueue<string>; time: FakeTime; starts: number[]; folded: () => number } {
+      const time = new FakeTime();
+      let folded = 0;
+      const q = queue({ concurrency: 2, coalesce, timers: time, now: time.now, onCoalesced: () => folded++ });
+      const starts: number[] = [];
+      q.start(async () => {
+        starts.push(time.now());
+        await new Promise<void>((r) => time.setTimeout(r, passMs));
+      });
+      return { q, time, starts, folded: () => folded };
+    }
+
+    it('runs a lone change at once', async () => {
+      const { q, time, starts } = paced(10);
+      q.addCoalesced('t');
+      await settle();
+      expect(starts).to.deep.equal([0]);
+      await time.advance(500);
+      q.addCoalesced('t');
+      await settle();
+      expect(starts).to.deep.equal([0, 500]);
+      await time.advance(50);
+      expect(q.idle()).to.equal(true);
+    });
+
+    it('collapses a burst into one pass once it has been quiet for quietMs', async () => {
+      const { q, time, starts, folded } = paced(10);
+      q.addCoalesced('t');
+      // 20 more changes, 20 ms apart: the first pass ran at once, the rest wait for the burst to end.
+      for (let i = 0; i < 20; i++) {
+        await time.advance(20);
+        q.addCoalesced('t');
+      }
+      expect(starts).to.deep.equal([0]);
+      expect(q.heldCount()).to.equal(1);
+      expect(q.busy()).to.equal(true);
+      await time.advance(99);
+      expect(starts).to.deep.equal([0]);
+      await time.advance(1);
+      expect(starts).to.deep.equal([0, 500]);
+      expect(folded()).to.equal(19);
+      await time.advance(1000);
+      expect(starts).to.have.length(2);
+      expect(q.idle()).to.equal(true);
+    });
+
+    it('runs a held key at least every maxHoldMs while the burst lasts', async () => {
+      const { q, time, starts } = paced(10);
+      q.addCoalesced('t');
+      for (let i = 0; i < 150; i++) {
+        await time.advance(20);
+        q.addCoalesced('t');
+      }
+      await time.advance(500);
+      // At 0; held from 20 until 1020; from 1020 (a change during that pass) until 2020, then until 3020,
+      // which is after the last change (at 3000): no pass for the quiet period after it.
+      expect(starts).to.deep.equal([0, 1020, 2020, 3020]);
+    });
+
+    it('holds a key changed while its pass runs, instead of running it again at once', async () => {
+      const { q, time, starts } = paced(300);
+      q.addCoalesced('t');
+      await time.advance(50);
+      q.addCoalesced('t');
+      // Quiet since 50: due at 150 while the pass runs; it runs again when the pass ends.
+      await time.advance(300);
+      expect(starts).to.deep.equal([0, 300]);
+    });
+
+    it('folds a change into a pass that is waiting to start', async () => {
+      const { q, time, starts, folded } = paced(10);
+      for (const k of ['a', 'b', 'c']) q.addCoalesced(k);
+      q.addCoalesced('c');
+      expect(folded()).to.equal(1);
+      await time.advance(100);
+      expect(starts).to.have.length(3);
+    });
+
+    it('releases a held key on a plain add', async () => {
+      const { q, time, starts } = paced(10);
+      q.addCoalesced('t');
+      await time.advance(20);
+      q.addCoalesced('t');
+      expect(q.heldCount()).to.equal(1);
+      q.add('t');
+      await settle();
+      expect(q.heldCount()).to.equal(0);
+      expect(starts).to.deep.equal([0, 20]);
+      await time.advance(1000);
+      expect(starts).to.have.length(2);
+    });
+
+    it('drops held keys on shutdown', async () => {
+      const { q, time, starts } = paced(10);
+      q.addCoalesced('t');
+      await time.advance(20);
+      q.addCoalesced('t');
+      await q.shutdown();
+      await time.advance(1000);
+      expect(starts).to.deep.equal([0]);
+      expect(time.timers()).to.equal(0);
+    });
+
+    it('without the option, addCoalesced is add', async () => {
+      const q = queue({ concurrency: 1 });
+      const seen: string[] = [];
+      q.start(async (k) => void seen.push(k));
+      q.addCoalesced('a');
+      await until(() => q.idle());
+      q.addCoalesced('a');
+      await until(() => q.idle() && seen.length === 2);
+      expect(seen).to.deep.equal(['a', 'a']);
+    });
+  });
 });
