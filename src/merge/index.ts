@@ -3,11 +3,11 @@
 // inputs (any permutation gives a deep-equal model), and the cost is linear
 // in the input size apart from sorting (no all-pairs comparisons: nesting is
 // looked up by walking each reference's path prefixes, see scope.ts).
-import type { HostAccess, MergeInputs, MirrorEntry, MirrorModel, Origin, Pool, Result } from '../model/types.js';
+import type { HostAccess, MergeInputs, MirrorEntry, MirrorModel, Origin, Result } from '../model/types.js';
 import { orderMirrors } from './order.js';
-import { effectivePolicy, policyConflicts } from './policy.js';
-import { buildRules, type PoolMirrors } from './rules.js';
-import { byteOrder } from './scope.js';
+import { policyConflicts } from './policy.js';
+import { buildRules, type SourceMirrors, type Sources } from './rules.js';
+import { byteOrder, isWildcard } from './scope.js';
 
 export { orderMirrors } from './order.js';
 
@@ -15,12 +15,9 @@ export function merge(inputs: MergeInputs): Result<MirrorModel> {
   const errors = policyConflicts(inputs.entries);
   if (errors.length > 0) return { ok: false, errors };
   // No sorting needed: every step below depends only on the set of entries.
-  const kept = inputs.entries.filter(hasRealMirror);
   const insecureScopes = sortedUnique([...inputs.insecure.map((s) => s.scope), ...insecureAccessHosts(inputs.access)]);
   const rules = buildRules({
-    digest: poolMirrors(kept, 'digest'),
-    tag: poolMirrors(kept, 'tag'),
-    neverContact: new Set(kept.filter((e) => effectivePolicy(e) === 'NeverContactSource').map((e) => e.source)),
+    sources: sourceMirrors(inputs.entries),
     blocked: new Set(inputs.blocked.map((s) => s.scope)),
     insecure: new Set(insecureScopes),
     extraScopes: inputs.defaultMirror?.registries ?? [],
@@ -37,22 +34,49 @@ export function merge(inputs: MergeInputs): Result<MirrorModel> {
 
 /** SPEC §2.2: an entry whose mirrors are empty or only the source itself adds nothing. */
 function hasRealMirror(e: MirrorEntry): boolean {
-  return e.mirrors.some((m) => m !== e.source);
+  for (const m of e.mirrors) if (m !== e.source) return true;
+  return false;
 }
 
-/** SPEC §2.1 and §2.3: per pool, one merged mirror order per source. */
-function poolMirrors(entries: readonly MirrorEntry[], pool: Pool): PoolMirrors {
-  const lists = new Map<string, (readonly string[])[]>();
+/** A source's lists while they are collected: the first list of each pool, and any further ones. */
+interface Collected extends SourceMirrors {
+  moreDigest: (readonly string[])[] | undefined;
+  moreTag: (readonly string[])[] | undefined;
+}
+
+/**
+ * SPEC §2.1 to §2.4 in one pass over the entries with a real mirror: per
+ * source and pool, the lists that name it, merged into one mirror order, and
+ * whether a kept entry of the source is NeverContactSource.
+ */
+function sourceMirrors(entries: readonly MirrorEntry[]): Sources {
+  const bySource = new Map<string, Collected>();
+  let digestWildcards = false;
+  let tagWildcards = false;
   for (const e of entries) {
-    if (e.pool !== pool) continue;
-    const forSource = lists.get(e.source);
-    if (forSource) forSource.push(e.mirrors);
-    else lists.set(e.source, [e.mirrors]);
+    if (!hasRealMirror(e)) continue;
+    let c = bySource.get(e.source);
+    if (c === undefined) {
+      c = { digest: undefined, tag: undefined, neverContact: false, moreDigest: undefined, moreTag: undefined };
+      bySource.set(e.source, c);
+    }
+    if (e.policy === 'NeverContactSource') c.neverContact = true;
+    if (e.pool === 'digest') {
+      if (c.digest === undefined) c.digest = e.mirrors;
+      else (c.moreDigest ??= []).push(e.mirrors);
+      digestWildcards ||= isWildcard(e.source);
+    } else {
+      if (c.tag === undefined) c.tag = e.mirrors;
+      else (c.moreTag ??= []).push(e.mirrors);
+      tagWildcards ||= isWildcard(e.source);
+    }
   }
-  const merged = new Map<string, readonly string[]>();
   // forEach rather than destructuring entries: no [key, value] pair per source.
-  lists.forEach((sourceLists, source) => merged.set(source, orderMirrors(source, sourceLists)));
-  return merged;
+  bySource.forEach((c, source) => {
+    if (c.digest !== undefined) c.digest = orderMirrors(source, c.moreDigest ? [c.digest, ...c.moreDigest] : [c.digest]);
+    if (c.tag !== undefined) c.tag = orderMirrors(source, c.moreTag ? [c.tag, ...c.moreTag] : [c.tag]);
+  });
+  return { bySource, digestWildcards, tagWildcards };
 }
 
 /**

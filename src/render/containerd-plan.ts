@@ -10,7 +10,7 @@
 // hosts-toml.ts maps it onto the file format.
 import { byteOrder, hostPort, isInside, isWildcard, repoPath } from '../merge/scope.js';
 import type { HostAccess, MirrorModel, RegistryRule, RenderWarning, WarningCode } from '../model/types.js';
-import { combineMirrors } from './mirrors.js';
+import { combineMirrors, sharesMirror } from './mirrors.js';
 import { assertHostPort, DEFAULT_DIR, hostDir, MAX_FILE_NAME_LENGTH } from './paths.js';
 
 export type Capability = 'pull' | 'resolve';
@@ -136,30 +136,21 @@ function planHost(host: string, rules: RegistryRule[], context: Context, warn: W
  * endpoint URL, never per mirror.
  */
 function collectTables(host: string, rules: readonly RegistryRule[], context: Context, warn: Warn): Map<string, Table> {
-  const tables = new Map<string, Table>();
-  const byRoot = new Map<string, Table>();
-  const hostWide = hostLevelUrls(host, rules, context);
+  const collector = new TableCollector(host, hostLevelUrls(host, rules, context), context, warn);
   for (const rule of rules) {
+    const [digest, tag] = [rule.digestMirrors, rule.tagMirrors];
+    if (digest.length + tag.length === 0) continue;
     const hostLevel = rule.source === host;
     const sourcePath = repoPath(rule.source);
-    for (const use of combineMirrors(rule.digestMirrors, rule.tagMirrors)) {
-      const prefix = mirrorPrefix(sourcePath, use.location);
-      if (prefix === undefined) {
-        warn('NotExpressible', rule.source, notExpressible(rule.source, use.location), use.location);
-        continue;
-      }
-      // By root only where the root alone decides the endpoint: a repository-scoped source, and no
-      // insecure scope (one could cover some mirrors of a root and not others).
-      const table =
-        hostLevel || context.insecure.size > 0
-          ? tableFor(tables, rule.source, use.location, prefix, context)
-          : tableByRoot(tables, byRoot, rule.source, use.location, sourcePath, prefix, context);
-      table.digest ||= use.digest;
-      table.tag ||= use.tag;
-      if (hostLevel) claimForHost(table, rule.source, use.location);
-      else if (!hostWide.has(table.endpoint.url)) warnWidening(host, table, rule.source, use.location, warn);
+    if (sharesMirror(digest, tag)) {
+      for (const use of combineMirrors(digest, tag)) collector.add(rule.source, hostLevel, sourcePath, use.location, use.digest, use.tag);
+    } else {
+      // combineMirrors' order for pools without a shared mirror, without a MirrorUse per mirror.
+      for (const location of digest) collector.add(rule.source, hostLevel, sourcePath, location, true, false);
+      for (const location of tag) collector.add(rule.source, hostLevel, sourcePath, location, false, true);
     }
   }
+  const tables = collector.tables;
   for (const t of tables.values()) {
     // The source listed as its own mirror serves digest pulls anyway.
     if (t.tag && !t.digest && t.mirror !== t.source) {
@@ -172,6 +163,88 @@ function collectTables(host: string, rules: readonly RegistryRule[], context: Co
     }
   }
   return tables;
+}
+
+/** Roots looked up by a scan before a Map: a host's mirrors share a few roots. */
+const SCANNED_ROOTS = 8;
+
+/** The tables of one host being collected, mirror by mirror. */
+class TableCollector {
+  readonly tables = new Map<string, Table>();
+  /** Tables by mirror root (see tableByRoot): the first few in a list, the rest in a Map. */
+  private readonly roots: string[] = [];
+  private readonly rootTables: Table[] = [];
+  private readonly byRoot = new Map<string, Table>();
+  /** The rule whose widening messages end with `tail`. */
+  private tailSource: string | undefined;
+  private tail = '';
+
+  constructor(
+    private readonly host: string,
+    private readonly hostWide: ReadonlySet<string>,
+    private readonly context: Context,
+    private readonly warn: Warn,
+  ) {}
+
+  // biome-ignore lint/complexity/useMaxParams: called per mirror on the hot path; a MirrorUse per mirror costs allocations (bench/RESULTS.md)
+  add(source: string, hostLevel: boolean, sourcePath: string, location: string, digest: boolean, tag: boolean): void {
+    const prefix = mirrorPrefix(sourcePath, location);
+    if (prefix === undefined) {
+      this.warn('NotExpressible', source, notExpressible(source, location), location);
+      return;
+    }
+    // By root only where the root alone decides the endpoint: a repository-scoped source, and no
+    // insecure scope (one could cover some mirrors of a root and not others).
+    const table =
+      hostLevel || this.context.insecure.size > 0
+        ? tableFor(this.tables, source, location, prefix, this.context)
+        : this.tableByRoot(source, location, sourcePath, prefix);
+    table.digest ||= digest;
+    table.tag ||= tag;
+    if (hostLevel) claimForHost(table, source, location);
+    else if (!this.hostWide.has(table.endpoint.url)) this.warnWidening(table, source, location);
+  }
+
+  /**
+   * `tableFor` for a repository-scoped source when no scope is insecure: the
+   * endpoint then depends only on the mirror's root (the mirror without the
+   * source's path, `mhost/` or `mhost/prefix/`). Most mirrors of a host share
+   * a few roots, and comparing the start of a mirror with each costs less
+   * than building and hashing a slice (or the URL) per mirror.
+   */
+  private tableByRoot(source: string, location: string, sourcePath: string, prefix: string): Table {
+    const length = location.length - sourcePath.length;
+    const roots = this.roots;
+    for (let i = 0; i < roots.length; i++) {
+      const root = roots[i]!;
+      if (root.length === length && location.startsWith(root)) return this.rootTables[i]!;
+    }
+    const root = location.slice(0, length);
+    let table = this.byRoot.get(root);
+    if (!table) {
+      table = tableFor(this.tables, source, location, prefix, this.context);
+      if (roots.length < SCANNED_ROOTS) {
+        roots.push(root);
+        this.rootTables.push(table);
+      } else this.byRoot.set(root, table);
+    }
+    return table;
+  }
+
+  /**
+   * One warning per widened source and mirror (tens of thousands for a large
+   * input, all kept in the output): the message shares its start per endpoint
+   * and its end per source, so each adds only one joining piece rather than a
+   * new copy of the whole text.
+   */
+  private warnWidening(table: Table, source: string, mirror: string): void {
+    table.widening ??= `containerd tries ${table.endpoint.url} for every repository of ${this.host}, not only `;
+    if (source !== this.tailSource) {
+      this.tailSource = source;
+      this.tail = source + WIDENING_END;
+    }
+    this.warn('HostWideWidening', source, table.widening + this.tail, mirror);
+  }
 }
 
 /**
@@ -189,16 +262,6 @@ function hostLevelUrls(host: string, rules: readonly RegistryRule[], context: Co
   return urls;
 }
 
-/**
- * One warning per widened source and mirror (tens of thousands for a large
- * input, all kept in the output): the message shares its start per endpoint,
- * so each adds only the source rather than a new copy of the whole text.
- */
-function warnWidening(host: string, table: Table, source: string, mirror: string, warn: Warn): void {
-  table.widening ??= `containerd tries ${table.endpoint.url} for every repository of ${host}, not only `;
-  warn('HostWideWidening', source, table.widening + source + WIDENING_END, mirror);
-}
-
 const WIDENING_END = ' (other repositories get a 404 there and containerd moves on to the next endpoint)';
 
 /** The table of the endpoint that serves `location`; created, unused by any pool, for the first mirror that needs it. */
@@ -210,32 +273,6 @@ function tableFor(tables: Map<string, Table>, source: string, location: string, 
   if (!table) {
     table = { endpoint: endpoint(host, prefix, insecure, context), digest: false, tag: false, source, mirror: location, hostLevel: false };
     tables.set(url, table);
-  }
-  return table;
-}
-
-/**
- * `tableFor` for a repository-scoped source when no scope is insecure: the
- * endpoint then depends only on the mirror's root (the mirror without the source's
- * path, `mhost/` or `mhost/prefix/`), which is a slice of the mirror. Most
- * mirrors of a host share a few roots, and looking a slice up costs less
- * than building and hashing each mirror's URL.
- */
-// biome-ignore lint/complexity/useMaxParams: called per mirror on the hot path; an options object each time costs allocations (bench/RESULTS.md)
-function tableByRoot(
-  tables: Map<string, Table>,
-  byRoot: Map<string, Table>,
-  source: string,
-  location: string,
-  sourcePath: string,
-  prefix: string,
-  context: Context,
-): Table {
-  const root = location.slice(0, location.length - sourcePath.length);
-  let table = byRoot.get(root);
-  if (!table) {
-    table = tableFor(tables, source, location, prefix, context);
-    byRoot.set(root, table);
   }
   return table;
 }

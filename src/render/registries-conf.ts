@@ -6,7 +6,7 @@
 // (STYLE.md 4), `writeEntry` writes it.
 import { byteOrder, hostPort, isInside, isWildcard, mostSpecific, remainder } from '../merge/scope.js';
 import type { DefaultMirror, MirrorModel, RegistryRule, RenderWarning } from '../model/types.js';
-import { combineMirrors, type MirrorUse } from './mirrors.js';
+import { combineMirrors, type MirrorUse, sharesMirror } from './mirrors.js';
 import { quotedRest, tomlString } from './toml.js';
 
 /** One `[[registry.mirror]]` table. */
@@ -43,13 +43,16 @@ export function renderRegistriesConf(model: MirrorModel): { content: string; war
     defaultRegistries: new Set(model.defaultMirror?.registries),
   };
   // Each entry is written as soon as it is mapped: 10,000 entries never exist at once.
-  const out = new TextBuilder(`${HEADER.join('\n')}\n`);
+  const out = new TextBuilder(`${HEADER.join('\n')}\n`, BYTES_PER_ENTRY * model.rules.length);
   for (const rule of model.rules) out.add(entryText(toEntry(rule, context)));
   return {
     content: out.text(),
     warnings: [...defaultMirrorWarnings(model.defaultMirror), ...wildcardTieWarnings(model.rules), ...wildcardPortWarnings(model.rules)],
   };
 }
+
+/** A first guess at the size of one entry (one with three mirrors takes about 300 bytes). */
+const BYTES_PER_ENTRY = 512;
 
 /** What every entry needs from the model besides its rule. */
 export interface EntryContext {
@@ -61,25 +64,42 @@ export interface EntryContext {
 
 /** The explicit mapping from a merged rule to its registries.conf entry. */
 export function toEntry(rule: RegistryRule, context: EntryContext): RegistriesConfEntry {
-  const uses = withDefaultMirror(rule, combineMirrors(rule.digestMirrors, rule.tagMirrors), context);
-  const digestOnly = uses.length > 0 && uses.every((u) => !u.tag);
   const entry: RegistriesConfEntry = {
     prefix: rule.source,
     // NeverContactSource is `blocked`: containers/image checks it per endpoint,
     // so the mirrors are still tried and only the source is never contacted.
     blocked: rule.blocked || rule.neverContactSource,
     insecure: rule.insecure,
-    mirrorByDigestOnly: digestOnly,
-    mirrors: uses.map((u) => toMirror(u, context.insecure, digestOnly)),
+    mirrorByDigestOnly: false,
+    mirrors: [],
   };
   if (!isWildcard(rule.source)) entry.location = rule.source;
+  const [digest, tag] = [rule.digestMirrors, rule.tagMirrors];
+  if (!sharesMirror(digest, tag) && defaultRegistry(rule, context) === undefined) {
+    // Most rules: the digest mirrors, then the tag mirrors (combineMirrors' order), without a MirrorUse each.
+    entry.mirrorByDigestOnly = digest.length > 0 && tag.length === 0;
+    for (const location of digest) entry.mirrors.push(toMirror(location, true, false, context.insecure, entry.mirrorByDigestOnly));
+    for (const location of tag) entry.mirrors.push(toMirror(location, false, true, context.insecure, false));
+    return entry;
+  }
+  const uses = withDefaultMirror(rule, combineMirrors(digest, tag), context);
+  const digestOnly = uses.length > 0 && uses.every((u) => !u.tag);
+  entry.mirrorByDigestOnly = digestOnly;
+  entry.mirrors = uses.map((u) => toMirror(u.location, u.digest, u.tag, context.insecure, digestOnly));
   return entry;
 }
 
-function toMirror(u: MirrorUse, insecure: ReadonlySet<string>, entryIsDigestOnly: boolean): RegistriesConfMirror {
-  const m: RegistriesConfMirror = { location: u.location, insecure: isInside(insecure, u.location) };
-  if (!entryIsDigestOnly && u.digest !== u.tag) m.pullFromMirror = u.digest ? 'digest-only' : 'tag-only';
+// biome-ignore lint/complexity/useMaxParams: called per mirror on the hot path; an options object each time costs allocations (bench/RESULTS.md)
+function toMirror(location: string, digest: boolean, tag: boolean, insecure: ReadonlySet<string>, entryIsDigestOnly: boolean): RegistriesConfMirror {
+  const m: RegistriesConfMirror = { location, insecure: isInside(insecure, location) };
+  if (!entryIsDigestOnly && digest !== tag) m.pullFromMirror = digest ? 'digest-only' : 'tag-only';
   return m;
+}
+
+/** The default-mirror registry that encloses the rule's source, if a default mirror serves it. */
+function defaultRegistry(rule: RegistryRule, context: EntryContext): string | undefined {
+  if (context.defaultMirror === undefined) return undefined;
+  return mostSpecific(context.defaultRegistries, rule.source);
 }
 
 /**
@@ -89,7 +109,7 @@ function toMirror(u: MirrorUse, insecure: ReadonlySet<string>, entryIsDigestOnly
  * other pool gets it.
  */
 function withDefaultMirror(rule: RegistryRule, uses: MirrorUse[], context: EntryContext): MirrorUse[] {
-  const registry = mostSpecific(context.defaultRegistries, rule.source);
+  const registry = defaultRegistry(rule, context);
   if (registry === undefined || context.defaultMirror === undefined) return uses;
   const location = context.defaultMirror + remainder(rule.source, registry);
   const digest = !uses.some((u) => u.location === location && u.digest);
@@ -98,38 +118,38 @@ function withDefaultMirror(rule: RegistryRule, uses: MirrorUse[], context: Entry
 }
 
 /**
- * A large text built from many short strings. Appending makes a tree of
- * string pieces (V8 concatenates without copying); a chunk of entries is
- * flattened into one string now and then, so the final text is a join of a
- * few hundred chunks. One `join` of every piece (hundreds of thousands at
- * 10,000 entries) cost more than writing the entries, and a single tree of
- * them all is slow to flatten.
+ * A large text built from many short strings, written as UTF-8 into one
+ * growing buffer and decoded once at the end. With 10,000 entries, keeping
+ * the pieces as strings until the end (one `join` of some 200,000 pieces, or
+ * chunks of them) cost more than writing the entries, and kept megabytes of
+ * partial strings alive for the garbage collector to copy. UTF-8 holds every
+ * string the writer can emit exactly (lone surrogates are never written:
+ * tomlString rejects them).
  */
 class TextBuilder {
-  private readonly chunks: string[] = [];
-  private chunk: string;
-  private pieces = 0;
+  private buffer: Buffer;
+  private length = 0;
 
-  constructor(start: string) {
-    this.chunk = start;
+  constructor(start: string, expectedLength: number) {
+    this.buffer = Buffer.allocUnsafe(Math.max(expectedLength, 3 * start.length, 1024));
+    this.add(start);
   }
 
   add(piece: string): void {
-    this.chunk += piece;
-    if (++this.pieces < TextBuilder.PIECES_PER_CHUNK) return;
-    // Reading a character flattens the chunk into one string.
-    this.chunk.charCodeAt(0);
-    this.chunks.push(this.chunk);
-    this.chunk = '';
-    this.pieces = 0;
+    // At most 3 bytes per UTF-16 code unit.
+    if (this.length + 3 * piece.length > this.buffer.length) this.grow(3 * piece.length);
+    this.length += this.buffer.write(piece, this.length);
+  }
+
+  private grow(needed: number): void {
+    const bigger = Buffer.allocUnsafe(Math.max(2 * this.buffer.length, this.length + needed));
+    this.buffer.copy(bigger, 0, 0, this.length);
+    this.buffer = bigger;
   }
 
   text(): string {
-    this.chunks.push(this.chunk);
-    return this.chunks.join('');
+    return this.buffer.toString('utf8', 0, this.length);
   }
-
-  static readonly PIECES_PER_CHUNK = 64;
 }
 
 /** `pull-from-mirror` lines, written once. */
