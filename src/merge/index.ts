@@ -63,11 +63,13 @@ function sourceMirrors(entries: readonly MirrorEntry[]): Sources {
     if (e.policy === 'NeverContactSource') c.neverContact = true;
     if (e.pool === 'digest') {
       if (c.digest === undefined) c.digest = e.mirrors;
-      else (c.moreDigest ??= []).push(e.mirrors);
+      else if (c.moreDigest === undefined) c.moreDigest = [e.mirrors];
+      else c.moreDigest.push(e.mirrors);
       digestWildcards ||= isWildcard(e.source);
     } else {
       if (c.tag === undefined) c.tag = e.mirrors;
-      else (c.moreTag ??= []).push(e.mirrors);
+      else if (c.moreTag === undefined) c.moreTag = [e.mirrors];
+      else c.moreTag.push(e.mirrors);
       tagWildcards ||= isWildcard(e.source);
     }
   }

@@ -186,7 +186,6 @@ class TableCollector {
     private readonly warn: Warn,
   ) {}
 
-  // biome-ignore lint/complexity/useMaxParams: called per mirror on the hot path; a MirrorUse per mirror costs allocations (bench/RESULTS.md)
   add(source: string, hostLevel: boolean, sourcePath: string, location: string, digest: boolean, tag: boolean): void {
     const prefix = mirrorPrefix(sourcePath, location);
     if (prefix === undefined) {

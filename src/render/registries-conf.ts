@@ -89,7 +89,6 @@ export function toEntry(rule: RegistryRule, context: EntryContext): RegistriesCo
   return entry;
 }
 
-// biome-ignore lint/complexity/useMaxParams: called per mirror on the hot path; an options object each time costs allocations (bench/RESULTS.md)
 function toMirror(location: string, digest: boolean, tag: boolean, insecure: ReadonlySet<string>, entryIsDigestOnly: boolean): RegistriesConfMirror {
   const m: RegistriesConfMirror = { location, insecure: isInside(insecure, location) };
   if (!entryIsDigestOnly && digest !== tag) m.pullFromMirror = digest ? 'digest-only' : 'tag-only';
