@@ -11,6 +11,7 @@
 import { byteOrder, hostPort, isInside, isWildcard, repoPath } from '../merge/scope.js';
 import type { HostAccess, MirrorModel, RegistryRule, RenderWarning, WarningCode } from '../model/types.js';
 import { combineMirrors, sharesMirror } from './mirrors.js';
+import { RuleWarnings } from './warnings.js';
 import { assertHostPort, DEFAULT_DIR, hostDir, MAX_FILE_NAME_LENGTH } from './paths.js';
 
 export type Capability = 'pull' | 'resolve';
@@ -56,13 +57,20 @@ interface Table {
   widening?: string;
 }
 
-type Warn = (code: WarningCode, source: string, message: string, mirror?: string) => void;
+/** `rank`: the index in model.rules of the rule whose source the warning names, when the caller knows it (-1 otherwise). */
+type Warn = (code: WarningCode, source: string, message: string, mirror?: string, rank?: number) => void;
 
-export function planContainerd(model: MirrorModel): { dirs: HostDirPlan[]; warnings: RenderWarning[] } {
-  const warnings: RenderWarning[] = [];
+export interface ContainerdPlan {
+  dirs: HostDirPlan[];
+  /** In the order they were found; `sorted()` for the order of render(). */
+  warnings: RuleWarnings;
+}
+
+export function planContainerd(model: MirrorModel): ContainerdPlan {
+  const warnings = new RuleWarnings(model.rules);
   // Two literal shapes rather than a property added later: tens of thousands of these are kept.
-  const warn: Warn = (code, source, message, mirror) =>
-    warnings.push(mirror ? { code, renderer: 'containerd', source, message, mirror } : { code, renderer: 'containerd', source, message });
+  const warn: Warn = (code, source, message, mirror, rank = -1) =>
+    warnings.add(mirror ? { code, renderer: 'containerd', source, message, mirror } : { code, renderer: 'containerd', source, message }, rank);
   const context: Context = {
     insecure: new Set(model.insecureScopes),
     access: new Map(model.access.map((a) => [a.host, a])),
@@ -78,28 +86,37 @@ export function planContainerd(model: MirrorModel): { dirs: HostDirPlan[]; warni
   return { dirs, warnings };
 }
 
+/** The rules of one registry host, most specific first, with their indices in model.rules. */
+interface HostRules {
+  rules: RegistryRule[];
+  ranks: number[];
+}
+
 /** Rules by source host (most specific first); hosts with access settings get an entry too. */
-function groupByHost(model: MirrorModel, warn: Warn): Map<string, RegistryRule[]> {
-  const byHost = new Map<string, RegistryRule[]>();
-  for (const rule of model.rules) {
+function groupByHost(model: MirrorModel, warn: Warn): Map<string, HostRules> {
+  const indices = new Map<string, number[]>();
+  model.rules.forEach((rule, i) => {
     if (isWildcard(rule.source)) {
       // A wildcard that is only a default-mirror registry is covered by _default.
-      if (!hasSettings(rule)) continue;
-      warn('NotExpressible', rule.source, `containerd has no wildcard host directories: ${rule.source} is not rendered for containerd`);
-      continue;
+      if (!hasSettings(rule)) return;
+      warn('NotExpressible', rule.source, `containerd has no wildcard host directories: ${rule.source} is not rendered for containerd`, undefined, i);
+      return;
     }
     const host = hostPort(rule.source);
-    const list = byHost.get(host);
-    if (list) list.push(rule);
+    const list = indices.get(host);
+    if (list) list.push(i);
     else {
       assertHostPort(host);
-      byHost.set(host, [rule]);
+      indices.set(host, [i]);
     }
-  }
-  for (const a of model.access) if (!byHost.has(a.host)) byHost.set(a.host, []);
-  for (const rules of byHost.values()) {
-    rules.sort((a, b) => b.source.length - a.source.length || byteOrder(a.source, b.source));
-  }
+  });
+  for (const a of model.access) if (!indices.has(a.host)) indices.set(a.host, []);
+  const byHost = new Map<string, HostRules>();
+  const all = model.rules;
+  indices.forEach((ranks, host) => {
+    ranks.sort((a, b) => all[b]!.source.length - all[a]!.source.length || byteOrder(all[a]!.source, all[b]!.source));
+    byHost.set(host, { rules: ranks.map((i) => all[i]!), ranks });
+  });
   return byHost;
 }
 
@@ -107,7 +124,7 @@ function hasSettings(r: RegistryRule): boolean {
   return r.digestMirrors.length + r.tagMirrors.length > 0 || r.blocked || r.insecure || r.neverContactSource;
 }
 
-function planHost(host: string, rules: RegistryRule[], context: Context, warn: Warn): HostDirPlan | undefined {
+function planHost(host: string, { rules, ranks }: HostRules, context: Context, warn: Warn): HostDirPlan | undefined {
   if (hostDir(host).length > MAX_FILE_NAME_LENGTH) {
     // containerd looks the directory up by the host's name: it cannot be shortened.
     warn(
@@ -118,7 +135,7 @@ function planHost(host: string, rules: RegistryRule[], context: Context, warn: W
     );
     return undefined;
   }
-  const tables = collectTables(host, rules, context, warn);
+  const tables = collectTables(host, rules, ranks, context, warn);
   if (context.defaultMirror && hostPort(context.defaultMirror) !== host) addTable(tables, defaultTable(context));
   const hosts = [...tables.values()].map((t) => withCapabilities(t));
   const server = chooseServer(host, rules, hosts, context, warn);
@@ -135,11 +152,13 @@ function planHost(host: string, rules: RegistryRule[], context: Context, warn: W
  * Most mirrors of a host share a few endpoints, so a table is built per
  * endpoint URL, never per mirror.
  */
-function collectTables(host: string, rules: readonly RegistryRule[], context: Context, warn: Warn): Map<string, Table> {
+function collectTables(host: string, rules: readonly RegistryRule[], ranks: readonly number[], context: Context, warn: Warn): Map<string, Table> {
   const collector = new TableCollector(host, hostLevelUrls(host, rules, context), context, warn);
-  for (const rule of rules) {
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i]!;
     const [digest, tag] = [rule.digestMirrors, rule.tagMirrors];
     if (digest.length + tag.length === 0) continue;
+    collector.rank = ranks[i]!;
     const hostLevel = rule.source === host;
     const sourcePath = repoPath(rule.source);
     if (sharesMirror(digest, tag)) {
@@ -175,6 +194,8 @@ class TableCollector {
   private readonly roots: string[] = [];
   private readonly rootTables: Table[] = [];
   private readonly byRoot = new Map<string, Table>();
+  /** The index in model.rules of the rule being added (for sortedByRule). */
+  rank = -1;
   /** The rule whose widening messages end with `tail`. */
   private tailSource: string | undefined;
   private tail = '';
@@ -189,7 +210,7 @@ class TableCollector {
   add(source: string, hostLevel: boolean, sourcePath: string, location: string, digest: boolean, tag: boolean): void {
     const prefix = mirrorPrefix(sourcePath, location);
     if (prefix === undefined) {
-      this.warn('NotExpressible', source, notExpressible(source, location), location);
+      this.warn('NotExpressible', source, notExpressible(source, location), location, this.rank);
       return;
     }
     // By root only where the root alone decides the endpoint: a repository-scoped source, and no
@@ -242,7 +263,7 @@ class TableCollector {
       this.tailSource = source;
       this.tail = source + WIDENING_END;
     }
-    this.warn('HostWideWidening', source, table.widening + this.tail, mirror);
+    this.warn('HostWideWidening', source, table.widening + this.tail, mirror, this.rank);
   }
 }
 

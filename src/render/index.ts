@@ -7,7 +7,7 @@ import { parse } from 'smol-toml';
 import { byteOrder } from '../merge/scope.js';
 import type { MirrorModel } from '../model/types.js';
 import { renderAccessFiles } from './access-files.js';
-import { renderContainerd } from './containerd.js';
+import { renderContainerdSorted } from './containerd.js';
 import { InternalError, invariant } from './errors.js';
 import { assertKey, keyFor, PUBLIC_MODE, REGISTRIES_CONF_KEY, REGISTRIES_CONF_PATH } from './paths.js';
 import { renderRegistriesConf } from './registries-conf.js';
@@ -22,7 +22,7 @@ export { renderRegistriesConf } from './registries-conf.js';
 
 export function render(model: MirrorModel): RenderOutput {
   const registriesConf = renderRegistriesConf(model);
-  const containerd = renderContainerd(model);
+  const containerd = renderContainerdSorted(model);
   const access = renderAccessFiles(model);
   const files: NodeFile[] = [
     {
@@ -37,7 +37,10 @@ export function render(model: MirrorModel): RenderOutput {
   ];
   const unique = withUniqueKeys(files).sort((a, b) => byteOrder(a.key, b.key));
   checkFiles(unique);
-  return { files: unique, warnings: sortedWarnings([...registriesConf.warnings, ...containerd.warnings, ...access.warnings]) };
+  // The same order as one sort of every warning: warnings of different renderers never compare equal, and
+  // each part keeps the order of its own equal warnings. containerd's many come in order, so this only checks them.
+  const others = sortedWarnings([...registriesConf.warnings, ...access.warnings]);
+  return { files: unique, warnings: sortedWarnings([...containerd.warnings, ...others]) };
 }
 
 /**

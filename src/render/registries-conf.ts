@@ -125,19 +125,34 @@ function withDefaultMirror(rule: RegistryRule, uses: MirrorUse[], context: Entry
  * string the writer can emit exactly (lone surrogates are never written:
  * tomlString rejects them).
  */
+const VARIANT = process.env.TB ?? 'buffer';
+const CHUNK = Number(process.env.TB_CHUNK ?? 256);
 class TextBuilder {
   private buffer: Buffer;
   private length = 0;
+  private readonly chunks: string[] = [];
+  private chunk = '';
+  private pieces = 0;
 
   constructor(start: string, expectedLength: number) {
-    this.buffer = Buffer.allocUnsafe(Math.max(expectedLength, 3 * start.length, 1024));
+    this.buffer = Buffer.allocUnsafe(VARIANT === 'buffer' ? Math.max(expectedLength, 3 * start.length, 1024) : 1);
     this.add(start);
   }
 
   add(piece: string): void {
-    // At most 3 bytes per UTF-16 code unit.
-    if (this.length + 3 * piece.length > this.buffer.length) this.grow(3 * piece.length);
-    this.length += this.buffer.write(piece, this.length);
+    if (VARIANT === 'buffer') {
+      // At most 3 bytes per UTF-16 code unit.
+      if (this.length + 3 * piece.length > this.buffer.length) this.grow(3 * piece.length);
+      this.length += this.buffer.write(piece, this.length);
+      return;
+    }
+    if (VARIANT === 'chunks2') piece.charCodeAt(0);
+    this.chunk += piece;
+    if (++this.pieces < CHUNK) return;
+    this.chunk.charCodeAt(0);
+    this.chunks.push(this.chunk);
+    this.chunk = '';
+    this.pieces = 0;
   }
 
   private grow(needed: number): void {
@@ -147,7 +162,9 @@ class TextBuilder {
   }
 
   text(): string {
-    return this.buffer.toString('utf8', 0, this.length);
+    if (VARIANT === 'buffer') return this.buffer.toString('utf8', 0, this.length);
+    this.chunks.push(this.chunk);
+    return this.chunks.join('');
   }
 }
 

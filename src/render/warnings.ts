@@ -4,126 +4,132 @@
 // The order is that of a stable sort by `compareWarnings`, then every warning
 // equal to the one before it dropped. A large rendering has tens of thousands
 // of warnings (containerd widenings, one per repository-scoped source and
-// mirror) but few per source, so they are ordered by renderer and source in
-// linear time (a counting sort on the ranks of the distinct values), and only
-// the warnings of one renderer and source are compared with each other.
+// mirror), so the renderers hand them over nearly in order (RuleWarnings)
+// and sortedWarnings checks that in one pass before it sorts anything.
 import { byteOrder } from '../merge/scope.js';
 import type { RenderWarning } from '../model/types.js';
 
-/** Below this many warnings a comparison sort is as fast as anything. */
-const SMALL = 64;
-
 export function sortedWarnings(warnings: readonly RenderWarning[]): RenderWarning[] {
-  if (isSorted(warnings)) return withoutDuplicates([...warnings]);
-  if (warnings.length < SMALL) return withoutDuplicates([...warnings].sort(compareWarnings));
-  return byRendererAndSource(warnings) ?? withoutDuplicates([...warnings].sort(compareWarnings));
-}
-
-function compareWarnings(a: RenderWarning, b: RenderWarning): number {
-  return byteOrder(a.renderer, b.renderer) || byteOrder(a.source, b.source) || compareRest(a, b);
-}
-
-/** `compareWarnings` for two warnings of the same renderer and source. */
-function compareRest(a: RenderWarning, b: RenderWarning): number {
-  return byteOrder(a.mirror ?? '', b.mirror ?? '') || byteOrder(a.code, b.code) || byteOrder(a.message, b.message);
-}
-
-function isSorted(warnings: readonly RenderWarning[]): boolean {
-  for (let i = 1; i < warnings.length; i++) if (compareWarnings(warnings[i - 1]!, warnings[i]!) > 0) return false;
-  return true;
-}
-
-/** `sorted` without each warning equal to the one before it. */
-function withoutDuplicates(sorted: RenderWarning[]): RenderWarning[] {
+  const inOrder = withoutDuplicatesIfSorted(warnings);
+  if (inOrder) return inOrder;
+  const sorted = [...warnings].sort(compareWarnings);
   return sorted.filter((w, i) => i === 0 || compareWarnings(sorted[i - 1]!, w) !== 0);
 }
 
-/**
- * `withoutDuplicates` of the stable sort of `warnings` by `compareWarnings`:
- * a stable counting sort by (renderer, source), then each run of one
- * renderer and source sorted by the rest and de-duplicated. Undefined when
- * there are too many distinct renderers for the counting sort to stay linear
- * (never for the renderers of this project).
- */
-function byRendererAndSource(warnings: readonly RenderWarning[]): RenderWarning[] | undefined {
-  const n = warnings.length;
-  const renderers = new Ids();
-  const sources = new Ids();
-  const rendererId = new Int32Array(n);
-  const sourceId = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const w = warnings[i]!;
-    rendererId[i] = renderers.id(w.renderer);
-    sourceId[i] = sources.id(w.source);
-  }
-  const sourceCount = sources.count();
-  const buckets = renderers.count() * sourceCount;
-  if (buckets > 4 * n) return undefined;
-  const rendererRank = renderers.ranks();
-  const sourceRank = sources.ranks();
-  const key = new Int32Array(n);
-  const start = new Int32Array(buckets + 1);
-  for (let i = 0; i < n; i++) {
-    const k = rendererRank[rendererId[i]!]! * sourceCount + sourceRank[sourceId[i]!]!;
-    key[i] = k;
-    start[k + 1]! += 1;
-  }
-  for (let k = 0; k < buckets; k++) start[k + 1]! += start[k]!;
-  const placed = new Array<RenderWarning>(n);
-  const next = start.slice(0, buckets);
-  for (let i = 0; i < n; i++) placed[next[key[i]!]!++] = warnings[i]!;
+function compareWarnings(a: RenderWarning, b: RenderWarning): number {
+  return (
+    byteOrder(a.renderer, b.renderer) ||
+    byteOrder(a.source, b.source) ||
+    byteOrder(a.mirror ?? '', b.mirror ?? '') ||
+    byteOrder(a.code, b.code) ||
+    byteOrder(a.message, b.message)
+  );
+}
+
+/** `warnings` without each warning equal to the one before it, when they are already sorted; undefined otherwise. */
+function withoutDuplicatesIfSorted(warnings: readonly RenderWarning[]): RenderWarning[] | undefined {
   const out: RenderWarning[] = [];
-  for (let k = 0; k < buckets; k++) {
-    const [from, to] = [start[k]!, start[k + 1]!];
-    if (to - from === 1) out.push(placed[from]!);
-    else if (to > from) pushRun(out, placed, from, to);
+  for (let i = 0; i < warnings.length; i++) {
+    const w = warnings[i]!;
+    if (i > 0) {
+      const order = compareWarnings(warnings[i - 1]!, w);
+      if (order > 0) return undefined;
+      if (order === 0) continue;
+    }
+    out.push(w);
   }
   return out;
 }
 
-/** One run of a renderer and source (in input order): sorted by the remaining fields (stable), without duplicates. */
-function pushRun(out: RenderWarning[], placed: RenderWarning[], from: number, to: number): void {
-  let sorted = true;
-  for (let i = from + 1; i < to && sorted; i++) sorted = compareRest(placed[i - 1]!, placed[i]!) < 0;
-  const run = sorted ? placed : placed.slice(from, to).sort(compareRest);
-  const [a, b] = sorted ? [from, to] : [0, to - from];
-  out.push(run[a]!);
-  for (let i = a + 1; i < b; i++) if (sorted || compareRest(run[i - 1]!, run[i]!) !== 0) out.push(run[i]!);
+/**
+ * The warnings of one renderer, collected with the index of the rule each
+ * one names in `rules` (sorted by source, as a model's rules are), or -1
+ * where the renderer does not know it; `sorted()` gives them as a stable sort
+ * by `compareWarnings` orders them (duplicates kept), in linear time for the
+ * usual few warnings per rule: a counting sort on the indices, and only the
+ * warnings of a rule that did not come one after another, in order, sorted
+ * among themselves (checked as they are added, while they are in the cache).
+ *
+ * The result is a sorted permutation of the warnings whenever the indices are
+ * right; sortedWarnings checks the order anyway, so wrong indices (or rules
+ * out of order) cost time, never correctness.
+ */
+export class RuleWarnings {
+  readonly warnings: RenderWarning[] = [];
+  private readonly ranks: number[] = [];
+  /** Per rule: its warnings may be out of order. */
+  private readonly unordered: Uint8Array;
+  private readonly seen: Uint8Array;
+  /** The last warning added with a rule index, and that index. */
+  private last: RenderWarning | undefined;
+  private lastRank = -1;
+
+  constructor(private readonly rules: readonly { source: string }[]) {
+    this.unordered = new Uint8Array(rules.length);
+    this.seen = new Uint8Array(rules.length);
+  }
+
+  add(w: RenderWarning, rank: number): void {
+    this.warnings.push(w);
+    this.ranks.push(rank);
+    if (rank < 0) return;
+    if (rank === this.lastRank) {
+      if (compareWarnings(this.last!, w) >= 0) this.unordered[rank] = 1;
+    } else {
+      if (this.seen[rank]) this.unordered[rank] = 1;
+      this.seen[rank] = 1;
+      this.lastRank = rank;
+    }
+    this.last = w;
+  }
+
+  sorted(): RenderWarning[] {
+    const { warnings, ranks, rules } = this;
+    const n = warnings.length;
+    // Group 2i+1 holds the warnings about rules[i].source; group 2i those about a source between rules[i-1] and rules[i].
+    const groups = 2 * rules.length + 1;
+    const group = new Int32Array(n);
+    const start = new Int32Array(groups + 1);
+    for (let i = 0; i < n; i++) {
+      const rank = ranks[i]!;
+      let g = 2 * rank + 1;
+      if (rank < 0) {
+        g = groupOf(warnings[i]!.source, rules);
+        // It joins the warnings of a rule, if any, wherever it was added.
+        if (g % 2 === 1) this.unordered[g >> 1] = 1;
+      }
+      group[i] = g;
+      start[g + 1]! += 1;
+    }
+    for (let g = 0; g < groups; g++) start[g + 1]! += start[g]!;
+    const next = start.slice(0, groups);
+    const out = new Array<RenderWarning>(n);
+    for (let i = 0; i < n; i++) out[next[group[i]!]!++] = warnings[i]!;
+    for (let g = 0; g < groups; g++) {
+      const [from, to] = [start[g]!, start[g + 1]!];
+      // A rule's own group is in order when its warnings came in order; a group between rules is checked.
+      if (to - from > 1 && (g % 2 === 0 || this.unordered[g >> 1] === 1)) sortRange(out, from, to);
+    }
+    return out;
+  }
 }
 
-/** Dense ids for distinct strings, in order of first appearance, and their ranks in byte order. */
-class Ids {
-  private readonly values: string[] = [];
-  private readonly byValue = new Map<string, number>();
-  private last: string | undefined;
-  private lastId = -1;
-
-  id(value: string): number {
-    // Consecutive warnings mostly share their renderer and source.
-    if (value === this.last) return this.lastId;
-    let id = this.byValue.get(value);
-    if (id === undefined) {
-      id = this.values.length;
-      this.byValue.set(value, id);
-      this.values.push(value);
-    }
-    this.last = value;
-    this.lastId = id;
-    return id;
+/** The group of a source given without its rule: found by binary search over the rules' sources. */
+function groupOf(source: string, rules: readonly { source: string }[]): number {
+  let [lo, hi] = [0, rules.length];
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (byteOrder(rules[mid]!.source, source) < 0) lo = mid + 1;
+    else hi = mid;
   }
+  return lo < rules.length && rules[lo]!.source === source ? 2 * lo + 1 : 2 * lo;
+}
 
-  count(): number {
-    return this.values.length;
-  }
-
-  /** rank[id]: the position of the value with that id among the distinct values in byte order. */
-  ranks(): Int32Array {
-    // The default sort compares UTF-16 code units, the same order as byteOrder.
-    const sorted = [...this.values].sort();
-    const position = new Map<string, number>();
-    sorted.forEach((v, i) => position.set(v, i));
-    const rank = new Int32Array(sorted.length);
-    for (let id = 0; id < this.values.length; id++) rank[id] = position.get(this.values[id]!)!;
-    return rank;
-  }
+/** A stable sort of `list[from, to)` in place, skipped when already in order. */
+function sortRange(list: RenderWarning[], from: number, to: number): void {
+  let sorted = true;
+  for (let i = from + 1; i < to && sorted; i++) sorted = compareWarnings(list[i - 1]!, list[i]!) <= 0;
+  if (sorted) return;
+  const part = list.slice(from, to).sort(compareWarnings);
+  for (let i = 0; i < part.length; i++) list[from + i] = part[i]!;
 }
