@@ -9,7 +9,7 @@
 // This file produces the model side (`HostDirPlan`, `MirrorHost`);
 // hosts-toml.ts maps it onto the file format.
 import { byteOrder, hostPort, isInside, isWildcard, repoPath } from '../merge/scope.js';
-import type { HostAccess, MirrorModel, RegistryRule, RenderWarning, WarningCode } from '../model/types.js';
+import type { HostAccess, MirrorModel, RegistryRule, WarningCode } from '../model/types.js';
 import { combineMirrors, sharesMirror } from './mirrors.js';
 import { RuleWarnings } from './warnings.js';
 import { assertHostPort, DEFAULT_DIR, hostDir, MAX_FILE_NAME_LENGTH } from './paths.js';
