@@ -165,8 +165,9 @@ function collectTables(host: string, rules: readonly RegistryRule[], ranks: read
       for (const use of combineMirrors(digest, tag)) collector.add(rule.source, hostLevel, sourcePath, use.location, use.digest, use.tag);
     } else {
       // combineMirrors' order for pools without a shared mirror, without a MirrorUse per mirror.
-      for (const location of digest) collector.add(rule.source, hostLevel, sourcePath, location, true, false);
-      for (const location of tag) collector.add(rule.source, hostLevel, sourcePath, location, false, true);
+      // Index loops: the lists are often the merge's shared frozen empty list, which for-of iterates with an allocation.
+      for (let j = 0; j < digest.length; j++) collector.add(rule.source, hostLevel, sourcePath, digest[j]!, true, false);
+      for (let j = 0; j < tag.length; j++) collector.add(rule.source, hostLevel, sourcePath, tag[j]!, false, true);
     }
   }
   const tables = collector.tables;

@@ -24,7 +24,7 @@ export function combineMirrors(digest: readonly string[], tag: readonly string[]
 export function sharesMirror(digest: readonly string[], tag: readonly string[]): boolean {
   if (tag.length === 0 || digest.length === 0) return false;
   if (digest.length * tag.length > 64) return digest.some(membership(tag));
-  for (const m of digest) if (tag.includes(m)) return true;
+  for (let i = 0; i < digest.length; i++) if (tag.includes(digest[i]!)) return true;
   return false;
 }
 

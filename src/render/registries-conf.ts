@@ -7,7 +7,8 @@
 import { byteOrder, hostPort, isInside, isWildcard, mostSpecific, remainder } from '../merge/scope.js';
 import type { DefaultMirror, MirrorModel, RegistryRule, RenderWarning } from '../model/types.js';
 import { combineMirrors, type MirrorUse, sharesMirror } from './mirrors.js';
-import { quotedRest, tomlString } from './toml.js';
+import { AsciiText, NotAscii, StringText, type TextSink } from './text.js';
+import { tomlString } from './toml.js';
 
 /** One `[[registry.mirror]]` table. */
 export interface RegistriesConfMirror {
@@ -42,17 +43,28 @@ export function renderRegistriesConf(model: MirrorModel): { content: string; war
     defaultMirror: model.defaultMirror?.mirror,
     defaultRegistries: new Set(model.defaultMirror?.registries),
   };
-  // Each entry is written as soon as it is mapped: 10,000 entries never exist at once.
-  const out = new TextBuilder(`${HEADER.join('\n')}\n`, BYTES_PER_ENTRY * model.rules.length);
-  for (const rule of model.rules) out.add(entryText(toEntry(rule, context)));
+  let content: string;
+  try {
+    content = fileText(model, context, new AsciiText(BYTES_PER_ENTRY * model.rules.length));
+  } catch (e) {
+    if (!(e instanceof NotAscii)) throw e;
+    content = fileText(model, context, new StringText());
+  }
   return {
-    content: out.text(),
+    content,
     warnings: [...defaultMirrorWarnings(model.defaultMirror), ...wildcardTieWarnings(model.rules), ...wildcardPortWarnings(model.rules)],
   };
 }
 
 /** A first guess at the size of one entry (one with three mirrors takes about 300 bytes). */
 const BYTES_PER_ENTRY = 512;
+
+/** The file: each entry written as soon as it is mapped (10,000 entries never exist at once). */
+function fileText(model: MirrorModel, context: EntryContext, out: AsciiText | StringText): string {
+  out.literal(`${HEADER.join('\n')}\n`);
+  for (const rule of model.rules) writeEntry(out, toEntry(rule, context));
+  return out.text();
+}
 
 /** What every entry needs from the model besides its rule. */
 export interface EntryContext {
@@ -64,35 +76,35 @@ export interface EntryContext {
 
 /** The explicit mapping from a merged rule to its registries.conf entry. */
 export function toEntry(rule: RegistryRule, context: EntryContext): RegistriesConfEntry {
-  const entry: RegistriesConfEntry = {
-    prefix: rule.source,
-    // NeverContactSource is `blocked`: containers/image checks it per endpoint,
-    // so the mirrors are still tried and only the source is never contacted.
-    blocked: rule.blocked || rule.neverContactSource,
-    insecure: rule.insecure,
-    mirrorByDigestOnly: false,
-    mirrors: [],
-  };
-  if (!isWildcard(rule.source)) entry.location = rule.source;
   const [digest, tag] = [rule.digestMirrors, rule.tagMirrors];
+  let mirrorByDigestOnly: boolean;
+  let mirrors: RegistriesConfMirror[];
   if (!sharesMirror(digest, tag) && defaultRegistry(rule, context) === undefined) {
     // Most rules: the digest mirrors, then the tag mirrors (combineMirrors' order), without a MirrorUse each.
-    entry.mirrorByDigestOnly = digest.length > 0 && tag.length === 0;
-    for (const location of digest) entry.mirrors.push(toMirror(location, true, false, context.insecure, entry.mirrorByDigestOnly));
-    for (const location of tag) entry.mirrors.push(toMirror(location, false, true, context.insecure, false));
-    return entry;
+    // Index loops: the lists are often the merge's shared frozen empty list, which for-of iterates with an allocation.
+    mirrorByDigestOnly = digest.length > 0 && tag.length === 0;
+    mirrors = new Array<RegistriesConfMirror>(digest.length + tag.length);
+    for (let i = 0; i < digest.length; i++) mirrors[i] = toMirror(digest[i]!, true, false, context.insecure, mirrorByDigestOnly);
+    for (let i = 0; i < tag.length; i++) mirrors[digest.length + i] = toMirror(tag[i]!, false, true, context.insecure, false);
+  } else {
+    const uses = withDefaultMirror(rule, combineMirrors(digest, tag), context);
+    const digestOnly = uses.length > 0 && uses.every((u) => !u.tag);
+    mirrorByDigestOnly = digestOnly;
+    mirrors = uses.map((u) => toMirror(u.location, u.digest, u.tag, context.insecure, digestOnly));
   }
-  const uses = withDefaultMirror(rule, combineMirrors(digest, tag), context);
-  const digestOnly = uses.length > 0 && uses.every((u) => !u.tag);
-  entry.mirrorByDigestOnly = digestOnly;
-  entry.mirrors = uses.map((u) => toMirror(u.location, u.digest, u.tag, context.insecure, digestOnly));
-  return entry;
+  // NeverContactSource is `blocked`: containers/image checks it per endpoint,
+  // so the mirrors are still tried and only the source is never contacted.
+  const blocked = rule.blocked || rule.neverContactSource;
+  // Each shape written as one literal: 10,000 entries are built per file.
+  return isWildcard(rule.source)
+    ? { prefix: rule.source, blocked, insecure: rule.insecure, mirrorByDigestOnly, mirrors }
+    : { prefix: rule.source, location: rule.source, blocked, insecure: rule.insecure, mirrorByDigestOnly, mirrors };
 }
 
 function toMirror(location: string, digest: boolean, tag: boolean, insecure: ReadonlySet<string>, entryIsDigestOnly: boolean): RegistriesConfMirror {
-  const m: RegistriesConfMirror = { location, insecure: isInside(insecure, location) };
-  if (!entryIsDigestOnly && digest !== tag) m.pullFromMirror = digest ? 'digest-only' : 'tag-only';
-  return m;
+  const inside = isInside(insecure, location);
+  if (entryIsDigestOnly || digest === tag) return { location, insecure: inside };
+  return { location, insecure: inside, pullFromMirror: digest ? 'digest-only' : 'tag-only' };
 }
 
 /** The default-mirror registry that encloses the rule's source, if a default mirror serves it. */
@@ -116,58 +128,6 @@ function withDefaultMirror(rule: RegistryRule, uses: MirrorUse[], context: Entry
   return digest || tag ? [...uses, { location, digest, tag }] : uses;
 }
 
-/**
- * A large text built from many short strings, written as UTF-8 into one
- * growing buffer and decoded once at the end. With 10,000 entries, keeping
- * the pieces as strings until the end (one `join` of some 200,000 pieces, or
- * chunks of them) cost more than writing the entries, and kept megabytes of
- * partial strings alive for the garbage collector to copy. UTF-8 holds every
- * string the writer can emit exactly (lone surrogates are never written:
- * tomlString rejects them).
- */
-const VARIANT = process.env.TB ?? 'buffer';
-const CHUNK = Number(process.env.TB_CHUNK ?? 256);
-class TextBuilder {
-  private buffer: Buffer;
-  private length = 0;
-  private readonly chunks: string[] = [];
-  private chunk = '';
-  private pieces = 0;
-
-  constructor(start: string, expectedLength: number) {
-    this.buffer = Buffer.allocUnsafe(VARIANT === 'buffer' ? Math.max(expectedLength, 3 * start.length, 1024) : 1);
-    this.add(start);
-  }
-
-  add(piece: string): void {
-    if (VARIANT === 'buffer') {
-      // At most 3 bytes per UTF-16 code unit.
-      if (this.length + 3 * piece.length > this.buffer.length) this.grow(3 * piece.length);
-      this.length += this.buffer.write(piece, this.length);
-      return;
-    }
-    if (VARIANT === 'chunks2') piece.charCodeAt(0);
-    this.chunk += piece;
-    if (++this.pieces < CHUNK) return;
-    this.chunk.charCodeAt(0);
-    this.chunks.push(this.chunk);
-    this.chunk = '';
-    this.pieces = 0;
-  }
-
-  private grow(needed: number): void {
-    const bigger = Buffer.allocUnsafe(Math.max(2 * this.buffer.length, this.length + needed));
-    this.buffer.copy(bigger, 0, 0, this.length);
-    this.buffer = bigger;
-  }
-
-  text(): string {
-    if (VARIANT === 'buffer') return this.buffer.toString('utf8', 0, this.length);
-    this.chunks.push(this.chunk);
-    return this.chunks.join('');
-  }
-}
-
 /** `pull-from-mirror` lines, written once. */
 const PULL_FROM_MIRROR: Record<NonNullable<RegistriesConfMirror['pullFromMirror']>, string> = {
   'digest-only': `\npull-from-mirror = ${tomlString('digest-only')}`,
@@ -175,19 +135,24 @@ const PULL_FROM_MIRROR: Record<NonNullable<RegistriesConfMirror['pullFromMirror'
 };
 
 /** A blank line, then one `[[registry]]` table and its `[[registry.mirror]]` tables (each after a blank line). */
-function entryText(e: RegistriesConfEntry): string {
-  const prefix = quotedRest(e.prefix);
-  let s = `\n[[registry]]\nprefix = "${prefix}`;
-  if (e.location !== undefined) s += `\nlocation = "${e.location === e.prefix ? prefix : quotedRest(e.location)}`;
-  if (e.blocked) s += '\nblocked = true';
-  if (e.insecure) s += '\ninsecure = true';
-  if (e.mirrorByDigestOnly) s += '\nmirror-by-digest-only = true';
-  for (const m of e.mirrors) {
-    s += `\n\n[[registry.mirror]]\nlocation = "${quotedRest(m.location)}`;
-    if (m.insecure) s += '\ninsecure = true';
-    if (m.pullFromMirror !== undefined) s += PULL_FROM_MIRROR[m.pullFromMirror];
+function writeEntry(out: TextSink, e: RegistriesConfEntry): void {
+  out.literal('\n[[registry]]\nprefix = ');
+  out.quoted(e.prefix);
+  if (e.location !== undefined) {
+    out.literal('\nlocation = ');
+    out.quoted(e.location);
   }
-  return `${s}\n`;
+  if (e.blocked) out.literal('\nblocked = true');
+  if (e.insecure) out.literal('\ninsecure = true');
+  if (e.mirrorByDigestOnly) out.literal('\nmirror-by-digest-only = true');
+  for (let i = 0; i < e.mirrors.length; i++) {
+    const m = e.mirrors[i]!;
+    out.literal('\n\n[[registry.mirror]]\nlocation = ');
+    out.quoted(m.location);
+    if (m.insecure) out.literal('\ninsecure = true');
+    if (m.pullFromMirror !== undefined) out.literal(PULL_FROM_MIRROR[m.pullFromMirror]);
+  }
+  out.literal('\n');
 }
 
 function defaultMirrorWarnings(dm?: DefaultMirror): RenderWarning[] {

@@ -16,10 +16,12 @@ const ESCAPES: Record<string, string> = {
   '\r': '\\r',
 };
 
+const SAFE = /^[^"\\\u0000-\u001f\u007f\ud800-\udfff]*$/;
+
 /** A TOML basic string: quotes, backslashes and control characters escaped. */
 export function tomlString(value: string): string {
   // Fast path: nothing to escape (every registry name and URL).
-  if (isSafe(value)) return `"${value}"`;
+  if (SAFE.test(value)) return `"${value}"`;
   let out = '"';
   for (const ch of value) {
     const code = ch.codePointAt(0)!;
@@ -29,28 +31,6 @@ export function tomlString(value: string): string {
     else out += ch;
   }
   return `${out}"`;
-}
-
-/**
- * A string value and its closing quote, written after text that ends with
- * the opening quote: a value that needs no escaping (every registry name)
- * is used as it is, with nothing built but the quote appended.
- */
-export function quotedRest(value: string): string {
-  return isSafe(value) ? `${value}"` : tomlString(value).slice(1);
-}
-
-/**
- * Nothing to escape: no quote, backslash, control character (U+0000 to U+001F,
- * U+007F) or surrogate. A loop rather than a regular expression: this runs
- * for every value of a large registries.conf.
- */
-function isSafe(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || c === 0x7f || (c >= 0xd800 && c <= 0xdfff)) return false;
-  }
-  return true;
 }
 
 /** A key: bare when TOML allows it, quoted otherwise (URLs, dotted hosts). */

@@ -1,0 +1,88 @@
+// Where the registries.conf writer puts its text: constant pieces of the
+// format and TOML basic strings. A 10,000-entry file is 4.5 MB made of some
+// 200,000 pieces; keeping them as strings until the end (one `join` of them
+// all, chunks of them, or entries encoded into a buffer one by one) cost
+// more than choosing what to write, and kept megabytes of partial strings
+// alive for the garbage collector to copy. AsciiText copies every character
+// into one byte array instead and makes a single string at the end; text
+// that is not all ASCII (never a valid registry name) goes to StringText.
+import { tomlString } from './toml.js';
+
+export interface TextSink {
+  /** Text written as it is: the writer's own constants. */
+  literal(text: string): void;
+  /** A TOML basic string: `value` in quotes, escaped where TOML needs it. */
+  quoted(value: string): void;
+}
+
+/** Thrown by AsciiText for a character outside ASCII: the caller writes the text again to a StringText. */
+export class NotAscii extends Error {}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+export class AsciiText implements TextSink {
+  private bytes: Uint8Array;
+  private length = 0;
+
+  constructor(expectedLength: number) {
+    this.bytes = new Uint8Array(Math.max(expectedLength, 1024));
+  }
+
+  literal(text: string): void {
+    const n = text.length;
+    if (this.length + n > this.bytes.length) this.grow(n);
+    const [bytes, at] = [this.bytes, this.length];
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c > 0x7f) throw new NotAscii();
+      bytes[at + i] = c;
+    }
+    this.length = at + n;
+  }
+
+  quoted(value: string): void {
+    const n = value.length;
+    if (this.length + n + 2 > this.bytes.length) this.grow(n + 2);
+    const [bytes, at] = [this.bytes, this.length];
+    bytes[at] = QUOTE;
+    for (let i = 0; i < n; i++) {
+      const c = value.charCodeAt(i);
+      // Printable ASCII without a quote or backslash needs no escape (tomlString's fast path).
+      if (c < 0x20 || c > 0x7e || c === QUOTE || c === BACKSLASH) {
+        this.literal(tomlString(value));
+        return;
+      }
+      bytes[at + 1 + i] = c;
+    }
+    bytes[at + 1 + n] = QUOTE;
+    this.length = at + n + 2;
+  }
+
+  private grow(needed: number): void {
+    const bigger = new Uint8Array(Math.max(2 * this.bytes.length, this.length + needed));
+    bigger.set(this.bytes.subarray(0, this.length));
+    this.bytes = bigger;
+  }
+
+  text(): string {
+    return Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.length).toString('latin1');
+  }
+}
+
+/** Any text: the pieces, joined once at the end. */
+export class StringText implements TextSink {
+  private readonly pieces: string[] = [];
+
+  literal(text: string): void {
+    this.pieces.push(text);
+  }
+
+  quoted(value: string): void {
+    this.pieces.push(tomlString(value));
+  }
+
+  text(): string {
+    return this.pieces.join('');
+  }
+}
