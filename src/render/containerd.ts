@@ -13,10 +13,14 @@ export function renderContainerd(model: MirrorModel): { files: NodeFile[]; warni
   return { files: planFiles(plan), warnings: plan.warnings.warnings };
 }
 
-/** renderContainerd with the warnings in the order sortedWarnings gives them (duplicates kept), for render(). */
-export function renderContainerdSorted(model: MirrorModel): { files: NodeFile[]; warnings: RenderWarning[] } {
+/**
+ * renderContainerd with the warnings in the order sortedWarnings gives them
+ * (duplicates kept; `strict` when known to have none), for render().
+ */
+export function renderContainerdSorted(model: MirrorModel): { files: NodeFile[]; warnings: RenderWarning[]; strict: boolean } {
   const plan = planContainerd(model);
-  return { files: planFiles(plan), warnings: plan.warnings.sorted() };
+  const { warnings, strict } = plan.warnings.sorted();
+  return { files: planFiles(plan), warnings, strict };
 }
 
 function planFiles({ dirs }: ContainerdPlan): NodeFile[] {

@@ -12,7 +12,7 @@ import { InternalError, invariant } from './errors.js';
 import { assertKey, keyFor, PUBLIC_MODE, REGISTRIES_CONF_KEY, REGISTRIES_CONF_PATH } from './paths.js';
 import { renderRegistriesConf } from './registries-conf.js';
 import { isPlainRegistriesConf } from './registries-conf-check.js';
-import { sortedWarnings } from './warnings.js';
+import { sortedAfter, sortedWarnings } from './warnings.js';
 import type { NodeFile, RenderOutput } from './types.js';
 
 export { renderAccessFiles } from './access-files.js';
@@ -38,9 +38,10 @@ export function render(model: MirrorModel): RenderOutput {
   const unique = withUniqueKeys(files).sort((a, b) => byteOrder(a.key, b.key));
   checkFiles(unique);
   // The same order as one sort of every warning: warnings of different renderers never compare equal, and
-  // each part keeps the order of its own equal warnings. containerd's many come in order, so this only checks them.
-  const others = sortedWarnings([...registriesConf.warnings, ...access.warnings]);
-  return { files: unique, warnings: sortedWarnings([...containerd.warnings, ...others]) };
+  // each part keeps the order of its own equal warnings. containerd's many come in order.
+  const others = [...registriesConf.warnings, ...access.warnings];
+  const warnings = containerd.strict ? sortedAfter(containerd.warnings, others) : sortedWarnings([...containerd.warnings, ...others]);
+  return { files: unique, warnings };
 }
 
 /**

@@ -42,6 +42,19 @@ function withoutDuplicatesIfSorted(warnings: readonly RenderWarning[]): RenderWa
 }
 
 /**
+ * sortedWarnings([...first, ...rest]) for a `first` that is sorted without
+ * duplicates: when everything in `rest` comes after it, only `rest` is sorted.
+ */
+export function sortedAfter(first: RenderWarning[], rest: readonly RenderWarning[]): RenderWarning[] {
+  const tail = sortedWarnings(rest);
+  if (first.length === 0) return tail;
+  if (tail.length === 0) return first;
+  // tail[0] is the least of `rest`: if it follows the last of `first`, so does all of `rest`.
+  if (compareWarnings(first[first.length - 1]!, tail[0]!) < 0) return first.concat(tail);
+  return sortedWarnings([...first, ...rest]);
+}
+
+/**
  * The warnings of one renderer, collected with the index of the rule each
  * one names in `rules` (sorted by source, as a model's rules are), or -1
  * where the renderer does not know it; `sorted()` gives them as a stable sort
@@ -51,8 +64,11 @@ function withoutDuplicatesIfSorted(warnings: readonly RenderWarning[]): RenderWa
  * among themselves (checked as they are added, while they are in the cache).
  *
  * The result is a sorted permutation of the warnings whenever the indices are
- * right; sortedWarnings checks the order anyway, so wrong indices (or rules
- * out of order) cost time, never correctness.
+ * right. `strict` says that it is, and without duplicates, by the checks made
+ * on the way: every warning with an index names that rule's source, all have
+ * one renderer, the rules are in strict order, and within each group the
+ * order was seen or made. Otherwise the caller sorts again (sortedWarnings),
+ * so wrong indices or rules out of order cost time, never correctness.
  */
 export class RuleWarnings {
   readonly warnings: RenderWarning[] = [];
@@ -63,13 +79,17 @@ export class RuleWarnings {
   /** The last warning added with a rule index, and that index. */
   private last: RenderWarning | undefined;
   private lastRank = -1;
+  private oneRenderer = true;
 
   constructor(private readonly rules: readonly { source: string }[]) {
     this.unordered = new Uint8Array(rules.length);
     this.seen = new Uint8Array(rules.length);
   }
 
-  add(w: RenderWarning, rank: number): void {
+  add(w: RenderWarning, given: number): void {
+    // An index is used only where it names the warning's own source.
+    const rank = given >= 0 && given < this.rules.length && this.rules[given]!.source === w.source ? given : -1;
+    if (this.warnings.length > 0 && w.renderer !== this.warnings[0]!.renderer) this.oneRenderer = false;
     this.warnings.push(w);
     this.ranks.push(rank);
     if (rank < 0) return;
@@ -83,7 +103,7 @@ export class RuleWarnings {
     this.last = w;
   }
 
-  sorted(): RenderWarning[] {
+  sorted(): { warnings: RenderWarning[]; strict: boolean } {
     const { warnings, ranks, rules } = this;
     const n = warnings.length;
     // Group 2i+1 holds the warnings about rules[i].source; group 2i those about a source between rules[i-1] and rules[i].
@@ -105,13 +125,20 @@ export class RuleWarnings {
     const next = start.slice(0, groups);
     const out = new Array<RenderWarning>(n);
     for (let i = 0; i < n; i++) out[next[group[i]!]!++] = warnings[i]!;
+    let strict = this.oneRenderer && strictlyOrdered(rules);
     for (let g = 0; g < groups; g++) {
       const [from, to] = [start[g]!, start[g + 1]!];
-      // A rule's own group is in order when its warnings came in order; a group between rules is checked.
-      if (to - from > 1 && (g % 2 === 0 || this.unordered[g >> 1] === 1)) sortRange(out, from, to);
+      // A rule's own group is in order when its warnings came in order; a group between rules is sorted.
+      if (to - from > 1 && (g % 2 === 0 || this.unordered[g >> 1] === 1)) strict = sortRange(out, from, to) && strict;
     }
-    return out;
+    return { warnings: out, strict };
   }
+}
+
+/** Every source after the one before it. */
+function strictlyOrdered(rules: readonly { source: string }[]): boolean {
+  for (let i = 1; i < rules.length; i++) if (!(rules[i - 1]!.source < rules[i]!.source)) return false;
+  return true;
 }
 
 /** The group of a source given without its rule: found by binary search over the rules' sources. */
@@ -125,11 +152,16 @@ function groupOf(source: string, rules: readonly { source: string }[]): number {
   return lo < rules.length && rules[lo]!.source === source ? 2 * lo + 1 : 2 * lo;
 }
 
-/** A stable sort of `list[from, to)` in place, skipped when already in order. */
-function sortRange(list: RenderWarning[], from: number, to: number): void {
-  let sorted = true;
-  for (let i = from + 1; i < to && sorted; i++) sorted = compareWarnings(list[i - 1]!, list[i]!) <= 0;
-  if (sorted) return;
+/** A stable sort of `list[from, to)` in place; true when the result has no two equal warnings. */
+function sortRange(list: RenderWarning[], from: number, to: number): boolean {
+  let inOrder = true;
+  for (let i = from + 1; i < to && inOrder; i++) inOrder = compareWarnings(list[i - 1]!, list[i]!) < 0;
+  if (inOrder) return true;
   const part = list.slice(from, to).sort(compareWarnings);
-  for (let i = 0; i < part.length; i++) list[from + i] = part[i]!;
+  let distinct = true;
+  for (let i = 0; i < part.length; i++) {
+    list[from + i] = part[i]!;
+    if (i > 0 && compareWarnings(part[i - 1]!, part[i]!) === 0) distinct = false;
+  }
+  return distinct;
 }
