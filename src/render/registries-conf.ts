@@ -7,7 +7,7 @@
 import { byteOrder, hostPort, isInside, isWildcard, mostSpecific, remainder } from '../merge/scope.js';
 import type { DefaultMirror, MirrorModel, RegistryRule, RenderWarning } from '../model/types.js';
 import { combineMirrors, type MirrorUse, sharesMirror } from './mirrors.js';
-import { AsciiText, NotAscii, StringText, type TextSink } from './text.js';
+import { AsciiText, type Literal, literal, NotAscii, StringText, type TextSink } from './text.js';
 import { tomlString } from './toml.js';
 
 /** One `[[registry.mirror]]` table. */
@@ -61,7 +61,7 @@ const BYTES_PER_ENTRY = 512;
 
 /** The file: each entry written as soon as it is mapped (10,000 entries never exist at once). */
 function fileText(model: MirrorModel, context: EntryContext, out: AsciiText | StringText): string {
-  out.literal(`${HEADER.join('\n')}\n`);
+  out.literal(HEADER_LINES);
   for (const rule of model.rules) writeEntry(out, toEntry(rule, context));
   return out.text();
 }
@@ -128,31 +128,39 @@ function withDefaultMirror(rule: RegistryRule, uses: MirrorUse[], context: Entry
   return digest || tag ? [...uses, { location, digest, tag }] : uses;
 }
 
-/** `pull-from-mirror` lines, written once. */
-const PULL_FROM_MIRROR: Record<NonNullable<RegistriesConfMirror['pullFromMirror']>, string> = {
-  'digest-only': `\npull-from-mirror = ${tomlString('digest-only')}`,
-  'tag-only': `\npull-from-mirror = ${tomlString('tag-only')}`,
+/** The constant pieces of the file, encoded once. */
+const HEADER_LINES = literal(`${HEADER.join('\n')}\n`);
+const REGISTRY_PREFIX = literal('\n[[registry]]\nprefix = ');
+const LOCATION = literal('\nlocation = ');
+const BLOCKED = literal('\nblocked = true');
+const INSECURE = literal('\ninsecure = true');
+const MIRROR_BY_DIGEST_ONLY = literal('\nmirror-by-digest-only = true');
+const MIRROR_LOCATION = literal('\n\n[[registry.mirror]]\nlocation = ');
+const PULL_FROM_MIRROR: Record<NonNullable<RegistriesConfMirror['pullFromMirror']>, Literal> = {
+  'digest-only': literal(`\npull-from-mirror = ${tomlString('digest-only')}`),
+  'tag-only': literal(`\npull-from-mirror = ${tomlString('tag-only')}`),
 };
+const NEWLINE = literal('\n');
 
 /** A blank line, then one `[[registry]]` table and its `[[registry.mirror]]` tables (each after a blank line). */
 function writeEntry(out: TextSink, e: RegistriesConfEntry): void {
-  out.literal('\n[[registry]]\nprefix = ');
+  out.literal(REGISTRY_PREFIX);
   out.quoted(e.prefix);
   if (e.location !== undefined) {
-    out.literal('\nlocation = ');
+    out.literal(LOCATION);
     out.quoted(e.location);
   }
-  if (e.blocked) out.literal('\nblocked = true');
-  if (e.insecure) out.literal('\ninsecure = true');
-  if (e.mirrorByDigestOnly) out.literal('\nmirror-by-digest-only = true');
+  if (e.blocked) out.literal(BLOCKED);
+  if (e.insecure) out.literal(INSECURE);
+  if (e.mirrorByDigestOnly) out.literal(MIRROR_BY_DIGEST_ONLY);
   for (let i = 0; i < e.mirrors.length; i++) {
     const m = e.mirrors[i]!;
-    out.literal('\n\n[[registry.mirror]]\nlocation = ');
+    out.literal(MIRROR_LOCATION);
     out.quoted(m.location);
-    if (m.insecure) out.literal('\ninsecure = true');
+    if (m.insecure) out.literal(INSECURE);
     if (m.pullFromMirror !== undefined) out.literal(PULL_FROM_MIRROR[m.pullFromMirror]);
   }
-  out.literal('\n');
+  out.literal(NEWLINE);
 }
 
 function defaultMirrorWarnings(dm?: DefaultMirror): RenderWarning[] {

@@ -3,14 +3,30 @@
 // 200,000 pieces; keeping them as strings until the end (one `join` of them
 // all, chunks of them, or entries encoded into a buffer one by one) cost
 // more than choosing what to write, and kept megabytes of partial strings
-// alive for the garbage collector to copy. AsciiText copies every character
-// into one byte array instead and makes a single string at the end; text
-// that is not all ASCII (never a valid registry name) goes to StringText.
+// alive for the garbage collector to copy. AsciiText writes every piece into
+// one byte array instead (constants encoded once, values copied character by
+// character while they are checked) and makes a single string at the end;
+// text that is not all ASCII (never a valid registry name) goes to StringText.
 import { tomlString } from './toml.js';
 
+/** A constant piece of text, with its bytes (ASCII). */
+export interface Literal {
+  readonly text: string;
+  readonly bytes: Uint8Array;
+}
+
+export function literal(text: string): Literal {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f) throw new Error(`literal ${JSON.stringify(text)} is not ASCII`);
+    bytes[i] = c;
+  }
+  return { text, bytes };
+}
+
 export interface TextSink {
-  /** Text written as it is: the writer's own constants. */
-  literal(text: string): void;
+  literal(piece: Literal): void;
   /** A TOML basic string: `value` in quotes, escaped where TOML needs it. */
   quoted(value: string): void;
 }
@@ -29,34 +45,42 @@ export class AsciiText implements TextSink {
     this.bytes = new Uint8Array(Math.max(expectedLength, 1024));
   }
 
-  literal(text: string): void {
-    const n = text.length;
+  literal(piece: Literal): void {
+    const n = piece.bytes.length;
     if (this.length + n > this.bytes.length) this.grow(n);
-    const [bytes, at] = [this.bytes, this.length];
-    for (let i = 0; i < n; i++) {
-      const c = text.charCodeAt(i);
-      if (c > 0x7f) throw new NotAscii();
-      bytes[at + i] = c;
-    }
-    this.length = at + n;
+    this.bytes.set(piece.bytes, this.length);
+    this.length += n;
   }
 
   quoted(value: string): void {
     const n = value.length;
     if (this.length + n + 2 > this.bytes.length) this.grow(n + 2);
-    const [bytes, at] = [this.bytes, this.length];
+    const bytes = this.bytes;
+    const at = this.length;
     bytes[at] = QUOTE;
     for (let i = 0; i < n; i++) {
       const c = value.charCodeAt(i);
       // Printable ASCII without a quote or backslash needs no escape (tomlString's fast path).
       if (c < 0x20 || c > 0x7e || c === QUOTE || c === BACKSLASH) {
-        this.literal(tomlString(value));
+        this.escaped(tomlString(value));
         return;
       }
       bytes[at + 1 + i] = c;
     }
     bytes[at + 1 + n] = QUOTE;
     this.length = at + n + 2;
+  }
+
+  /** `text` (an escaped string), if it is all ASCII. */
+  private escaped(text: string): void {
+    const n = text.length;
+    if (this.length + n > this.bytes.length) this.grow(n);
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c > 0x7f) throw new NotAscii();
+      this.bytes[this.length + i] = c;
+    }
+    this.length += n;
   }
 
   private grow(needed: number): void {
@@ -74,8 +98,8 @@ export class AsciiText implements TextSink {
 export class StringText implements TextSink {
   private readonly pieces: string[] = [];
 
-  literal(text: string): void {
-    this.pieces.push(text);
+  literal(piece: Literal): void {
+    this.pieces.push(piece.text);
   }
 
   quoted(value: string): void {
