@@ -62,7 +62,7 @@ const BYTES_PER_ENTRY = 512;
 /** The file: each entry written as soon as it is mapped (10,000 entries never exist at once). */
 function fileText(model: MirrorModel, context: EntryContext, out: AsciiText | StringText): string {
   out.literal(HEADER_LINES);
-  for (const rule of model.rules) writeEntry(out, toEntry(rule, context));
+  for (const rule of model.rules) writeRule(out, rule, context);
   return out.text();
 }
 
@@ -144,23 +144,53 @@ const NEWLINE = literal('\n');
 
 /** A blank line, then one `[[registry]]` table and its `[[registry.mirror]]` tables (each after a blank line). */
 function writeEntry(out: TextSink, e: RegistriesConfEntry): void {
-  out.literal(REGISTRY_PREFIX);
-  out.quoted(e.prefix);
-  if (e.location !== undefined) {
-    out.literal(LOCATION);
-    out.quoted(e.location);
-  }
-  if (e.blocked) out.literal(BLOCKED);
-  if (e.insecure) out.literal(INSECURE);
-  if (e.mirrorByDigestOnly) out.literal(MIRROR_BY_DIGEST_ONLY);
+  writeRegistry(out, e.prefix, e.location, e.blocked, e.insecure, e.mirrorByDigestOnly);
   for (let i = 0; i < e.mirrors.length; i++) {
     const m = e.mirrors[i]!;
-    out.literal(MIRROR_LOCATION);
-    out.quoted(m.location);
-    if (m.insecure) out.literal(INSECURE);
-    if (m.pullFromMirror !== undefined) out.literal(PULL_FROM_MIRROR[m.pullFromMirror]);
+    writeMirror(out, m.location, m.insecure, m.pullFromMirror);
   }
   out.literal(NEWLINE);
+}
+
+/**
+ * writeEntry(out, toEntry(rule, context)) without building the entry, for
+ * the usual rule: pools without a shared mirror and no default mirror (its
+ * mirrors are then the digest mirrors, then the tag mirrors).
+ */
+function writeRule(out: TextSink, rule: RegistryRule, context: EntryContext): void {
+  const [digest, tag] = [rule.digestMirrors, rule.tagMirrors];
+  if (sharesMirror(digest, tag) || defaultRegistry(rule, context) !== undefined) {
+    writeEntry(out, toEntry(rule, context));
+    return;
+  }
+  const digestOnly = digest.length > 0 && tag.length === 0;
+  const location = isWildcard(rule.source) ? undefined : rule.source;
+  writeRegistry(out, rule.source, location, rule.blocked || rule.neverContactSource, rule.insecure, digestOnly);
+  const insecure = context.insecure;
+  const digestPull = digestOnly ? undefined : 'digest-only';
+  // Index loops: the lists are often the merge's shared frozen empty list, which for-of iterates with an allocation.
+  for (let i = 0; i < digest.length; i++) writeMirror(out, digest[i]!, isInside(insecure, digest[i]!), digestPull);
+  for (let i = 0; i < tag.length; i++) writeMirror(out, tag[i]!, isInside(insecure, tag[i]!), 'tag-only');
+  out.literal(NEWLINE);
+}
+
+function writeRegistry(out: TextSink, prefix: string, location: string | undefined, blocked: boolean, insecure: boolean, mirrorByDigestOnly: boolean): void {
+  out.literal(REGISTRY_PREFIX);
+  out.quoted(prefix);
+  if (location !== undefined) {
+    out.literal(LOCATION);
+    out.quoted(location);
+  }
+  if (blocked) out.literal(BLOCKED);
+  if (insecure) out.literal(INSECURE);
+  if (mirrorByDigestOnly) out.literal(MIRROR_BY_DIGEST_ONLY);
+}
+
+function writeMirror(out: TextSink, location: string, insecure: boolean, pullFromMirror: RegistriesConfMirror['pullFromMirror']): void {
+  out.literal(MIRROR_LOCATION);
+  out.quoted(location);
+  if (insecure) out.literal(INSECURE);
+  if (pullFromMirror !== undefined) out.literal(PULL_FROM_MIRROR[pullFromMirror]);
 }
 
 function defaultMirrorWarnings(dm?: DefaultMirror): RenderWarning[] {
