@@ -60,9 +60,6 @@ interface Table {
 /** `rank`: the index in model.rules of the rule whose source the warning names, when the caller knows it (-1 otherwise). */
 type Warn = (code: WarningCode, source: string, message: string, mirror?: string, rank?: number) => void;
 
-/** A HostWideWidening of `rank`'s rule, its message `head + tail`. */
-type WarnWidening = (source: string, head: string, tail: string, mirror: string, rank: number) => void;
-
 export interface ContainerdPlan {
   dirs: HostDirPlan[];
   /** In the order they were found; `sorted()` for the order of render(). */
@@ -70,9 +67,10 @@ export interface ContainerdPlan {
 }
 
 export function planContainerd(model: MirrorModel): ContainerdPlan {
-  const warnings = new RuleWarnings('containerd', model.rules);
-  const warn: Warn = (code, source, message, mirror, rank = -1) => warnings.add(code, source, message, '', mirror, rank);
-  const widen: WarnWidening = (source, head, tail, mirror, rank) => warnings.add('HostWideWidening', source, head, tail, mirror, rank);
+  const warnings = new RuleWarnings(model.rules);
+  // Two literal shapes rather than a property added later: tens of thousands of these are kept.
+  const warn: Warn = (code, source, message, mirror, rank = -1) =>
+    warnings.add(mirror ? { code, renderer: 'containerd', source, message, mirror } : { code, renderer: 'containerd', source, message }, rank);
   const context: Context = {
     insecure: new Set(model.insecureScopes),
     access: new Map(model.access.map((a) => [a.host, a])),
@@ -81,7 +79,7 @@ export function planContainerd(model: MirrorModel): ContainerdPlan {
   const byHost = groupByHost(model, warn);
   const dirs: HostDirPlan[] = [];
   for (const host of [...byHost.keys()].sort(byteOrder)) {
-    const plan = planHost(host, byHost.get(host)!, context, warn, widen);
+    const plan = planHost(host, byHost.get(host)!, context, warn);
     if (plan) dirs.push(plan);
   }
   if (context.defaultMirror) dirs.push({ dir: DEFAULT_DIR, hosts: [withCapabilities(defaultTable(context))] });
@@ -126,7 +124,7 @@ function hasSettings(r: RegistryRule): boolean {
   return r.digestMirrors.length + r.tagMirrors.length > 0 || r.blocked || r.insecure || r.neverContactSource;
 }
 
-function planHost(host: string, { rules, ranks }: HostRules, context: Context, warn: Warn, widen: WarnWidening): HostDirPlan | undefined {
+function planHost(host: string, { rules, ranks }: HostRules, context: Context, warn: Warn): HostDirPlan | undefined {
   if (hostDir(host).length > MAX_FILE_NAME_LENGTH) {
     // containerd looks the directory up by the host's name: it cannot be shortened.
     warn(
@@ -137,7 +135,7 @@ function planHost(host: string, { rules, ranks }: HostRules, context: Context, w
     );
     return undefined;
   }
-  const tables = collectTables(host, rules, ranks, context, warn, widen);
+  const tables = collectTables(host, rules, ranks, context, warn);
   if (context.defaultMirror && hostPort(context.defaultMirror) !== host) addTable(tables, defaultTable(context));
   const hosts = [...tables.values()].map((t) => withCapabilities(t));
   const server = chooseServer(host, rules, hosts, context, warn);
@@ -154,15 +152,8 @@ function planHost(host: string, { rules, ranks }: HostRules, context: Context, w
  * Most mirrors of a host share a few endpoints, so a table is built per
  * endpoint URL, never per mirror.
  */
-function collectTables(
-  host: string,
-  rules: readonly RegistryRule[],
-  ranks: readonly number[],
-  context: Context,
-  warn: Warn,
-  widen: WarnWidening,
-): Map<string, Table> {
-  const collector = new TableCollector(host, hostLevelUrls(host, rules, context), context, warn, widen);
+function collectTables(host: string, rules: readonly RegistryRule[], ranks: readonly number[], context: Context, warn: Warn): Map<string, Table> {
+  const collector = new TableCollector(host, hostLevelUrls(host, rules, context), context, warn);
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i]!;
     const [digest, tag] = [rule.digestMirrors, rule.tagMirrors];
@@ -215,7 +206,6 @@ class TableCollector {
     private readonly hostWide: ReadonlySet<string>,
     private readonly context: Context,
     private readonly warn: Warn,
-    private readonly widen: WarnWidening,
   ) {}
 
   add(source: string, hostLevel: boolean, sourcePath: string, location: string, digest: boolean, tag: boolean): void {
@@ -274,7 +264,7 @@ class TableCollector {
       this.tailSource = source;
       this.tail = source + WIDENING_END;
     }
-    this.widen(source, table.widening, this.tail, mirror, this.rank);
+    this.warn('HostWideWidening', source, table.widening + this.tail, mirror, this.rank);
   }
 }
 

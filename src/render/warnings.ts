@@ -7,7 +7,7 @@
 // mirror), so the renderers hand them over nearly in order (RuleWarnings)
 // and sortedWarnings checks that in one pass before it sorts anything.
 import { byteOrder } from '../merge/scope.js';
-import type { RenderWarning, WarningCode } from '../model/types.js';
+import type { RenderWarning } from '../model/types.js';
 
 export function sortedWarnings(warnings: readonly RenderWarning[]): RenderWarning[] {
   const inOrder = withoutDuplicatesIfSorted(warnings);
@@ -57,79 +57,55 @@ export function sortedAfter(first: RenderWarning[], rest: readonly RenderWarning
 /**
  * The warnings of one renderer, collected with the index of the rule each
  * one names in `rules` (sorted by source, as a model's rules are), or -1
- * where the renderer does not know it. `sorted()` gives them as a stable
- * sort by `compareWarnings` orders them (duplicates kept), in linear time
- * for the usual few warnings per rule: a counting sort on the indices, and
- * only the warnings of a rule that did not come one after another, in order,
- * sorted among themselves (checked as they are added, while in the cache).
- *
- * They are kept as columns and become RenderWarning objects only at the end,
- * in their final order: tens of thousands of small objects that lived
- * through the whole rendering were copied by every young-generation
- * collection on the way. A message is given as a head and a tail (both
- * shared by many warnings) and joined then.
+ * where the renderer does not know it; `sorted()` gives them as a stable sort
+ * by `compareWarnings` orders them (duplicates kept), in linear time for the
+ * usual few warnings per rule: a counting sort on the indices, and only the
+ * warnings of a rule that did not come one after another, in order, sorted
+ * among themselves (checked as they are added, while they are in the cache).
  *
  * The result is a sorted permutation of the warnings whenever the indices are
  * right. `strict` says that it is, and without duplicates, by the checks made
- * on the way: every warning with an index names that rule's source, the
- * rules are in strict order, and within each group the order was seen or
- * made. Otherwise the caller sorts again (sortedWarnings), so wrong indices
- * or rules out of order cost time, never correctness.
+ * on the way: every warning with an index names that rule's source, all have
+ * one renderer, the rules are in strict order, and within each group the
+ * order was seen or made. Otherwise the caller sorts again (sortedWarnings),
+ * so wrong indices or rules out of order cost time, never correctness.
  */
 export class RuleWarnings {
-  private readonly codes: WarningCode[] = [];
-  private readonly sources: string[] = [];
-  private readonly mirrors: (string | undefined)[] = [];
-  private readonly heads: string[] = [];
-  private readonly tails: string[] = [];
+  readonly warnings: RenderWarning[] = [];
   private readonly ranks: number[] = [];
   /** Per rule: its warnings may be out of order. */
   private readonly unordered: Uint8Array;
   private readonly seen: Uint8Array;
-  /** The index of the last warning added with a rule index, and that rule index. */
-  private last = -1;
+  /** The last warning added with a rule index, and that index. */
+  private last: RenderWarning | undefined;
   private lastRank = -1;
+  private oneRenderer = true;
 
-  constructor(
-    private readonly renderer: RenderWarning['renderer'],
-    private readonly rules: readonly { source: string }[],
-  ) {
+  constructor(private readonly rules: readonly { source: string }[]) {
     this.unordered = new Uint8Array(rules.length);
     this.seen = new Uint8Array(rules.length);
   }
 
-  /** A warning whose message is `head + tail`; `mirror` undefined or '' for none. */
-  add(code: WarningCode, source: string, head: string, tail: string, mirror: string | undefined, given: number): void {
+  add(w: RenderWarning, given: number): void {
     // An index is used only where it names the warning's own source.
-    const rank = given >= 0 && given < this.rules.length && this.rules[given]!.source === source ? given : -1;
-    const i = this.codes.length;
-    this.codes.push(code);
-    this.sources.push(source);
-    this.mirrors.push(mirror === '' ? undefined : mirror);
-    this.heads.push(head);
-    this.tails.push(tail);
+    const rank = given >= 0 && given < this.rules.length && this.rules[given]!.source === w.source ? given : -1;
+    if (this.warnings.length > 0 && w.renderer !== this.warnings[0]!.renderer) this.oneRenderer = false;
+    this.warnings.push(w);
     this.ranks.push(rank);
     if (rank < 0) return;
     if (rank === this.lastRank) {
-      if (this.compare(this.last, i) >= 0) this.unordered[rank] = 1;
+      if (compareWarnings(this.last!, w) >= 0) this.unordered[rank] = 1;
     } else {
       if (this.seen[rank]) this.unordered[rank] = 1;
       this.seen[rank] = 1;
       this.lastRank = rank;
     }
-    this.last = i;
-  }
-
-  /** The warnings in the order they were added. */
-  inOrder(): RenderWarning[] {
-    const out = new Array<RenderWarning>(this.codes.length);
-    for (let i = 0; i < out.length; i++) out[i] = this.warning(i);
-    return out;
+    this.last = w;
   }
 
   sorted(): { warnings: RenderWarning[]; strict: boolean } {
-    const { ranks, rules } = this;
-    const n = ranks.length;
+    const { warnings, ranks, rules } = this;
+    const n = warnings.length;
     // Group 2i+1 holds the warnings about rules[i].source; group 2i those about a source between rules[i-1] and rules[i].
     const groups = 2 * rules.length + 1;
     const group = new Int32Array(n);
@@ -138,7 +114,7 @@ export class RuleWarnings {
       const rank = ranks[i]!;
       let g = 2 * rank + 1;
       if (rank < 0) {
-        g = groupOf(this.sources[i]!, rules);
+        g = groupOf(warnings[i]!.source, rules);
         // It joins the warnings of a rule, if any, wherever it was added.
         if (g % 2 === 1) this.unordered[g >> 1] = 1;
       }
@@ -147,54 +123,15 @@ export class RuleWarnings {
     }
     for (let g = 0; g < groups; g++) start[g + 1]! += start[g]!;
     const next = start.slice(0, groups);
-    const order = new Int32Array(n);
-    for (let i = 0; i < n; i++) order[next[group[i]!]!++] = i;
-    let strict = strictlyOrdered(rules);
+    const out = new Array<RenderWarning>(n);
+    for (let i = 0; i < n; i++) out[next[group[i]!]!++] = warnings[i]!;
+    let strict = this.oneRenderer && strictlyOrdered(rules);
     for (let g = 0; g < groups; g++) {
       const [from, to] = [start[g]!, start[g + 1]!];
       // A rule's own group is in order when its warnings came in order; a group between rules is sorted.
-      if (to - from > 1 && (g % 2 === 0 || this.unordered[g >> 1] === 1)) strict = this.sortRange(order, from, to) && strict;
+      if (to - from > 1 && (g % 2 === 0 || this.unordered[g >> 1] === 1)) strict = sortRange(out, from, to) && strict;
     }
-    const out = new Array<RenderWarning>(n);
-    for (let k = 0; k < n; k++) out[k] = this.warning(order[k]!);
     return { warnings: out, strict };
-  }
-
-  private warning(i: number): RenderWarning {
-    const [code, renderer, source, mirror] = [this.codes[i]!, this.renderer, this.sources[i]!, this.mirrors[i]];
-    const message = this.message(i);
-    // Two literal shapes rather than a property added later: tens of thousands of these are kept.
-    return mirror ? { code, renderer, source, message, mirror } : { code, renderer, source, message };
-  }
-
-  private message(i: number): string {
-    const tail = this.tails[i]!;
-    return tail === '' ? this.heads[i]! : this.heads[i]! + tail;
-  }
-
-  /** compareWarnings of warnings i and j (of one renderer). */
-  private compare(i: number, j: number): number {
-    return (
-      byteOrder(this.sources[i]!, this.sources[j]!) ||
-      byteOrder(this.mirrors[i] ?? '', this.mirrors[j] ?? '') ||
-      byteOrder(this.codes[i]!, this.codes[j]!) ||
-      byteOrder(this.message(i), this.message(j))
-    );
-  }
-
-  /** A stable sort of `order[from, to)` in place; true when the result has no two equal warnings. */
-  private sortRange(order: Int32Array, from: number, to: number): boolean {
-    let inOrder = true;
-    for (let k = from + 1; k < to && inOrder; k++) inOrder = this.compare(order[k - 1]!, order[k]!) < 0;
-    if (inOrder) return true;
-    // Array.prototype.sort is stable; equal warnings keep the order they were added in.
-    const part = [...order.subarray(from, to)].sort((i, j) => this.compare(i, j));
-    let distinct = true;
-    for (let k = 0; k < part.length; k++) {
-      order[from + k] = part[k]!;
-      if (k > 0 && this.compare(part[k - 1]!, part[k]!) === 0) distinct = false;
-    }
-    return distinct;
   }
 }
 
@@ -213,4 +150,18 @@ function groupOf(source: string, rules: readonly { source: string }[]): number {
     else hi = mid;
   }
   return lo < rules.length && rules[lo]!.source === source ? 2 * lo + 1 : 2 * lo;
+}
+
+/** A stable sort of `list[from, to)` in place; true when the result has no two equal warnings. */
+function sortRange(list: RenderWarning[], from: number, to: number): boolean {
+  let inOrder = true;
+  for (let i = from + 1; i < to && inOrder; i++) inOrder = compareWarnings(list[i - 1]!, list[i]!) < 0;
+  if (inOrder) return true;
+  const part = list.slice(from, to).sort(compareWarnings);
+  let distinct = true;
+  for (let i = 0; i < part.length; i++) {
+    list[from + i] = part[i]!;
+    if (i > 0 && compareWarnings(part[i - 1]!, part[i]!) === 0) distinct = false;
+  }
+  return distinct;
 }
