@@ -55,6 +55,8 @@ interface Table {
   hostLevel: boolean;
   /** The start of the HostWideWidening message, shared by every source this endpoint widens. */
   widening?: string;
+  /** Not an endpoint of the host-level rule: used for a repository, it widens (collectTables). */
+  widens?: boolean;
 }
 
 /** `rank`: the index in model.rules of the rule whose source the warning names, when the caller knows it (-1 otherwise). */
@@ -76,7 +78,7 @@ export function planContainerd(model: MirrorModel): ContainerdPlan {
     access: new Map(model.access.map((a) => [a.host, a])),
     defaultMirror: model.defaultMirror?.mirror,
   };
-  const byHost = groupByHost(model, warn);
+  const byHost = groupByHost(model, warnings.rulesInOrder, warn);
   const dirs: HostDirPlan[] = [];
   for (const host of [...byHost.keys()].sort(byteOrder)) {
     const plan = planHost(host, byHost.get(host)!, context, warn);
@@ -92,32 +94,66 @@ interface HostRules {
   ranks: number[];
 }
 
-/** Rules by source host (most specific first); hosts with access settings get an entry too. */
-function groupByHost(model: MirrorModel, warn: Warn): Map<string, HostRules> {
+/**
+ * Rules by source host (most specific first); hosts with access settings get
+ * an entry too. `inOrder`: model.rules are in strict byte order of source.
+ */
+function groupByHost(model: MirrorModel, inOrder: boolean, warn: Warn): Map<string, HostRules> {
   const indices = new Map<string, number[]>();
+  let [host, list] = ['', [] as number[]];
   model.rules.forEach((rule, i) => {
-    if (isWildcard(rule.source)) {
+    const source = rule.source;
+    if (isWildcard(source)) {
       // A wildcard that is only a default-mirror registry is covered by _default.
       if (!hasSettings(rule)) return;
-      warn('NotExpressible', rule.source, `containerd has no wildcard host directories: ${rule.source} is not rendered for containerd`, undefined, i);
+      warn('NotExpressible', source, `containerd has no wildcard host directories: ${source} is not rendered for containerd`, undefined, i);
       return;
     }
-    const host = hostPort(rule.source);
-    const list = indices.get(host);
-    if (list) list.push(i);
-    else {
-      assertHostPort(host);
-      indices.set(host, [i]);
+    // Sorted rules of one host mostly follow each other: the host of the one before, without a slice and a lookup.
+    if (host === '' || !inHost(source, host)) {
+      host = hostPort(source);
+      const known = indices.get(host);
+      if (known) list = known;
+      else {
+        assertHostPort(host);
+        list = [];
+        indices.set(host, list);
+      }
     }
+    list.push(i);
   });
   for (const a of model.access) if (!indices.has(a.host)) indices.set(a.host, []);
   const byHost = new Map<string, HostRules>();
   const all = model.rules;
-  indices.forEach((ranks, host) => {
-    ranks.sort((a, b) => all[b]!.source.length - all[a]!.source.length || byteOrder(all[a]!.source, all[b]!.source));
-    byHost.set(host, { rules: ranks.map((i) => all[i]!), ranks });
+  indices.forEach((ranks, h) => {
+    if (inOrder) byLengthDescending(ranks, all);
+    else ranks.sort((a, b) => all[b]!.source.length - all[a]!.source.length || byteOrder(all[a]!.source, all[b]!.source));
+    byHost.set(h, { rules: ranks.map((i) => all[i]!), ranks });
   });
   return byHost;
+}
+
+/** `hostPort(source) === host`, read in place. */
+function inHost(source: string, host: string): boolean {
+  return source.startsWith(host) && (source.length === host.length || source.charCodeAt(host.length) === 0x2f /* / */);
+}
+
+/**
+ * Sorts rule indices by source length, longest first, keeping their order
+ * otherwise (a counting sort): for rules in byte order, the order
+ * (length descending, then byte order) without comparing sources.
+ */
+function byLengthDescending(ranks: number[], all: readonly RegistryRule[]): void {
+  if (ranks.length < 2) return;
+  let longest = 0;
+  for (const i of ranks) longest = Math.max(longest, all[i]!.source.length);
+  const start = new Int32Array(longest + 2);
+  // Position by (longest - length): longest first.
+  for (const i of ranks) start[longest - all[i]!.source.length + 1]! += 1;
+  for (let k = 0; k <= longest; k++) start[k + 1]! += start[k]!;
+  const sorted = new Array<number>(ranks.length);
+  for (const i of ranks) sorted[start[longest - all[i]!.source.length]!++] = i;
+  for (let k = 0; k < sorted.length; k++) ranks[k] = sorted[k]!;
 }
 
 function hasSettings(r: RegistryRule): boolean {
@@ -159,6 +195,7 @@ function collectTables(host: string, rules: readonly RegistryRule[], ranks: read
     const [digest, tag] = [rule.digestMirrors, rule.tagMirrors];
     if (digest.length + tag.length === 0) continue;
     collector.rank = ranks[i]!;
+    collector.use = 0;
     const hostLevel = rule.source === host;
     const sourcePath = repoPath(rule.source);
     if (sharesMirror(digest, tag)) {
@@ -195,8 +232,12 @@ class TableCollector {
   private readonly roots: string[] = [];
   private readonly rootTables: Table[] = [];
   private readonly byRoot = new Map<string, Table>();
-  /** The index in model.rules of the rule being added (for sortedByRule). */
+  /** The index in model.rules of the rule being added (for RuleWarnings). */
   rank = -1;
+  /** Which of its rule's mirrors tableByRoot is looking up, and per place the root and table found last. */
+  use = 0;
+  private readonly guessRoots: string[] = [];
+  private readonly guessTables: Table[] = [];
   /** The rule whose widening messages end with `tail`. */
   private tailSource: string | undefined;
   private tail = '';
@@ -223,7 +264,7 @@ class TableCollector {
     table.digest ||= digest;
     table.tag ||= tag;
     if (hostLevel) claimForHost(table, source, location);
-    else if (!this.hostWide.has(table.endpoint.url)) this.warnWidening(table, source, location);
+    else if ((table.widens ??= !this.hostWide.has(table.endpoint.url))) this.warnWidening(table, source, location);
   }
 
   /**
@@ -235,21 +276,35 @@ class TableCollector {
    */
   private tableByRoot(source: string, location: string, sourcePath: string, prefix: string): Table {
     const length = location.length - sourcePath.length;
+    // The mirror in the same place of the rule before mostly has the same root.
+    const use = this.use++;
+    const guess = this.guessRoots[use];
+    if (guess !== undefined && guess.length === length && location.startsWith(guess)) return this.guessTables[use]!;
+    let [root, table] = this.knownRoot(location, length);
+    if (table === undefined) {
+      root = location.slice(0, length);
+      table = this.byRoot.get(root);
+      if (!table) {
+        table = tableFor(this.tables, source, location, prefix, this.context);
+        if (this.roots.length < SCANNED_ROOTS) {
+          this.roots.push(root);
+          this.rootTables.push(table);
+        } else this.byRoot.set(root, table);
+      }
+    }
+    this.guessRoots[use] = root;
+    this.guessTables[use] = table;
+    return table;
+  }
+
+  /** The scanned root `location` starts with (its first `length` characters), and its table. */
+  private knownRoot(location: string, length: number): [string, Table | undefined] {
     const roots = this.roots;
     for (let i = 0; i < roots.length; i++) {
       const root = roots[i]!;
-      if (root.length === length && location.startsWith(root)) return this.rootTables[i]!;
+      if (root.length === length && location.startsWith(root)) return [root, this.rootTables[i]!];
     }
-    const root = location.slice(0, length);
-    let table = this.byRoot.get(root);
-    if (!table) {
-      table = tableFor(this.tables, source, location, prefix, this.context);
-      if (roots.length < SCANNED_ROOTS) {
-        roots.push(root);
-        this.rootTables.push(table);
-      } else this.byRoot.set(root, table);
-    }
-    return table;
+    return ['', undefined];
   }
 
   /**

@@ -81,9 +81,13 @@ export class RuleWarnings {
   private lastRank = -1;
   private oneRenderer = true;
 
+  /** The rules are in strict byte order of source. */
+  readonly rulesInOrder: boolean;
+
   constructor(private readonly rules: readonly { source: string }[]) {
     this.unordered = new Uint8Array(rules.length);
     this.seen = new Uint8Array(rules.length);
+    this.rulesInOrder = strictlyOrdered(rules);
   }
 
   add(w: RenderWarning, given: number): void {
@@ -125,7 +129,7 @@ export class RuleWarnings {
     const next = start.slice(0, groups);
     const out = new Array<RenderWarning>(n);
     for (let i = 0; i < n; i++) out[next[group[i]!]!++] = warnings[i]!;
-    let strict = this.oneRenderer && strictlyOrdered(rules);
+    let strict = this.oneRenderer && this.rulesInOrder;
     for (let g = 0; g < groups; g++) {
       const [from, to] = [start[g]!, start[g + 1]!];
       // A rule's own group is in order when its warnings came in order; a group between rules is sorted.
