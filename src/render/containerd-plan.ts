@@ -135,7 +135,8 @@ function groupByHost(model: MirrorModel, inOrder: boolean, warn: Warn): Map<stri
 
 /** `hostPort(source) === host`, read in place. */
 function inHost(source: string, host: string): boolean {
-  return source.startsWith(host) && (source.length === host.length || source.charCodeAt(host.length) === 0x2f /* / */);
+  const SLASH = 0x2f;
+  return source.startsWith(host) && (source.length === host.length || source.charCodeAt(host.length) === SLASH);
 }
 
 /**
@@ -263,8 +264,12 @@ class TableCollector {
         : this.tableByRoot(source, location, sourcePath, prefix);
     table.digest ||= digest;
     table.tag ||= tag;
-    if (hostLevel) claimForHost(table, source, location);
-    else if ((table.widens ??= !this.hostWide.has(table.endpoint.url))) this.warnWidening(table, source, location);
+    if (hostLevel) {
+      claimForHost(table, source, location);
+      return;
+    }
+    table.widens ??= !this.hostWide.has(table.endpoint.url);
+    if (table.widens) this.warnWidening(table, source, location);
   }
 
   /**
