@@ -42,7 +42,8 @@ export class AsciiText implements TextSink {
   private length = 0;
 
   constructor(expectedLength: number) {
-    this.bytes = new Uint8Array(Math.max(expectedLength, 1024));
+    // Not zero-filled: only the bytes written are read.
+    this.bytes = Buffer.allocUnsafe(Math.max(expectedLength, 1024));
   }
 
   literal(piece: Literal): void {
@@ -84,7 +85,7 @@ export class AsciiText implements TextSink {
   }
 
   private grow(needed: number): void {
-    const bigger = new Uint8Array(Math.max(2 * this.bytes.length, this.length + needed));
+    const bigger = Buffer.allocUnsafe(Math.max(2 * this.bytes.length, this.length + needed));
     bigger.set(this.bytes.subarray(0, this.length));
     this.bytes = bigger;
   }
