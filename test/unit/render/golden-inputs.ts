@@ -55,7 +55,13 @@ export function randomInputs(r: Seeded): MergeInputs {
     const pool: Pool = r.next() < 0.6 ? 'digest' : 'tag';
     const src = source(r);
     const mirrors = [...new Set(Array.from({ length: Math.floor(r.next() * 5) }, () => mirrorFor(r, src)))];
-    const e: MirrorEntry = { pool, source: src, mirrors, origin: origin(r, pool === 'digest' ? 'ImageDigestMirrorSet' : 'ImageTagMirrorSet', k), field: `spec.x[${k}]` };
+    const e: MirrorEntry = {
+      pool,
+      source: src,
+      mirrors,
+      origin: origin(r, pool === 'digest' ? 'ImageDigestMirrorSet' : 'ImageTagMirrorSet', k),
+      field: `spec.x[${k}]`,
+    };
     const p = r.next();
     if (p < 0.1) e.policy = 'NeverContactSource';
     else if (p < 0.15) e.policy = 'AllowContactingSource';
@@ -81,7 +87,12 @@ export function randomInputs(r: Seeded): MergeInputs {
   const inputs: MergeInputs = { entries, insecure: scopes(), blocked: scopes(), access, contributors: entries.map((e) => e.origin) };
   if (r.next() < 0.15) {
     const registries = r.next() < 0.5 ? [] : [source(r), source(r)].filter((s) => !s.includes('/'));
-    inputs.defaultMirror = { mirror: r.pick(['dm.corp', 'dm.corp/cache', 'm1.corp']), registries, origin: origin(r, 'RegistryAccess', 0), field: 'spec.defaultMirror' };
+    inputs.defaultMirror = {
+      mirror: r.pick(['dm.corp', 'dm.corp/cache', 'm1.corp']),
+      registries,
+      origin: origin(r, 'RegistryAccess', 0),
+      field: 'spec.defaultMirror',
+    };
   }
   return inputs;
 }
