@@ -63,12 +63,14 @@ export function sortedAfter(first: RenderWarning[], rest: readonly RenderWarning
  * warnings of a rule that did not come one after another, in order, sorted
  * among themselves (checked as they are added, while they are in the cache).
  *
- * The result is a sorted permutation of the warnings whenever the indices are
- * right. `strict` says that it is, and without duplicates, by the checks made
- * on the way: every warning with an index names that rule's source, all have
- * one renderer, the rules are in strict order, and within each group the
- * order was seen or made. Otherwise the caller sorts again (sortedWarnings),
- * so wrong indices or rules out of order cost time, never correctness.
+ * The result is exactly what a stable sort gives: an index is used only where
+ * it names the warning's own source, a warning without one finds its group by
+ * binary search, and within each group the order was seen or made (stably).
+ * That needs the rules in strict order and warnings of one renderer; without
+ * them the warnings come back in the order they were added. `strict` says
+ * that they came back sorted without duplicates: sortedAfter may then take
+ * them as they are; otherwise sortedWarnings checks (and if need be sorts)
+ * them again, so rules out of order cost time, never correctness.
  */
 export class RuleWarnings {
   readonly warnings: RenderWarning[] = [];
@@ -109,6 +111,8 @@ export class RuleWarnings {
 
   sorted(): { warnings: RenderWarning[]; strict: boolean } {
     const { warnings, ranks, rules } = this;
+    // Groups by source are in order only for rules in order and warnings of one renderer; otherwise the order they came in.
+    if (!this.oneRenderer || !this.rulesInOrder) return { warnings: [...warnings], strict: false };
     const n = warnings.length;
     // Group 2i+1 holds the warnings about rules[i].source; group 2i those about a source between rules[i-1] and rules[i].
     const groups = 2 * rules.length + 1;
@@ -129,7 +133,7 @@ export class RuleWarnings {
     const next = start.slice(0, groups);
     const out = new Array<RenderWarning>(n);
     for (let i = 0; i < n; i++) out[next[group[i]!]!++] = warnings[i]!;
-    let strict = this.oneRenderer && this.rulesInOrder;
+    let strict = true;
     for (let g = 0; g < groups; g++) {
       const [from, to] = [start[g]!, start[g + 1]!];
       // A rule's own group is in order when its warnings came in order; a group between rules is sorted.
