@@ -35,7 +35,7 @@ interface Node {
 export function orderMirrors(source: string, lists: readonly (readonly string[])[]): string[] {
   // One list is its own topological order (a chain); by far the common case.
   const only = lists.length === 1 ? lists[0] : undefined;
-  if (only) return chainOrder(source, only);
+  if (only) return only[only.length - 1] === source ? only.slice(0, -1) : [...only];
   const graph = new Graph();
   for (const list of lists) {
     for (let i = 0; i + 1 < list.length; i++) graph.edge(list[i]!, list[i + 1]!);
@@ -46,9 +46,13 @@ export function orderMirrors(source: string, lists: readonly (readonly string[])
   return order;
 }
 
-/** `orderMirrors(source, [list])`: one list is its own order, without a trailing source. */
-export function chainOrder(source: string, list: readonly string[]): string[] {
-  return list[list.length - 1] === source ? list.slice(0, -1) : [...list];
+/**
+ * `orderMirrors(source, [list])`: one list is its own order, without a
+ * trailing source. The list itself when it has none: the model's lists are
+ * read-only, like the inputs', and most sources have exactly one list.
+ */
+export function chainOrder(source: string, list: readonly string[]): readonly string[] {
+  return list[list.length - 1] === source ? list.slice(0, -1) : list;
 }
 
 /**
