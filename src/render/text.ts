@@ -37,13 +37,26 @@ export class NotAscii extends Error {}
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
+/**
+ * The byte array of the last AsciiText, reused by the next: a fresh one of
+ * megabytes per file cost page faults and zeroed pages from the system on
+ * every rendering. Kept only up to this size. The text is copied into its
+ * string at the end, so nothing rendered ever refers to it.
+ */
+const KEPT_BYTES = 16 * 1024 * 1024;
+let spare: Uint8Array | undefined;
+
 export class AsciiText implements TextSink {
   private bytes: Uint8Array;
   private length = 0;
 
   constructor(expectedLength: number) {
+    const wanted = Math.max(expectedLength, 1024);
+    // Taken, so that a second AsciiText at the same time (never the case today) gets its own.
+    const reused = spare !== undefined && spare.length >= wanted ? spare : undefined;
+    spare = undefined;
     // Not zero-filled: only the bytes written are read.
-    this.bytes = Buffer.allocUnsafe(Math.max(expectedLength, 1024));
+    this.bytes = reused ?? Buffer.allocUnsafe(wanted);
   }
 
   literal(piece: Literal): void {
@@ -90,8 +103,11 @@ export class AsciiText implements TextSink {
     this.bytes = bigger;
   }
 
+  /** The text; the writer is done and gives its bytes to the next one. */
   text(): string {
-    return Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.length).toString('latin1');
+    const text = Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.length).toString('latin1');
+    if (this.bytes.length <= KEPT_BYTES && (spare === undefined || spare.length < this.bytes.length)) spare = this.bytes;
+    return text;
   }
 }
 
