@@ -17,13 +17,12 @@ export function sortedWarnings(warnings: readonly RenderWarning[]): RenderWarnin
 }
 
 function compareWarnings(a: RenderWarning, b: RenderWarning): number {
-  return (
-    byteOrder(a.renderer, b.renderer) ||
-    byteOrder(a.source, b.source) ||
-    byteOrder(a.mirror ?? '', b.mirror ?? '') ||
-    byteOrder(a.code, b.code) ||
-    byteOrder(a.message, b.message)
-  );
+  return byteOrder(a.renderer, b.renderer) || byteOrder(a.source, b.source) || compareRest(a, b);
+}
+
+/** compareWarnings for warnings of the same renderer and source. */
+function compareRest(a: RenderWarning, b: RenderWarning): number {
+  return byteOrder(a.mirror ?? '', b.mirror ?? '') || byteOrder(a.code, b.code) || byteOrder(a.message, b.message);
 }
 
 /** `warnings` without each warning equal to the one before it, when they are already sorted; undefined otherwise. */
@@ -82,6 +81,7 @@ export class RuleWarnings {
   private last: RenderWarning | undefined;
   private lastRank = -1;
   private oneRenderer = true;
+  private renderer: string | undefined;
 
   /** The rules are in strict byte order of source. */
   readonly rulesInOrder: boolean;
@@ -95,12 +95,14 @@ export class RuleWarnings {
   add(w: RenderWarning, given: number): void {
     // An index is used only where it names the warning's own source.
     const rank = given >= 0 && given < this.rules.length && this.rules[given]!.source === w.source ? given : -1;
-    if (this.warnings.length > 0 && w.renderer !== this.warnings[0]!.renderer) this.oneRenderer = false;
+    this.renderer ??= w.renderer;
+    if (w.renderer !== this.renderer) this.oneRenderer = false;
     this.warnings.push(w);
     this.ranks.push(rank);
     if (rank < 0) return;
     if (rank === this.lastRank) {
-      if (compareWarnings(this.last!, w) >= 0) this.unordered[rank] = 1;
+      // Same source (both name rules[rank]); the renderer matters only when all have the same one.
+      if (compareRest(this.last!, w) >= 0) this.unordered[rank] = 1;
     } else {
       if (this.seen[rank]) this.unordered[rank] = 1;
       this.seen[rank] = 1;
