@@ -43,6 +43,7 @@ export function renderRegistriesConf(model: MirrorModel): { content: string; war
     defaultMirror: model.defaultMirror?.mirror,
     defaultRegistries: new Set(model.defaultMirror?.registries),
   };
+  const wildcards = wildcardRules(model.rules);
   let content: string;
   try {
     content = fileText(model, context, new AsciiText(BYTES_PER_ENTRY * model.rules.length));
@@ -52,7 +53,7 @@ export function renderRegistriesConf(model: MirrorModel): { content: string; war
   }
   return {
     content,
-    warnings: [...defaultMirrorWarnings(model.defaultMirror), ...wildcardTieWarnings(model.rules), ...wildcardPortWarnings(model.rules)],
+    warnings: [...defaultMirrorWarnings(model.defaultMirror), ...wildcardTieWarnings(model.rules, wildcards), ...wildcardPortWarnings(wildcards)],
   };
 }
 
@@ -208,6 +209,13 @@ function defaultMirrorWarnings(dm?: DefaultMirror): RenderWarning[] {
   ];
 }
 
+/** The rules of `*.` wildcard sources, in order: found once, as most models have none. */
+function wildcardRules(rules: readonly RegistryRule[]): RegistryRule[] {
+  const out: RegistryRule[] = [];
+  for (let i = 0; i < rules.length; i++) if (isWildcard(rules[i]!.source)) out.push(rules[i]!);
+  return out;
+}
+
 /**
  * containers/image rewrites a pull under `*.example.com` by appending to the
  * mirror whatever follows the matched domain, the pulled host's port
@@ -216,10 +224,9 @@ function defaultMirrorWarnings(dm?: DefaultMirror): RenderWarning[] {
  * of its own gives an invalid reference and the pull fails, and a bare mirror
  * host is contacted on the pulled host's port.
  */
-function wildcardPortWarnings(rules: readonly RegistryRule[]): RenderWarning[] {
+function wildcardPortWarnings(wildcards: readonly RegistryRule[]): RenderWarning[] {
   const out: RenderWarning[] = [];
-  for (const r of rules) {
-    if (!isWildcard(r.source)) continue;
+  for (const r of wildcards) {
     const example = `a${r.source.slice(1)}:5000/ns/app`;
     for (const mirror of new Set([...r.digestMirrors, ...r.tagMirrors])) {
       const rewritten = `${mirror}:5000/ns/app`;
@@ -247,9 +254,9 @@ function wildcardPortWarnings(rules: readonly RegistryRule[]): RenderWarning[] {
  * even though the exact host is more specific. Only a one-letter first
  * label can tie; report it rather than emit a rule that does not apply.
  */
-function wildcardTieWarnings(rules: readonly RegistryRule[]): RenderWarning[] {
-  const wildcards = new Set(rules.filter((r) => isWildcard(r.source)).map((r) => r.source));
-  if (wildcards.size === 0) return [];
+function wildcardTieWarnings(rules: readonly RegistryRule[], wildcardRules: readonly RegistryRule[]): RenderWarning[] {
+  if (wildcardRules.length === 0) return [];
+  const wildcards = new Set(wildcardRules.map((r) => r.source));
   return rules
     .filter((r) => !isWildcard(r.source) && hostPort(r.source) === r.source && /^[a-zA-Z0-9]\./.test(r.source))
     .filter((r) => wildcards.has(`*${r.source.slice(1)}`))
