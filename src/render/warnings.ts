@@ -93,8 +93,10 @@ export class RuleWarnings {
   }
 
   add(w: RenderWarning, given: number): void {
-    // An index is used only where it names the warning's own source.
-    const rank = given >= 0 && given < this.rules.length && this.rules[given]!.source === w.source ? given : -1;
+    // An index is used only where it names the warning's own source (checked once for a run of warnings of one rule).
+    let rank = -1;
+    if (given >= 0 && given === this.lastRank && w.source === this.last!.source) rank = given;
+    else if (given >= 0 && given < this.rules.length && this.rules[given]!.source === w.source) rank = given;
     this.renderer ??= w.renderer;
     if (w.renderer !== this.renderer) this.oneRenderer = false;
     this.warnings.push(w);
