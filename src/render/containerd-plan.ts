@@ -69,7 +69,10 @@ export interface ContainerdPlan {
 }
 
 export function planContainerd(model: MirrorModel): ContainerdPlan {
-  const warnings = new RuleWarnings(model.rules);
+  // About one warning per mirror of a repository-scoped source (HostWideWidening).
+  let mirrors = 0;
+  for (let i = 0; i < model.rules.length; i++) mirrors += model.rules[i]!.digestMirrors.length + model.rules[i]!.tagMirrors.length;
+  const warnings = new RuleWarnings(model.rules, mirrors + 16);
   // Two literal shapes rather than a property added later: tens of thousands of these are kept.
   const warn: Warn = (code, source, message, mirror, rank = -1) =>
     warnings.add(mirror ? { code, renderer: 'containerd', source, message, mirror } : { code, renderer: 'containerd', source, message }, rank);

@@ -10,7 +10,7 @@ import type { NodeFile } from './types.js';
 
 export function renderContainerd(model: MirrorModel): { files: NodeFile[]; warnings: RenderWarning[] } {
   const plan = planContainerd(model);
-  return { files: planFiles(plan), warnings: plan.warnings.warnings };
+  return { files: planFiles(plan), warnings: plan.warnings.added() };
 }
 
 /**

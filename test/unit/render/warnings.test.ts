@@ -62,14 +62,14 @@ describe('warning order', () => {
     });
     fc.assert(
       fc.property(arbCase, ({ rules, warnings }) => {
-        const collected = new RuleWarnings(rules.map((source) => ({ source })));
+        const collected = new RuleWarnings(rules.map((source) => ({ source })), 3);
         for (const [w, rank, own] of warnings) {
           // Mostly the index of the warning's own source, as the renderer passes it; else anything.
           const ownRank = rules.indexOf(w.source);
           collected.add(w, own && ownRank >= 0 ? ownRank : rank);
         }
         const all = warnings.map(([w]) => w);
-        expect(collected.warnings).to.deep.equal(all);
+        expect(collected.added()).to.deep.equal(all);
         const { warnings: sorted, strict } = collected.sorted();
         expect(sortedWarnings(sorted)).to.deep.equal(reference(all));
         const inOrder = rules.every((r, i) => i === 0 || rules[i - 1]! < r);
