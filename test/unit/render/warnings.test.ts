@@ -62,7 +62,10 @@ describe('warning order', () => {
     });
     fc.assert(
       fc.property(arbCase, ({ rules, warnings }) => {
-        const collected = new RuleWarnings(rules.map((source) => ({ source })), 3);
+        const collected = new RuleWarnings(
+          rules.map((source) => ({ source })),
+          3,
+        );
         for (const [w, rank, own] of warnings) {
           // Mostly the index of the warning's own source, as the renderer passes it; else anything.
           const ownRank = rules.indexOf(w.source);
