@@ -37,6 +37,10 @@ export class NotAscii extends Error {}
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
+/** PLAIN[c] is 1 for the characters a TOML basic string holds as they are: printable ASCII but quote and backslash. */
+const PLAIN = new Uint8Array(0x80);
+for (let c = 0x20; c < 0x7f; c++) PLAIN[c] = c === QUOTE || c === BACKSLASH ? 0 : 1;
+
 /**
  * The byte array of the last AsciiText, reused by the next: a fresh one of
  * megabytes per file cost page faults and zeroed pages from the system on
@@ -75,7 +79,7 @@ export class AsciiText implements TextSink {
     for (let i = 0; i < n; i++) {
       const c = value.charCodeAt(i);
       // Printable ASCII without a quote or backslash needs no escape (tomlString's fast path).
-      if (c < 0x20 || c > 0x7e || c === QUOTE || c === BACKSLASH) {
+      if (c > 0x7f || PLAIN[c] === 0) {
         this.escaped(tomlString(value));
         return;
       }
