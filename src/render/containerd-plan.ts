@@ -69,10 +69,16 @@ export interface ContainerdPlan {
 }
 
 export function planContainerd(model: MirrorModel): ContainerdPlan {
-  // About one warning per mirror of a repository-scoped source (HostWideWidening).
+  // One pass over the rules: about one warning per mirror of a repository-scoped source (HostWideWidening), and
+  // whether the rules are in strict order (as the merge makes them).
+  const rules = model.rules;
   let mirrors = 0;
-  for (let i = 0; i < model.rules.length; i++) mirrors += model.rules[i]!.digestMirrors.length + model.rules[i]!.tagMirrors.length;
-  const warnings = new RuleWarnings(model.rules, mirrors + 16);
+  let inOrder = true;
+  for (let i = 0; i < rules.length; i++) {
+    mirrors += rules[i]!.digestMirrors.length + rules[i]!.tagMirrors.length;
+    if (i > 0 && !(rules[i - 1]!.source < rules[i]!.source)) inOrder = false;
+  }
+  const warnings = new RuleWarnings(rules, mirrors + 16, inOrder);
   // Two literal shapes rather than a property added later: tens of thousands of these are kept.
   const warn: Warn = (code, source, message, mirror, rank = -1) =>
     warnings.add(mirror ? { code, renderer: 'containerd', source, message, mirror } : { code, renderer: 'containerd', source, message }, rank);
@@ -81,7 +87,7 @@ export function planContainerd(model: MirrorModel): ContainerdPlan {
     access: new Map(model.access.map((a) => [a.host, a])),
     defaultMirror: model.defaultMirror?.mirror,
   };
-  const byHost = groupByHost(model, warnings.rulesInOrder, warn);
+  const byHost = groupByHost(model, inOrder, warn);
   const dirs: HostDirPlan[] = [];
   for (const host of [...byHost.keys()].sort(byteOrder)) {
     const plan = planHost(host, byHost.get(host)!, context, warn);

@@ -92,16 +92,17 @@ export class RuleWarnings {
   /** The rules are in strict byte order of source. */
   readonly rulesInOrder: boolean;
 
-  /** `expected`: about how many warnings will be added (more are fine). */
+  /** `expected`: about how many warnings will be added (more are fine); `rulesInOrder` when the caller has checked. */
   constructor(
     private readonly rules: readonly { source: string }[],
     expected = 16,
+    rulesInOrder?: boolean,
   ) {
     this.list = new Array<RenderWarning>(expected);
     this.ranks = new Int32Array(expected);
     this.unordered = new Uint8Array(rules.length);
     this.seen = new Uint8Array(rules.length);
-    this.rulesInOrder = strictlyOrdered(rules);
+    this.rulesInOrder = rulesInOrder ?? strictlyOrdered(rules);
   }
 
   add(w: RenderWarning, given: number): void {
