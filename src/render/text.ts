@@ -53,6 +53,9 @@ let spare: Uint8Array | undefined;
 export class AsciiText implements TextSink {
   private bytes: Uint8Array;
   private length = 0;
+  /** The last value quoted without escapes, and where its opening quote is. */
+  private lastValue: string | undefined;
+  private lastAt = 0;
 
   constructor(expectedLength: number) {
     const wanted = Math.max(expectedLength, 1024);
@@ -75,6 +78,12 @@ export class AsciiText implements TextSink {
     if (this.length + n + 2 > this.bytes.length) this.grow(n + 2);
     const bytes = this.bytes;
     const at = this.length;
+    // The same string as the last value written plainly (an entry's prefix and location): its bytes again.
+    if (value === this.lastValue) {
+      bytes.copyWithin(at, this.lastAt, this.lastAt + n + 2);
+      this.length = at + n + 2;
+      return;
+    }
     bytes[at] = QUOTE;
     for (let i = 0; i < n; i++) {
       const c = value.charCodeAt(i);
@@ -87,6 +96,8 @@ export class AsciiText implements TextSink {
     }
     bytes[at + 1 + n] = QUOTE;
     this.length = at + n + 2;
+    this.lastValue = value;
+    this.lastAt = at;
   }
 
   /** `text` (an escaped string), if it is all ASCII. */
