@@ -54,9 +54,9 @@ interface Table {
   /** Used by the host-level rule itself: trying it for every repository is exact. */
   hostLevel: boolean;
   /** The start of the HostWideWidening message, shared by every source this endpoint widens. */
-  widening?: string;
+  widening: string | undefined;
   /** Not an endpoint of the host-level rule: used for a repository, it widens (collectTables). */
-  widens?: boolean;
+  widens: boolean | undefined;
 }
 
 /** `rank`: the index in model.rules of the rule whose source the warning names, when the caller knows it (-1 otherwise). */
@@ -361,7 +361,9 @@ function tableFor(tables: Map<string, Table>, source: string, location: string, 
   const url = endpointUrl(host, prefix, insecure);
   let table = tables.get(url);
   if (!table) {
-    table = { endpoint: endpoint(host, prefix, insecure, context), digest: false, tag: false, source, mirror: location, hostLevel: false };
+    // Every field set here, so that all tables share one shape (fields added later made them polymorphic).
+    const e = endpoint(host, prefix, insecure, context);
+    table = { endpoint: e, digest: false, tag: false, source, mirror: location, hostLevel: false, widening: undefined, widens: undefined };
     tables.set(url, table);
   }
   return table;
@@ -428,7 +430,7 @@ function endpoint(host: string, prefix: string, insecure: boolean, context: Cont
 function defaultTable(context: Context): Table {
   const location = context.defaultMirror!;
   const e = endpoint(hostPort(location), repoPath(location), isInside(context.insecure, location), context);
-  return { endpoint: e, digest: true, tag: true, source: '*', mirror: location, hostLevel: true };
+  return { endpoint: e, digest: true, tag: true, source: '*', mirror: location, hostLevel: true, widening: undefined, widens: undefined };
 }
 
 /**
