@@ -60,7 +60,20 @@ interface Table {
 }
 
 /** `rank`: the index in model.rules of the rule whose source the warning names, when the caller knows it (-1 otherwise). */
-type Warn = (code: WarningCode, source: string, message: string, mirror?: string, rank?: number) => void;
+/**
+ * Where the plan's warnings go. A class, not a closure made per rendering: the
+ * optimized planner inlined the closure it first saw and bailed out (deopt)
+ * on every later rendering, each of which brought a new one.
+ */
+class Warn {
+  constructor(readonly warnings: RuleWarnings) {}
+
+  /** `rank`: the index in model.rules of the rule whose source the warning names, when the caller knows it (-1 otherwise). */
+  warn(code: WarningCode, source: string, message: string, mirror?: string, rank = -1): void {
+    // Two literal shapes rather than a property added later: tens of thousands of these are kept.
+    this.warnings.add(mirror ? { code, renderer: 'containerd', source, message, mirror } : { code, renderer: 'containerd', source, message }, rank);
+  }
+}
 
 export interface ContainerdPlan {
   dirs: HostDirPlan[];
@@ -69,8 +82,8 @@ export interface ContainerdPlan {
 }
 
 export function planContainerd(model: MirrorModel): ContainerdPlan {
-  // One pass over the rules: about one warning per mirror of a repository-scoped source (HostWideWidening), and
-  // whether the rules are in strict order (as the merge makes them).
+  // One pass over the rules: at most one warning per mirror of a rule (HostWideWidening, NotExpressible), one per
+  // table (TagOnlyApproximated) and a few per rule; and whether the rules are in strict order (as the merge makes them).
   const rules = model.rules;
   let mirrors = 0;
   let inOrder = true;
@@ -78,10 +91,9 @@ export function planContainerd(model: MirrorModel): ContainerdPlan {
     mirrors += rules[i]!.digestMirrors.length + rules[i]!.tagMirrors.length;
     if (i > 0 && !(rules[i - 1]!.source < rules[i]!.source)) inOrder = false;
   }
-  const warnings = new RuleWarnings(rules, mirrors + 16, inOrder);
-  // Two literal shapes rather than a property added later: tens of thousands of these are kept.
-  const warn: Warn = (code, source, message, mirror, rank = -1) =>
-    warnings.add(mirror ? { code, renderer: 'containerd', source, message, mirror } : { code, renderer: 'containerd', source, message }, rank);
+  // Room for all of them: a store past the end made the optimized planner bail out on every rendering.
+  const warnings = new RuleWarnings(rules, 2 * mirrors + rules.length + 64, inOrder);
+  const warn = new Warn(warnings);
   const context: Context = {
     insecure: new Set(model.insecureScopes),
     access: new Map(model.access.map((a) => [a.host, a])),
@@ -89,8 +101,10 @@ export function planContainerd(model: MirrorModel): ContainerdPlan {
   };
   const byHost = groupByHost(model, inOrder, warn);
   const dirs: HostDirPlan[] = [];
-  for (const host of [...byHost.keys()].sort(byteOrder)) {
-    const plan = planHost(host, byHost.get(host)!, context, warn);
+  const hosts = [...byHost.keys()].sort(byteOrder);
+  // An index loop: for-of here made the optimized planner bail out on every rendering.
+  for (let i = 0; i < hosts.length; i++) {
+    const plan = planHost(hosts[i]!, byHost.get(hosts[i]!)!, context, warn);
     if (plan) dirs.push(plan);
   }
   if (context.defaultMirror) dirs.push({ dir: DEFAULT_DIR, hosts: [withCapabilities(defaultTable(context))] });
@@ -115,7 +129,7 @@ function groupByHost(model: MirrorModel, inOrder: boolean, warn: Warn): Map<stri
     if (isWildcard(source)) {
       // A wildcard that is only a default-mirror registry is covered by _default.
       if (!hasSettings(rule)) return;
-      warn('NotExpressible', source, `containerd has no wildcard host directories: ${source} is not rendered for containerd`, undefined, i);
+      warn.warn('NotExpressible', source, `containerd has no wildcard host directories: ${source} is not rendered for containerd`, undefined, i);
       return;
     }
     // Sorted rules of one host mostly follow each other: the host of the one before, without a slice and a lookup.
@@ -173,7 +187,7 @@ function hasSettings(r: RegistryRule): boolean {
 function planHost(host: string, { rules, ranks }: HostRules, context: Context, warn: Warn): HostDirPlan | undefined {
   if (hostDir(host).length > MAX_FILE_NAME_LENGTH) {
     // containerd looks the directory up by the host's name: it cannot be shortened.
-    warn(
+    warn.warn(
       'NotExpressible',
       host,
       `containerd reads ${host} from certs.d/${hostDir(host).slice(0, 40)}..., a directory name of ` +
@@ -183,7 +197,8 @@ function planHost(host: string, { rules, ranks }: HostRules, context: Context, w
   }
   const tables = collectTables(host, rules, ranks, context, warn);
   if (context.defaultMirror && hostPort(context.defaultMirror) !== host) addTable(tables, defaultTable(context));
-  const hosts = [...tables.values()].map((t) => withCapabilities(t));
+  const hosts: MirrorHost[] = [];
+  tables.forEach((t) => hosts.push(withCapabilities(t)));
   const server = chooseServer(host, rules, hosts, context, warn);
   warnInsecureRepositories(host, rules, context, warn);
   if (hosts.length > 0) return { dir: hostDir(host), host, server, hosts };
@@ -221,7 +236,7 @@ function collectTables(host: string, rules: readonly RegistryRule[], ranks: read
   for (const t of tables.values()) {
     // The source listed as its own mirror serves digest pulls anyway.
     if (t.tag && !t.digest && t.mirror !== t.source) {
-      warn(
+      warn.warn(
         'TagOnlyApproximated',
         t.source,
         `containerd cannot restrict a mirror to tag pulls: ${t.mirror} ` + `(tag pulls only, for ${t.source}) is also used for pulls by digest`,
@@ -262,7 +277,7 @@ class TableCollector {
   add(source: string, hostLevel: boolean, sourcePath: string, location: string, digest: boolean, tag: boolean): void {
     const prefix = mirrorPrefix(sourcePath, location);
     if (prefix === undefined) {
-      this.warn('NotExpressible', source, notExpressible(source, location), location, this.rank);
+      this.warn.warn('NotExpressible', source, notExpressible(source, location), location, this.rank);
       return;
     }
     // By root only where the root alone decides the endpoint: a repository-scoped source, and no
@@ -333,7 +348,7 @@ class TableCollector {
       this.tailSource = source;
       this.tail = source + WIDENING_END;
     }
-    this.warn('HostWideWidening', source, table.widening + this.tail, mirror, this.rank);
+    this.warn.warn('HostWideWidening', source, table.widening + this.tail, mirror, this.rank);
   }
 }
 
@@ -441,19 +456,19 @@ function defaultTable(context: Context): Table {
 function chooseServer(host: string, rules: readonly RegistryRule[], hosts: readonly MirrorHost[], context: Context, warn: Warn): MirrorHost {
   const hasMirrors = (r: RegistryRule): boolean => r.digestMirrors.length + r.tagMirrors.length > 0;
   for (const r of rules.filter((r) => r.blocked && !hasMirrors(r))) {
-    warn('NotExpressible', r.source, `containerd cannot block a registry without a mirror: ${r.source} stays reachable for containerd`);
+    warn.warn('NotExpressible', r.source, `containerd cannot block a registry without a mirror: ${r.source} stays reachable for containerd`);
   }
   const blocking = rules.filter((r) => r.neverContactSource || (r.blocked && hasMirrors(r)));
   if (blocking.length === 0) return endpoint(host, '', isInside(context.insecure, host), context);
   if (hosts.length === 0) {
     for (const r of blocking) {
-      warn('NotExpressible', r.source, `no mirror of ${r.source} can be expressed for containerd, so it cannot be kept from contacting ${host}`);
+      warn.warn('NotExpressible', r.source, `no mirror of ${r.source} can be expressed for containerd, so it cannot be kept from contacting ${host}`);
     }
     return endpoint(host, '', isInside(context.insecure, host), context);
   }
   if (!blocking.some((r) => r.source === host)) {
     for (const r of blocking) {
-      warn(
+      warn.warn(
         'HostWideWidening',
         r.source,
         `containerd never contacts ${host} for any repository, not only ${r.source}: ` + 'a source can only be blocked for a whole host',
@@ -467,7 +482,7 @@ function chooseServer(host: string, rules: readonly RegistryRule[], hosts: reado
 function warnInsecureRepositories(host: string, rules: readonly RegistryRule[], context: Context, warn: Warn): void {
   if (isInside(context.insecure, host)) return;
   for (const r of rules.filter((r) => r.insecure)) {
-    warn(
+    warn.warn(
       'NotExpressible',
       r.source,
       `containerd configures TLS per host: ${r.source} is insecure for containers/image only; ` + `containerd keeps verifying ${host}`,
