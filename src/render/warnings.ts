@@ -71,6 +71,9 @@ export function sortedAfter(first: RenderWarning[], rest: readonly RenderWarning
  * them as they are; otherwise sortedWarnings checks (and if need be sorts)
  * them again, so rules out of order cost time, never correctness.
  */
+/** The most warnings RuleWarnings makes room for up front. */
+const PREALLOCATED = 65_536;
+
 export class RuleWarnings {
   /**
    * The warnings and their rule indices, in arrays made for the expected
@@ -98,7 +101,8 @@ export class RuleWarnings {
     expected = 16,
     rulesInOrder?: boolean,
   ) {
-    this.list = new Array<RenderWarning>(expected);
+    // Made up to a size V8 still keeps as a plain array (larger holey ones become dictionaries); pushed beyond.
+    this.list = new Array<RenderWarning>(Math.min(expected, PREALLOCATED));
     this.ranks = new Int32Array(expected);
     this.unordered = new Uint8Array(rules.length);
     this.seen = new Uint8Array(rules.length);
@@ -118,7 +122,9 @@ export class RuleWarnings {
       this.ranks = bigger;
     }
     this.ranks[this.count] = rank;
-    this.list[this.count++] = w;
+    if (this.count < this.list.length) this.list[this.count] = w;
+    else this.list.push(w);
+    this.count++;
     if (rank < 0) return;
     if (rank === this.lastRank) {
       // Same source (both name rules[rank]); the renderer matters only when all have the same one.
