@@ -3,24 +3,21 @@
 // inputs (any permutation gives a deep-equal model), and the cost is linear
 // in the input size apart from sorting (no all-pairs comparisons: nesting is
 // looked up by walking each reference's path prefixes, see scope.ts).
-import type { HostAccess, MergeInputs, MirrorEntry, MirrorModel, Origin, Pool, Result } from '../model/types.js';
-import { orderMirrors } from './order.js';
-import { effectivePolicy, policyConflicts } from './policy.js';
-import { buildRules, type PoolMirrors } from './rules.js';
-import { byteOrder } from './scope.js';
+import type { HostAccess, MergeInputs, MirrorEntry, MirrorModel, Origin, Result } from '../model/types.js';
+import { chainOrder, orderMirrors } from './order.js';
+import { policyConflicts } from './policy.js';
+import { buildRules, type SourceMirrors, type Sources } from './rules.js';
+import { byteOrder, isWildcard } from './scope.js';
 
 export { orderMirrors } from './order.js';
 
 export function merge(inputs: MergeInputs): Result<MirrorModel> {
-  const errors = policyConflicts(inputs.entries);
-  if (errors.length > 0) return { ok: false, errors };
+  const sources = sourceMirrors(inputs.entries);
+  if (sources === undefined) return { ok: false, errors: policyConflicts(inputs.entries) };
   // No sorting needed: every step below depends only on the set of entries.
-  const kept = inputs.entries.filter(hasRealMirror);
   const insecureScopes = sortedUnique([...inputs.insecure.map((s) => s.scope), ...insecureAccessHosts(inputs.access)]);
   const rules = buildRules({
-    digest: poolMirrors(kept, 'digest'),
-    tag: poolMirrors(kept, 'tag'),
-    neverContact: new Set(kept.filter((e) => effectivePolicy(e) === 'NeverContactSource').map((e) => e.source)),
+    sources,
     blocked: new Set(inputs.blocked.map((s) => s.scope)),
     insecure: new Set(insecureScopes),
     extraScopes: inputs.defaultMirror?.registries ?? [],
@@ -37,22 +34,72 @@ export function merge(inputs: MergeInputs): Result<MirrorModel> {
 
 /** SPEC §2.2: an entry whose mirrors are empty or only the source itself adds nothing. */
 function hasRealMirror(e: MirrorEntry): boolean {
-  return e.mirrors.some((m) => m !== e.source);
+  const mirrors = e.mirrors;
+  for (let i = 0; i < mirrors.length; i++) if (mirrors[i] !== e.source) return true;
+  return false;
 }
 
-/** SPEC §2.1 and §2.3: per pool, one merged mirror order per source. */
-function poolMirrors(entries: readonly MirrorEntry[], pool: Pool): PoolMirrors {
-  const lists = new Map<string, (readonly string[])[]>();
-  for (const e of entries) {
-    if (e.pool !== pool) continue;
-    const forSource = lists.get(e.source);
-    if (forSource) forSource.push(e.mirrors);
-    else lists.set(e.source, [e.mirrors]);
+/** A source's lists while they are collected: the first list of each pool, and any further ones. */
+interface Collected extends SourceMirrors {
+  moreDigest: (readonly string[])[] | undefined;
+  moreTag: (readonly string[])[] | undefined;
+  /** The policies of its entries (see policyBits). */
+  policies: number;
+}
+
+/** mirrorSourcePolicy as a bit; a source whose entries have both bits is a PolicyConflict (policy.ts). */
+function policyBit(e: MirrorEntry): number {
+  return e.policy === 'NeverContactSource' ? 1 : 2;
+}
+
+/**
+ * SPEC §2.1 to §2.4 in one pass over the entries: per source and pool, the
+ * lists of entries with a real mirror, merged into one mirror order, and
+ * whether a kept entry of the source is NeverContactSource. Undefined when a
+ * source has conflicting policies (policyConflicts then says where).
+ */
+function sourceMirrors(entries: readonly MirrorEntry[]): Sources | undefined {
+  const bySource = new Map<string, Collected>();
+  // Policies of sources that have only entries without a real mirror (rare): they count for conflicts too.
+  const dropped = new Map<string, number>();
+  let conflict = false;
+  let digestWildcards = false;
+  let tagWildcards = false;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    let c = bySource.get(e.source);
+    if (!hasRealMirror(e)) {
+      const policies = (dropped.get(e.source) ?? 0) | policyBit(e);
+      dropped.set(e.source, policies);
+      if ((policies | (c?.policies ?? 0)) === 3) conflict = true;
+      continue;
+    }
+    if (c === undefined) {
+      c = { digest: undefined, tag: undefined, neverContact: false, moreDigest: undefined, moreTag: undefined, policies: dropped.get(e.source) ?? 0 };
+      bySource.set(e.source, c);
+    }
+    c.policies |= policyBit(e);
+    if (c.policies === 3) conflict = true;
+    if (e.policy === 'NeverContactSource') c.neverContact = true;
+    if (e.pool === 'digest') {
+      if (c.digest === undefined) c.digest = e.mirrors;
+      else if (c.moreDigest === undefined) c.moreDigest = [e.mirrors];
+      else c.moreDigest.push(e.mirrors);
+      digestWildcards ||= isWildcard(e.source);
+    } else {
+      if (c.tag === undefined) c.tag = e.mirrors;
+      else if (c.moreTag === undefined) c.moreTag = [e.mirrors];
+      else c.moreTag.push(e.mirrors);
+      tagWildcards ||= isWildcard(e.source);
+    }
   }
-  const merged = new Map<string, readonly string[]>();
+  if (conflict) return undefined;
   // forEach rather than destructuring entries: no [key, value] pair per source.
-  lists.forEach((sourceLists, source) => merged.set(source, orderMirrors(source, sourceLists)));
-  return merged;
+  bySource.forEach((c, source) => {
+    if (c.digest !== undefined) c.digest = c.moreDigest ? orderMirrors(source, [c.digest, ...c.moreDigest]) : chainOrder(source, c.digest);
+    if (c.tag !== undefined) c.tag = c.moreTag ? orderMirrors(source, [c.tag, ...c.moreTag]) : chainOrder(source, c.tag);
+  });
+  return { bySource, digestWildcards, tagWildcards };
 }
 
 /**

@@ -47,6 +47,15 @@ export function orderMirrors(source: string, lists: readonly (readonly string[])
 }
 
 /**
+ * `orderMirrors(source, [list])`: one list is its own order, without a
+ * trailing source. The list itself when it has none: the model's lists are
+ * read-only, like the inputs', and most sources have exactly one list.
+ */
+export function chainOrder(source: string, list: readonly string[]): readonly string[] {
+  return list[list.length - 1] === source ? list.slice(0, -1) : list;
+}
+
+/**
  * The sort on its own, for a graph given as edges (plus nodes without any):
  * what runtime-utils' topo_test pins. `source`, when given, is the node a
  * cycle break takes only when nothing else is left.

@@ -27,9 +27,17 @@ function entryKey(e: MirrorEntry): string {
 
 /** One PolicyConflict problem per source whose entries disagree, sorted by source. */
 export function policyConflicts(entries: readonly MirrorEntry[]): Problem[] {
-  // First pass: which policies each source has (cheap; conflicts are rare).
+  // Which policies each source has (cheap); the entries of a source are collected only when it has both (rare).
   const seen = new Map<string, number>();
-  for (const e of entries) seen.set(e.source, (seen.get(e.source) ?? 0) | policyBit(e));
+  let anyConflict = false;
+  for (const e of entries) {
+    const before = seen.get(e.source);
+    const bits = (before ?? 0) | policyBit(e);
+    if (bits === before) continue;
+    seen.set(e.source, bits);
+    if (bits === 3) anyConflict = true;
+  }
+  if (!anyConflict) return [];
   const conflicting = new Map<string, MirrorEntry[]>();
   seen.forEach((bits, source) => bits === 3 && conflicting.set(source, []));
   for (const e of entries) conflicting.get(e.source)?.push(e);

@@ -9,8 +9,9 @@
 // This file produces the model side (`HostDirPlan`, `MirrorHost`);
 // hosts-toml.ts maps it onto the file format.
 import { byteOrder, hostPort, isInside, isWildcard, repoPath } from '../merge/scope.js';
-import type { HostAccess, MirrorModel, RegistryRule, RenderWarning, WarningCode } from '../model/types.js';
-import { combineMirrors } from './mirrors.js';
+import type { HostAccess, MirrorModel, RegistryRule, WarningCode } from '../model/types.js';
+import { combineMirrors, sharesMirror } from './mirrors.js';
+import { RuleWarnings } from './warnings.js';
 import { assertHostPort, DEFAULT_DIR, hostDir, MAX_FILE_NAME_LENGTH } from './paths.js';
 
 export type Capability = 'pull' | 'resolve';
@@ -53,64 +54,140 @@ interface Table {
   /** Used by the host-level rule itself: trying it for every repository is exact. */
   hostLevel: boolean;
   /** The start of the HostWideWidening message, shared by every source this endpoint widens. */
-  widening?: string;
+  widening: string | undefined;
+  /** Not an endpoint of the host-level rule: used for a repository, it widens (collectTables). */
+  widens: boolean | undefined;
 }
 
-type Warn = (code: WarningCode, source: string, message: string, mirror?: string) => void;
+/** `rank`: the index in model.rules of the rule whose source the warning names, when the caller knows it (-1 otherwise). */
+/**
+ * Where the plan's warnings go. A class, not a closure made per rendering: the
+ * optimized planner inlined the closure it first saw and bailed out (deopt)
+ * on every later rendering, each of which brought a new one.
+ */
+class Warn {
+  constructor(readonly warnings: RuleWarnings) {}
 
-export function planContainerd(model: MirrorModel): { dirs: HostDirPlan[]; warnings: RenderWarning[] } {
-  const warnings: RenderWarning[] = [];
-  // Two literal shapes rather than a property added later: tens of thousands of these are kept.
-  const warn: Warn = (code, source, message, mirror) =>
-    warnings.push(mirror ? { code, renderer: 'containerd', source, message, mirror } : { code, renderer: 'containerd', source, message });
+  /** `rank`: the index in model.rules of the rule whose source the warning names, when the caller knows it (-1 otherwise). */
+  warn(code: WarningCode, source: string, message: string, mirror?: string, rank = -1): void {
+    // Two literal shapes rather than a property added later: tens of thousands of these are kept.
+    this.warnings.add(mirror ? { code, renderer: 'containerd', source, message, mirror } : { code, renderer: 'containerd', source, message }, rank);
+  }
+}
+
+export interface ContainerdPlan {
+  dirs: HostDirPlan[];
+  /** In the order they were found; `sorted()` for the order of render(). */
+  warnings: RuleWarnings;
+}
+
+export function planContainerd(model: MirrorModel): ContainerdPlan {
+  // One pass over the rules: at most one warning per mirror of a rule (HostWideWidening, NotExpressible), one per
+  // table (TagOnlyApproximated) and a few per rule; and whether the rules are in strict order (as the merge makes them).
+  const rules = model.rules;
+  let mirrors = 0;
+  let inOrder = true;
+  for (let i = 0; i < rules.length; i++) {
+    mirrors += rules[i]!.digestMirrors.length + rules[i]!.tagMirrors.length;
+    if (i > 0 && !(rules[i - 1]!.source < rules[i]!.source)) inOrder = false;
+  }
+  // Room for all of them: a store past the end made the optimized planner bail out on every rendering.
+  const warnings = new RuleWarnings(rules, 2 * mirrors + rules.length + 64, inOrder);
+  const warn = new Warn(warnings);
   const context: Context = {
     insecure: new Set(model.insecureScopes),
     access: new Map(model.access.map((a) => [a.host, a])),
     defaultMirror: model.defaultMirror?.mirror,
   };
-  const byHost = groupByHost(model, warn);
+  const byHost = groupByHost(model, inOrder, warn);
   const dirs: HostDirPlan[] = [];
-  for (const host of [...byHost.keys()].sort(byteOrder)) {
-    const plan = planHost(host, byHost.get(host)!, context, warn);
+  const hosts = [...byHost.keys()].sort(byteOrder);
+  // An index loop: for-of here made the optimized planner bail out on every rendering.
+  for (let i = 0; i < hosts.length; i++) {
+    const plan = planHost(hosts[i]!, byHost.get(hosts[i]!)!, context, warn);
     if (plan) dirs.push(plan);
   }
   if (context.defaultMirror) dirs.push({ dir: DEFAULT_DIR, hosts: [withCapabilities(defaultTable(context))] });
   return { dirs, warnings };
 }
 
-/** Rules by source host (most specific first); hosts with access settings get an entry too. */
-function groupByHost(model: MirrorModel, warn: Warn): Map<string, RegistryRule[]> {
-  const byHost = new Map<string, RegistryRule[]>();
-  for (const rule of model.rules) {
-    if (isWildcard(rule.source)) {
+/** The rules of one registry host, most specific first, with their indices in model.rules. */
+interface HostRules {
+  rules: RegistryRule[];
+  ranks: number[];
+}
+
+/**
+ * Rules by source host (most specific first); hosts with access settings get
+ * an entry too. `inOrder`: model.rules are in strict byte order of source.
+ */
+function groupByHost(model: MirrorModel, inOrder: boolean, warn: Warn): Map<string, HostRules> {
+  const indices = new Map<string, number[]>();
+  let [host, list] = ['', [] as number[]];
+  model.rules.forEach((rule, i) => {
+    const source = rule.source;
+    if (isWildcard(source)) {
       // A wildcard that is only a default-mirror registry is covered by _default.
-      if (!hasSettings(rule)) continue;
-      warn('NotExpressible', rule.source, `containerd has no wildcard host directories: ${rule.source} is not rendered for containerd`);
-      continue;
+      if (!hasSettings(rule)) return;
+      warn.warn('NotExpressible', source, `containerd has no wildcard host directories: ${source} is not rendered for containerd`, undefined, i);
+      return;
     }
-    const host = hostPort(rule.source);
-    const list = byHost.get(host);
-    if (list) list.push(rule);
-    else {
-      assertHostPort(host);
-      byHost.set(host, [rule]);
+    // Sorted rules of one host mostly follow each other: the host of the one before, without a slice and a lookup.
+    if (host === '' || !inHost(source, host)) {
+      host = hostPort(source);
+      const known = indices.get(host);
+      if (known) list = known;
+      else {
+        assertHostPort(host);
+        list = [];
+        indices.set(host, list);
+      }
     }
-  }
-  for (const a of model.access) if (!byHost.has(a.host)) byHost.set(a.host, []);
-  for (const rules of byHost.values()) {
-    rules.sort((a, b) => b.source.length - a.source.length || byteOrder(a.source, b.source));
-  }
+    list.push(i);
+  });
+  for (const a of model.access) if (!indices.has(a.host)) indices.set(a.host, []);
+  const byHost = new Map<string, HostRules>();
+  const all = model.rules;
+  indices.forEach((ranks, h) => {
+    if (inOrder) byLengthDescending(ranks, all);
+    else ranks.sort((a, b) => all[b]!.source.length - all[a]!.source.length || byteOrder(all[a]!.source, all[b]!.source));
+    byHost.set(h, { rules: ranks.map((i) => all[i]!), ranks });
+  });
   return byHost;
+}
+
+/** `hostPort(source) === host`, read in place. */
+function inHost(source: string, host: string): boolean {
+  const SLASH = 0x2f;
+  return source.startsWith(host) && (source.length === host.length || source.charCodeAt(host.length) === SLASH);
+}
+
+/**
+ * Sorts rule indices by source length, longest first, keeping their order
+ * otherwise (a counting sort): for rules in byte order, the order
+ * (length descending, then byte order) without comparing sources.
+ */
+function byLengthDescending(ranks: number[], all: readonly RegistryRule[]): void {
+  if (ranks.length < 2) return;
+  let longest = 0;
+  for (const i of ranks) longest = Math.max(longest, all[i]!.source.length);
+  const start = new Int32Array(longest + 2);
+  // Position by (longest - length): longest first.
+  for (const i of ranks) start[longest - all[i]!.source.length + 1]! += 1;
+  for (let k = 0; k <= longest; k++) start[k + 1]! += start[k]!;
+  const sorted = new Array<number>(ranks.length);
+  for (const i of ranks) sorted[start[longest - all[i]!.source.length]!++] = i;
+  for (let k = 0; k < sorted.length; k++) ranks[k] = sorted[k]!;
 }
 
 function hasSettings(r: RegistryRule): boolean {
   return r.digestMirrors.length + r.tagMirrors.length > 0 || r.blocked || r.insecure || r.neverContactSource;
 }
 
-function planHost(host: string, rules: RegistryRule[], context: Context, warn: Warn): HostDirPlan | undefined {
+function planHost(host: string, { rules, ranks }: HostRules, context: Context, warn: Warn): HostDirPlan | undefined {
   if (hostDir(host).length > MAX_FILE_NAME_LENGTH) {
     // containerd looks the directory up by the host's name: it cannot be shortened.
-    warn(
+    warn.warn(
       'NotExpressible',
       host,
       `containerd reads ${host} from certs.d/${hostDir(host).slice(0, 40)}..., a directory name of ` +
@@ -118,9 +195,10 @@ function planHost(host: string, rules: RegistryRule[], context: Context, warn: W
     );
     return undefined;
   }
-  const tables = collectTables(host, rules, context, warn);
+  const tables = collectTables(host, rules, ranks, context, warn);
   if (context.defaultMirror && hostPort(context.defaultMirror) !== host) addTable(tables, defaultTable(context));
-  const hosts = [...tables.values()].map((t) => withCapabilities(t));
+  const hosts: MirrorHost[] = [];
+  tables.forEach((t) => hosts.push(withCapabilities(t)));
   const server = chooseServer(host, rules, hosts, context, warn);
   warnInsecureRepositories(host, rules, context, warn);
   if (hosts.length > 0) return { dir: hostDir(host), host, server, hosts };
@@ -135,35 +213,30 @@ function planHost(host: string, rules: RegistryRule[], context: Context, warn: W
  * Most mirrors of a host share a few endpoints, so a table is built per
  * endpoint URL, never per mirror.
  */
-function collectTables(host: string, rules: readonly RegistryRule[], context: Context, warn: Warn): Map<string, Table> {
-  const tables = new Map<string, Table>();
-  const byRoot = new Map<string, Table>();
-  const hostWide = hostLevelUrls(host, rules, context);
-  for (const rule of rules) {
+function collectTables(host: string, rules: readonly RegistryRule[], ranks: readonly number[], context: Context, warn: Warn): Map<string, Table> {
+  const collector = new TableCollector(host, hostLevelUrls(host, rules, context), context, warn);
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i]!;
+    const [digest, tag] = [rule.digestMirrors, rule.tagMirrors];
+    if (digest.length + tag.length === 0) continue;
+    collector.rank = ranks[i]!;
+    collector.use = 0;
     const hostLevel = rule.source === host;
     const sourcePath = repoPath(rule.source);
-    for (const use of combineMirrors(rule.digestMirrors, rule.tagMirrors)) {
-      const prefix = mirrorPrefix(sourcePath, use.location);
-      if (prefix === undefined) {
-        warn('NotExpressible', rule.source, notExpressible(rule.source, use.location), use.location);
-        continue;
-      }
-      // By root only where the root alone decides the endpoint: a repository-scoped source, and no
-      // insecure scope (one could cover some mirrors of a root and not others).
-      const table =
-        hostLevel || context.insecure.size > 0
-          ? tableFor(tables, rule.source, use.location, prefix, context)
-          : tableByRoot(tables, byRoot, rule.source, use.location, sourcePath, prefix, context);
-      table.digest ||= use.digest;
-      table.tag ||= use.tag;
-      if (hostLevel) claimForHost(table, rule.source, use.location);
-      else if (!hostWide.has(table.endpoint.url)) warnWidening(host, table, rule.source, use.location, warn);
+    if (sharesMirror(digest, tag)) {
+      for (const use of combineMirrors(digest, tag)) collector.add(rule.source, hostLevel, sourcePath, use.location, use.digest, use.tag);
+    } else {
+      // combineMirrors' order for pools without a shared mirror, without a MirrorUse per mirror.
+      // Index loops: the lists are often the merge's shared frozen empty list, which for-of iterates with an allocation.
+      for (let j = 0; j < digest.length; j++) collector.add(rule.source, hostLevel, sourcePath, digest[j]!, true, false);
+      for (let j = 0; j < tag.length; j++) collector.add(rule.source, hostLevel, sourcePath, tag[j]!, false, true);
     }
   }
+  const tables = collector.tables;
   for (const t of tables.values()) {
     // The source listed as its own mirror serves digest pulls anyway.
     if (t.tag && !t.digest && t.mirror !== t.source) {
-      warn(
+      warn.warn(
         'TagOnlyApproximated',
         t.source,
         `containerd cannot restrict a mirror to tag pulls: ${t.mirror} ` + `(tag pulls only, for ${t.source}) is also used for pulls by digest`,
@@ -172,6 +245,111 @@ function collectTables(host: string, rules: readonly RegistryRule[], context: Co
     }
   }
   return tables;
+}
+
+/** Roots looked up by a scan before a Map: a host's mirrors share a few roots. */
+const SCANNED_ROOTS = 8;
+
+/** The tables of one host being collected, mirror by mirror. */
+class TableCollector {
+  readonly tables = new Map<string, Table>();
+  /** Tables by mirror root (see tableByRoot): the first few in a list, the rest in a Map. */
+  private readonly roots: string[] = [];
+  private readonly rootTables: Table[] = [];
+  private readonly byRoot = new Map<string, Table>();
+  /** The index in model.rules of the rule being added (for RuleWarnings). */
+  rank = -1;
+  /** Which of its rule's mirrors tableByRoot is looking up, and per place the root and table found last. */
+  use = 0;
+  private readonly guessRoots: string[] = [];
+  private readonly guessTables: Table[] = [];
+  /** The rule whose widening messages end with `tail`. */
+  private tailSource: string | undefined;
+  private tail = '';
+
+  constructor(
+    private readonly host: string,
+    private readonly hostWide: ReadonlySet<string>,
+    private readonly context: Context,
+    private readonly warn: Warn,
+  ) {}
+
+  add(source: string, hostLevel: boolean, sourcePath: string, location: string, digest: boolean, tag: boolean): void {
+    const prefix = mirrorPrefix(sourcePath, location);
+    if (prefix === undefined) {
+      this.warn.warn('NotExpressible', source, notExpressible(source, location), location, this.rank);
+      return;
+    }
+    // By root only where the root alone decides the endpoint: a repository-scoped source, and no
+    // insecure scope (one could cover some mirrors of a root and not others).
+    const table =
+      hostLevel || this.context.insecure.size > 0
+        ? tableFor(this.tables, source, location, prefix, this.context)
+        : this.tableByRoot(source, location, sourcePath, prefix);
+    table.digest ||= digest;
+    table.tag ||= tag;
+    if (hostLevel) {
+      claimForHost(table, source, location);
+      return;
+    }
+    table.widens ??= !this.hostWide.has(table.endpoint.url);
+    if (table.widens) this.warnWidening(table, source, location);
+  }
+
+  /**
+   * `tableFor` for a repository-scoped source when no scope is insecure: the
+   * endpoint then depends only on the mirror's root (the mirror without the
+   * source's path, `mhost/` or `mhost/prefix/`). Most mirrors of a host share
+   * a few roots, and comparing the start of a mirror with each costs less
+   * than building and hashing a slice (or the URL) per mirror.
+   */
+  private tableByRoot(source: string, location: string, sourcePath: string, prefix: string): Table {
+    const length = location.length - sourcePath.length;
+    // The mirror in the same place of the rule before mostly has the same root.
+    const use = this.use++;
+    const guess = this.guessRoots[use];
+    if (guess !== undefined && guess.length === length && location.startsWith(guess)) return this.guessTables[use]!;
+    let [root, table] = this.knownRoot(location, length);
+    if (table === undefined) {
+      root = location.slice(0, length);
+      table = this.byRoot.get(root);
+      if (!table) {
+        table = tableFor(this.tables, source, location, prefix, this.context);
+        if (this.roots.length < SCANNED_ROOTS) {
+          this.roots.push(root);
+          this.rootTables.push(table);
+        } else this.byRoot.set(root, table);
+      }
+    }
+    this.guessRoots[use] = root;
+    this.guessTables[use] = table;
+    return table;
+  }
+
+  /** The scanned root `location` starts with (its first `length` characters), and its table. */
+  private knownRoot(location: string, length: number): [string, Table | undefined] {
+    const roots = this.roots;
+    for (let i = 0; i < roots.length; i++) {
+      const root = roots[i]!;
+      if (root.length === length && location.startsWith(root)) return [root, this.rootTables[i]!];
+    }
+    return ['', undefined];
+  }
+
+  /**
+   * One warning per widened source and mirror (tens of thousands for a large
+   * input, all kept in the output): the message shares its start per endpoint
+   * and its end per source, so each adds only one joining piece rather than a
+   * new copy of the whole text.
+   */
+  private warnWidening(table: Table, source: string, mirror: string): void {
+    table.widening ??= `containerd tries ${table.endpoint.url} for every repository of ${this.host}, not only `;
+    if (source !== this.tailSource) {
+      this.tailSource = source;
+      this.tail = source + WIDENING_END;
+    }
+    this.warn.warn('HostWideWidening', source, table.widening + this.tail, mirror, this.rank);
+  }
 }
 
 /**
@@ -189,16 +367,6 @@ function hostLevelUrls(host: string, rules: readonly RegistryRule[], context: Co
   return urls;
 }
 
-/**
- * One warning per widened source and mirror (tens of thousands for a large
- * input, all kept in the output): the message shares its start per endpoint,
- * so each adds only the source rather than a new copy of the whole text.
- */
-function warnWidening(host: string, table: Table, source: string, mirror: string, warn: Warn): void {
-  table.widening ??= `containerd tries ${table.endpoint.url} for every repository of ${host}, not only `;
-  warn('HostWideWidening', source, table.widening + source + WIDENING_END, mirror);
-}
-
 const WIDENING_END = ' (other repositories get a 404 there and containerd moves on to the next endpoint)';
 
 /** The table of the endpoint that serves `location`; created, unused by any pool, for the first mirror that needs it. */
@@ -208,34 +376,10 @@ function tableFor(tables: Map<string, Table>, source: string, location: string, 
   const url = endpointUrl(host, prefix, insecure);
   let table = tables.get(url);
   if (!table) {
-    table = { endpoint: endpoint(host, prefix, insecure, context), digest: false, tag: false, source, mirror: location, hostLevel: false };
+    // Every field set here, so that all tables share one shape (fields added later made them polymorphic).
+    const e = endpoint(host, prefix, insecure, context);
+    table = { endpoint: e, digest: false, tag: false, source, mirror: location, hostLevel: false, widening: undefined, widens: undefined };
     tables.set(url, table);
-  }
-  return table;
-}
-
-/**
- * `tableFor` for a repository-scoped source when no scope is insecure: the
- * endpoint then depends only on the mirror's root (the mirror without the source's
- * path, `mhost/` or `mhost/prefix/`), which is a slice of the mirror. Most
- * mirrors of a host share a few roots, and looking a slice up costs less
- * than building and hashing each mirror's URL.
- */
-// biome-ignore lint/complexity/useMaxParams: called per mirror on the hot path; an options object each time costs allocations (bench/RESULTS.md)
-function tableByRoot(
-  tables: Map<string, Table>,
-  byRoot: Map<string, Table>,
-  source: string,
-  location: string,
-  sourcePath: string,
-  prefix: string,
-  context: Context,
-): Table {
-  const root = location.slice(0, location.length - sourcePath.length);
-  let table = byRoot.get(root);
-  if (!table) {
-    table = tableFor(tables, source, location, prefix, context);
-    byRoot.set(root, table);
   }
   return table;
 }
@@ -301,7 +445,7 @@ function endpoint(host: string, prefix: string, insecure: boolean, context: Cont
 function defaultTable(context: Context): Table {
   const location = context.defaultMirror!;
   const e = endpoint(hostPort(location), repoPath(location), isInside(context.insecure, location), context);
-  return { endpoint: e, digest: true, tag: true, source: '*', mirror: location, hostLevel: true };
+  return { endpoint: e, digest: true, tag: true, source: '*', mirror: location, hostLevel: true, widening: undefined, widens: undefined };
 }
 
 /**
@@ -312,19 +456,19 @@ function defaultTable(context: Context): Table {
 function chooseServer(host: string, rules: readonly RegistryRule[], hosts: readonly MirrorHost[], context: Context, warn: Warn): MirrorHost {
   const hasMirrors = (r: RegistryRule): boolean => r.digestMirrors.length + r.tagMirrors.length > 0;
   for (const r of rules.filter((r) => r.blocked && !hasMirrors(r))) {
-    warn('NotExpressible', r.source, `containerd cannot block a registry without a mirror: ${r.source} stays reachable for containerd`);
+    warn.warn('NotExpressible', r.source, `containerd cannot block a registry without a mirror: ${r.source} stays reachable for containerd`);
   }
   const blocking = rules.filter((r) => r.neverContactSource || (r.blocked && hasMirrors(r)));
   if (blocking.length === 0) return endpoint(host, '', isInside(context.insecure, host), context);
   if (hosts.length === 0) {
     for (const r of blocking) {
-      warn('NotExpressible', r.source, `no mirror of ${r.source} can be expressed for containerd, so it cannot be kept from contacting ${host}`);
+      warn.warn('NotExpressible', r.source, `no mirror of ${r.source} can be expressed for containerd, so it cannot be kept from contacting ${host}`);
     }
     return endpoint(host, '', isInside(context.insecure, host), context);
   }
   if (!blocking.some((r) => r.source === host)) {
     for (const r of blocking) {
-      warn(
+      warn.warn(
         'HostWideWidening',
         r.source,
         `containerd never contacts ${host} for any repository, not only ${r.source}: ` + 'a source can only be blocked for a whole host',
@@ -338,7 +482,7 @@ function chooseServer(host: string, rules: readonly RegistryRule[], hosts: reado
 function warnInsecureRepositories(host: string, rules: readonly RegistryRule[], context: Context, warn: Warn): void {
   if (isInside(context.insecure, host)) return;
   for (const r of rules.filter((r) => r.insecure)) {
-    warn(
+    warn.warn(
       'NotExpressible',
       r.source,
       `containerd configures TLS per host: ${r.source} is insecure for containers/image only; ` + `containerd keeps verifying ${host}`,

@@ -7,12 +7,12 @@ import { parse } from 'smol-toml';
 import { byteOrder } from '../merge/scope.js';
 import type { MirrorModel } from '../model/types.js';
 import { renderAccessFiles } from './access-files.js';
-import { renderContainerd } from './containerd.js';
+import { renderContainerdSorted } from './containerd.js';
 import { InternalError, invariant } from './errors.js';
 import { assertKey, keyFor, PUBLIC_MODE, REGISTRIES_CONF_KEY, REGISTRIES_CONF_PATH } from './paths.js';
 import { renderRegistriesConf } from './registries-conf.js';
 import { isPlainRegistriesConf } from './registries-conf-check.js';
-import { sortedWarnings } from './warnings.js';
+import { sortedAfter, sortedWarnings } from './warnings.js';
 import type { NodeFile, RenderOutput } from './types.js';
 
 export { renderAccessFiles } from './access-files.js';
@@ -22,7 +22,7 @@ export { renderRegistriesConf } from './registries-conf.js';
 
 export function render(model: MirrorModel): RenderOutput {
   const registriesConf = renderRegistriesConf(model);
-  const containerd = renderContainerd(model);
+  const containerd = renderContainerdSorted(model);
   const access = renderAccessFiles(model);
   const files: NodeFile[] = [
     {
@@ -37,7 +37,11 @@ export function render(model: MirrorModel): RenderOutput {
   ];
   const unique = withUniqueKeys(files).sort((a, b) => byteOrder(a.key, b.key));
   checkFiles(unique);
-  return { files: unique, warnings: sortedWarnings([...registriesConf.warnings, ...containerd.warnings, ...access.warnings]) };
+  // The same order as one sort of every warning: warnings of different renderers never compare equal, and
+  // each part keeps the order of its own equal warnings. containerd's many come in order.
+  const others = [...registriesConf.warnings, ...access.warnings];
+  const warnings = containerd.strict ? sortedAfter(containerd.warnings, others) : sortedWarnings([...containerd.warnings, ...others]);
+  return { files: unique, warnings };
 }
 
 /**

@@ -12,13 +12,23 @@ export interface MirrorUse {
 
 export function combineMirrors(digest: readonly string[], tag: readonly string[]): MirrorUse[] {
   // One pool, or two without a shared mirror (most rules), needs no matching: a Set per rule costs more than the rest.
-  if (tag.length === 0 || digest.length === 0) return separately(digest, tag);
+  if (!sharesMirror(digest, tag)) return separately(digest, tag);
   const inDigest = digest.filter(membership(tag));
-  if (inDigest.length === 0) return separately(digest, tag);
   const common = new Set(inDigest);
   const inTag = tag.filter((m) => common.has(m));
   if (inDigest.some((m, i) => inTag[i] !== m)) return separately(digest, tag);
   return interleave(digest, tag, common);
+}
+
+/** True when a mirror is in both pools (otherwise combineMirrors lists every digest mirror, then every tag mirror). */
+export function sharesMirror(digest: readonly string[], tag: readonly string[]): boolean {
+  if (tag.length === 0 || digest.length === 0) return false;
+  if (digest.length * tag.length > 64) return digest.some(membership(tag));
+  // Nested loops rather than includes: this runs twice for every rule.
+  for (let i = 0; i < digest.length; i++) {
+    for (let j = 0; j < tag.length; j++) if (digest[i] === tag[j]) return true;
+  }
+  return false;
 }
 
 /** A membership test for `list`: a scan for the usual handful of mirrors, a Set beyond that. */

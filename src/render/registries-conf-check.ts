@@ -16,13 +16,22 @@
 const VALUE = String.raw`(?:"[^"\\\u0000-\u001f\u007f\ud800-\udfff]*"|true|false)`;
 
 /** The header line, then each key line at most once, in this order. None of these keys is `registry` or `mirror`. */
-function tablePattern(header: string, keys: readonly string[]): RegExp {
+function table(header: string, keys: readonly string[]): string {
   const escaped = header.replace(/[[\].]/g, '\\$&');
-  return new RegExp(`${escaped}\\n${keys.map((k) => `(?:${k} = ${VALUE}\\n)?`).join('')}`, 'y');
+  return `${escaped}\\n${keys.map((k) => `(?:${k} = ${VALUE}\\n)?`).join('')}`;
 }
 
-const REGISTRY = tablePattern('[[registry]]', ['prefix', 'location', 'blocked', 'insecure', 'mirror-by-digest-only']);
-const MIRROR = tablePattern('[[registry.mirror]]', ['location', 'insecure', 'pull-from-mirror']);
+const REGISTRY_TABLE = table('[[registry]]', ['prefix', 'location', 'blocked', 'insecure', 'mirror-by-digest-only']);
+const MIRROR_TABLE = table('[[registry.mirror]]', ['location', 'insecure', 'pull-from-mirror']);
+const MIRROR = new RegExp(MIRROR_TABLE, 'y');
+/**
+ * A registry table and the mirror tables after it, each after a blank line:
+ * what the loop below would accept table by table (a registry table, a
+ * newline, MIRROR, ...), in one match per entry instead of one per table.
+ * The optional key lines match greedily, so the registry table ends where
+ * it would on its own.
+ */
+const ENTRY = new RegExp(`${REGISTRY_TABLE}(?:\\n${MIRROR_TABLE})*`, 'y');
 /** TOML comments allow tab but no other control character. */
 const COMMENT = /#[^\u0000-\u0008\u000a-\u001f\u007f\ud800-\udfff]*\n/y;
 const NEWLINE = 0x0a;
@@ -37,7 +46,7 @@ export function isPlainRegistriesConf(content: string): boolean {
     if (first === NEWLINE) next = at + 1;
     else if (first === HASH) next = matchAt(COMMENT, content, at);
     // biome-ignore lint/suspicious/noAssignInExpressions: one match decides both the branch and where the next line starts
-    else if ((next = matchAt(REGISTRY, content, at)) !== undefined) inRegistry = true;
+    else if ((next = matchAt(ENTRY, content, at)) !== undefined) inRegistry = true;
     else if (inRegistry) next = matchAt(MIRROR, content, at);
     if (next === undefined) return false;
     at = next;

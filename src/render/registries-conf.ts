@@ -6,8 +6,9 @@
 // (STYLE.md 4), `writeEntry` writes it.
 import { byteOrder, hostPort, isInside, isWildcard, mostSpecific, remainder } from '../merge/scope.js';
 import type { DefaultMirror, MirrorModel, RegistryRule, RenderWarning } from '../model/types.js';
-import { combineMirrors, type MirrorUse } from './mirrors.js';
-import { pushQuoted, tomlString } from './toml.js';
+import { combineMirrors, type MirrorUse, sharesMirror } from './mirrors.js';
+import { AsciiText, type Literal, literal, NotAscii, StringText, type TextSink } from './text.js';
+import { tomlString } from './toml.js';
 
 /** One `[[registry.mirror]]` table. */
 export interface RegistriesConfMirror {
@@ -42,13 +43,28 @@ export function renderRegistriesConf(model: MirrorModel): { content: string; war
     defaultMirror: model.defaultMirror?.mirror,
     defaultRegistries: new Set(model.defaultMirror?.registries),
   };
-  // Each entry is written as soon as it is mapped: 10,000 entries never exist at once.
-  const out = fileStart();
-  for (const rule of model.rules) writeEntry(out, toEntry(rule, context));
+  const wildcards = wildcardRules(model.rules);
+  let content: string;
+  try {
+    content = fileText(model, context, new AsciiText(BYTES_PER_ENTRY * model.rules.length));
+  } catch (e) {
+    if (!(e instanceof NotAscii)) throw e;
+    content = fileText(model, context, new StringText());
+  }
   return {
-    content: out.join(''),
-    warnings: [...defaultMirrorWarnings(model.defaultMirror), ...wildcardTieWarnings(model.rules), ...wildcardPortWarnings(model.rules)],
+    content,
+    warnings: [...defaultMirrorWarnings(model.defaultMirror), ...wildcardTieWarnings(model.rules, wildcards), ...wildcardPortWarnings(wildcards)],
   };
+}
+
+/** A first guess at the size of one entry (one with three mirrors takes about 300 bytes). */
+const BYTES_PER_ENTRY = 512;
+
+/** The file: each entry written as soon as it is mapped (10,000 entries never exist at once). */
+function fileText(model: MirrorModel, context: EntryContext, out: AsciiText | StringText): string {
+  out.literal(HEADER_LINES);
+  for (const rule of model.rules) writeRule(out, rule, context);
+  return out.text();
 }
 
 /** What every entry needs from the model besides its rule. */
@@ -61,25 +77,41 @@ export interface EntryContext {
 
 /** The explicit mapping from a merged rule to its registries.conf entry. */
 export function toEntry(rule: RegistryRule, context: EntryContext): RegistriesConfEntry {
-  const uses = withDefaultMirror(rule, combineMirrors(rule.digestMirrors, rule.tagMirrors), context);
-  const digestOnly = uses.length > 0 && uses.every((u) => !u.tag);
-  const entry: RegistriesConfEntry = {
-    prefix: rule.source,
-    // NeverContactSource is `blocked`: containers/image checks it per endpoint,
-    // so the mirrors are still tried and only the source is never contacted.
-    blocked: rule.blocked || rule.neverContactSource,
-    insecure: rule.insecure,
-    mirrorByDigestOnly: digestOnly,
-    mirrors: uses.map((u) => toMirror(u, context.insecure, digestOnly)),
-  };
-  if (!isWildcard(rule.source)) entry.location = rule.source;
-  return entry;
+  const [digest, tag] = [rule.digestMirrors, rule.tagMirrors];
+  let mirrorByDigestOnly: boolean;
+  let mirrors: RegistriesConfMirror[];
+  if (!sharesMirror(digest, tag) && defaultRegistry(rule, context) === undefined) {
+    // Most rules: the digest mirrors, then the tag mirrors (combineMirrors' order), without a MirrorUse each.
+    // Index loops: the lists are often the merge's shared frozen empty list, which for-of iterates with an allocation.
+    mirrorByDigestOnly = digest.length > 0 && tag.length === 0;
+    mirrors = new Array<RegistriesConfMirror>(digest.length + tag.length);
+    for (let i = 0; i < digest.length; i++) mirrors[i] = toMirror(digest[i]!, true, false, context.insecure, mirrorByDigestOnly);
+    for (let i = 0; i < tag.length; i++) mirrors[digest.length + i] = toMirror(tag[i]!, false, true, context.insecure, false);
+  } else {
+    const uses = withDefaultMirror(rule, combineMirrors(digest, tag), context);
+    const digestOnly = uses.length > 0 && uses.every((u) => !u.tag);
+    mirrorByDigestOnly = digestOnly;
+    mirrors = uses.map((u) => toMirror(u.location, u.digest, u.tag, context.insecure, digestOnly));
+  }
+  // NeverContactSource is `blocked`: containers/image checks it per endpoint,
+  // so the mirrors are still tried and only the source is never contacted.
+  const blocked = rule.blocked || rule.neverContactSource;
+  // Each shape written as one literal: 10,000 entries are built per file.
+  return isWildcard(rule.source)
+    ? { prefix: rule.source, blocked, insecure: rule.insecure, mirrorByDigestOnly, mirrors }
+    : { prefix: rule.source, location: rule.source, blocked, insecure: rule.insecure, mirrorByDigestOnly, mirrors };
 }
 
-function toMirror(u: MirrorUse, insecure: ReadonlySet<string>, entryIsDigestOnly: boolean): RegistriesConfMirror {
-  const m: RegistriesConfMirror = { location: u.location, insecure: isInside(insecure, u.location) };
-  if (!entryIsDigestOnly && u.digest !== u.tag) m.pullFromMirror = u.digest ? 'digest-only' : 'tag-only';
-  return m;
+function toMirror(location: string, digest: boolean, tag: boolean, insecure: ReadonlySet<string>, entryIsDigestOnly: boolean): RegistriesConfMirror {
+  const inside = isInside(insecure, location);
+  if (entryIsDigestOnly || digest === tag) return { location, insecure: inside };
+  return { location, insecure: inside, pullFromMirror: digest ? 'digest-only' : 'tag-only' };
+}
+
+/** The default-mirror registry that encloses the rule's source, if a default mirror serves it. */
+function defaultRegistry(rule: RegistryRule, context: EntryContext): string | undefined {
+  if (context.defaultMirror === undefined) return undefined;
+  return mostSpecific(context.defaultRegistries, rule.source);
 }
 
 /**
@@ -89,7 +121,7 @@ function toMirror(u: MirrorUse, insecure: ReadonlySet<string>, entryIsDigestOnly
  * other pool gets it.
  */
 function withDefaultMirror(rule: RegistryRule, uses: MirrorUse[], context: EntryContext): MirrorUse[] {
-  const registry = mostSpecific(context.defaultRegistries, rule.source);
+  const registry = defaultRegistry(rule, context);
   if (registry === undefined || context.defaultMirror === undefined) return uses;
   const location = context.defaultMirror + remainder(rule.source, registry);
   const digest = !uses.some((u) => u.location === location && u.digest);
@@ -97,35 +129,69 @@ function withDefaultMirror(rule: RegistryRule, uses: MirrorUse[], context: Entry
   return digest || tag ? [...uses, { location, digest, tag }] : uses;
 }
 
-/**
- * The file is one list of pieces, joined once at the end. The pieces are
- * constants and the model's own strings, so nothing is built per line or per
- * entry: with 10,000 entries such partial strings would all stay alive until
- * the end, and the garbage collector would copy each of them.
- */
-function fileStart(): string[] {
-  return [HEADER.join('\n'), '\n'];
-}
-
-/** `pull-from-mirror` lines, written once. */
-const PULL_FROM_MIRROR: Record<NonNullable<RegistriesConfMirror['pullFromMirror']>, string> = {
-  'digest-only': `\npull-from-mirror = ${tomlString('digest-only')}`,
-  'tag-only': `\npull-from-mirror = ${tomlString('tag-only')}`,
+/** The constant pieces of the file, encoded once. */
+const HEADER_LINES = literal(`${HEADER.join('\n')}\n`);
+const REGISTRY_PREFIX = literal('\n[[registry]]\nprefix = ');
+const LOCATION = literal('\nlocation = ');
+const BLOCKED = literal('\nblocked = true');
+const INSECURE = literal('\ninsecure = true');
+const MIRROR_BY_DIGEST_ONLY = literal('\nmirror-by-digest-only = true');
+const MIRROR_LOCATION = literal('\n\n[[registry.mirror]]\nlocation = ');
+const PULL_FROM_MIRROR: Record<NonNullable<RegistriesConfMirror['pullFromMirror']>, Literal> = {
+  'digest-only': literal(`\npull-from-mirror = ${tomlString('digest-only')}`),
+  'tag-only': literal(`\npull-from-mirror = ${tomlString('tag-only')}`),
 };
+const NEWLINE = literal('\n');
 
 /** A blank line, then one `[[registry]]` table and its `[[registry.mirror]]` tables (each after a blank line). */
-function writeEntry(out: string[], e: RegistriesConfEntry): void {
-  pushQuoted(out, '\n[[registry]]\nprefix = "', e.prefix);
-  if (e.location !== undefined) pushQuoted(out, '\nlocation = "', e.location);
-  if (e.blocked) out.push('\nblocked = true');
-  if (e.insecure) out.push('\ninsecure = true');
-  if (e.mirrorByDigestOnly) out.push('\nmirror-by-digest-only = true');
-  for (const m of e.mirrors) {
-    pushQuoted(out, '\n\n[[registry.mirror]]\nlocation = "', m.location);
-    if (m.insecure) out.push('\ninsecure = true');
-    if (m.pullFromMirror !== undefined) out.push(PULL_FROM_MIRROR[m.pullFromMirror]);
+function writeEntry(out: TextSink, e: RegistriesConfEntry): void {
+  writeRegistry(out, e.prefix, e.location, e.blocked, e.insecure, e.mirrorByDigestOnly);
+  for (let i = 0; i < e.mirrors.length; i++) {
+    const m = e.mirrors[i]!;
+    writeMirror(out, m.location, m.insecure, m.pullFromMirror);
   }
-  out.push('\n');
+  out.literal(NEWLINE);
+}
+
+/**
+ * writeEntry(out, toEntry(rule, context)) without building the entry, for
+ * the usual rule: pools without a shared mirror and no default mirror (its
+ * mirrors are then the digest mirrors, then the tag mirrors).
+ */
+function writeRule(out: TextSink, rule: RegistryRule, context: EntryContext): void {
+  const [digest, tag] = [rule.digestMirrors, rule.tagMirrors];
+  if (sharesMirror(digest, tag) || defaultRegistry(rule, context) !== undefined) {
+    writeEntry(out, toEntry(rule, context));
+    return;
+  }
+  const digestOnly = digest.length > 0 && tag.length === 0;
+  const location = isWildcard(rule.source) ? undefined : rule.source;
+  writeRegistry(out, rule.source, location, rule.blocked || rule.neverContactSource, rule.insecure, digestOnly);
+  const insecure = context.insecure;
+  const digestPull = digestOnly ? undefined : 'digest-only';
+  // Index loops: the lists are often the merge's shared frozen empty list, which for-of iterates with an allocation.
+  for (let i = 0; i < digest.length; i++) writeMirror(out, digest[i]!, isInside(insecure, digest[i]!), digestPull);
+  for (let i = 0; i < tag.length; i++) writeMirror(out, tag[i]!, isInside(insecure, tag[i]!), 'tag-only');
+  out.literal(NEWLINE);
+}
+
+function writeRegistry(out: TextSink, prefix: string, location: string | undefined, blocked: boolean, insecure: boolean, mirrorByDigestOnly: boolean): void {
+  out.literal(REGISTRY_PREFIX);
+  out.quoted(prefix);
+  if (location !== undefined) {
+    out.literal(LOCATION);
+    out.quoted(location);
+  }
+  if (blocked) out.literal(BLOCKED);
+  if (insecure) out.literal(INSECURE);
+  if (mirrorByDigestOnly) out.literal(MIRROR_BY_DIGEST_ONLY);
+}
+
+function writeMirror(out: TextSink, location: string, insecure: boolean, pullFromMirror: RegistriesConfMirror['pullFromMirror']): void {
+  out.literal(MIRROR_LOCATION);
+  out.quoted(location);
+  if (insecure) out.literal(INSECURE);
+  if (pullFromMirror !== undefined) out.literal(PULL_FROM_MIRROR[pullFromMirror]);
 }
 
 function defaultMirrorWarnings(dm?: DefaultMirror): RenderWarning[] {
@@ -143,6 +209,13 @@ function defaultMirrorWarnings(dm?: DefaultMirror): RenderWarning[] {
   ];
 }
 
+/** The rules of `*.` wildcard sources, in order: found once, as most models have none. */
+function wildcardRules(rules: readonly RegistryRule[]): RegistryRule[] {
+  const out: RegistryRule[] = [];
+  for (let i = 0; i < rules.length; i++) if (isWildcard(rules[i]!.source)) out.push(rules[i]!);
+  return out;
+}
+
 /**
  * containers/image rewrites a pull under `*.example.com` by appending to the
  * mirror whatever follows the matched domain, the pulled host's port
@@ -151,10 +224,9 @@ function defaultMirrorWarnings(dm?: DefaultMirror): RenderWarning[] {
  * of its own gives an invalid reference and the pull fails, and a bare mirror
  * host is contacted on the pulled host's port.
  */
-function wildcardPortWarnings(rules: readonly RegistryRule[]): RenderWarning[] {
+function wildcardPortWarnings(wildcards: readonly RegistryRule[]): RenderWarning[] {
   const out: RenderWarning[] = [];
-  for (const r of rules) {
-    if (!isWildcard(r.source)) continue;
+  for (const r of wildcards) {
     const example = `a${r.source.slice(1)}:5000/ns/app`;
     for (const mirror of new Set([...r.digestMirrors, ...r.tagMirrors])) {
       const rewritten = `${mirror}:5000/ns/app`;
@@ -182,9 +254,9 @@ function wildcardPortWarnings(rules: readonly RegistryRule[]): RenderWarning[] {
  * even though the exact host is more specific. Only a one-letter first
  * label can tie; report it rather than emit a rule that does not apply.
  */
-function wildcardTieWarnings(rules: readonly RegistryRule[]): RenderWarning[] {
-  const wildcards = new Set(rules.filter((r) => isWildcard(r.source)).map((r) => r.source));
-  if (wildcards.size === 0) return [];
+function wildcardTieWarnings(rules: readonly RegistryRule[], wildcardRules: readonly RegistryRule[]): RenderWarning[] {
+  if (wildcardRules.length === 0) return [];
+  const wildcards = new Set(wildcardRules.map((r) => r.source));
   return rules
     .filter((r) => !isWildcard(r.source) && hostPort(r.source) === r.source && /^[a-zA-Z0-9]\./.test(r.source))
     .filter((r) => wildcards.has(`*${r.source.slice(1)}`))

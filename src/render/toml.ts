@@ -33,17 +33,6 @@ export function tomlString(value: string): string {
   return `${out}"`;
 }
 
-/**
- * Appends `opening` (the text before a string value, ending with its opening
- * quote), the value and its closing quote to `out`, as pieces: values that
- * need no escaping (every registry name) are written as they are, with no
- * new string built. Otherwise the value is escaped.
- */
-export function pushQuoted(out: string[], opening: string, value: string): void {
-  if (SAFE.test(value)) out.push(opening, value, '"');
-  else out.push(opening.slice(0, -1), tomlString(value));
-}
-
 /** A key: bare when TOML allows it, quoted otherwise (URLs, dotted hosts). */
 export function tomlKey(key: string): string {
   return /^[A-Za-z0-9_-]+$/.test(key) ? key : tomlString(key);
