@@ -170,7 +170,12 @@ describe('reconcileTarget: objects under an output name that are not ours', () =
       expect(c.find('ConfigMap', NS, OUT)?.metadata.labels).to.include({ [OUTPUT_LABEL]: 'true' });
       expect(c.find('Secret', NS, OUT)?.metadata.labels).to.include({ [OUTPUT_LABEL]: 'true' });
       // Each on the NodePool and on the RenderedMirrorConfig (then Delivered=False: the NodePool does not list the output).
-      expect(c.events.map((e) => e.reason).filter((r) => r !== 'NotReferenced')).to.deep.equal(['OutputNameConflict', 'OutputNameConflict', 'Recovered', 'Recovered']);
+      expect(c.events.map((e) => e.reason).filter((r) => r !== 'NotReferenced')).to.deep.equal([
+        'OutputNameConflict',
+        'OutputNameConflict',
+        'Recovered',
+        'Recovered',
+      ]);
     });
   }
 
