@@ -10,7 +10,7 @@ import { openCluster } from './lib/cluster.js';
 import { shapeFromArgs } from './lib/fleet.js';
 import { OPERATOR_NAMESPACE, runFleet, type FleetResult, type PhaseWrites } from './lib/fleet-run.js';
 import type { MemoryFigures } from './lib/operator.js';
-import { flagArg, fmt, numberArg, printMachine, stringArg } from './lib/stats.js';
+import { flagArg, fmt, numberArg, printMachine, stringArg, runMain } from './lib/stats.js';
 
 const TARGET_RATIO = 1.5;
 const TARGET_RSS_MIB = 256;
@@ -96,10 +96,4 @@ function print(r: FleetResult, audited: boolean): void {
   );
 }
 
-main(process.argv.slice(2)).then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err instanceof Error ? err.message : String(err));
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -8,7 +8,7 @@ import { openCluster } from './lib/cluster.js';
 import { shapeFromArgs } from './lib/fleet.js';
 import { OPERATOR_NAMESPACE } from './lib/fleet-run.js';
 import { runLatency } from './lib/latency-run.js';
-import { flagArg, fmt, median, numberArg, percentile, printMachine, stringArg } from './lib/stats.js';
+import { flagArg, fmt, median, numberArg, percentile, printMachine, stringArg, runMain } from './lib/stats.js';
 
 const TARGET_P50_MS = 100;
 const TARGET_P99_MS = 500;
@@ -44,10 +44,4 @@ async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err instanceof Error ? err.message : String(err));
-    process.exit(1);
-  },
-);
+runMain(main);

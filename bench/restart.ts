@@ -9,7 +9,7 @@ import { openCluster } from './lib/cluster.js';
 import { shapeFromArgs } from './lib/fleet.js';
 import { OPERATOR_NAMESPACE } from './lib/fleet-run.js';
 import { runRestart } from './lib/restart-run.js';
-import { flagArg, fmt, numberArg, printMachine } from './lib/stats.js';
+import { flagArg, fmt, numberArg, printMachine, runMain } from './lib/stats.js';
 
 const TARGET_MS = 5_000;
 
@@ -48,10 +48,4 @@ async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err instanceof Error ? err.message : String(err));
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -11,7 +11,7 @@ import { openCluster } from './lib/cluster.js';
 import { shapeFromArgs } from './lib/fleet.js';
 import { OPERATOR_NAMESPACE } from './lib/fleet-run.js';
 import { runStorm, type StormSpec } from './lib/storm-run.js';
-import { flagArg, fmt, numberArg, printMachine, stringArg } from './lib/stats.js';
+import { flagArg, fmt, numberArg, printMachine, stringArg, runMain } from './lib/stats.js';
 
 const TARGET_LAG_MS = 2_000;
 
@@ -75,10 +75,4 @@ async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err instanceof Error ? err.message : String(err));
-    process.exit(1);
-  },
-);
+runMain(main);

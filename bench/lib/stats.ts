@@ -116,3 +116,14 @@ export function stringArg(argv: readonly string[], name: string): string | undef
 export function flagArg(argv: readonly string[], name: string): boolean {
   return argv.includes(`--${name}`);
 }
+
+/** Runs a benchmark's main with the command line's arguments; exits 0, or 1 with the error's message. */
+export function runMain(main: (argv: readonly string[]) => Promise<void>): void {
+  main(process.argv.slice(2)).then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err instanceof Error ? err.message : String(err));
+      process.exit(1);
+    },
+  );
+}
