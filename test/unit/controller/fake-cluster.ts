@@ -8,7 +8,9 @@ import { OUTPUT_LABEL } from '../../../src/contract.js';
 import type { KubeObject, NamespacedKind, Reference } from '../../../src/model/source.js';
 import { type DeletePreconditions, RESOURCES, type Resource, type Selectors, type Writer } from '../../../src/controller/kube.js';
 import type { ListFn, WatchFn } from '../../../src/controller/informer.js';
-import type { TargetSources } from '../../../src/controller/reconcile.js';
+import { toEvent } from '../../../src/controller/events.js';
+import { silentLogger } from '../../../src/controller/log.js';
+import type { ReconcileDeps, TargetSources } from '../../../src/controller/reconcile.js';
 import type { InformerApi, WrittenKind } from '../../../src/controller/sources.js';
 
 export interface Write {
@@ -243,4 +245,18 @@ export class FakeCluster implements Writer, TargetSources, InformerApi {
     }
     this.remove(kind, namespace, name);
   }
+}
+
+/** Reconcile deps over `c` with a settable clock; Events go into `c` as the API server would store them. */
+export function deps(c: FakeCluster, t0 = Date.parse('2030-01-01T00:00:00Z')): ReconcileDeps & { clock: { t: number } } {
+  const clock = { t: t0 };
+  return {
+    clock,
+    sources: c,
+    writer: c,
+    operatorNamespace: 'image-mirror-system',
+    logger: silentLogger(),
+    now: () => new Date(clock.t),
+    emit: async (e) => void (await c.createEvent(toEvent(e, 'test', new Date(clock.t)))),
+  };
 }

@@ -10,31 +10,17 @@ import { CONTENT_HASH_ANNOTATION, CONTENT_HASH_KEY, OUTPUT_LABEL, outputContentH
 import type { Condition } from '../../../src/controller/conditions.js';
 import { Controller } from '../../../src/controller/controller.js';
 import { ControllerMetrics } from '../../../src/controller/metrics.js';
-import { toEvent } from '../../../src/controller/events.js';
 import { silentLogger } from '../../../src/controller/log.js';
 import { deleteOwn, foreignReason } from '../../../src/controller/outputs.js';
-import { CONFLICT_RETRY_MS, reconcileTarget, removeTarget, type ReconcileDeps } from '../../../src/controller/reconcile.js';
+import { CONFLICT_RETRY_MS, reconcileTarget, removeTarget } from '../../../src/controller/reconcile.js';
 import type { KubeObject, Target } from '../../../src/model/source.js';
-import { FakeCluster } from './fake-cluster.js';
+import { deps, FakeCluster } from './fake-cluster.js';
 
 const NS = 'clusters';
 const OPERATOR_NS = 'image-mirror-system';
 const NP: Target = { kind: 'NodePool', namespace: NS, name: 'workers' };
 const OUT = 'workers-image-mirrors';
 const HS = 'hypershift.openshift.io/v1beta1';
-
-function deps(c: FakeCluster, t0 = Date.parse('2030-01-01T00:00:00Z')): ReconcileDeps & { clock: { t: number } } {
-  const clock = { t: t0 };
-  return {
-    clock,
-    sources: c,
-    writer: c,
-    operatorNamespace: OPERATOR_NS,
-    logger: silentLogger(),
-    now: () => new Date(clock.t),
-    emit: async (e) => void (await c.createEvent(toEvent(e, 'test', new Date(clock.t)))),
-  };
-}
 
 function seed(c: FakeCluster, opts: { credentials?: string } = {}): void {
   c.put({

@@ -2,11 +2,9 @@ import { expect } from 'chai';
 import { parse as parseToml } from 'smol-toml';
 import type { KubeObject, Target } from '../../../src/model/source.js';
 import { CONTENT_HASH_ANNOTATION as HASH_ANNOTATION, OUTPUT_LABEL, TARGET_LABEL } from '../../../src/contract.js';
-import { silentLogger } from '../../../src/controller/log.js';
-import { reconcileTarget, type ReconcileDeps } from '../../../src/controller/reconcile.js';
-import { toEvent } from '../../../src/controller/events.js';
+import { reconcileTarget } from '../../../src/controller/reconcile.js';
 import type { Condition } from '../../../src/controller/conditions.js';
-import { FakeCluster } from './fake-cluster.js';
+import { deps, FakeCluster } from './fake-cluster.js';
 import { configHash } from '../../../src/controller/nodepool-delivery.js';
 import { contentHash } from '../../../src/pipeline.js';
 import { CachesNotFilled } from '../../../src/controller/sources.js';
@@ -27,19 +25,6 @@ function idms(name: string, entries: unknown[], selector?: unknown): KubeObject 
   const spec: Record<string, unknown> = { imageDigestMirrors: entries };
   if (selector) spec.nodePoolSelector = selector;
   return { apiVersion: 'imagemirror.io/v1alpha1', kind: 'ImageDigestMirrorSet', metadata: { name }, spec };
-}
-
-function deps(c: FakeCluster, t0 = Date.parse('2030-01-01T00:00:00Z')): ReconcileDeps & { clock: { t: number } } {
-  const clock = { t: t0 };
-  return {
-    clock,
-    sources: c,
-    writer: c,
-    operatorNamespace: OPERATOR_NS,
-    logger: silentLogger(),
-    now: () => new Date(clock.t),
-    emit: async (e) => void (await c.createEvent(toEvent(e, 'test', new Date(clock.t)))),
-  };
 }
 
 function statusOf(c: FakeCluster, ns = NS, name = 'workers'): { conditions: Condition[]; contentHash?: string; [k: string]: unknown } {
