@@ -5,7 +5,7 @@
 // looked up by walking each reference's path prefixes, see scope.ts).
 import type { HostAccess, MergeInputs, MirrorEntry, MirrorModel, Origin, Result } from '../model/types.js';
 import { chainOrder, orderMirrors } from './order.js';
-import { policyConflicts } from './policy.js';
+import { policyBit, policyConflicts } from './policy.js';
 import { buildRules, type SourceMirrors, type Sources } from './rules.js';
 import { byteOrder, isWildcard } from './scope.js';
 
@@ -43,13 +43,8 @@ function hasRealMirror(e: MirrorEntry): boolean {
 interface Collected extends SourceMirrors {
   moreDigest: (readonly string[])[] | undefined;
   moreTag: (readonly string[])[] | undefined;
-  /** The policies of its entries (see policyBits). */
+  /** The policies of its entries (policy.ts policyBit). */
   policies: number;
-}
-
-/** mirrorSourcePolicy as a bit; a source whose entries have both bits is a PolicyConflict (policy.ts). */
-function policyBit(e: MirrorEntry): number {
-  return e.policy === 'NeverContactSource' ? 1 : 2;
 }
 
 /**

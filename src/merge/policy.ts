@@ -49,7 +49,8 @@ export function policyConflicts(entries: readonly MirrorEntry[]): Problem[] {
   });
 }
 
-function policyBit(e: MirrorEntry): number {
+/** mirrorSourcePolicy as a bit: a source whose entries have both bits (3) is a PolicyConflict. */
+export function policyBit(e: MirrorEntry): number {
   return effectivePolicy(e) === NEVER ? 1 : 2;
 }
 

@@ -53,6 +53,9 @@ export function sortedAfter(first: RenderWarning[], rest: readonly RenderWarning
   return sortedWarnings([...first, ...rest]);
 }
 
+/** The most warnings RuleWarnings makes room for up front. */
+const PREALLOCATED = 65_536;
+
 /**
  * The warnings of one renderer, collected with the index of the rule each
  * one names in `rules` (sorted by source, as a model's rules are), or -1
@@ -71,9 +74,6 @@ export function sortedAfter(first: RenderWarning[], rest: readonly RenderWarning
  * them as they are; otherwise sortedWarnings checks (and if need be sorts)
  * them again, so rules out of order cost time, never correctness.
  */
-/** The most warnings RuleWarnings makes room for up front. */
-const PREALLOCATED = 65_536;
-
 export class RuleWarnings {
   /**
    * The warnings and their rule indices, in arrays made for the expected
