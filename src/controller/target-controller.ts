@@ -56,6 +56,8 @@ export class TargetController {
   private readonly memo = new RenderMemo();
   /** Passes due when a held change of a NodePool's `config` key goes out (config-gate.ts), by target id. */
   private readonly dueTimers = new Map<string, NodeJS.Timeout>();
+  /** When the last pass of each target started (performance.now()), by target id: the resync skips targets that ran recently. */
+  private readonly lastPass = new Map<string, number>();
 
   constructor(private readonly deps: TargetControllerDeps) {
     const idle = (): void => {
@@ -115,6 +117,12 @@ export class TargetController {
     return this.lane.pending();
   }
 
+  /** Milliseconds since the last pass of `t` started (Infinity when it never ran). */
+  sinceLastPass(t: Target): number {
+    const at = this.lastPass.get(targetId(t));
+    return at === undefined ? Number.POSITIVE_INFINITY : performance.now() - at;
+  }
+
   /** The targets whose last pass looked `ref` up. */
   readersOf(ref: Reference): Target[] {
     return this.index.targetsOf(ref);
@@ -161,6 +169,7 @@ export class TargetController {
     const end = this.deps.metrics.reconcileDuration.startTimer({ kind: 'target' });
     try {
       const id = targetId(target);
+      this.lastPass.set(id, performance.now());
       // This pass builds on the status the previous one wrote.
       await this.lane.settled(id);
       if (!this.exists(target)) return await this.cleanup(target);
@@ -176,7 +185,7 @@ export class TargetController {
           emit: this.deps.emit,
           memo: this.memo,
           ...(this.deps.nodePools ? { nodePools: this.deps.nodePools } : {}),
-          deferStatus: async (work) => this.lane.submit(id, work),
+          deferStatus: async (work, urgent) => this.lane.submit(id, work, { urgent }),
         },
         target,
       );
@@ -223,6 +232,7 @@ export class TargetController {
     this.passAgain(t, undefined);
     this.summaries.delete(id);
     this.passed.delete(id);
+    this.lastPass.delete(id);
     this.index.remove(t);
     this.published.delete(id);
     if (deleted) {
