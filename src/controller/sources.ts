@@ -114,9 +114,20 @@ export class ClusterSources implements ObjectSource {
     const outputs = { labelSelector: OUTPUT_LABEL };
     // Outputs are compared, never read back: their caches keep a digest of the data (outputs.ts).
     // NodePool outputs also keep the hash of their `config` key: a change of it rolls the NodePool (config-gate.ts).
-    this.outputConfigMaps = this.informer(RESOURCES.ConfigMap, outputs, 'configmaps (outputs)', (o) => withConfigHash(digested('ConfigMap', o), o));
-    this.outputSecrets = this.informer(RESOURCES.Secret, outputs, 'secrets (outputs)', (o) => digested('Secret', o));
-    this.statuses = this.informer(RESOURCES.RenderedMirrorConfig, {}, 'renderedmirrorconfigs', (o) => this.compactStatus(o));
+    // The watch event of a write of ours is the object that write returned (same resourceVersion): its digest is known.
+    this.outputConfigMaps = this.informer(
+      RESOURCES.ConfigMap,
+      outputs,
+      'configmaps (outputs)',
+      (o) => this.ownWrite('ConfigMap', o) ?? withConfigHash(digested('ConfigMap', o), o),
+    );
+    this.outputSecrets = this.informer(RESOURCES.Secret, outputs, 'secrets (outputs)', (o) => this.ownWrite('Secret', o) ?? digested('Secret', o));
+    this.statuses = this.informer(
+      RESOURCES.RenderedMirrorConfig,
+      {},
+      'renderedmirrorconfigs',
+      (o) => this.ownWrite('RenderedMirrorConfig', o) ?? this.compactStatus(o),
+    );
     this.forward(this.outputConfigMaps, (event, obj) => {
       this.settle('ConfigMap', obj);
       opts.onEvent({ type: 'output', kind: 'ConfigMap', event, obj });
@@ -258,8 +269,9 @@ export class ClusterSources implements ObjectSource {
    * a create), `after` what the API returned (undefined for a delete).
    */
   recordWrite(kind: WrittenKind, namespace: string, name: string, before: KubeObject | undefined, after: KubeObject | undefined): void {
-    const digest = (o: KubeObject): KubeObject => (kind === 'ConfigMap' ? withConfigHash(digested(kind, o), o) : digested(kind as 'Secret', o));
-    const obj = after && (kind === 'RenderedMirrorConfig' ? this.compactStatus(stripManagedFields(after)) : digest(after));
+    const cached = (o: KubeObject): KubeObject =>
+      kind === 'RenderedMirrorConfig' ? this.compactStatus(o) : kind === 'ConfigMap' ? withConfigHash(digested(kind, o), o) : digested(kind, o);
+    const obj = after && cached(stripManagedFields(after));
     this.written.set(`${kind}/${namespace}/${name}`, { fromVersion: before?.metadata.resourceVersion ?? '', obj });
   }
 
@@ -273,6 +285,13 @@ export class ClusterSources implements ObjectSource {
     const { namespace = '', name } = obj.metadata;
     const cache = kind === 'ConfigMap' ? this.outputConfigMaps : kind === 'Secret' ? this.outputSecrets : this.statuses;
     this.overlay(kind, namespace, name, cache.get(name, namespace));
+  }
+
+  /** Our remembered write of `o`'s object when `o` is that very version (watch events of our own writes), as the cache keeps it. */
+  private ownWrite(kind: WrittenKind, o: KubeObject): KubeObject | undefined {
+    const rv = o.metadata.resourceVersion;
+    const w = rv ? this.written.get(`${kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`) : undefined;
+    return w?.obj?.metadata.resourceVersion === rv ? w?.obj : undefined;
   }
 
   /** Writes remembered until the cache shows them (memory checks). */

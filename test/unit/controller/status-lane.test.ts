@@ -121,10 +121,14 @@ describe('StatusLane', () => {
     const started: string[] = [];
     const gates = [gate(), gate(), gate()];
     lane.submit('routine', async () => void started.push('routine'));
-    lane.submit('u1', async () => {
-      started.push('u1');
-      await gates[0]!.promise;
-    }, { urgent: true });
+    lane.submit(
+      'u1',
+      async () => {
+        started.push('u1');
+        await gates[0]!.promise;
+      },
+      { urgent: true },
+    );
     lane.submit('u2', async () => void started.push('u2'), { urgent: true });
     await settle();
     // The default wait of a routine write is a minute; urgent ones do not wait for the outputs, one at a time.
