@@ -288,15 +288,20 @@ export class Controller {
   /** The keys a change of the caches queues. */
   private route(w: Workers, e: SourceEvent): void {
     switch (e.type) {
-      case 'input':
-        // One add per key (the queue collapses repeats): the targets that read the object, and a NodePool's own target.
-        for (const t of w.targets.readersOf({ kind: e.kind, namespace: e.namespace, name: e.name })) w.targets.add(t);
+      case 'input': {
+        // The targets that read the object, and a NodePool's own target (usually one of its readers): each added once,
+        // since an add starts a pass at once and a second add of the same target would queue a second pass.
+        const queued = new Map<string, Target>();
+        for (const t of w.targets.readersOf({ kind: e.kind, namespace: e.namespace, name: e.name })) queued.set(targetId(t), t);
         if (e.kind === 'NodePool') {
-          w.targets.add({ kind: 'NodePool', namespace: e.namespace, name: e.name });
-          // Its labels may have changed which objects select it.
-          w.objects.addAll();
+          const own: Target = { kind: 'NodePool', namespace: e.namespace, name: e.name };
+          queued.set(targetId(own), own);
         }
+        for (const t of queued.values()) w.targets.add(t);
+        // A NodePool's labels may have changed which objects select it.
+        if (e.kind === 'NodePool') w.objects.addAll();
         return;
+      }
       case 'clusterObject':
         // Only the targets it applies to, before or after the change; a burst of edits collapses per target.
         for (const t of this.targetsAffectedBy(e.obj, e.previous)) w.targets.addCoalesced(t);
