@@ -80,20 +80,30 @@ export function formatTime(d: Date): string {
  * server returns objects with its own key order.
  */
 export function sameJSON(a: unknown, b: unknown): boolean {
-  return canonical(a) === canonical(b);
+  if (a === b) return true;
+  // As JSON.stringify would write them (a Date as its string).
+  if (hasToJSON(a)) return sameJSON(a.toJSON(), b);
+  if (hasToJSON(b)) return sameJSON(a, b.toJSON());
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    // In an array, JSON writes undefined as null.
+    for (let i = 0; i < a.length; i++) if (!sameJSON(a[i] ?? null, b[i] ?? null)) return false;
+    return true;
+  }
+  // Compared field by field, not as canonical strings: a status is compared on every pass of every target.
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let fields = 0;
+  for (const k in x) {
+    if (!Object.hasOwn(x, k) || x[k] === undefined) continue;
+    fields++;
+    if (y[k] === undefined || !Object.hasOwn(y, k) || !sameJSON(x[k], y[k])) return false;
+  }
+  for (const k in y) if (Object.hasOwn(y, k) && y[k] !== undefined) fields--;
+  return fields === 0;
 }
 
-function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, val: unknown) => {
-    if (val && typeof val === 'object' && !Array.isArray(val)) {
-      const obj = val as Record<string, unknown>;
-      return Object.fromEntries(
-        Object.keys(obj)
-          .sort()
-          .filter((k) => obj[k] !== undefined)
-          .map((k) => [k, obj[k]]),
-      );
-    }
-    return val;
-  });
+function hasToJSON(v: unknown): v is { toJSON: () => unknown } {
+  return typeof v === 'object' && v !== null && typeof (v as { toJSON?: unknown }).toJSON === 'function';
 }

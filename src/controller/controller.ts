@@ -68,6 +68,9 @@ interface Workers {
   objects: ObjectStatusController;
 }
 
+/** The resync runs this many times per period, each time for the targets whose last pass is a period old. */
+const RESYNC_TICKS = 4;
+
 export class Controller {
   private sources: ClusterSources | undefined;
   private workers: Workers | undefined;
@@ -239,7 +242,11 @@ export class Controller {
     workers.targets.start();
     workers.objects.start();
     this.enqueueAll(workers);
-    if (this.config.resyncPeriodMs > 0) this.resyncTimer = setInterval(() => this.resync(), this.config.resyncPeriodMs);
+    const period = this.config.resyncPeriodMs;
+    if (period > 0) {
+      let ticks = 0;
+      this.resyncTimer = setInterval(() => this.resync(period, ++ticks % RESYNC_TICKS === 0), period / RESYNC_TICKS);
+    }
     this.deps.logger.info('workers started');
   }
 
@@ -254,11 +261,18 @@ export class Controller {
     this.deps.logger.info('workers stopped');
   }
 
-  private resync(): void {
-    void this.recheckTargets();
+  /**
+   * Every target whose last pass is at least one period old (so each runs
+   * again within 1.25 periods, and a target that ran meanwhile for another
+   * reason is not run again for the resync's sake: a fleet-wide change that
+   * takes longer than a period is not slowed down by resync passes); at
+   * every full period, API discovery too.
+   */
+  private resync(periodMs: number, full: boolean): void {
+    if (full) void this.recheckTargets();
     const w = this.workers;
     if (!w) return;
-    this.enqueueAll(w);
+    this.enqueueAll(w, periodMs);
     // Only between passes: a pass records its references after it started the caches they need.
     if (w.targets.idle()) {
       void this.sources
@@ -274,15 +288,20 @@ export class Controller {
   /** The keys a change of the caches queues. */
   private route(w: Workers, e: SourceEvent): void {
     switch (e.type) {
-      case 'input':
-        // One add per key (the queue collapses repeats): the targets that read the object, and a NodePool's own target.
-        for (const t of w.targets.readersOf({ kind: e.kind, namespace: e.namespace, name: e.name })) w.targets.add(t);
+      case 'input': {
+        // The targets that read the object, and a NodePool's own target (usually one of its readers): each added once,
+        // since an add starts a pass at once and a second add of the same target would queue a second pass.
+        const queued = new Map<string, Target>();
+        for (const t of w.targets.readersOf({ kind: e.kind, namespace: e.namespace, name: e.name })) queued.set(targetId(t), t);
         if (e.kind === 'NodePool') {
-          w.targets.add({ kind: 'NodePool', namespace: e.namespace, name: e.name });
-          // Its labels may have changed which objects select it.
-          w.objects.addAll();
+          const own: Target = { kind: 'NodePool', namespace: e.namespace, name: e.name };
+          queued.set(targetId(own), own);
         }
+        for (const t of queued.values()) w.targets.add(t);
+        // A NodePool's labels may have changed which objects select it.
+        if (e.kind === 'NodePool') w.objects.addAll();
         return;
+      }
       case 'clusterObject':
         // Only the targets it applies to, before or after the change; a burst of edits collapses per target.
         for (const t of this.targetsAffectedBy(e.obj, e.previous)) w.targets.addCoalesced(t);
@@ -337,7 +356,7 @@ export class Controller {
   }
 
   /** Every target, and every target that is gone but left outputs or a status behind (deleted while no leader ran); every object. */
-  private enqueueAll(w: Workers): void {
+  private enqueueAll(w: Workers, staleAfterMs?: number): void {
     const targets = new Map<string, Target>(this.allTargets().map((t) => [targetId(t), t]));
     for (const s of this.sources?.allStatuses() ?? []) {
       const t = targetOfStatus(s);
@@ -347,7 +366,9 @@ export class Controller {
       const t = this.targetOfOutput(o);
       if (t) targets.set(targetId(t), t);
     }
-    for (const [, t] of [...targets].sort(([a], [b]) => byteOrder(a, b))) w.targets.add(t);
+    for (const [, t] of [...targets].sort(([a], [b]) => byteOrder(a, b))) {
+      if (staleAfterMs === undefined || w.targets.sinceLastPass(t) >= staleAfterMs) w.targets.add(t);
+    }
     w.objects.addAll();
   }
 

@@ -58,8 +58,12 @@ export interface ReconcileDeps {
   nodePools?: Partial<NodePoolOptions>;
   /** Shares one render among targets with the same inputs. */
   memo?: RenderMemo;
-  /** Runs the status write and its event; by default inline, the controller hands them to a StatusLane. */
-  deferStatus?: (work: () => Promise<void>) => Promise<void>;
+  /**
+   * Runs the status write and its event; by default inline, the controller
+   * hands them to a StatusLane. `urgent`: the write is news (a new status, a
+   * condition that changes, an event) and does not wait for the outputs.
+   */
+  deferStatus?: (work: () => Promise<void>, urgent: boolean) => Promise<void>;
 }
 
 /** What the controller keeps per target after a pass (reference index, metrics). */
@@ -132,7 +136,8 @@ export async function reconcileTarget(deps: ReconcileDeps, target: Target): Prom
       const stored = deps.sources.status(targetNamespace(target, deps.operatorNamespace), statusName(target));
       for (const e of withStatusUid(events, stored)) await deps.emit?.(e);
     };
-    await (deps.deferStatus ? deps.deferStatus(report) : report());
+    const urgent = events.length > 0 || conditionsMoved(existing, status.conditions);
+    await (deps.deferStatus ? deps.deferStatus(report, urgent) : report());
   }
   const summary = summarize(rendered, published, status.conditions);
   if (conflict) {
@@ -143,6 +148,17 @@ export async function reconcileTarget(deps: ReconcileDeps, target: Target): Prom
   const due = held?.decision.publish === 'stored' ? held.decision.dueInMs : undefined;
   if (due !== undefined) summary.passAgainInMs = due;
   return summary;
+}
+
+/** True for a new status, or when a condition comes, goes or changes its status or reason. */
+function conditionsMoved(existing: KubeObject | undefined, next: readonly Condition[]): boolean {
+  if (!existing) return true;
+  const before = conditionsOf(existing.status);
+  if (before.length !== next.length) return true;
+  return next.some((c) => {
+    const b = before.find((x) => x.type === c.type);
+    return b?.status !== c.status || b.reason !== c.reason;
+  });
 }
 
 /** Starts the caches that watch the objects in the way (best effort: the retry covers a failure). */

@@ -9,6 +9,7 @@
 //   per object (field selector metadata.name), started on first reference,
 //   stopped when nothing references it any more;
 // - our outputs (by label) and RenderedMirrorConfigs, to compare before writing.
+import { Interner } from '../common/interner.js';
 import { MIRROR_PROBES_ANNOTATION, NODEPOOL_LABEL, OUTPUT_LABEL } from '../contract.js';
 import { CLUSTER_OBJECT_KINDS } from '../model/kinds.js';
 import type { KubeObject, NamespacedKind, ObjectSource, Reference, Target } from '../model/source.js';
@@ -82,6 +83,8 @@ export class ClusterSources implements ObjectSource {
   private readonly retries = new RetryGroup();
   /** Our recent writes the caches may not show yet, by `Kind/namespace/name`. */
   private readonly written = new Map<string, { fromVersion: string; obj: KubeObject | undefined }>();
+  /** Status lists (warnings, contributors) equal across RenderedMirrorConfigs, kept once. */
+  private readonly statusLists = new Interner<unknown[]>();
 
   constructor(private readonly opts: SourcesOptions) {
     for (const kind of CLUSTER_OBJECT_KINDS) {
@@ -111,9 +114,20 @@ export class ClusterSources implements ObjectSource {
     const outputs = { labelSelector: OUTPUT_LABEL };
     // Outputs are compared, never read back: their caches keep a digest of the data (outputs.ts).
     // NodePool outputs also keep the hash of their `config` key: a change of it rolls the NodePool (config-gate.ts).
-    this.outputConfigMaps = this.informer(RESOURCES.ConfigMap, outputs, 'configmaps (outputs)', (o) => withConfigHash(digested('ConfigMap', o), o));
-    this.outputSecrets = this.informer(RESOURCES.Secret, outputs, 'secrets (outputs)', (o) => digested('Secret', o));
-    this.statuses = this.informer(RESOURCES.RenderedMirrorConfig, {}, 'renderedmirrorconfigs');
+    // The watch event of a write of ours is the object that write returned (same resourceVersion): its digest is known.
+    this.outputConfigMaps = this.informer(
+      RESOURCES.ConfigMap,
+      outputs,
+      'configmaps (outputs)',
+      (o) => this.ownWrite('ConfigMap', o) ?? withConfigHash(digested('ConfigMap', o), o),
+    );
+    this.outputSecrets = this.informer(RESOURCES.Secret, outputs, 'secrets (outputs)', (o) => this.ownWrite('Secret', o) ?? digested('Secret', o));
+    this.statuses = this.informer(
+      RESOURCES.RenderedMirrorConfig,
+      {},
+      'renderedmirrorconfigs',
+      (o) => this.ownWrite('RenderedMirrorConfig', o) ?? this.compactStatus(o),
+    );
     this.forward(this.outputConfigMaps, (event, obj) => {
       this.settle('ConfigMap', obj);
       opts.onEvent({ type: 'output', kind: 'ConfigMap', event, obj });
@@ -255,8 +269,9 @@ export class ClusterSources implements ObjectSource {
    * a create), `after` what the API returned (undefined for a delete).
    */
   recordWrite(kind: WrittenKind, namespace: string, name: string, before: KubeObject | undefined, after: KubeObject | undefined): void {
-    const digest = (o: KubeObject): KubeObject => (kind === 'ConfigMap' ? withConfigHash(digested(kind, o), o) : digested(kind as 'Secret', o));
-    const obj = after && kind !== 'RenderedMirrorConfig' ? digest(after) : after;
+    const cached = (o: KubeObject): KubeObject =>
+      kind === 'RenderedMirrorConfig' ? this.compactStatus(o) : kind === 'ConfigMap' ? withConfigHash(digested(kind, o), o) : digested(kind, o);
+    const obj = after && cached(stripManagedFields(after));
     this.written.set(`${kind}/${namespace}/${name}`, { fromVersion: before?.metadata.resourceVersion ?? '', obj });
   }
 
@@ -270,6 +285,13 @@ export class ClusterSources implements ObjectSource {
     const { namespace = '', name } = obj.metadata;
     const cache = kind === 'ConfigMap' ? this.outputConfigMaps : kind === 'Secret' ? this.outputSecrets : this.statuses;
     this.overlay(kind, namespace, name, cache.get(name, namespace));
+  }
+
+  /** Our remembered write of `o`'s object when `o` is that very version (watch events of our own writes), as the cache keeps it. */
+  private ownWrite(kind: WrittenKind, o: KubeObject): KubeObject | undefined {
+    const rv = o.metadata.resourceVersion;
+    const w = rv ? this.written.get(`${kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`) : undefined;
+    return w?.obj?.metadata.resourceVersion === rv ? w?.obj : undefined;
   }
 
   /** Writes remembered until the cache shows them (memory checks). */
@@ -405,9 +427,26 @@ export class ClusterSources implements ObjectSource {
     return list;
   }
 
+  /**
+   * A RenderedMirrorConfig whose status lists are shared with the equal
+   * lists of other targets: a fleet configured by the same objects has one
+   * copy of its warnings, not one per NodePool.
+   */
+  private compactStatus(o: KubeObject): KubeObject {
+    const s = o.status as Record<string, unknown> | undefined;
+    if (!s) return o;
+    const status = { ...s };
+    for (const f of SHARED_STATUS_LISTS) {
+      const list = status[f];
+      if (Array.isArray(list)) status[f] = this.statusLists.intern(list);
+    }
+    return { ...o, status };
+  }
+
+  /** Every cache leaves out managedFields, which nothing reads (client-go's TransformStripManagedFields). */
   private informer(r: Resource, sel: Selectors, name: string, transform?: (o: KubeObject) => KubeObject): Informer<KubeObject> {
     return new Informer<KubeObject>({
-      ...(transform ? { transform } : {}),
+      transform: transform ? (o) => transform(stripManagedFields(o)) : stripManagedFields,
       name,
       path: collectionPath(r, sel.namespace),
       list: this.opts.api.lister(r, sel),
@@ -445,6 +484,16 @@ export class ClusterSources implements ObjectSource {
   private emitInput(kind: NamespacedKind, o: KubeObject): void {
     this.opts.onEvent({ type: 'input', kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name });
   }
+}
+
+/** RenderedMirrorConfig status lists that targets with the same inputs share. */
+const SHARED_STATUS_LISTS = ['warnings', 'containerdWarnings', 'contributors'] as const;
+
+/** `o` without metadata.managedFields (an update that leaves them out keeps them on the server). */
+export function stripManagedFields(o: KubeObject): KubeObject {
+  if (!('managedFields' in o.metadata)) return o;
+  const { managedFields: _unused, ...metadata } = o.metadata as KubeObject['metadata'] & { managedFields?: unknown };
+  return { ...o, metadata };
 }
 
 /** A Node without what the aggregation does not read (status, spec, most metadata): small in the cache. */

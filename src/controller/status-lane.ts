@@ -4,13 +4,16 @@
 // to the next output instead of waiting for a second API round trip.
 //
 // Outputs come first: while target passes are waiting in the work queue
-// (`outputsWaiting`), status writes wait too, so the API server spends its
-// time on what nodes read; once the queue is empty, up to `limit` run. A
-// write that has waited `maxWaitMs` goes ahead anyway, `busyLimit` at a
-// time, so statuses never starve under a queue that never empties. On a
-// fleet-wide change this brings the outputs close to the floor of a client
-// that only writes them, and the last status lands no later than before
-// (bench/RESULTS.md). A status is never ahead of its output, only behind.
+// (`outputsWaiting`), routine status writes wait too, so the API server
+// spends its time on what nodes read; once the queue is empty, up to `limit`
+// run. Two kinds of write do not wait for the queue: an urgent one (a
+// condition changes, an event goes with it, the status is new: what a user
+// reads to learn that something failed shows within seconds), and a routine
+// one that has waited `maxWaitMs` (statuses never starve under a queue that
+// never empties); `busyLimit` of them at a time. On a fleet-wide change,
+// where every status is routine (a new content hash, the same conditions),
+// this brings the outputs close to the floor of a client that only writes
+// them (bench/RESULTS.md). A status is never ahead of its output, only behind.
 //
 // Nothing polls: the controller pumps the lane when the target queue has
 // nothing left waiting, a write that ends pumps it, and one timer is armed
@@ -28,7 +31,7 @@ export interface StatusLaneOptions {
   limit: number;
   /** Writes in flight, of those that waited `maxWaitMs`, while target passes are waiting (at least 1). */
   busyLimit?: number;
-  /** How long a write yields to waiting target passes at most. */
+  /** How long a routine write yields to waiting target passes at most (default 60 s). */
   maxWaitMs?: number;
   /** True while target passes are waiting to run. */
   outputsWaiting?: () => boolean;
@@ -39,8 +42,14 @@ export interface StatusLaneOptions {
   onError: (key: string, err: unknown) => void;
 }
 
+/** Routine writes wait for the outputs; urgent ones only for a slot. */
+export interface SubmitOptions {
+  urgent?: boolean;
+}
+
 interface Entry {
   since: number;
+  urgent: boolean;
   start: () => void;
   done: Promise<void>;
 }
@@ -54,6 +63,8 @@ export class StatusLane {
   private readonly waiting = new Map<string, Entry[]>();
   /** The write running for a key. */
   private readonly running = new Map<string, Promise<void>>();
+  /** Keys with an urgent write waiting, in order of arrival. */
+  private readonly urgent = new Set<string>();
   private readonly limit: number;
   private readonly busyLimit: number;
   private readonly maxWaitMs: number;
@@ -65,17 +76,19 @@ export class StatusLane {
   constructor(private readonly opts: StatusLaneOptions) {
     this.limit = Math.max(1, opts.limit);
     this.busyLimit = Math.max(1, Math.min(this.limit, opts.busyLimit ?? 1));
-    this.maxWaitMs = opts.maxWaitMs ?? 5_000;
+    this.maxWaitMs = opts.maxWaitMs ?? 60_000;
     this.now = opts.now ?? (() => performance.now());
     this.timers = opts.timers ?? realTimers;
   }
 
   /** Accepts a write of `key`; it runs after the key's previous one, when a slot is free. */
-  submit(key: string, work: () => Promise<void>): void {
+  submit(key: string, work: () => Promise<void>, options: SubmitOptions = {}): void {
     let start!: () => void;
     const started = new Promise<void>((resolve) => (start = resolve));
     const done = started.then(work).catch((err: unknown) => this.opts.onError(key, err));
-    const entry = { since: this.now(), start, done };
+    const urgent = options.urgent === true;
+    const entry = { since: this.now(), urgent, start, done };
+    if (urgent) this.urgent.add(key);
     const entries = this.waiting.get(key);
     if (entries) entries.push(entry);
     else this.waiting.set(key, [entry]);
@@ -112,6 +125,10 @@ export class StatusLane {
     const yielding = this.opts.outputsWaiting?.() ?? false;
     const overdue = this.now() - this.maxWaitMs;
     const cap = yielding ? this.busyLimit : this.limit;
+    for (const key of this.urgent) {
+      if (this.running.size >= cap) return;
+      if (!this.running.has(key)) this.startNext(key);
+    }
     for (const [key, entries] of this.waiting) {
       if (this.running.size >= cap) break;
       const since = entries[0]?.since ?? 0;
@@ -151,6 +168,7 @@ export class StatusLane {
     if (!entry) return;
     this.waiting.delete(key);
     if (entries && entries.length > 0) this.waiting.set(key, entries);
+    if (!entries?.some((e) => e.urgent)) this.urgent.delete(key);
     const run = entry.done.finally(() => {
       if (this.running.get(key) === run) this.running.delete(key);
       this.pump();

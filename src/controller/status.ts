@@ -228,11 +228,9 @@ function outputFields(s: TargetState, now: () => Date): Partial<TargetStatus> {
     outputs: p.secret ? { configMap: p.configMap, secret: p.secret } : { configMap: p.configMap },
     sources: outcome.model.rules.length,
     contributors: outcome.model.contributors.map(contributorOf),
-    warnings: outcome.output.warnings.slice(0, MAX_STATUS_WARNINGS).map(warningOf),
+    warnings: statusWarnings(outcome.output.warnings),
     warningCount: outcome.output.warnings.length,
-    ...(containerd.length > 0
-      ? { containerdWarnings: containerd.slice(0, MAX_STATUS_WARNINGS).map(warningOf), containerdWarningCount: containerd.length }
-      : {}),
+    ...(containerd.length > 0 ? { containerdWarnings: statusWarnings(containerd), containerdWarningCount: containerd.length } : {}),
     lastRenderedTime: prev.contentHash === p.hash && prev.lastRenderedTime ? prev.lastRenderedTime : formatTime(now()),
   };
 }
@@ -249,6 +247,19 @@ function contributorOf(o: Origin): Contributor {
   if (o.uid) c.uid = o.uid;
   if (o.location) c.location = o.location;
   return c;
+}
+
+/** Status lists by the render's list: targets that share a render (RenderMemo) share one list in the statuses they wait to write. */
+const listed = new WeakMap<readonly RenderWarning[], StatusWarning[]>();
+
+/** The first MAX_STATUS_WARNINGS of `warnings`, as a status lists them. Shared: never change it. */
+function statusWarnings(warnings: readonly RenderWarning[]): StatusWarning[] {
+  let list = listed.get(warnings);
+  if (!list) {
+    list = warnings.slice(0, MAX_STATUS_WARNINGS).map(warningOf);
+    listed.set(warnings, list);
+  }
+  return list;
 }
 
 function warningOf(w: RenderWarning): StatusWarning {

@@ -48,6 +48,8 @@ export class TargetController {
   readonly queue: WorkQueue<Target>;
   private readonly lane: StatusLane;
   private readonly summaries = new Map<string, TargetSummary>();
+  /** Targets by `condition|status`, from the summaries. */
+  private readonly tally = new Map<string, number>();
   /** Targets with a pass since they last existed, by id. */
   private readonly passed = new Map<string, Target>();
   private readonly published = new Map<string, Published>();
@@ -56,6 +58,8 @@ export class TargetController {
   private readonly memo = new RenderMemo();
   /** Passes due when a held change of a NodePool's `config` key goes out (config-gate.ts), by target id. */
   private readonly dueTimers = new Map<string, NodeJS.Timeout>();
+  /** When the last pass of each target started (performance.now()), by target id: the resync skips targets that ran recently. */
+  private readonly lastPass = new Map<string, number>();
 
   constructor(private readonly deps: TargetControllerDeps) {
     const idle = (): void => {
@@ -115,6 +119,12 @@ export class TargetController {
     return this.lane.pending();
   }
 
+  /** Milliseconds since the last pass of `t` started (Infinity when it never ran). */
+  sinceLastPass(t: Target): number {
+    const at = this.lastPass.get(targetId(t));
+    return at === undefined ? Number.POSITIVE_INFINITY : performance.now() - at;
+  }
+
   /** The targets whose last pass looked `ref` up. */
   readersOf(ref: Reference): Target[] {
     return this.index.targetsOf(ref);
@@ -139,21 +149,28 @@ export class TargetController {
     if (outputDigest(kind, obj) !== stored || !outputMetaCurrent(obj, t, memo)) this.add(t);
   }
 
-  /** Targets by condition (metrics). */
+  /** Targets by condition (metrics): kept as passes end, so a scrape does not walk every target. */
   counts(): Array<{ condition: string; status: string; count: number }> {
-    const counts = new Map<string, { condition: string; status: string; count: number }>();
-    for (const s of this.summaries.values()) {
-      for (const [condition, on] of [
-        ['Ready', s.ready],
-        ['Degraded', s.degraded],
-      ] as const) {
-        const status = on ? 'True' : 'False';
-        const c = counts.get(`${condition}|${status}`) ?? { condition, status, count: 0 };
-        c.count++;
-        counts.set(`${condition}|${status}`, c);
-      }
-    }
-    return [...counts.values()];
+    return [...this.tally]
+      .filter(([, n]) => n > 0)
+      .map(([key, count]) => {
+        const [condition = '', status = ''] = key.split('|');
+        return { condition, status, count };
+      });
+  }
+
+  /** Records `s` as the summary of `id` (undefined: the target is gone), keeping the counts by condition. */
+  private summarize(id: string, s: TargetSummary | undefined): void {
+    const count = (x: TargetSummary, by: number): void => {
+      for (const key of [`Ready|${x.ready ? 'True' : 'False'}`, `Degraded|${x.degraded ? 'True' : 'False'}`])
+        this.tally.set(key, (this.tally.get(key) ?? 0) + by);
+    };
+    const before = this.summaries.get(id);
+    if (before) count(before, -1);
+    if (s) {
+      count(s, 1);
+      this.summaries.set(id, s);
+    } else this.summaries.delete(id);
   }
 
   /** One pass of one target. */
@@ -161,6 +178,7 @@ export class TargetController {
     const end = this.deps.metrics.reconcileDuration.startTimer({ kind: 'target' });
     try {
       const id = targetId(target);
+      this.lastPass.set(id, performance.now());
       // This pass builds on the status the previous one wrote.
       await this.lane.settled(id);
       if (!this.exists(target)) return await this.cleanup(target);
@@ -176,11 +194,11 @@ export class TargetController {
           emit: this.deps.emit,
           memo: this.memo,
           ...(this.deps.nodePools ? { nodePools: this.deps.nodePools } : {}),
-          deferStatus: async (work) => this.lane.submit(id, work),
+          deferStatus: async (work, urgent) => this.lane.submit(id, work, { urgent }),
         },
         target,
       );
-      this.summaries.set(id, summary);
+      this.summarize(id, summary);
       this.passAgain(target, summary.passAgainInMs);
       this.index.set(target, summary.references);
       if (summary.retryAfterMs !== undefined) this.queue.addAfter(target, summary.retryAfterMs);
@@ -221,8 +239,9 @@ export class TargetController {
     const deleted = await removeTarget({ sources: deps.sources, writer: deps.writer, operatorNamespace: deps.operatorNamespace }, t);
     const id = targetId(t);
     this.passAgain(t, undefined);
-    this.summaries.delete(id);
+    this.summarize(id, undefined);
     this.passed.delete(id);
+    this.lastPass.delete(id);
     this.index.remove(t);
     this.published.delete(id);
     if (deleted) {

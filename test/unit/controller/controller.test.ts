@@ -278,3 +278,54 @@ describe('Controller: routing changes of cluster-scoped objects', function () {
 function doc(source: string, mirror: string): string {
   return `apiVersion: config.openshift.io/v1\nkind: ImageDigestMirrorSet\nmetadata: {name: m}\nspec:\n  imageDigestMirrors:\n  - source: ${source}\n    mirrors: [${mirror}]\n`;
 }
+
+describe('Controller: resync', function () {
+  this.timeout(10_000);
+  const HS = 'hypershift.openshift.io/v1beta1';
+  const PERIOD_MS = 400;
+
+  it('runs each target about once per period, and not again soon after a pass it had for another reason', async () => {
+    const c = new FakeCluster();
+    c.put(idms('corp', 'mirror.example.net/hub'));
+    c.put({ apiVersion: HS, kind: 'HostedCluster', metadata: { name: 'hc', namespace: NS }, spec: {} });
+    for (const np of ['a', 'b']) c.put({ apiVersion: HS, kind: 'NodePool', metadata: { name: np, namespace: NS }, spec: { clusterName: 'hc' } });
+    // Every pass logs through a child logger named after its target: count them by target.
+    const passes: string[] = [];
+    const logger = silentLogger();
+    const child = logger.child.bind(logger);
+    logger.child = ((bindings: Record<string, unknown>, options?: object) => {
+      if (typeof bindings.target === 'string') passes.push(bindings.target);
+      return child(bindings, options);
+    }) as typeof logger.child;
+    const count = (np: string, from: number): number => passes.slice(from).filter((t) => t === `np:${NS}/${np}`).length;
+    const ctl = new Controller(
+      { operatorNamespace: OPS, identity: 'test', concurrency: 2, resyncPeriodMs: PERIOD_MS, targets: 'nodepools' },
+      { informerApi: c, writer: c, hypershiftServed: async () => true, logger, metrics: new ControllerMetrics({ processMetrics: false }) },
+    );
+    await ctl.start();
+    try {
+      await until('both outputs', () => ['a', 'b'].every((np) => data(c, NS, `${np}-image-mirrors`)));
+      await until('an idle controller', () => ctl.idle());
+      // Three periods: the resync ticks twelve times; each target is due two to four times (once per period), not twelve.
+      let from = passes.length;
+      const writes = c.writes.length;
+      await new Promise((r) => setTimeout(r, 3 * PERIOD_MS));
+      expect([count('a', from), count('b', from)], `passes of a and b in three periods: ${count('a', from)} ${count('b', from)}`).to.satisfy((n: number[]) =>
+        n.every((k) => k >= 2 && k <= 4),
+      );
+      expect(c.writesSince(writes), 'a resync that changes nothing writes nothing').to.deep.equal([]);
+
+      // a is edited every 100 ms for three periods: each edit runs a, and the resync never adds a pass of its own.
+      from = passes.length;
+      for (let i = 0; i < 12; i++) {
+        c.edit('NodePool', NS, 'a', (o) => Object.assign(o, { metadata: { ...o.metadata, annotations: { edit: String(i) } } }));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await until('an idle controller', () => ctl.idle());
+      expect(count('a', from), 'one pass of a per edit').to.equal(12);
+      expect(count('b', from), 'b on the resync alone').to.be.within(2, 4);
+    } finally {
+      await ctl.stop();
+    }
+  });
+});

@@ -166,5 +166,12 @@ describe('conditions', () => {
   it('compares JSON regardless of key order and undefined fields', () => {
     expect(sameJSON({ a: 1, b: { c: [1, { d: 2, e: undefined }] } }, { b: { c: [1, { d: 2 }] }, a: 1 })).to.equal(true);
     expect(sameJSON({ a: [1, 2] }, { a: [2, 1] })).to.equal(false);
+    expect(sameJSON({ a: 1 }, { a: 1, b: 2 })).to.equal(false);
+    expect(sameJSON({ a: 1, b: 2 }, { a: 1 })).to.equal(false);
+    expect(sameJSON({ a: null }, {})).to.equal(false);
+    expect(sameJSON({ a: [] }, { a: {} })).to.equal(false);
+    expect(sameJSON({ a: '1' }, { a: 1 })).to.equal(false);
+    expect(sameJSON([undefined], [null])).to.equal(true);
+    expect(sameJSON({ t: new Date(0) }, { t: '1970-01-01T00:00:00.000Z' })).to.equal(true);
   });
 });

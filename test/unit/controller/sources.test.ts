@@ -62,6 +62,7 @@ const PLURALS: Record<string, string> = {
   NodePool: 'nodepools',
   HostedCluster: 'hostedclusters',
   ImageDigestMirrorSet: 'imagedigestmirrorsets',
+  RenderedMirrorConfig: 'renderedmirrorconfigs',
 };
 
 function inCollection(o: KubeObject, r: Resource, ns: string | undefined): boolean {
@@ -85,7 +86,11 @@ function matches(o: KubeObject, label: string | undefined, field: string | undef
 
 function obj(kind: string, ns: string | undefined, name: string, extra: Partial<KubeObject> = {}): KubeObject {
   const apiVersion =
-    kind === 'ConfigMap' || kind === 'Secret' ? 'v1' : kind === 'ImageDigestMirrorSet' ? 'imagemirror.io/v1alpha1' : 'hypershift.openshift.io/v1beta1';
+    kind === 'ConfigMap' || kind === 'Secret'
+      ? 'v1'
+      : kind === 'ImageDigestMirrorSet' || kind === 'RenderedMirrorConfig'
+        ? 'imagemirror.io/v1alpha1'
+        : 'hypershift.openshift.io/v1beta1';
   return { apiVersion, kind, ...extra, metadata: { name, ...(ns ? { namespace: ns } : {}), ...(extra.metadata ?? {}) } } as KubeObject;
 }
 
@@ -220,6 +225,28 @@ describe('ClusterSources', () => {
     expect(sources.outputConfigMap('clusters', 'workers-image-mirrors')).to.equal(undefined);
   });
 
+  it('takes the watch event of a write of ours (same resourceVersion) from the write, without digesting it again', () => {
+    const cached = sources.outputConfigMap('clusters', 'workers-image-mirrors') as KubeObject;
+    const written = obj('ConfigMap', 'clusters', 'workers-image-mirrors', {
+      metadata: { name: 'workers-image-mirrors', resourceVersion: '500', labels: { 'imagemirror.io/output': 'true' } },
+      data: { k: 'ours' },
+    });
+    sources.recordWrite('ConfigMap', 'clusters', 'workers-image-mirrors', cached, written);
+    // The same version on the watch: what the write returned. (Other data under the same version cannot happen;
+    // it shows here that the event's data was not hashed.)
+    api.rv = 499;
+    api.change('MODIFIED', { ...written, data: { k: 'not hashed' } });
+    expect(sources.pendingWrites()).to.equal(0);
+    const now = sources.outputConfigMap('clusters', 'workers-image-mirrors') as { contentDigest?: string; metadata: { resourceVersion?: string } };
+    expect(now.metadata.resourceVersion).to.equal('500');
+    expect(now.contentDigest).to.equal(`sha256:${contentHash({ k: 'ours' })}`);
+    // Any other version is digested from its own data.
+    api.change('MODIFIED', { ...written, data: { k: 'edited' } });
+    expect((sources.outputConfigMap('clusters', 'workers-image-mirrors') as { contentDigest?: string }).contentDigest).to.equal(
+      `sha256:${contentHash({ k: 'edited' })}`,
+    );
+  });
+
   it('forwards spec changes of our objects but not status-only updates', () => {
     events.length = 0;
     api.change('MODIFIED', obj('ImageDigestMirrorSet', undefined, 'corp', { metadata: { name: 'corp', generation: 1 }, status: { conditions: [] } }));
@@ -251,6 +278,49 @@ describe('ClusterSources', () => {
     api.change('MODIFIED', out);
     expect(events).to.have.length(1);
     expect(events[0]).to.deep.include({ type: 'output', kind: 'ConfigMap', event: 'update' });
+  });
+});
+
+describe('ClusterSources memory', () => {
+  it('keeps no managedFields, and one copy of the status lists equal across RenderedMirrorConfigs', async () => {
+    const api = new FakeApi();
+    const managedFields = [{ manager: 'kubectl', operation: 'Update', fieldsV1: { 'f:spec': {} } }];
+    const warnings = [{ code: 'HostWideWidening', renderer: 'containerd', source: 'registry.example/team', message: 'containerd tries ...' }];
+    const rmc = (name: string, extra: Record<string, unknown> = {}): KubeObject =>
+      obj('RenderedMirrorConfig', 'clusters', name, {
+        metadata: { name, managedFields } as KubeObject['metadata'],
+        status: { contentHash: `sha256:${name}`, containerdWarnings: structuredClone(warnings), ...extra },
+      });
+    api.objects.push(
+      obj('NodePool', 'clusters', 'workers', { metadata: { name: 'workers', generation: 1, managedFields } as KubeObject['metadata'] }),
+      rmc('a'),
+      rmc('b'),
+    );
+    const sources = new ClusterSources({ api, operatorNamespace: 'ops', hypershift: true, logger: silentLogger(), onEvent: () => {} });
+    sources.start();
+    try {
+      expect(await sources.waitForSync(1000)).to.equal(true);
+      expect(sources.get('NodePool', 'clusters', 'workers')?.metadata).to.not.have.property('managedFields');
+      const a = sources.status('clusters', 'a') as KubeObject;
+      const b = sources.status('clusters', 'b') as KubeObject;
+      expect(a.metadata).to.not.have.property('managedFields');
+      const list = (o: KubeObject): unknown => (o.status as { containerdWarnings: unknown }).containerdWarnings;
+      expect(list(a)).to.deep.equal(warnings);
+      expect(list(a)).to.equal(list(b));
+      // Per target fields stay apart; a watch event and a write of ours are compacted the same way.
+      expect((a.status as { contentHash: string }).contentHash).to.equal('sha256:a');
+      api.change('MODIFIED', rmc('b', { sources: 1 }));
+      expect(list(sources.status('clusters', 'b') as KubeObject)).to.equal(list(a));
+      const written = structuredClone(rmc('a', { sources: 2 }));
+      written.metadata.resourceVersion = '9001';
+      sources.recordWrite('RenderedMirrorConfig', 'clusters', 'a', a, written);
+      const seen = sources.status('clusters', 'a') as KubeObject;
+      expect(seen.metadata.resourceVersion).to.equal('9001');
+      expect(seen.metadata).to.not.have.property('managedFields');
+      expect(list(seen)).to.equal(list(a));
+    } finally {
+      await sources.stop();
+    }
   });
 });
 

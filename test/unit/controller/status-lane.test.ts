@@ -115,6 +115,34 @@ describe('StatusLane', () => {
     expect(started).to.deep.equal(['a', 'b', 'c']);
   });
 
+  it('runs an urgent write at once while target passes wait (busyLimit at a time), routine ones still held', async () => {
+    const time = new FakeTime();
+    const lane = new StatusLane({ limit: 3, busyLimit: 1, outputsWaiting: () => true, now: time.now, timers: time, onError: () => {} });
+    const started: string[] = [];
+    const gates = [gate(), gate(), gate()];
+    lane.submit('routine', async () => void started.push('routine'));
+    lane.submit(
+      'u1',
+      async () => {
+        started.push('u1');
+        await gates[0]!.promise;
+      },
+      { urgent: true },
+    );
+    lane.submit('u2', async () => void started.push('u2'), { urgent: true });
+    await settle();
+    // The default wait of a routine write is a minute; urgent ones do not wait for the outputs, one at a time.
+    expect(started).to.deep.equal(['u1']);
+    gates[0]!.open();
+    await settle();
+    expect(started).to.deep.equal(['u1', 'u2']);
+    await time.advance(59_000);
+    expect(started).to.deep.equal(['u1', 'u2']);
+    await time.advance(1_500);
+    expect(started).to.deep.equal(['u1', 'u2', 'routine']);
+    expect(lane.idle()).to.equal(true);
+  });
+
   it('settled starts a waiting write of its key at once, ahead of the others', async () => {
     const lane = new StatusLane({ limit: 1, maxWaitMs: 0, outputsWaiting: () => true, onError: () => {} });
     const g = gate();
