@@ -92,7 +92,7 @@ export async function runFleet(cluster: BenchCluster, opts: FleetOptions): Promi
     namespace: opts.operatorNamespace,
     concurrency: opts.concurrency,
     resyncPeriod: `${opts.resyncPeriodMs}ms`,
-    // For investigations, e.g. BENCH_OPERATOR_NODE_ARGS=--heapsnapshot-signal=SIGUSR2
+    // On top of the shipped Deployment's NODE_OPTIONS, for investigations, e.g. BENCH_OPERATOR_NODE_ARGS=--heapsnapshot-signal=SIGUSR2
     nodeArgs: (process.env.BENCH_OPERATOR_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
   });
   try {

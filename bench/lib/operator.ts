@@ -4,12 +4,24 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { loadAll } from 'js-yaml';
 import { sumSamples } from '../../e2e/operator/lib.js';
 import { freePort, track } from '../../test/consumer/lib/proc.js';
 import { sleep } from './cluster.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const LOG_TAIL_CHARS = 20_000;
+const DEPLOYMENT = fileURLToPath(new URL('../../../deploy/deployment.yaml', import.meta.url));
+
+/** The flags the shipped Deployment gives node (its container's NODE_OPTIONS): the benchmarks run the operator with them. */
+export function deployedNodeOptions(file = DEPLOYMENT): string[] {
+  type Container = { env?: Array<{ name: string; value?: string }> };
+  type Doc = { kind?: string; spec?: { template?: { spec?: { containers?: Container[] } } } };
+  const docs = loadAll(readFileSync(file, 'utf8')) as Doc[];
+  const env = docs.find((d) => d?.kind === 'Deployment')?.spec?.template?.spec?.containers?.[0]?.env ?? [];
+  const value = env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+  return value.split(' ').filter((a) => a !== '');
+}
 
 /** A JSON log line of the operator, kept when `OperatorOptions.keepLine` says so; `at` is its time in epoch milliseconds. */
 export interface LogLine {
@@ -25,7 +37,7 @@ export interface OperatorOptions {
   resyncPeriod: string;
   /** Further flags for `controller`. */
   args?: readonly string[];
-  /** Flags for node itself (e.g. --max-old-space-size=128, --heapsnapshot-signal=SIGUSR2). */
+  /** Flags for node itself, after those of the shipped Deployment (e.g. --heapsnapshot-signal=SIGUSR2). */
   nodeArgs?: readonly string[];
   /** Log lines to keep whole (`Operator.lines`), e.g. the informers' reconnects. */
   keepLine?: (line: LogLine) => boolean;
@@ -80,6 +92,7 @@ export class Operator {
   static async start(opts: OperatorOptions): Promise<Operator> {
     const metricsPort = await freePort();
     const args = [
+      ...deployedNodeOptions(),
       ...(opts.nodeArgs ?? []),
       MAIN,
       'controller',

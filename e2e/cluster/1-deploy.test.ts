@@ -131,6 +131,11 @@ describe('cluster: the operator and the agent deployed from the image (kubectl a
     expect(securityOf(spec)).to.deep.equal(securityOf(file.spec?.template.spec as typeof spec));
     expect(spec.hostNetwork ?? false).to.equal(false);
     expect(spec.containers[0]?.image).to.equal(image());
+    const nodeOptions = (c: { env?: Array<{ name: string; value?: string }> } | undefined): string | undefined =>
+      c?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
+    expect(nodeOptions(spec.containers[0]), 'NODE_OPTIONS (the heap bound)')
+      .to.equal(nodeOptions(file.spec?.template.spec?.containers[0]))
+      .and.not.equal(undefined);
   });
 
   it('kubectl logs shows the JSON logs of the controller and of the agent (scenario 7)', async () => {

@@ -94,6 +94,13 @@ describe('deploy/', () => {
       capabilities: { drop: ['ALL'] },
     });
     expect(str(pod, 'serviceAccountName')).to.equal(str(one(CONTROLLER, 'ServiceAccount'), 'metadata', 'name'));
+    // The V8 heap bound leaves at least 150 MiB of the memory limit to the rest of the process (measured peak RSS with it:
+    // bench/RESULTS.md section 8).
+    const nodeOptions = arr(c, 'env').find((e) => str(e, 'name') === 'NODE_OPTIONS');
+    const heapMiB = Number(/^--max-old-space-size=(\d+)$/.exec(nodeOptions ? str(nodeOptions, 'value') : '')?.[1]);
+    const limit = /^(\d+)Mi$/.exec(str(c, 'resources', 'limits', 'memory'));
+    expect(heapMiB, 'NODE_OPTIONS --max-old-space-size').to.be.greaterThan(0);
+    expect(Number(limit?.[1]) - heapMiB, 'memory limit minus the heap bound (MiB)').to.be.at.least(150);
     const svc = one(CONTROLLER, 'Service');
     expect(obj(svc, 'spec', 'selector')).to.deep.equal(obj(d, 'spec', 'selector', 'matchLabels'));
   });
