@@ -2,18 +2,29 @@
 // server: from the inputs the controller reads, before and after the operator
 // publishes; from the published output; and as a user who may read the
 // output ConfigMap but not Secrets.
-import { KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ContainerdExplanation, Explanation } from '../../src/explain/index.js';
 import { kube, kubeconfigPath, localControlPlane } from '../hooks.js';
 import { repoRoot } from '../lib/controlplane.js';
 import { deleteNamespace, type Kube } from '../lib/kube.js';
-import { createNamespace, deleteCustom, GROUP, HS, idmsDoc, OperatorProcess, putConfigMap, putCustom, putSecret, waitReady } from './lib.js';
+import {
+  createNamespace,
+  deleteCustom,
+  GROUP,
+  HS,
+  idmsDoc,
+  OperatorProcess,
+  putConfigMap,
+  putCustom,
+  putSecret,
+  serviceAccountKubeconfig,
+  waitReady,
+} from './lib.js';
 
 const OURS = `${GROUP}/v1alpha1`;
 const MIRROR = 'mirror.explain.example:5000';
@@ -178,21 +189,4 @@ async function deleteRbac(k: Kube, ns: string): Promise<void> {
   const name = `explain-viewer-${ns}`;
   await api.deleteClusterRoleBinding({ name }).catch(() => undefined);
   await api.deleteClusterRole({ name }).catch(() => undefined);
-}
-
-async function serviceAccountKubeconfig(k: Kube, sa: { namespace: string; name: string }, dir: string): Promise<string> {
-  const req = await k.core.createNamespacedServiceAccountToken({ ...sa, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
-  const token = req.status?.token;
-  if (!token) throw new Error('TokenRequest returned no token');
-  const cluster = k.kc.getCurrentCluster()!;
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: cluster.name, server: cluster.server, caData: cluster.caData, caFile: cluster.caFile, skipTLSVerify: false }],
-    users: [{ name: sa.name, token }],
-    contexts: [{ name: sa.name, cluster: cluster.name, user: sa.name }],
-    currentContext: sa.name,
-  });
-  const file = path.join(dir, `${sa.name}.kubeconfig`);
-  await writeFile(file, kc.exportConfig(), { mode: 0o600 });
-  return file;
 }

@@ -1,13 +1,15 @@
 // Faults and steady state against the real API server: the API server goes
-// away and comes back (the operator reconnects and converges without a
+// away and comes back, and throttles the operator's lists and watches with
+// 429 answers as it does (the operator reconnects and converges without a
 // restart); two replicas with leader election (the follower is ready, takes
 // over after the leader is killed with SIGKILL); resyncs with nothing
 // changed write nothing (counted in the audit log). Prints the figures
 // quoted in docs/operator.md.
 import type { V1Lease } from '@kubernetes/client-node';
-import { CoordinationV1Api } from '@kubernetes/client-node';
+import { CoordinationV1Api, FlowcontrolApiserverV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
+import { removeDir, tempDir } from '../../test/consumer/lib/proc.js';
 import { auditLog, kube, kubeconfigPath, localControlPlane } from '../hooks.js';
 import { startApiServer, stopApiServer } from '../lib/controlplane.js';
 import { deleteNamespace, isNotFound, waitUntil, type Kube } from '../lib/kube.js';
@@ -16,6 +18,7 @@ import {
   deleteCustom,
   HS,
   idmsDoc,
+  type LogLine,
   mirrorsByLocation,
   OperatorProcess,
   putConfigMap,
@@ -24,6 +27,7 @@ import {
   readClusterObject,
   condition,
   registriesConf,
+  serviceAccountKubeconfig,
   waitReady,
 } from './lib.js';
 
@@ -56,33 +60,99 @@ async function mirrorOf(k: Kube, ns: string, pool: string): Promise<string[] | u
   return cm ? mirrorsByLocation(registriesConf(cm))['quay.io/release'] : undefined;
 }
 
+/**
+ * Lists and watches of the ServiceAccount go to a priority level with no share of the server's concurrency and no
+ * borrowing, which rejects what it cannot run: the informers' lists after a restart, all at once, get 429 answers
+ * from API Priority and Fairness.
+ */
+async function throttleListsOf(flow: FlowcontrolApiserverV1Api, name: string, sa: { namespace: string; name: string }): Promise<void> {
+  await flow.createPriorityLevelConfiguration({
+    body: {
+      metadata: { name },
+      spec: {
+        type: 'Limited',
+        limited: { nominalConcurrencyShares: 0, lendablePercent: 0, borrowingLimitPercent: 0, limitResponse: { type: 'Reject' } },
+      },
+    },
+  });
+  await flow.createFlowSchema({
+    body: {
+      metadata: { name },
+      spec: {
+        priorityLevelConfiguration: { name },
+        matchingPrecedence: 100,
+        distinguisherMethod: { type: 'ByUser' },
+        rules: [
+          {
+            subjects: [{ kind: 'ServiceAccount', serviceAccount: sa }],
+            resourceRules: [{ verbs: ['list', 'watch'], apiGroups: ['*'], resources: ['*'], clusterScope: true, namespaces: ['*'] }],
+          },
+        ],
+      },
+    },
+  });
+}
+
+/** By informer, among those that failed in `lines`: when it logged its reconnect after its last failure (undefined: not yet). */
+function reconnects(lines: readonly LogLine[]): Map<string, number | undefined> {
+  const back = new Map<string, number | undefined>();
+  for (const l of lines) {
+    const name = String(l.informer);
+    if (l.msg === 'list/watch failed; restarting') back.set(name, undefined);
+    else if (l.msg === 'watch reconnected' && back.has(name)) back.set(name, Date.parse(String(l.time)));
+  }
+  return back;
+}
+
 describe('operator: API server restart', function () {
   this.timeout(120_000);
   const id = randomBytes(3).toString('hex');
   const ns = `flt-${id}`;
   const opNs = `flt-op-${id}`;
+  // Its own identity, throttled: the admin's (system:masters) is exempt from API Priority and Fairness.
+  const sa = { namespace: opNs, name: 'controller' };
+  const throttle = `image-mirror-e2e-throttle-${id}`;
   let k: Kube;
+  let flow: FlowcontrolApiserverV1Api;
+  let rbac: RbacAuthorizationV1Api;
   let op: OperatorProcess | undefined;
   let pools: string[] = [];
+  let dir = '';
 
   before(async function () {
     if (!localControlPlane()) this.skip();
     k = kube();
+    flow = k.kc.makeApiClient(FlowcontrolApiserverV1Api);
+    rbac = k.kc.makeApiClient(RbacAuthorizationV1Api);
     pools = await seedPools(k, ns, 2);
     await createNamespace(k, opNs);
+    await k.core.createNamespacedServiceAccount({ namespace: opNs, body: { metadata: { name: sa.name } } });
+    await rbac.createClusterRoleBinding({
+      body: {
+        metadata: { name: throttle },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+        subjects: [{ kind: 'ServiceAccount', ...sa }],
+      },
+    });
+    await throttleListsOf(flow, throttle, sa);
+    dir = await tempDir('restart');
   });
   after(async function () {
     if (!localControlPlane()) return;
     await op?.stop();
+    await flow.deleteFlowSchema({ name: throttle }).catch(() => undefined);
+    await flow.deletePriorityLevelConfiguration({ name: throttle }).catch(() => undefined);
+    await rbac.deleteClusterRoleBinding({ name: throttle }).catch(() => undefined);
     await removePools(k, ns, pools);
     await deleteNamespace(k, opNs, { finalize: true });
+    await removeDir(dir);
   });
   afterEach(function () {
     if (this.currentTest?.state === 'failed' && op) console.log(`operator log:\n${op.tail()}`);
   });
 
-  it('reconnects every watch within 5 s of the API server being back, and a change made then reaches the outputs within 5 s, without restarting', async () => {
-    op = await OperatorProcess.start({ kubeconfig: kubeconfigPath(), namespace: opNs });
+  it('reconnects every watch within 5 s of the API server being back (through 429 answers), and a change made then reaches the outputs within 5 s, without restarting', async () => {
+    op = await OperatorProcess.start({ kubeconfig: await serviceAccountKubeconfig(k, sa, dir), namespace: opNs });
     await waitReady(k, ns, 'pool-0');
     const pid = op.pid;
     const cp = localControlPlane();
@@ -104,29 +174,20 @@ describe('operator: API server restart', function () {
     }
     const converged = Date.now() - ready;
     // Every informer that failed has logged its reconnect after its last failure.
-    const failedAndBack = async (): Promise<Map<string, number | undefined>> => {
-      const back = new Map<string, number | undefined>();
-      for (const l of op?.lines().slice(from) ?? []) {
-        const name = String(l.informer);
-        if (l.msg === 'list/watch failed; restarting') back.set(name, undefined);
-        else if (l.msg === 'watch reconnected' && back.has(name)) back.set(name, Date.parse(String(l.time)));
-      }
-      return back;
-    };
-    await waitUntil('every watch to reconnect', async () => [...(await failedAndBack()).values()].every((t) => t !== undefined), { timeoutMs: 60_000 });
-    const back = await failedAndBack();
+    await waitUntil('every watch to reconnect', () => [...reconnects(op?.lines().slice(from) ?? []).values()].every((t) => t !== undefined), {
+      timeoutMs: 60_000,
+    });
+    const lines = op.lines().slice(from);
+    const back = reconnects(lines);
     const slowest = Math.max(...[...back.values()].map((t) => (t ?? Infinity) - ready));
-    const longestRetry = Math.max(
-      ...op
-        .lines()
-        .slice(from)
-        .map((l) => Number(l.retryInMs ?? 0)),
-    );
+    const longestRetry = Math.max(...lines.map((l) => Number(l.retryInMs ?? 0)));
+    const throttled = lines.filter((l) => l.msg === 'list/watch failed; restarting' && l.code === 429).length;
     console.log(
-      `      ${back.size} watches failed (longest retry delay ${longestRetry} ms); the last was back ${slowest} ms after the API server was ready; ` +
-        `the change made then converged ${converged} ms after ready`,
+      `      ${back.size} watches failed (longest retry delay ${longestRetry} ms), ${throttled} times with 429 after the restart; the last was back ` +
+        `${slowest} ms after the API server was ready; the change made then converged ${converged} ms after ready`,
     );
     expect(longestRetry, 'the backoff reached its cap').to.be.at.least(1_500);
+    expect(throttled, '429 answers (API Priority and Fairness) to lists after the restart').to.be.greaterThan(0);
     expect(slowest, 'every watch back within 5 s of the API server being ready').to.be.at.most(5_000);
     expect(converged, 'the change made right after the restart in the outputs within 5 s').to.be.at.most(5_000);
     expect(op.exited).to.equal(false);

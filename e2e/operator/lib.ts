@@ -1,9 +1,11 @@
 // Helpers for the operator e2e tests: the operator as a child process
 // (`node dist/src/cli/main.js controller`, so kill and restart behave as in a
 // pod), readers for its outputs and statuses, and builders for inputs.
-import type { CoreV1Event, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
+import { KubeConfig, type CoreV1Event, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseToml } from 'smol-toml';
 import { freePort, stopProcess, track } from '../../test/consumer/lib/proc.js';
@@ -345,4 +347,23 @@ export async function putSecret(k: Kube, namespace: string, name: string, type: 
 
 export async function createNamespace(k: Kube, name: string): Promise<void> {
   await k.core.createNamespace({ body: { metadata: { name } } });
+}
+
+/** A kubeconfig file in `dir` for the ServiceAccount: the admin's server and CA, a TokenRequest token as the user. */
+export async function serviceAccountKubeconfig(k: Kube, sa: { namespace: string; name: string }, dir: string): Promise<string> {
+  const req = await k.core.createNamespacedServiceAccountToken({ ...sa, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
+  const token = req.status?.token;
+  if (!token) throw new Error(`TokenRequest for ServiceAccount ${sa.namespace}/${sa.name} returned no token`);
+  const cluster = k.kc.getCurrentCluster();
+  if (!cluster) throw new Error('the admin kubeconfig has no current cluster');
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: cluster.name, server: cluster.server, caData: cluster.caData, caFile: cluster.caFile, skipTLSVerify: false }],
+    users: [{ name: sa.name, token }],
+    contexts: [{ name: sa.name, cluster: cluster.name, user: sa.name }],
+    currentContext: sa.name,
+  });
+  const file = path.join(dir, `${sa.name}.kubeconfig`);
+  await writeFile(file, kc.exportConfig(), { mode: 0o600 });
+  return file;
 }

@@ -4,15 +4,15 @@
 // every kind of write they make. Enough: no request of theirs is refused (the
 // audit log and their logs say so). Only what is needed: with the same tokens,
 // requests outside the header comments of those files are refused.
-import { CoordinationV1Api, KubeConfig, type KubernetesObject, type V1ConfigMap } from '@kubernetes/client-node';
+import { CoordinationV1Api, type KubernetesObject, type V1ConfigMap } from '@kubernetes/client-node';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { removeDir, tempDir } from '../../test/consumer/lib/proc.js';
 import { agentOnce } from '../chain/lib.js';
-import { auditLog, kube, kubeconfigPath, localControlPlane } from '../hooks.js';
+import { auditLog, kube, localControlPlane } from '../hooks.js';
 import type { AuditEvent, AuditLog } from '../lib/audit.js';
 import { repoRoot } from '../lib/controlplane.js';
 import { apply, connect, deleteNamespace, deleteObject, errorMessage, parseYaml, statusCode, waitUntil, type Kube } from '../lib/kube.js';
@@ -26,6 +26,7 @@ import {
   OperatorProcess,
   putConfigMap,
   putCustom,
+  serviceAccountKubeconfig,
   putSecret,
   readClusterObject,
   readConfigMap,
@@ -62,25 +63,6 @@ async function shipped(...files: string[]): Promise<KubernetesObject[]> {
     out.push(...parseYaml(await readFile(file, 'utf8'), file));
   }
   return out;
-}
-
-/** A kubeconfig for the ServiceAccount: the admin's server and CA, a TokenRequest token as the user. */
-async function serviceAccountKubeconfig(k: Kube, sa: { namespace: string; name: string }, dir: string): Promise<string> {
-  const req = await k.core.createNamespacedServiceAccountToken({ ...sa, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
-  const token = req.status?.token;
-  if (!token) throw new Error(`TokenRequest for ServiceAccount ${sa.namespace}/${sa.name} returned no token`);
-  const cluster = k.kc.getCurrentCluster();
-  if (!cluster) throw new Error(`${kubeconfigPath()}: no current cluster`);
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: cluster.name, server: cluster.server, caData: cluster.caData, caFile: cluster.caFile, skipTLSVerify: false }],
-    users: [{ name: sa.name, token }],
-    contexts: [{ name: sa.name, cluster: cluster.name, user: sa.name }],
-    currentContext: sa.name,
-  });
-  const file = path.join(dir, `${sa.name}.kubeconfig`);
-  await writeFile(file, kc.exportConfig(), { mode: 0o600 });
-  return file;
 }
 
 /** Retries a read-then-replace the operator's status writes may overtake (409 Conflict). */
