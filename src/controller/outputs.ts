@@ -180,8 +180,33 @@ export function outputDigest(kind: OutputKind, obj: KubeObject): string {
   if (typeof cached === 'string' && obj.data === undefined && obj.binaryData === undefined) return cached;
   const data = (obj.data ?? {}) as Record<string, string>;
   if (kind === 'Secret') return secretDigest(decodeAll(data));
+  const known = obj.binaryData === undefined ? writtenDigests.get(data) : undefined;
+  if (known) return known;
   // binaryData is never ours: such an object differs from any output.
   return Object.keys((obj.binaryData ?? {}) as object).length > 0 ? 'binaryData' : formatHash(contentHash({ ...data }));
+}
+
+/**
+ * Digests of ConfigMap data the API server answered our writes with, when
+ * that data is what we sent (so its digest is the one we computed): the
+ * write's response is remembered digested (recordWrite) without hashing the
+ * whole output again. Keyed by the response's data object.
+ */
+const writtenDigests = new WeakMap<object, string>();
+
+/**
+ * Remembers `digest` (of `sent`) for the data of `stored`, the API server's answer to our write of `sent`, when
+ * that data is what we sent: an admission webhook may have changed what was stored, and then it is hashed as usual.
+ */
+export function noteWritten(stored: KubeObject, sent: Readonly<Record<string, string>>, digest: string): void {
+  const data = stored.data as Record<string, unknown> | undefined;
+  if (data && stored.binaryData === undefined && sameData(data, sent)) writtenDigests.set(data, digest);
+}
+
+function sameData(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
 }
 
 /**
@@ -255,7 +280,8 @@ export async function publishOutputs(
   const secretData: Record<string, string> = hasSecret
     ? { ...data.secretData, [CONTENT_HASH_KEY]: (ownSecret && storedHashKey(ownSecret)) ?? randomBytes(32).toString('hex') }
     : {};
-  const hash = outputContentHash(data.configMapData, hasSecret ? secretData : undefined);
+  // Without a Secret the content hash is the ConfigMap data's hash, which the render computed already (pipeline.ts).
+  const hash = hasSecret ? outputContentHash(data.configMapData, secretData) : formatHash(data.hash);
   const meta = { name, namespace, labels: outputLabels(target), annotations: { [CONTENT_HASH_ANNOTATION]: hash } };
   const ownerRefs = owner ? [ownerReference(owner)] : [];
   const claim = (kind: OutputKind) => ({ kind, namespace, name, check: (o: OwnedMeta) => foreignReason(o, target, owner) });
@@ -342,6 +368,7 @@ async function putConfigMap(deps: PublishDeps, meta: Meta, data: Record<string, 
       () => deps.writer.readConfigMap(meta.namespace, meta.name),
     ),
   );
+  noteWritten(w.after as KubeObject, data, digest);
   deps.sources.recordWrite('ConfigMap', meta.namespace, meta.name, w.before as KubeObject | undefined, w.after as KubeObject);
   deps.logger.info({ configMap: `${meta.namespace}/${meta.name}`, hash: meta.annotations[CONTENT_HASH_ANNOTATION] }, 'published output ConfigMap');
   return true;

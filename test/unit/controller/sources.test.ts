@@ -5,6 +5,7 @@ import type { WatchFn } from '../../../src/controller/informer.js';
 import { collectionPath, type Resource, type Selectors } from '../../../src/controller/kube.js';
 import { silentLogger } from '../../../src/controller/log.js';
 import { CachesNotFilled, ClusterSources, type SourceEvent } from '../../../src/controller/sources.js';
+import { noteWritten } from '../../../src/controller/outputs.js';
 
 interface Watcher {
   path: string;
@@ -245,6 +246,37 @@ describe('ClusterSources', () => {
     expect((sources.outputConfigMap('clusters', 'workers-image-mirrors') as { contentDigest?: string }).contentDigest).to.equal(
       `sha256:${contentHash({ k: 'edited' })}`,
     );
+  });
+
+  it('digests the answer to an output write from the digest of what was sent, unless the server stored other data', () => {
+    const sent = { 'registries.conf': 'x'.repeat(1000), k: 'v' };
+    const answer = (data: Record<string, string>, rv: string): KubeObject =>
+      obj('ConfigMap', 'clusters', 'workers-image-mirrors', { metadata: { name: 'workers-image-mirrors', resourceVersion: rv }, data });
+    // A stand-in digest (not the data's hash): it shows that the answer was not hashed again.
+    const listed = sources.outputConfigMap('clusters', 'workers-image-mirrors');
+    const same = answer({ ...sent }, '600');
+    noteWritten(same, sent, 'sha256:as-sent');
+    sources.recordWrite('ConfigMap', 'clusters', 'workers-image-mirrors', listed, same);
+    expect((sources.outputConfigMap('clusters', 'workers-image-mirrors') as { contentDigest?: string }).contentDigest).to.equal('sha256:as-sent');
+    // An admission webhook changed the data: its own hash.
+    const mutated = answer({ ...sent, k: 'changed by a webhook' }, '601');
+    noteWritten(mutated, sent, 'sha256:as-sent');
+    sources.recordWrite('ConfigMap', 'clusters', 'workers-image-mirrors', listed, mutated);
+    expect((sources.outputConfigMap('clusters', 'workers-image-mirrors') as { contentDigest?: string }).contentDigest).to.equal(
+      `sha256:${contentHash({ ...sent, k: 'changed by a webhook' })}`,
+    );
+    // A key added, or one dropped: its own hash too.
+    for (const [data, rv] of [
+      [{ ...sent, extra: '' }, '602'],
+      [{ k: 'v' }, '603'],
+    ] as const) {
+      const other = answer(data, rv);
+      noteWritten(other, sent, 'sha256:as-sent');
+      sources.recordWrite('ConfigMap', 'clusters', 'workers-image-mirrors', listed, other);
+      expect((sources.outputConfigMap('clusters', 'workers-image-mirrors') as { contentDigest?: string }).contentDigest).to.equal(
+        `sha256:${contentHash(data)}`,
+      );
+    }
   });
 
   it('forwards spec changes of our objects but not status-only updates', () => {
