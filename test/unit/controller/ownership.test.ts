@@ -330,6 +330,12 @@ describe('agent: installs only what hashes to the annotation', () => {
   it('accepts what the operator published', async () => {
     const { cm, secret } = await published();
     expect(reasons(plan(cm, secret))).to.deep.equal([]);
+    // And an output without a Secret, whose annotation the operator takes from the render's hash (outputs.ts).
+    const c = new FakeCluster();
+    seed(c);
+    await reconcileTarget(deps(c), NP);
+    expect(c.find('Secret', NS, OUT)).to.equal(undefined);
+    expect(reasons(plan(c.find('ConfigMap', NS, OUT) as KubeObject, undefined))).to.deep.equal([]);
   });
 
   it('refuses a tampered annotation, ConfigMap data or Secret data (ContentHashMismatch)', async () => {
