@@ -203,7 +203,8 @@ export function noteWritten(stored: KubeObject, sent: Readonly<Record<string, st
   if (data && stored.binaryData === undefined && sameData(data, sent)) writtenDigests.set(data, digest);
 }
 
-function sameData(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, string>>): boolean {
+/** Same keys, same values. */
+export function sameData(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, string>>): boolean {
   const keys = Object.keys(a);
   if (keys.length !== Object.keys(b).length) return false;
   return keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
@@ -440,17 +441,30 @@ async function createOrReplace<T extends OwnedMeta & { metadata?: { resourceVers
   replace: (o: T) => Promise<T>,
   read: () => Promise<T | undefined>,
 ): Promise<{ before: T | undefined; after: T }> {
-  if (current) return { before: current, after: await replace(build(current)) };
+  const write = async (fn: (o: T) => Promise<T>, base: T | undefined): Promise<T> => {
+    const sent = build(base);
+    return storedAfterWrite(sent, await fn(sent));
+  };
+  if (current) return { before: current, after: await write(replace, current) };
   try {
-    return { before: undefined, after: await create(build(undefined)) };
+    return { before: undefined, after: await write(create, undefined) };
   } catch (err) {
     if (statusCode(err) !== 409) throw err;
     const fresh = await read();
     if (!fresh) throw err;
     const why = claim.check(fresh);
     if (why) throw new OutputNameConflict([{ kind: claim.kind, namespace: claim.namespace, name: claim.name, why }]);
-    return { before: fresh, after: await replace(build(fresh)) };
+    return { before: fresh, after: await write(replace, fresh) };
   }
+}
+
+/**
+ * The object a write stored: the answer itself, or, when the answer is the stored metadata only (the real writer asks
+ * for that, kube.ts), what was sent under that metadata. An admission webhook that changed the data shows in the watch
+ * event of that version, which is compared with what was sent (sources.ts ownWrite).
+ */
+export function storedAfterWrite<T extends { metadata?: object }>(sent: T, answer: T): T {
+  return (answer as { kind?: unknown }).kind === 'PartialObjectMetadata' ? { ...sent, metadata: answer.metadata } : answer;
 }
 
 /** Our labels, annotation and owner over whatever else the stored object carries; keeps its resourceVersion. */

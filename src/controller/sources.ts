@@ -18,7 +18,7 @@ import { RESOURCES, collectionPath, type ClusterObjectKind, type Resource, type 
 import type { Logger } from './log.js';
 import { configRefFingerprint } from './nodepool-config-ref.js';
 import { deliveryFingerprint, withConfigHash } from './nodepool-delivery.js';
-import { digested } from './outputs.js';
+import { digested, sameData } from './outputs.js';
 import { type NodeReport, nodeBelongsTo, nodeReportOf } from './reachability.js';
 
 /** What the informers need from the API (KubeApi in production, a fake in unit tests). */
@@ -82,7 +82,7 @@ export class ClusterSources implements ObjectSource {
   /** Every cache retries together once the API server is back (informer.ts). */
   private readonly retries = new RetryGroup();
   /** Our recent writes the caches may not show yet, by `Kind/namespace/name`. */
-  private readonly written = new Map<string, { fromVersion: string; obj: KubeObject | undefined }>();
+  private readonly written = new Map<string, { fromVersion: string; obj: KubeObject | undefined; data?: Readonly<Record<string, string>> }>();
   /** Status lists (warnings, contributors) equal across RenderedMirrorConfigs, kept once. */
   private readonly statusLists = new Interner<unknown[]>();
 
@@ -272,7 +272,8 @@ export class ClusterSources implements ObjectSource {
     const cached = (o: KubeObject): KubeObject =>
       kind === 'RenderedMirrorConfig' ? this.compactStatus(o) : kind === 'ConfigMap' ? withConfigHash(digested(kind, o), o) : digested(kind, o);
     const obj = after && cached(stripManagedFields(after));
-    this.written.set(`${kind}/${namespace}/${name}`, { fromVersion: before?.metadata.resourceVersion ?? '', obj });
+    const data = kind === 'RenderedMirrorConfig' ? undefined : (after?.data as Record<string, string> | undefined);
+    this.written.set(`${kind}/${namespace}/${name}`, { fromVersion: before?.metadata.resourceVersion ?? '', obj, ...(data ? { data } : {}) });
   }
 
   /**
@@ -287,11 +288,17 @@ export class ClusterSources implements ObjectSource {
     this.overlay(kind, namespace, name, cache.get(name, namespace));
   }
 
-  /** Our remembered write of `o`'s object when `o` is that very version (watch events of our own writes), as the cache keeps it. */
+  /**
+   * Our remembered write of `o`'s object when `o` is that very version (watch events of our own writes), as the cache
+   * keeps it. An output whose stored data is not what we sent (an admission webhook changed it) is digested anew.
+   */
   private ownWrite(kind: WrittenKind, o: KubeObject): KubeObject | undefined {
     const rv = o.metadata.resourceVersion;
     const w = rv ? this.written.get(`${kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`) : undefined;
-    return w?.obj?.metadata.resourceVersion === rv ? w?.obj : undefined;
+    if (!w?.obj || w.obj.metadata.resourceVersion !== rv) return undefined;
+    const data = o.data as Record<string, unknown> | undefined;
+    if (w.data && data !== undefined && (o.binaryData !== undefined || !sameData(data, w.data))) return undefined;
+    return w.obj;
   }
 
   /** Writes remembered until the cache shows them (memory checks). */

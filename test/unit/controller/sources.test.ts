@@ -5,7 +5,7 @@ import type { WatchFn } from '../../../src/controller/informer.js';
 import { collectionPath, type Resource, type Selectors } from '../../../src/controller/kube.js';
 import { silentLogger } from '../../../src/controller/log.js';
 import { CachesNotFilled, ClusterSources, type SourceEvent } from '../../../src/controller/sources.js';
-import { noteWritten } from '../../../src/controller/outputs.js';
+import { noteWritten, storedAfterWrite } from '../../../src/controller/outputs.js';
 
 interface Watcher {
   path: string;
@@ -228,23 +228,53 @@ describe('ClusterSources', () => {
 
   it('takes the watch event of a write of ours (same resourceVersion) from the write, without digesting it again', () => {
     const cached = sources.outputConfigMap('clusters', 'workers-image-mirrors') as KubeObject;
+    const sent = { k: 'ours' };
     const written = obj('ConfigMap', 'clusters', 'workers-image-mirrors', {
       metadata: { name: 'workers-image-mirrors', resourceVersion: '500', labels: { 'imagemirror.io/output': 'true' } },
-      data: { k: 'ours' },
+      data: sent,
     });
+    // A stand-in digest (not the data's hash): it shows that the event's data was not hashed.
+    noteWritten(written, sent, 'sha256:stand-in');
     sources.recordWrite('ConfigMap', 'clusters', 'workers-image-mirrors', cached, written);
-    // The same version on the watch: what the write returned. (Other data under the same version cannot happen;
-    // it shows here that the event's data was not hashed.)
+    // The same version on the watch, its data parsed anew (equal, not the same objects).
     api.rv = 499;
-    api.change('MODIFIED', { ...written, data: { k: 'not hashed' } });
+    api.change('MODIFIED', { ...written, data: JSON.parse(JSON.stringify(sent)) });
     expect(sources.pendingWrites()).to.equal(0);
     const now = sources.outputConfigMap('clusters', 'workers-image-mirrors') as { contentDigest?: string; metadata: { resourceVersion?: string } };
     expect(now.metadata.resourceVersion).to.equal('500');
-    expect(now.contentDigest).to.equal(`sha256:${contentHash({ k: 'ours' })}`);
+    expect(now.contentDigest).to.equal('sha256:stand-in');
     // Any other version is digested from its own data.
     api.change('MODIFIED', { ...written, data: { k: 'edited' } });
     expect((sources.outputConfigMap('clusters', 'workers-image-mirrors') as { contentDigest?: string }).contentDigest).to.equal(
       `sha256:${contentHash({ k: 'edited' })}`,
+    );
+  });
+
+  it('digests the watch event of a write of ours anew when the server stored other data than was sent (metadata-only answer)', () => {
+    const cached = sources.outputConfigMap('clusters', 'workers-image-mirrors') as KubeObject;
+    const sent = obj('ConfigMap', 'clusters', 'workers-image-mirrors', {
+      metadata: { name: 'workers-image-mirrors', labels: { 'imagemirror.io/output': 'true' } },
+      data: { k: 'ours' },
+    });
+    // What the real writer gets back: the stored metadata only.
+    const answer = {
+      apiVersion: 'meta.k8s.io/v1',
+      kind: 'PartialObjectMetadata',
+      metadata: { name: 'workers-image-mirrors', namespace: 'clusters', resourceVersion: '700', labels: { 'imagemirror.io/output': 'true' } },
+    } as unknown as KubeObject;
+    const stored = storedAfterWrite(sent, answer);
+    expect(stored.kind).to.equal('ConfigMap');
+    expect(stored.data).to.equal(sent.data);
+    expect(stored.metadata.resourceVersion).to.equal('700');
+    noteWritten(stored, sent.data as Record<string, string>, 'sha256:stand-in');
+    sources.recordWrite('ConfigMap', 'clusters', 'workers-image-mirrors', cached, stored);
+    expect((sources.outputConfigMap('clusters', 'workers-image-mirrors') as { contentDigest?: string }).contentDigest).to.equal('sha256:stand-in');
+    // An admission webhook changed the data of that very version: the event says so, and it is hashed.
+    api.rv = 699;
+    api.change('MODIFIED', { ...stored, data: { k: 'changed by a webhook' } });
+    expect(sources.pendingWrites()).to.equal(0);
+    expect((sources.outputConfigMap('clusters', 'workers-image-mirrors') as { contentDigest?: string }).contentDigest).to.equal(
+      `sha256:${contentHash({ k: 'changed by a webhook' })}`,
     );
   });
 
