@@ -25,7 +25,7 @@ const quiet = (): void => undefined;
 describe('bench smoke: fleet, latency and storm on the API server', function () {
   this.timeout(180_000);
 
-  it('fleet of 5 NodePools: converges, one write per changed output, none on a resync, floor measured', async () => {
+  it('fleet of 5 NodePools: converges, one write per changed output, none on a resync or a restart, floor measured', async () => {
     const id = randomBytes(3).toString('hex');
     const shape: FleetShape = { prefix: `bsf-${id}`, hostedClusters: 5, nodePoolsPerCluster: 1, namespaces: 2, entries: 3 };
     const c = cluster();
@@ -48,7 +48,10 @@ describe('bench smoke: fleet, latency and storm on the API server', function () 
         expect(r.change.writes.audit?.perOutput, 'audit: output writes per output for the change').to.deep.equal({ min: 1, max: 1, sum: 5 });
         expect(r.change.writes.audit?.targetStatus, 'audit: one status write per target').to.equal(5);
         expect(r.resync.writes.audit?.total, 'audit: writes on the resync').to.equal(0);
+        expect(r.restart.writes.audit?.total, 'audit: writes of a restarted operator over the converged fleet').to.equal(0);
       }
+      expect(r.restart.reconciles).to.be.at.least(5);
+      expect(r.restart.writes.watchModified.sum, 'watch: output modifications after the restart').to.equal(0);
       expect(r.floor?.defaultsMs).to.be.greaterThan(0);
       expect(r.floor?.keepAliveMs).to.be.greaterThan(0);
       expect(r.change.memory.rssMiB).to.be.greaterThan(0);

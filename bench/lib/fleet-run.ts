@@ -72,6 +72,14 @@ export interface FleetResult {
     /** Change -> the last RenderedMirrorConfig status write completed (audit log). */
     statusesMs?: number;
   };
+  /** A new operator over the converged fleet (outputs in place): its first pass over every target. */
+  restart: {
+    /** Start -> every target reconciled once. */
+    syncMs: number;
+    reconciles: number;
+    writes: PhaseWrites;
+    memory: MemoryFigures;
+  };
   floor?: FloorFigures & { serverMs?: number };
 }
 
@@ -87,14 +95,15 @@ export async function runFleet(cluster: BenchCluster, opts: FleetOptions): Promi
   const keys = members.map(outputKey);
   const watch = new ConfigMapWatch(k, OUTPUT_SELECTOR);
   await watch.start();
-  const op = await Operator.start({
+  const operatorOptions = {
     kubeconfig: cluster.kubeconfig,
     namespace: opts.operatorNamespace,
     concurrency: opts.concurrency,
     resyncPeriod: `${opts.resyncPeriodMs}ms`,
     // On top of the shipped Deployment's NODE_OPTIONS, for investigations, e.g. BENCH_OPERATOR_NODE_ARGS=--heapsnapshot-signal=SIGUSR2
     nodeArgs: (process.env.BENCH_OPERATOR_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
-  });
+  };
+  let op = await Operator.start(operatorOptions);
   try {
     t = performance.now();
     const initialAt = await watch.waitFor(keys.length, (s) => carries(s.data, 'a'), opts.timeoutMs, 'every output to exist');
@@ -108,14 +117,29 @@ export async function runFleet(cluster: BenchCluster, opts: FleetOptions): Promi
     const first = members[0]!;
     const sample = await k.core.readNamespacedConfigMap({ namespace: first.namespace, name: `${first.nodePool}-image-mirrors` });
     await op.stop();
+    const mark = await cluster.audit?.mark();
+    watch.resetCounts();
+    t = performance.now();
+    op = await Operator.start(operatorOptions);
+    await pollUntil('a first pass over every target', async () => (await op.metric('imagemirror_reconcile_total')) >= keys.length, opts.timeoutMs, 50);
+    const syncMs = performance.now() - t;
+    await waitQuiet(op, 1_500, opts.timeoutMs);
+    const restart = {
+      syncMs,
+      reconciles: await op.metric('imagemirror_reconcile_total'),
+      writes: await phaseWrites(cluster, mark, watch, keys),
+      memory: await op.memoryWithHeap(),
+    };
+    log(`restart: every target reconciled ${Math.round(syncMs)} ms after the start, ${restart.writes.audit?.total ?? 'n/a'} writes`);
+    await op.stop();
     watch.stop();
-    const result: FleetResult = { nodePools: members.length, concurrency: opts.concurrency, setupMs, initial, resync, change };
+    const result: FleetResult = { nodePools: members.length, concurrency: opts.concurrency, setupMs, initial, resync, change, restart };
     if (opts.floor) {
-      const mark = await cluster.audit?.mark();
+      const floorMark = await cluster.audit?.mark();
       result.floor = await measureFloor(cluster, members, sample, opts);
-      if (cluster.audit && mark !== undefined) {
+      if (cluster.audit && floorMark !== undefined) {
         const floorNamespace = `${opts.shape.prefix}-floor`;
-        result.floor.serverMs = (await serverTime(cluster.audit, mark, (e) => e.verb === 'update' && e.objectRef?.namespace === floorNamespace)).meanMs;
+        result.floor.serverMs = (await serverTime(cluster.audit, floorMark, (e) => e.verb === 'update' && e.objectRef?.namespace === floorNamespace)).meanMs;
       }
       log(`floor ${Math.round(result.floor.defaultsMs)} ms (client-node defaults), ${Math.round(result.floor.keepAliveMs)} ms (keep-alive)`);
     }

@@ -18,7 +18,19 @@ import { KubeConfig, ListWatch, Watch, type KubernetesListObject, type Kubernete
 import { errorFields, type Logger } from './log.js';
 import { realTimers, type Timers } from '../common/timers.js';
 
-export type ListFn<T extends KubernetesObject> = () => Promise<KubernetesListObject<T>>;
+/** One page of a list: at most `limit` items, from where `continue` (the previous page's token) left off. */
+export interface ListPage {
+  limit: number;
+  continue?: string;
+}
+/**
+ * Lists the collection, one page at a time when given `page` (a list function may ignore it and answer with all the
+ * items; the informer then asks no further, as the answer carries no continue token).
+ */
+export type ListFn<T extends KubernetesObject> = (page?: ListPage) => Promise<KubernetesListObject<T>>;
+
+/** Items per page of a list (client-go's pager default): only one page of whole objects is held before the transform. */
+export const LIST_PAGE_SIZE = 500;
 /** Same contract as client-node's `Watch.watch`. */
 export type WatchFn = Watch['watch'];
 export type EventType = 'add' | 'update' | 'delete';
@@ -146,6 +158,26 @@ export class RetryGroup {
   }
 }
 
+/**
+ * All the items of a list, page by page, each page transformed before the next is asked for: the caches of a fleet's
+ * outputs keep digests, and their whole objects (22 KB each, 10,000 of them) must never be in memory at once.
+ * The pages are one snapshot: the last page's resourceVersion is the list's. An expired continue token (410) fails
+ * the list, and the informer lists again from the start.
+ */
+export async function pagedList<T extends KubernetesObject>(list: ListFn<T>, transform?: (o: T) => T): Promise<KubernetesListObject<T>> {
+  const items: T[] = [];
+  let token: string | undefined;
+  for (;;) {
+    const page = await list({ limit: LIST_PAGE_SIZE, ...(token ? { continue: token } : {}) });
+    for (const item of page.items) items.push(transform ? transform(item) : item);
+    token = page.metadata?._continue;
+    if (!token) {
+      const { _continue: _, remainingItemCount: _r, ...metadata } = page.metadata ?? {};
+      return { ...page, metadata, items };
+    }
+  }
+}
+
 /** A Watch whose `watch` is the injected function (ListWatch wants a Watch instance). */
 class InjectedWatch extends Watch {
   constructor(private readonly fn: WatchFn) {
@@ -184,13 +216,7 @@ export class Informer<T extends KubernetesObject> {
     this.random = opts.random ?? Math.random;
     this.now = opts.now ?? (() => performance.now());
     const watch = new InjectedWatch((path, query, cb, done) => this.watchHook(path, query, cb, done));
-    const { transform } = opts;
-    const list: ListFn<T> = transform
-      ? async () => {
-          const l = await opts.list();
-          return { ...l, items: l.items.map(transform) };
-        }
-      : opts.list;
+    const list = (): Promise<KubernetesListObject<T>> => pagedList(opts.list, opts.transform);
     this.lw = new ListWatch<T>(opts.path, watch, list, false, opts.labelSelector, opts.fieldSelector);
     this.lw.on('error', (err?: unknown) => this.onError(err));
   }

@@ -13,12 +13,13 @@ import {
   type KubernetesListObject,
   type V1ConfigMap,
   type V1DeleteOptions,
+  type V1ListMeta,
   type V1Secret,
 } from '@kubernetes/client-node';
 import { apiVersionOf, RENDERED_MIRROR_CONFIG, type Resource, served } from '../model/kinds.js';
 import type { KubeObject } from '../model/source.js';
 import { formatTime } from './conditions.js';
-import type { ListFn, WatchFn } from './informer.js';
+import type { ListFn, ListPage, WatchFn } from './informer.js';
 import { ignoreNotFound, orUndefined, statusCode } from '../common/api-errors.js';
 import { jsonPatchNodePool, type PatchNodePool } from './nodepool-config-ref.js';
 
@@ -102,11 +103,17 @@ export class KubeApi {
 
   /** A list function for an informer; items get apiVersion and kind (lists leave them out). */
   lister(r: Resource, sel: Selectors): ListFn<KubeObject> {
-    return async () => {
-      const list = await this.rawList(r, sel);
+    return async (page) => {
+      const list = await this.rawList(r, sel, page);
       const items = (list.items ?? []) as Array<Partial<KubeObject>>;
       const apiVersion = apiVersionOf(r);
-      return { ...list, items: items.filter(hasName).map((i) => ({ ...i, apiVersion, kind: r.kind }) as KubeObject) };
+      // Typed lists (core) name the token `_continue`; custom object lists come back as JSON, where it is `continue`.
+      const { continue: token, ...metadata } = (list.metadata ?? {}) as V1ListMeta & { continue?: string };
+      return {
+        ...list,
+        metadata: token && !metadata._continue ? { ...metadata, _continue: token } : metadata,
+        items: items.filter(hasName).map((i) => ({ ...i, apiVersion, kind: r.kind }) as KubeObject),
+      };
     };
   }
 
@@ -121,12 +128,14 @@ export class KubeApi {
     }
   }
 
-  private async rawList(r: Resource, sel: Selectors): Promise<KubernetesListObject<object>> {
+  private async rawList(r: Resource, sel: Selectors, page: ListPage | undefined): Promise<KubernetesListObject<object>> {
     const { namespace } = sel;
-    // Only the selectors that are set (the request types take no explicit undefined).
+    // Only the selectors (and page) that are set (the request types take no explicit undefined).
     const selectors = {
       ...(sel.labelSelector ? { labelSelector: sel.labelSelector } : {}),
       ...(sel.fieldSelector ? { fieldSelector: sel.fieldSelector } : {}),
+      ...(page ? { limit: page.limit } : {}),
+      ...(page?.continue ? { _continue: page.continue } : {}),
     };
     if (r.group === '' && r.plural === 'configmaps') {
       return namespace ? this.core.listNamespacedConfigMap({ namespace, ...selectors }) : this.core.listConfigMapForAllNamespaces(selectors);

@@ -1,6 +1,17 @@
 import { expect } from 'chai';
 import type { KubernetesListObject, V1ConfigMap } from '@kubernetes/client-node';
-import { backoffDelay, Informer, RetryGroup, retryAfterMs, retryDelay, type WatchFn } from '../../../src/controller/informer.js';
+import {
+  backoffDelay,
+  Informer,
+  LIST_PAGE_SIZE,
+  pagedList,
+  RetryGroup,
+  retryAfterMs,
+  retryDelay,
+  type ListFn,
+  type ListPage,
+  type WatchFn,
+} from '../../../src/controller/informer.js';
 import { FakeTime } from '../lib/fake-time.js';
 import { silentLogger } from '../../../src/controller/log.js';
 
@@ -430,5 +441,61 @@ describe('Informer restarts after an API server outage (fake time)', () => {
     expect(infs[1]!.refused()).to.equal(true);
     expect(group.size()).to.equal(0);
     for (const inf of infs) await inf.stop();
+  });
+});
+
+describe('pagedList', () => {
+  const cm = (name: string, size: number): V1ConfigMap => ({ metadata: { name, namespace: 'ns' }, data: { k: 'x'.repeat(size) } });
+
+  it('asks page after page with the continue token, transforming each page before asking for the next', async () => {
+    const pages = [
+      { items: [cm('a', 10), cm('b', 10)], next: 't1' },
+      { items: [cm('c', 10), cm('d', 10)], next: 't2' },
+      { items: [cm('e', 10)], next: undefined },
+    ];
+    const asked: Array<{ limit: number; continue?: string }> = [];
+    const log: string[] = [];
+    const list: ListFn<V1ConfigMap> = async (page) => {
+      asked.push({ ...(page as ListPage) });
+      const p = pages[asked.length - 1];
+      if (!p) throw new Error('asked past the last page');
+      log.push(`page ${asked.length}`);
+      return { metadata: { resourceVersion: '42', ...(p.next ? { _continue: p.next, remainingItemCount: 3 } : {}) }, items: p.items };
+    };
+    const out = await pagedList(list, (o) => {
+      log.push(`transform ${o.metadata?.name}`);
+      return { metadata: o.metadata ?? {}, data: { size: String(o.data?.k?.length) } };
+    });
+    expect(asked).to.deep.equal([{ limit: LIST_PAGE_SIZE }, { limit: LIST_PAGE_SIZE, continue: 't1' }, { limit: LIST_PAGE_SIZE, continue: 't2' }]);
+    // Each page is transformed (whole objects dropped) before the next is fetched.
+    expect(log).to.deep.equal(['page 1', 'transform a', 'transform b', 'page 2', 'transform c', 'transform d', 'page 3', 'transform e']);
+    expect(out.items.map((i) => i.metadata?.name)).to.deep.equal(['a', 'b', 'c', 'd', 'e']);
+    expect(out.items[0]?.data).to.deep.equal({ size: '10' });
+    // The list's metadata: the snapshot's resourceVersion, no token.
+    expect(out.metadata).to.deep.equal({ resourceVersion: '42' });
+  });
+
+  it('takes an answer without a continue token as the whole list (list functions that ignore the page)', async () => {
+    let calls = 0;
+    const out = await pagedList<V1ConfigMap>(async () => {
+      calls++;
+      return { metadata: { resourceVersion: '7' }, items: [cm('a', 1), cm('b', 1), cm('c', 1)] };
+    });
+    expect(calls).to.equal(1);
+    expect(out.items).to.have.length(3);
+  });
+
+  it('fails the list when a page fails (an expired token: the informer lists again from the start)', async () => {
+    let calls = 0;
+    const list: ListFn<V1ConfigMap> = async () => {
+      calls++;
+      if (calls === 2) throw Object.assign(new Error('Gone'), { code: 410 });
+      return { metadata: { resourceVersion: '1', _continue: 'next' }, items: [cm('a', 1)] };
+    };
+    let err: unknown;
+    await pagedList(list).catch((e: unknown) => {
+      err = e;
+    });
+    expect((err as { code?: number }).code).to.equal(410);
   });
 });
