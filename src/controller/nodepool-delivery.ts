@@ -68,9 +68,18 @@ export function hyperShiftCondition(np: KubeObject, type: string): Condition | u
   return conditionsOf(np.status).find((c) => c.type === type);
 }
 
+/** Hashes of recent `config` values, by value: a pass hashes its `config` key three times (gate, delivery, cache). */
+const recentConfigHashes = new Map<string, string>();
+const RECENT_CONFIG_HASHES = 64;
+
 /** `sha256:<hex>` of one ConfigMap value (the `config` key). */
 export function configHash(value: string): string {
-  return `sha256:${createHash('sha256').update(value).digest('hex')}`;
+  const known = recentConfigHashes.get(value);
+  if (known !== undefined) return known;
+  const hash = `sha256:${createHash('sha256').update(value).digest('hex')}`;
+  if (recentConfigHashes.size >= RECENT_CONFIG_HASHES) recentConfigHashes.delete(recentConfigHashes.keys().next().value as string);
+  recentConfigHashes.set(value, hash);
+  return hash;
 }
 
 /** The first 12 hex digits of a `sha256:<hex>` hash. */
