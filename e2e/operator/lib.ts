@@ -172,7 +172,7 @@ export interface RmcStatus {
   containerdWarningCount?: number;
 }
 
-interface CustomObject {
+export interface CustomObject {
   metadata: {
     name: string;
     namespace?: string;
