@@ -187,16 +187,18 @@ export function outputDigest(kind: OutputKind, obj: KubeObject): string {
 }
 
 /**
- * Digests of ConfigMap data the API server answered our writes with, when
- * that data is what we sent (so its digest is the one we computed): the
- * write's response is remembered digested (recordWrite) without hashing the
- * whole output again. Keyed by the response's data object.
+ * Digests of ConfigMap data our writes stored, when that data is what we sent
+ * (so its digest is the one we computed): the stored object is remembered
+ * digested (recordWrite) without hashing the whole output again. Keyed by the
+ * stored object's data: the data sent, under a metadata-only answer
+ * (storedAfterWrite), or a whole answer's own data.
  */
 const writtenDigests = new WeakMap<object, string>();
 
 /**
- * Remembers `digest` (of `sent`) for the data of `stored`, the API server's answer to our write of `sent`, when
- * that data is what we sent: an admission webhook may have changed what was stored, and then it is hashed as usual.
+ * Remembers `digest` (of `sent`) for the data of `stored`, what our write of `sent` stored (storedAfterWrite), when
+ * that data is what we sent. A whole answer may show that an admission webhook changed it, and then it is hashed as
+ * usual; under a metadata-only answer that shows in the watch event of that version instead (sources.ts ownWrite).
  */
 export function noteWritten(stored: KubeObject, sent: Readonly<Record<string, string>>, digest: string): void {
   const data = stored.data as Record<string, unknown> | undefined;
