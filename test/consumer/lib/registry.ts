@@ -73,8 +73,7 @@ export class Registry {
   /** Starts the registry and its proxy on free ports; resolves once it answers. */
   static async start(opts: RegistryOptions = {}): Promise<Registry> {
     const dir = await tempDir('registry');
-    const backendPort = await freePort();
-    const proc = await startBackend(dir, backendPort, opts);
+    const { proc, port: backendPort } = await startBackendOnFreePort(dir, opts);
     const log: Log = Object.assign([] as RequestRecord[], { connections: 0 });
     const proxy = await listenProxy(backendPort, opts.tls, log).catch(async (e: unknown) => {
       await stopProcess(proc);
@@ -130,6 +129,22 @@ export class Registry {
   }
 }
 
+/**
+ * A port picked by `freePort` is free only until someone else binds it: a
+ * registry or proxy started in parallel may take it in between. A backend that
+ * fails on `address already in use` is started again on another port.
+ */
+async function startBackendOnFreePort(dir: string, opts: RegistryOptions): Promise<{ proc: ChildProcess; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      return { proc: await startBackend(dir, port, opts), port };
+    } catch (e) {
+      if (attempt >= 5 || !String(e).includes('address already in use')) throw e;
+    }
+  }
+}
+
 async function startBackend(dir: string, port: number, opts: RegistryOptions): Promise<ChildProcess> {
   const config: Record<string, unknown> = {
     version: '0.1',
@@ -150,12 +165,15 @@ async function startBackend(dir: string, port: number, opts: RegistryOptions): P
   await writeFile(join(dir, 'config.yml'), JSON.stringify(config, null, 2));
   const proc = track(spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] }));
   const tail = tailOf(proc);
+  // 'close' comes after the process's output was read, so the tail holds its last words.
+  const closed = new Promise<never>((_, reject) => proc.once('close', (code) => reject(new Error(`docker-registry exited (code ${code})`))));
+  closed.catch(() => undefined);
   try {
-    await waitFor(`docker-registry on 127.0.0.1:${port}`, async () => {
-      if (proc.exitCode !== null) throw new Error('exited');
+    const ready = waitFor(`docker-registry on 127.0.0.1:${port}`, async () => {
       const res = await fetch(`http://127.0.0.1:${port}/v2/`);
       return res.status === 200 || res.status === 401;
     });
+    await Promise.race([ready, closed]);
   } catch (e) {
     await stopProcess(proc);
     throw new Error(`docker-registry did not start: ${String(e)}\n${tail()}`, { cause: e });
