@@ -67,12 +67,26 @@ export class RenderMemo {
 
   constructor(private readonly size = 32) {}
 
-  /** Digest of everything the output depends on: the inputs except the list of contributors, and its shape (cluster, or a NodePool's agent files). */
+  /**
+   * Digest of everything the output depends on: the inputs except the list
+   * of contributors, and its shape (cluster, or a NodePool's agent files).
+   * One line per entry (lineOf).
+   */
   static key(inputs: MergeInputs, shape: 'cluster' | AgentFiles): string {
-    const { contributors: _unused, ...rest } = inputs;
-    return createHash('sha256')
-      .update(JSON.stringify([shape, rest]))
-      .digest('hex');
+    const { contributors: _contributors, entries, insecure, blocked, access, defaultMirror, ...others } = inputs;
+    // A field added to MergeInputs must join the key: this fails to compile until it does.
+    const _noOtherInputs: Record<string, never> = others;
+    const lines: string[] = [JSON.stringify(shape)];
+    const list = (name: string, items: readonly object[]): void => {
+      lines.push(`${name} ${items.length}`);
+      for (const item of items) lines.push(lineOf(item));
+    };
+    list('entries', entries);
+    list('insecure', insecure);
+    list('blocked', blocked);
+    list('access', access);
+    lines.push(defaultMirror === undefined ? 'no default mirror' : `default ${JSON.stringify(defaultMirror)}`);
+    return createHash('sha256').update(lines.join('\n')).digest('hex');
   }
 
   get(key: string): RenderedData | undefined {
@@ -92,6 +106,23 @@ export class RenderMemo {
     this.entries.set(key, data);
     while (this.entries.size > this.size) this.entries.delete(this.entries.keys().next().value as string);
   }
+}
+
+/**
+ * One line of the key per input entry: its JSON, or for entries that targets
+ * share (gather freezes those of API objects) a digest of it, made once per
+ * entry, not once per target. JSON never holds a raw newline, nor starts with '#'.
+ */
+const sharedLines = new WeakMap<object, string>();
+
+function lineOf(item: object): string {
+  if (!Object.isFrozen(item)) return JSON.stringify(item);
+  let line = sharedLines.get(item);
+  if (line === undefined) {
+    line = `#${createHash('sha256').update(JSON.stringify(item)).digest('base64')}`;
+    sharedLines.set(item, line);
+  }
+  return line;
 }
 
 export function renderTarget(src: ObjectSource, target: Target, memo?: RenderMemo, options: PipelineOptions = {}): RenderedTarget {

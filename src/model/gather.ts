@@ -250,22 +250,21 @@ class Collector {
 
   /** Validates an object and adds what it contributes; false when it is invalid. */
   private use(obj: KubeObject, origin: Origin): boolean {
-    const { schema, semantic } = validateObjectParts(obj, origin);
-    this.problems.push(...schema, ...semantic);
-    if (schema.length === 0 && semantic.length > 0) this.rejected.push(...mirrorEntriesOf(obj, origin));
-    if (schema.length + semantic.length > 0) return false;
-    this.contribute(origin);
-    this.entries.push(...mirrorEntriesOf(obj, origin));
-    const scopes = scopesOf(obj, origin);
-    this.insecure.push(...scopes.insecure);
-    this.blocked.push(...scopes.blocked);
-    if (kindOf(obj) === 'RegistryAccess') this.registryAccess(obj, origin);
+    const read = readObject(obj, origin);
+    this.problems.push(...read.problems.map((p) => ({ ...p })));
+    this.rejected.push(...read.rejected);
+    if (read.problems.length > 0) return false;
+    this.contribute(read.origin);
+    this.entries.push(...read.entries);
+    this.insecure.push(...read.insecure);
+    this.blocked.push(...read.blocked);
+    if (kindOf(obj) === 'RegistryAccess') this.registryAccess(obj, read.origin);
     return true;
   }
 
   private valid(obj: KubeObject, origin: Origin): boolean {
-    const problems = validateObject(obj, origin);
-    this.problems.push(...problems);
+    const problems = checkObject(obj, origin);
+    this.problems.push(...problems.map((p) => ({ ...p })));
     return problems.length === 0;
   }
 
@@ -290,6 +289,80 @@ class Collector {
   private contribute(o: Origin): void {
     this.contributors.set(originKey(o), o);
   }
+}
+
+/** What one object gives every target that uses it: its problems, or its entries and scopes. */
+interface ReadObject {
+  readonly origin: Origin;
+  readonly problems: readonly Problem[];
+  /** Entries of an object with semantic problems only (their policy conflicts are still reported). */
+  readonly rejected: readonly MirrorEntry[];
+  readonly entries: readonly MirrorEntry[];
+  readonly insecure: readonly ScopeEntry[];
+  readonly blocked: readonly ScopeEntry[];
+}
+
+/**
+ * Reads of API objects by the object and its resourceVersion. A cluster-wide
+ * object is used by every target (10,000 NodePools validate the same IDMS
+ * again on each change otherwise); cache objects are replaced, never
+ * changed, on an update, and a new resourceVersion misses anyway. Objects
+ * without one (files, embedded documents) are read each time. The entries
+ * and scopes are frozen: targets share them, and so does the render memo's key.
+ */
+const reads = new WeakMap<KubeObject, ReadObject>();
+
+function readObject(obj: KubeObject, origin: Origin): ReadObject {
+  const rv = obj.metadata.resourceVersion;
+  const known = rv ? reads.get(obj) : undefined;
+  if (known && known.origin.resourceVersion === rv && sameOrigin(known.origin, origin)) return known;
+  const { schema, semantic } = validateObjectParts(obj, origin);
+  const problems = [...schema, ...semantic];
+  const valid = problems.length === 0;
+  const scopes = valid ? scopesOf(obj, origin) : { insecure: [], blocked: [] };
+  const read: ReadObject = deepFreeze({
+    origin,
+    problems,
+    rejected: schema.length === 0 && semantic.length > 0 ? mirrorEntriesOf(obj, origin) : [],
+    entries: valid ? mirrorEntriesOf(obj, origin) : [],
+    insecure: scopes.insecure,
+    blocked: scopes.blocked,
+  });
+  if (rv) reads.set(obj, read);
+  return read;
+}
+
+/** validateObject of an API object, by the object and its resourceVersion (a NodePool is checked once per version, not once per pass). */
+const checks = new WeakMap<KubeObject, { origin: Origin; problems: readonly Problem[] }>();
+
+function checkObject(obj: KubeObject, origin: Origin): readonly Problem[] {
+  const rv = obj.metadata.resourceVersion;
+  const known = rv ? checks.get(obj) : undefined;
+  if (known && known.origin.resourceVersion === rv && sameOrigin(known.origin, origin)) return known.problems;
+  const problems = deepFreeze(validateObject(obj, origin));
+  if (rv) checks.set(obj, { origin, problems });
+  return problems;
+}
+
+function sameOrigin(a: Origin, b: Origin): boolean {
+  return (
+    a === b ||
+    (a.location === b.location &&
+      a.name === b.name &&
+      a.namespace === b.namespace &&
+      a.uid === b.uid &&
+      a.generation === b.generation &&
+      a.kind === b.kind &&
+      a.apiVersion === b.apiVersion)
+  );
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 function duplicate(what: string, later: { origin: Origin; field: string }, first: { origin: Origin; field: string }, rule: string): Problem {

@@ -90,3 +90,54 @@ describe('RenderMemo: one render for targets with the same inputs', () => {
     expect(memo.hits).to.equal(0);
   });
 });
+
+describe('API objects (with a resourceVersion): read once per version, shared by every target', () => {
+  const versioned = (o: KubeObject, rv: string): KubeObject => ({ ...o, metadata: { ...o.metadata, resourceVersion: rv, uid: `uid-${o.metadata.name}` } });
+  const api = world.map((o, i) => versioned(o, String(100 + i)));
+  const targets: Target[] = [np('a-1'), np('a-2'), np('b-1'), np('b-gpu'), np('c-1'), { kind: 'Cluster' }];
+
+  it('renders what the same objects without the read memo render, round after round', () => {
+    const memo = new RenderMemo();
+    const src = new FileObjectSource(api);
+    for (const round of [1, 2, 3]) {
+      for (const t of targets) {
+        // Fresh copies of every object: nothing of theirs is in any memo.
+        const fresh = new FileObjectSource(api.map((o) => structuredClone(o)));
+        expect(renderTarget(src, t, memo), `${round}: ${JSON.stringify(t)}`).to.deep.equal(renderTarget(fresh, t));
+      }
+    }
+    expect(memo.misses).to.equal(4);
+  });
+
+  it('shares the entries of a cluster-wide object among targets, frozen', () => {
+    const src = new FileObjectSource(api);
+    const a = renderTarget(src, np('a-1')).gathered.inputs.entries;
+    const b = renderTarget(src, np('b-1')).gathered.inputs.entries;
+    const global = a.find((e) => e.origin.name === 'global');
+    expect(global).to.not.equal(undefined);
+    expect(b).to.include(global);
+    expect(Object.isFrozen(global)).to.equal(true);
+    expect(Object.isFrozen(global?.mirrors)).to.equal(true);
+  });
+
+  it('reads a new version of an object anew: its change reaches the output and the memo misses', () => {
+    const memo = new RenderMemo();
+    const before = ok(renderTarget(new FileObjectSource(api), np('a-1'), memo));
+    const next = api.map((o) => (o.metadata.name === 'global' ? versioned(idms('global', 'quay.io/ocp', 'mirror2.corp:5000/ocp'), '999') : o));
+    const after = ok(renderTarget(new FileObjectSource(next), np('a-1'), memo));
+    expect(before.configMapData['registries.conf']).to.contain('mirror.corp:5000/ocp');
+    expect(after.configMapData['registries.conf']).to.contain('mirror2.corp:5000/ocp').and.not.contain('"mirror.corp:5000/ocp"');
+    expect(memo.misses).to.equal(2);
+  });
+
+  it('reports an invalid object for each target that uses it, each with its own copy of the problem', () => {
+    const bad = versioned(idms('broken', 'quay.io/ocp', 'not a mirror'), '500');
+    const src = new FileObjectSource([...api, bad]);
+    const first = renderTarget(src, np('a-1'));
+    const second = renderTarget(src, np('b-1'));
+    const problem = (r: RenderedTarget) => (r.outcome.ok ? undefined : r.outcome.errors.find((p) => p.origin?.name === 'broken'));
+    expect(problem(first)?.field).to.equal('spec.imageDigestMirrors[0].mirrors[0]');
+    expect(problem(second)).to.deep.equal(problem(first));
+    expect(problem(second)).to.not.equal(problem(first));
+  });
+});
