@@ -341,14 +341,13 @@ export class ClusterRegistry {
     const child = track(spawn(cmd as string, args, { stdio: ['ignore', log.fd, log.fd] }));
     await log.close();
     const reg = new ClusterRegistry(name, `127.0.0.1:${port}`, opts.auth, opts.tls !== undefined, logPath, () => stopProcess(child));
-    await waitUntil(
-      `registry ${name} to listen on ${reg.host}`,
-      async () => {
-        if (child.exitCode !== null) throw new Error(`registry ${name} exited: ${await readFile(logPath, 'utf8')}`);
-        return (await readFile(logPath, 'utf8')).includes('listening on') || undefined;
-      },
-      { timeoutMs: 15_000, intervalMs: 100 },
-    );
+    await waitUntil(`registry ${name} to listen on ${reg.host}`, async () => (await readFile(logPath, 'utf8')).includes('listening on') || undefined, {
+      timeoutMs: 15_000,
+      intervalMs: 100,
+      process: child,
+    }).catch(async (e: unknown) => {
+      throw new Error(`${errorMessage(e)}\n${await readFile(logPath, 'utf8').catch(() => '')}`, { cause: e });
+    });
     await cluster.exposeToNodes(port);
     return reg;
   }

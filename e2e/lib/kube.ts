@@ -11,9 +11,11 @@ import {
   loadAllYaml,
   type KubernetesObject,
 } from '@kubernetes/client-node';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { processGone } from '../../test/consumer/lib/proc.js';
 
 /** One connection: a kubeconfig and the clients built from it (discovery is cached per Kube). */
 export interface Kube {
@@ -79,6 +81,8 @@ export function nameOf(obj: KubernetesObject): string {
 export interface WaitOptions {
   readonly timeoutMs?: number;
   readonly intervalMs?: number;
+  /** The process that should bring the awaited state about: the wait ends as soon as it is gone. */
+  readonly process?: ChildProcess;
 }
 
 /**
@@ -89,22 +93,29 @@ export interface WaitOptions {
 export async function waitUntil<T>(
   what: string,
   probe: () => Promise<T | undefined | false> | T | undefined | false,
-  { timeoutMs = 30_000, intervalMs = 100 }: WaitOptions = {},
+  { timeoutMs = 30_000, intervalMs = 100, process: child }: WaitOptions = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
+  let gone: string | undefined;
+  const ended = child === undefined ? new Promise<never>(() => undefined) : processGone(child);
+  void ended.then((how) => {
+    gone = how;
+  });
   for (;;) {
     try {
-      const value = await probe();
+      const value = await Promise.race([probe(), ended.then(() => undefined)]);
+      if (gone !== undefined) throw new Error(`the process ${gone} while waiting for ${what}`);
       if (value !== undefined && value !== false) return value;
     } catch (err) {
+      if (gone !== undefined) throw err;
       lastError = err;
     }
     if (Date.now() >= deadline) {
       const why = lastError === undefined ? '' : `; last error: ${errorMessage(lastError)}`;
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`, { cause: lastError });
     }
-    await new Promise((r) => setTimeout(r, intervalMs));
+    await Promise.race([new Promise((r) => setTimeout(r, intervalMs)), ended]);
   }
 }
 

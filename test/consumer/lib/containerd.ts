@@ -97,12 +97,10 @@ export class Containerd {
     try {
       await waitFor(
         'containerd to answer',
-        async () => {
-          if (proc.exitCode !== null) throw new Error('exited');
-          return (await run(runtime.ctr, ['--address', address, 'version'], { timeoutMs: 5_000 })).code === 0;
-        },
+        async () => (await run(runtime.ctr, ['--address', address, 'version'], { timeoutMs: 5_000 })).code === 0,
         20_000,
         100,
+        proc,
       );
     } catch (e) {
       await stopProcess(proc);

@@ -212,15 +212,7 @@ export class ContainerdCri implements CriRuntime {
     const endpoint = join(dir, 'containerd.sock');
     const crictl = new Crictl(endpoint);
     try {
-      await waitFor(
-        `${runtime.label} CRI`,
-        async () => {
-          if (proc.exitCode !== null) throw new Error('exited');
-          return crictl.ready();
-        },
-        30_000,
-        200,
-      );
+      await waitFor(`${runtime.label} CRI`, () => crictl.ready(), 30_000, 200, proc);
     } catch (e) {
       await stopProcess(proc);
       await removeDir(dir);

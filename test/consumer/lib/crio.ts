@@ -110,15 +110,7 @@ export class Crio implements CriRuntime {
     const endpoint = join(dir, 'crio.sock');
     const crictl = new Crictl(endpoint);
     try {
-      await waitFor(
-        'CRI-O to serve the CRI',
-        async () => {
-          if (proc.exitCode !== null) throw new Error('exited');
-          return crictl.ready();
-        },
-        60_000,
-        200,
-      );
+      await waitFor('CRI-O to serve the CRI', () => crictl.ready(), 60_000, 200, proc);
     } catch (e) {
       await stopProcess(proc);
       await removeDir(dir);

@@ -70,13 +70,41 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Polls `check` every `intervalMs` until it returns true or `timeoutMs` passes. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 10_000, intervalMs = 50): Promise<void> {
+/**
+ * Resolves once `child` has exited and its output streams are closed (so that
+ * a `tailOf` holds its last words), with how it ended: "exited (code 1)".
+ */
+export function processGone(child: ChildProcess): Promise<string> {
+  const how = (): string => (child.signalCode !== null ? `was killed by ${child.signalCode}` : `exited (code ${child.exitCode})`);
+  if (child.exitCode === null && child.signalCode === null) {
+    return new Promise((resolve) => child.once('close', () => resolve(how())));
+  }
+  // Already exited: 'close' may have come and gone; wait (briefly) only for streams still open.
+  const open = [child.stdout, child.stderr].filter((s) => s !== null && !s.destroyed && !s.readableEnded);
+  const drained = open.map((s) => new Promise<void>((r) => s?.once('close', () => r())));
+  const brief = new Promise<void>((r) => setTimeout(r, 1_000).unref());
+  return Promise.race([Promise.all(drained), brief]).then(how);
+}
+
+/**
+ * Polls `check` every `intervalMs` until it returns true or `timeoutMs`
+ * passes; an error from `check` counts as "not yet". Given the process that
+ * should come up, the wait ends as soon as that process is gone, with how it
+ * ended, instead of polling a dead daemon until the timeout.
+ */
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 10_000, intervalMs = 50, child?: ChildProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let gone: string | undefined;
+  const ended = child === undefined ? new Promise<never>(() => undefined) : processGone(child);
+  void ended.then((how) => {
+    gone = how;
+  });
   for (;;) {
-    if (await check().catch(() => false)) return;
+    const ok = await Promise.race([check().catch(() => false), ended.then(() => false)]);
+    if (gone !== undefined) throw new Error(`the process ${gone} while waiting for ${what}`);
+    if (ok) return;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
+    await Promise.race([new Promise((r) => setTimeout(r, intervalMs)), ended]);
   }
 }
 

@@ -165,15 +165,17 @@ async function startBackend(dir: string, port: number, opts: RegistryOptions): P
   await writeFile(join(dir, 'config.yml'), JSON.stringify(config, null, 2));
   const proc = track(spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] }));
   const tail = tailOf(proc);
-  // 'close' comes after the process's output was read, so the tail holds its last words.
-  const closed = new Promise<never>((_, reject) => proc.once('close', (code) => reject(new Error(`docker-registry exited (code ${code})`))));
-  closed.catch(() => undefined);
   try {
-    const ready = waitFor(`docker-registry on 127.0.0.1:${port}`, async () => {
-      const res = await fetch(`http://127.0.0.1:${port}/v2/`);
-      return res.status === 200 || res.status === 401;
-    });
-    await Promise.race([ready, closed]);
+    await waitFor(
+      `docker-registry on 127.0.0.1:${port}`,
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/v2/`);
+        return res.status === 200 || res.status === 401;
+      },
+      10_000,
+      50,
+      proc,
+    );
   } catch (e) {
     await stopProcess(proc);
     throw new Error(`docker-registry did not start: ${String(e)}\n${tail()}`, { cause: e });
