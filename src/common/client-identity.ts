@@ -47,6 +47,19 @@ export function userAgent(component: Component): string {
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH']);
 
+/** Field managers of the KubeConfigs identifyAs was given, for requests made without client-node's API clients. */
+const managers = new WeakMap<KubeConfig, string>();
+
+/**
+ * The field manager writes through `kc` carry (undefined when identifyAs was
+ * not called on it): requests built from applyToFetchOptions, which carries
+ * the user agent but cannot add a query parameter, append it themselves
+ * (direct-requests.ts).
+ */
+export function fieldManagerOf(kc: KubeConfig): string | undefined {
+  return managers.get(kc);
+}
+
 type ApplyFetch = KubeConfig['applyToFetchOptions'];
 type ApplyAuth = KubeConfig['applySecurityAuthentication'];
 
@@ -61,6 +74,7 @@ type ApplyAuth = KubeConfig['applySecurityAuthentication'];
 export function identifyAs(kc: KubeConfig, component: Component): KubeConfig {
   const agent = userAgent(component);
   const manager = FIELD_MANAGERS[component];
+  managers.set(kc, manager);
   const applyFetch: ApplyFetch = kc.applyToFetchOptions.bind(kc);
   kc.applyToFetchOptions = (opts) => applyFetch({ ...opts, headers: { ...(opts.headers ?? {}), 'User-Agent': agent } });
   const applyAuth: ApplyAuth = kc.applySecurityAuthentication.bind(kc);

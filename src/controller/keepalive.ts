@@ -3,7 +3,8 @@
 // connection and parses the client certificate and CA again: measured at 47%
 // of the operator's CPU when a fleet-wide change rewrites 1,000 outputs
 // (bench/RESULTS.md). Requests made through a KubeConfig passed to
-// reuseConnections share one keep-alive agent per set of TLS options instead.
+// reuseConnections share one keep-alive agent per set of TLS options instead
+// (and so do the output writes of direct-requests.ts, through keepAliveAgent).
 // Watches are not affected: client-node opens them through
 // applyToFetchOptions, one long-lived connection each.
 import https from 'node:https';
@@ -32,6 +33,11 @@ function sharedAgent(agent: https.Agent): https.Agent {
     oldest.destroy();
   }
   return shared;
+}
+
+/** The shared keep-alive agent for the TLS options of `agent` (a plain https.Agent); proxies' agents are kept as they are. */
+export function keepAliveAgent(agent: https.Agent): https.Agent {
+  return agent.constructor === https.Agent ? sharedAgent(agent) : agent;
 }
 
 /** Wraps an applySecurityAuthentication so that the request uses a shared keep-alive agent. */

@@ -22,6 +22,7 @@ import { formatTime } from './conditions.js';
 import type { ListFn, ListPage, WatchFn } from './informer.js';
 import { ignoreNotFound, orUndefined, statusCode } from '../common/api-errors.js';
 import { jsonPatchNodePool, type PatchNodePool } from './nodepool-config-ref.js';
+import { DirectRequests } from './direct-requests.js';
 
 export type { ClusterObjectKind, Resource } from '../model/kinds.js';
 export { apiVersionOf };
@@ -158,28 +159,29 @@ function hasName(o: Partial<KubeObject>): boolean {
   return typeof o.metadata?.name === 'string';
 }
 
-/**
- * Asks for the stored object's metadata only (a PartialObjectMetadata) in a write's answer: the data of an output is
- * what we sent (storedAfterWrite), and a 22 KB output read back on every write cost the API server an encoding and
- * the operator a parse, for nothing. Errors (409, 422, ...) still come back as a Status.
+/*
+ * Output writes ask for the stored object's metadata only (a PartialObjectMetadata) in their answer: the data of an
+ * output is what we sent (storedAfterWrite), and a 22 KB output read back on every write cost the API server an
+ * encoding and the operator a parse, for nothing. Errors (409, 422, ...) still come back as a Status.
  */
-const METADATA_ONLY = setHeaderOptions('Accept', 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1');
 
 /** The real writer; `count` is called once per write attempt (for the API writes metric). */
 export function apiWriter(api: KubeApi, count: (kind: string, verb: WriteVerb) => void): Writer {
   const { core, custom } = api;
   const ns = (o: { metadata?: { namespace?: string } }): string => o.metadata?.namespace ?? '';
   const nm = (o: { metadata?: { name?: string } }): string => o.metadata?.name ?? '';
+  // Outputs go out through direct-requests.ts: every output is written on a fleet-wide change.
+  const direct = new DirectRequests(api.kc);
+  const path = (plural: 'configmaps' | 'secrets', o: { metadata?: { namespace?: string; name?: string } }, named: boolean): string =>
+    `/api/v1/namespaces/${encodeURIComponent(ns(o))}/${plural}${named ? `/${encodeURIComponent(nm(o))}` : ''}`;
   return {
-    createConfigMap: (body) => counted(count, 'ConfigMap', 'create', () => core.createNamespacedConfigMap({ namespace: ns(body), body }, METADATA_ONLY)),
-    replaceConfigMap: (body) =>
-      counted(count, 'ConfigMap', 'update', () => core.replaceNamespacedConfigMap({ namespace: ns(body), name: nm(body), body }, METADATA_ONLY)),
+    createConfigMap: (body) => counted(count, 'ConfigMap', 'create', () => direct.send<V1ConfigMap>('POST', path('configmaps', body, false), body, 'metadata')),
+    replaceConfigMap: (body) => counted(count, 'ConfigMap', 'update', () => direct.send<V1ConfigMap>('PUT', path('configmaps', body, true), body, 'metadata')),
     deleteConfigMap: (namespace, name, pre) =>
       counted(count, 'ConfigMap', 'delete', () => ignoreNotFound(core.deleteNamespacedConfigMap({ namespace, name, ...deleteBody(pre) }))),
     readConfigMap: (namespace, name) => orUndefined(core.readNamespacedConfigMap({ namespace, name })),
-    createSecret: (body) => counted(count, 'Secret', 'create', () => core.createNamespacedSecret({ namespace: ns(body), body }, METADATA_ONLY)),
-    replaceSecret: (body) =>
-      counted(count, 'Secret', 'update', () => core.replaceNamespacedSecret({ namespace: ns(body), name: nm(body), body }, METADATA_ONLY)),
+    createSecret: (body) => counted(count, 'Secret', 'create', () => direct.send<V1Secret>('POST', path('secrets', body, false), body, 'metadata')),
+    replaceSecret: (body) => counted(count, 'Secret', 'update', () => direct.send<V1Secret>('PUT', path('secrets', body, true), body, 'metadata')),
     deleteSecret: (namespace, name, pre) =>
       counted(count, 'Secret', 'delete', () => ignoreNotFound(core.deleteNamespacedSecret({ namespace, name, ...deleteBody(pre) }))),
     readSecret: (namespace, name) => orUndefined(core.readNamespacedSecret({ namespace, name })),
