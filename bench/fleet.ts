@@ -72,6 +72,12 @@ function print(r: FleetResult, audited: boolean): void {
         ? `; API server time per write: output ConfigMap ${fmt(r.change.serverMs.outputConfigMap)} ms, RMC status ${fmt(r.change.serverMs.targetStatus)} ms`
         : ''),
   );
+  const cpu = r.change.serverCpu;
+  if (cpu) {
+    console.log(
+      `  CPU during the change: kube-apiserver ${fmt(cpu.apiServer, 2)} s, etcd ${fmt(cpu.etcd, 2)} s, the benchmark's watch ${fmt(r.change.benchCpuSeconds, 2)} s`,
+    );
+  }
   console.log(`  memory after the change: ${mem(r.change.memory)}`);
   console.log(
     `  operator restart over the converged fleet: every target reconciled ${fmt(r.restart.syncMs / 1000, 2)} s after the start ` +
@@ -86,6 +92,11 @@ function print(r: FleetResult, audited: boolean): void {
       `    client-node defaults (a new TLS connection per request): ${fmt(f.defaultsMs / 1000, 2)} s; operator/floor ${fmt(r.change.convergeMs / f.defaultsMs, 2)}`,
     );
     console.log(`    keep-alive connections: ${fmt(f.keepAliveMs / 1000, 2)} s; operator/floor ${fmt(r.change.convergeMs / f.keepAliveMs, 2)}`);
+    const fc = f.keepAliveCpu;
+    if (fc) {
+      const server = fc.server ? `, kube-apiserver ${fmt(fc.server.apiServer, 2)} s, etcd ${fmt(fc.server.etcd, 2)} s` : '';
+      console.log(`    CPU over the keep-alive pass: the floor client (and the benchmark's watch) ${fmt(fc.clientSeconds, 2)} s${server}`);
+    }
   }
   const target = targetsFor(r.nodePools);
   console.log(`targets (for ${r.nodePools} NodePools):`);

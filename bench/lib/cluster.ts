@@ -1,6 +1,7 @@
 // The API server the fleet benchmarks run against: the local control plane
 // (e2e/controlplane, started here and stopped after) or an existing cluster
 // from --kubeconfig. Only the local one has an audit log to count writes.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AuditLog } from '../../e2e/lib/audit.js';
 import { repoRoot, startControlPlane, stopControlPlane, type ControlPlane } from '../../e2e/lib/controlplane.js';
@@ -74,4 +75,36 @@ export async function pollUntil(what: string, probe: () => boolean | Promise<boo
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(intervalMs);
   }
+}
+
+/** CPU seconds (user + system) the local control plane's processes have used so far; undefined against an existing cluster. */
+export interface ServerCpu {
+  apiServer: number;
+  etcd: number;
+}
+
+export function serverCpu(cluster: BenchCluster): ServerCpu | undefined {
+  const dir = cluster.controlPlane?.stateDir;
+  if (!dir) return undefined;
+  const of = (pidFile: string): number => {
+    try {
+      const pid = readFileSync(path.join(dir, pidFile), 'utf8').trim();
+      return processCpuSeconds(Number(pid));
+    } catch {
+      return Number.NaN;
+    }
+  };
+  return { apiServer: of('kube-apiserver.pid'), etcd: of('etcd.pid') };
+}
+
+/** CPU seconds of a process from /proc/<pid>/stat (utime + stime, in clock ticks of 1/100 s). */
+export function processCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** What a phase cost the control plane: the difference of two serverCpu readings. */
+export function serverCpuSince(cluster: BenchCluster, before: ServerCpu | undefined): ServerCpu | undefined {
+  const now = serverCpu(cluster);
+  return now && before ? { apiServer: now.apiServer - before.apiServer, etcd: now.etcd - before.etcd } : undefined;
 }

@@ -7,7 +7,7 @@
 //    operator's concurrency, timed the same way (watch sees all of them).
 import { CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
 import type { AuditEvent } from '../../e2e/lib/audit.js';
-import { ensureNamespace, inPool, pollUntil, type BenchCluster } from './cluster.js';
+import { ensureNamespace, inPool, pollUntil, serverCpu, serverCpuSince, type BenchCluster, type ServerCpu } from './cluster.js';
 import { carries, createFleet, dataOf, mirrorHost, outputKey, OUTPUT_SELECTOR, putGlobalIdms, type FleetMember, type FleetShape } from './fleet.js';
 import { Operator, waitQuiet, type MemoryFigures } from './operator.js';
 import { withKeepAlive } from './keepalive.js';
@@ -36,6 +36,8 @@ export interface FloorFigures {
   defaultsMs: number;
   /** Keep-alive connections. */
   keepAliveMs: number;
+  /** CPU of the floor client itself, and of the control plane, over the keep-alive pass. */
+  keepAliveCpu?: { clientSeconds: number; server?: ServerCpu };
 }
 
 export interface PhaseWrites {
@@ -71,6 +73,10 @@ export interface FleetResult {
     serverMs?: { outputConfigMap: number; targetStatus: number };
     /** Change -> the last RenderedMirrorConfig status write completed (audit log). */
     statusesMs?: number;
+    /** CPU of the benchmark's own process (its watch of the outputs) over the change. */
+    benchCpuSeconds: number;
+    /** CPU the control plane used from the change until every output carried it. */
+    serverCpu?: ServerCpu;
   };
   /** A new operator over the converged fleet (outputs in place): its first pass over every target. */
   restart: {
@@ -186,6 +192,8 @@ async function measureChange(
   const mark = await cluster.audit?.mark();
   watch.resetCounts();
   const cpu0 = op.cpuSeconds();
+  const server0 = serverCpu(cluster);
+  const bench0 = process.cpuUsage();
   const unchanged0 = await op.metric('imagemirror_reconcile_total', { result: 'unchanged' });
   const passes0 = await passTotals(op);
   const t0 = performance.now();
@@ -193,6 +201,8 @@ async function measureChange(
   await putGlobalIdms(cluster.kube, opts.shape, 'b');
   const at = await watch.waitFor(keys.length, (s) => carries(s.data, 'b', ['a']), opts.timeoutMs, 'every output to carry the changed IDMS');
   const operatorCpuSeconds = op.cpuSeconds() - cpu0;
+  const changeServerCpu = serverCpuSince(cluster, server0);
+  const bench = process.cpuUsage(bench0);
   const passes1 = await passTotals(op);
   const meanPassMs = (1000 * (passes1.sum - passes0.sum)) / (passes1.count - passes0.count);
   const resyncReconcilesDuring = (await op.metric('imagemirror_reconcile_total', { result: 'unchanged' })) - unchanged0;
@@ -205,6 +215,8 @@ async function measureChange(
     meanPassMs,
     writes,
     memory: await op.memoryWithHeap(),
+    benchCpuSeconds: (bench.user + bench.system) / 1e6,
+    ...(changeServerCpu ? { serverCpu: changeServerCpu } : {}),
   };
   if (cluster.audit && mark !== undefined) {
     const [cm, status] = [await serverTime(cluster.audit, mark, isOutputConfigMapWrite), await serverTime(cluster.audit, mark, isTargetStatusWrite)];
@@ -281,8 +293,14 @@ async function measureFloor(cluster: BenchCluster, members: readonly FleetMember
       return at - t0;
     };
     const defaults = await pass(k.core, newData, 'b', 1);
+    const client0 = process.cpuUsage();
+    const server0 = serverCpu(cluster);
     const keepAlive = await pass(withKeepAlive(k.kc).makeApiClient(CoreV1Api), oldData, 'a', 2);
-    return { defaultsMs: defaults, keepAliveMs: keepAlive };
+    const client = process.cpuUsage(client0);
+    const server = serverCpuSince(cluster, server0);
+    // The benchmark's own process: the floor client, and the watch that sees its writes (the change is timed by that watch too).
+    const keepAliveCpu = { clientSeconds: (client.user + client.system) / 1e6, ...(server ? { server } : {}) };
+    return { defaultsMs: defaults, keepAliveMs: keepAlive, keepAliveCpu };
   } finally {
     watch.stop();
   }
