@@ -227,7 +227,8 @@ export function toData(
     if (Object.hasOwn(configMapData, key)) throw new InternalError(`internal error: ConfigMap key ${JSON.stringify(key)} is also a node file key`);
     configMapData[key] = value;
   }
-  return { configMapData, secretData, hash: contentHash(configMapData) };
+  // Frozen: renders are shared (RenderMemo), and so is the JSON of their data in output writes (direct-requests.ts).
+  return { configMapData: Object.freeze(configMapData), secretData: Object.freeze(secretData), hash: contentHash(configMapData) };
 }
 
 export { contentHash };

@@ -142,9 +142,9 @@ export function outputSizeProblem(target: Target, data: Pick<RenderedData, 'conf
     ['ConfigMap', data.configMapData],
     ['Secret', data.secretData],
   ] as const) {
-    const sizes = Object.entries(values).map(([k, v]) => ({ key: k, bytes: Buffer.byteLength(k) + Buffer.byteLength(v) }));
-    const total = sizes.reduce((sum, x) => sum + x.bytes, 0);
+    const total = dataBytes(values);
     if (total <= MAX_OUTPUT_BYTES) continue;
+    const sizes = Object.entries(values).map(([k, v]) => ({ key: k, bytes: Buffer.byteLength(k) + Buffer.byteLength(v) }));
     const largest = sizes.sort((a, b) => b.bytes - a.bytes || byteOrder(a.key, b.key)).slice(0, 3);
     const n = (x: number): string => x.toLocaleString('en-US');
     return {
@@ -156,6 +156,19 @@ export function outputSizeProblem(target: Target, data: Pick<RenderedData, 'conf
     };
   }
   return undefined;
+}
+
+/** Sizes of frozen data objects (a render's, shared by the targets that share the render: measured once). */
+const sizes = new WeakMap<object, number>();
+
+/** Bytes of the keys and values of `data`, as the API server counts them against MAX_OUTPUT_BYTES. */
+function dataBytes(data: Readonly<Record<string, string>>): number {
+  const known = sizes.get(data);
+  if (known !== undefined) return known;
+  let total = 0;
+  for (const [k, v] of Object.entries(data)) total += Buffer.byteLength(k) + Buffer.byteLength(v);
+  if (Object.isFrozen(data)) sizes.set(data, total);
+  return total;
 }
 
 /** Digest of secret data for in-memory comparison only (never stored or logged). */

@@ -8,7 +8,7 @@ import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { identifyAs, userAgent } from '../../src/common/client-identity.js';
 import { statusCode } from '../../src/common/api-errors.js';
-import { DirectRequests } from '../../src/controller/direct-requests.js';
+import { bodyJson, DirectRequests } from '../../src/controller/direct-requests.js';
 import { apiWriter, KubeApi } from '../../src/controller/kube.js';
 import { reuseConnections } from '../../src/controller/keepalive.js';
 import { refusedWrite } from '../../src/controller/write-errors.js';
@@ -60,7 +60,10 @@ describe('direct output writes (direct-requests.ts)', () => {
   }
 
   const meta = { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: { name: 'out', namespace: 'ns-1', resourceVersion: '42' } };
-  const body = { metadata: { name: 'out', namespace: 'ns-1', resourceVersion: '41', labels: { 'imagemirror.io/output': 'true' } }, data: { 'registries.conf': 'x = 1\n' } };
+  const body = {
+    metadata: { name: 'out', namespace: 'ns-1', resourceVersion: '41', labels: { 'imagemirror.io/output': 'true' } },
+    data: { 'registries.conf': 'x = 1\n' },
+  };
 
   it('replace and create: the path, the credentials, the identity, a metadata-only answer and the body as sent', async () => {
     reply = { status: 200, body: JSON.stringify(meta) };
@@ -82,7 +85,12 @@ describe('direct output writes (direct-requests.ts)', () => {
   });
 
   it('keeps a path prefix of the server URL, and sends basic credentials as client-node does', async () => {
-    await new DirectRequests(config(`${base}/k8s/clusters/c-1/`, { username: 'ann', password: 'pw' })).send('PUT', '/api/v1/namespaces/a/configmaps/b', {}, 'object');
+    await new DirectRequests(config(`${base}/k8s/clusters/c-1/`, { username: 'ann', password: 'pw' })).send(
+      'PUT',
+      '/api/v1/namespaces/a/configmaps/b',
+      {},
+      'object',
+    );
     expect(seen[0]?.url).to.equal('/k8s/clusters/c-1/api/v1/namespaces/a/configmaps/b?fieldManager=image-mirror');
     expect(seen[0]?.headers.authorization).to.equal(`Basic ${Buffer.from('ann:pw').toString('base64')}`);
     expect(seen[0]?.headers.accept).to.equal('application/json');
@@ -91,9 +99,10 @@ describe('direct output writes (direct-requests.ts)', () => {
   it('a refusal is client-node ApiException: code, the Status as body, the headers; write-errors reads it as before', async () => {
     const status = { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'ConfigMap "out" is invalid: data: Too long', reason: 'Invalid', code: 422 };
     reply = { status: 422, body: JSON.stringify(status), headers: { 'retry-after': '2' } };
-    const err = await new DirectRequests(config())
-      .send('PUT', '/api/v1/namespaces/ns-1/configmaps/out', body, 'metadata')
-      .then(() => undefined, (e: unknown) => e);
+    const err = await new DirectRequests(config()).send('PUT', '/api/v1/namespaces/ns-1/configmaps/out', body, 'metadata').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).to.be.instanceOf(ApiException);
     expect(statusCode(err)).to.equal(422);
     expect((err as ApiException<string>).headers['retry-after']).to.equal('2');
@@ -103,14 +112,39 @@ describe('direct output writes (direct-requests.ts)', () => {
 
   it('a 401 carries no body (as the generated client), and a refused connection rejects with its error', async () => {
     reply = { status: 401, body: '{"kind":"Status","message":"Unauthorized"}' };
-    const err = await new DirectRequests(config())
-      .send('POST', '/api/v1/namespaces/a/configmaps', {}, 'metadata')
-      .then(() => undefined, (e: unknown) => e);
+    const err = await new DirectRequests(config()).send('POST', '/api/v1/namespaces/a/configmaps', {}, 'metadata').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(statusCode(err)).to.equal(401);
     expect((err as ApiException<unknown>).body).to.equal(undefined);
-    const refused = await new DirectRequests(config('http://127.0.0.1:1'))
-      .send('POST', '/api/v1/namespaces/a/configmaps', {}, 'metadata')
-      .then(() => undefined, (e: unknown) => e as NodeJS.ErrnoException);
+    const refused = await new DirectRequests(config('http://127.0.0.1:1')).send('POST', '/api/v1/namespaces/a/configmaps', {}, 'metadata').then(
+      () => undefined,
+      (e: unknown) => e as NodeJS.ErrnoException,
+    );
     expect(refused?.code).to.equal('ECONNREFUSED');
+  });
+});
+
+describe('bodyJson: the JSON of a write, a frozen data object serialised once', () => {
+  const data = Object.freeze({ 'registries.conf': '[[registry]]\nlocation = "quay.io"\n', 'files.json': '{"a": 1}\n' });
+  const meta = { name: 'out', namespace: 'ns', labels: { a: 'b' } };
+
+  it('parses back to the body, frozen data or not, with or without other fields', () => {
+    for (const body of [
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta, data },
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta, data: { ...data } },
+      { data },
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta },
+    ]) {
+      expect(JSON.parse(bodyJson(body))).to.deep.equal(body);
+    }
+  });
+
+  it('gives every body that shares a frozen data object its own metadata', () => {
+    const a = JSON.parse(bodyJson({ metadata: { name: 'a' }, data }));
+    const b = JSON.parse(bodyJson({ metadata: { name: 'b' }, data }));
+    expect([a.metadata.name, b.metadata.name]).to.deep.equal(['a', 'b']);
+    expect(a.data).to.deep.equal(b.data).and.deep.equal(data);
   });
 });
