@@ -3,6 +3,7 @@
 // the last good output stays published untouched; fixing the input recovers
 // it without a restart; outputs edited or deleted by hand are repaired; a
 // deleted NodePool takes its outputs and status with it.
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { kube, kubeconfigPath, localControlPlane } from '../hooks.js';
@@ -194,6 +195,22 @@ describe('operator: change flows', function () {
     expect(counted.recovered.map((e) => e.count)).to.deep.equal([recovered0 + 2]);
     const [first, last] = [counted.missing[0]?.firstTimestamp, counted.missing[0]?.lastTimestamp].map((d) => new Date(d ?? 0).getTime()) as [number, number];
     expect(last).to.be.at.least(first);
+  });
+
+  it('leaves an output whose labels someone else changed as it is: read back, compared, not written', async () => {
+    const unchanged = (): Promise<number> => op.metric('imagemirror_reconcile_total', { result: 'unchanged' });
+    const writes = (): Promise<number> => op.metric('imagemirror_api_writes_total', { kind: 'ConfigMap' });
+    const [passes, written] = [await unchanged(), await writes()];
+    const labelled = await k.core.patchNamespacedConfigMap(
+      { namespace: ns, name: out, body: { metadata: { labels: { 'team.example/owner': 'platform' } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    // The watch event carries the metadata only: the operator reads the object back, then its pass finds nothing to write.
+    await waitUntil('a pass after the label was added', async () => (await unchanged()) > passes);
+    const now = await readConfigMap(k, ns, out);
+    expect(now?.metadata?.resourceVersion).to.equal(labelled.metadata?.resourceVersion);
+    expect(await writes()).to.equal(written);
+    expect(now?.metadata?.labels).to.include({ 'team.example/owner': 'platform', 'imagemirror.io/output': 'true' });
   });
 
   it('repairs an output edited or deleted by hand', async () => {

@@ -88,19 +88,45 @@ export interface Writer {
   patchNodePool?: PatchNodePool;
 }
 
+const ACCEPT_METADATA = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+
 /** The client-node clients of one kubeconfig. */
 export class KubeApi {
   readonly core: CoreV1Api;
   readonly custom: CustomObjectsApi;
   private readonly watcher: Watch;
+  private readonly metadataWatcher: Watch;
 
   constructor(readonly kc: KubeConfig) {
     this.core = kc.makeApiClient(CoreV1Api);
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.watcher = new Watch(kc);
+    // Watch reads only getCurrentCluster and applyToFetchOptions of its KubeConfig.
+    const metadataOnly = {
+      getCurrentCluster: () => kc.getCurrentCluster(),
+      applyToFetchOptions: async (opts: Parameters<KubeConfig['applyToFetchOptions']>[0]) => {
+        const init = await kc.applyToFetchOptions(opts);
+        (init.headers as { set(name: string, value: string): void }).set('Accept', ACCEPT_METADATA);
+        return init;
+      },
+    };
+    this.metadataWatcher = new Watch(metadataOnly as unknown as KubeConfig);
   }
 
   readonly watch: WatchFn = (path, query, cb, done) => this.watcher.watch(path, query, cb, done);
+
+  /**
+   * A watch whose events carry each object's metadata only (`as=PartialObjectMetadata`): the output ConfigMaps'
+   * watch (sources.ts), where every write of ours would otherwise come back whole (22 KB per output, parsed for the
+   * resourceVersion that already tells the operator it is its own write).
+   */
+  readonly metadataWatch: WatchFn = (path, query, cb, done) => this.metadataWatcher.watch(path, query, cb, done);
+
+  /** The stored ConfigMap, whole; undefined when it does not exist. */
+  readonly readOutputConfigMap = async (namespace: string, name: string): Promise<KubeObject | undefined> => {
+    const cm = await orUndefined(this.core.readNamespacedConfigMap({ namespace, name }));
+    return cm && ({ ...cm, apiVersion: 'v1', kind: 'ConfigMap' } as KubeObject);
+  };
 
   /** A list function for an informer; items get apiVersion and kind (lists leave them out). */
   lister(r: Resource, sel: Selectors): ListFn<KubeObject> {

@@ -15,16 +15,32 @@ import { CLUSTER_OBJECT_KINDS } from '../model/kinds.js';
 import type { KubeObject, NamespacedKind, ObjectSource, Reference, Target } from '../model/source.js';
 import { Informer, RetryGroup, type Backoff, type EventType, type ListFn, type WatchFn } from './informer.js';
 import { RESOURCES, collectionPath, type ClusterObjectKind, type Resource, type Selectors } from './kube.js';
-import type { Logger } from './log.js';
+import { errorFields, type Logger } from './log.js';
 import { configRefFingerprint } from './nodepool-config-ref.js';
 import { deliveryFingerprint, withConfigHash } from './nodepool-delivery.js';
-import { digested, sameData } from './outputs.js';
+import { digested, type DigestedOutput, sameData } from './outputs.js';
 import { type NodeReport, nodeBelongsTo, nodeReportOf } from './reachability.js';
 
 /** What the informers need from the API (KubeApi in production, a fake in unit tests). */
 export interface InformerApi {
   lister(r: Resource, sel: Selectors): ListFn<KubeObject>;
   watch: WatchFn;
+  /**
+   * A watch whose events carry the objects' metadata only (PartialObjectMetadata), with a read of the whole object:
+   * the output ConfigMaps are watched so when both are given (see outputConfigMapEvent).
+   */
+  metadataWatch?: WatchFn;
+  readOutputConfigMap?: (namespace: string, name: string) => Promise<KubeObject | undefined>;
+}
+
+/** contentDigest of an output known by its metadata only: it equals no digest, so a pass that sees it writes. */
+export const DATA_UNKNOWN = 'unknown';
+
+/** See SourcesOptions.readBackDelayMs. */
+export const READ_BACK_DELAY_MS = 500;
+
+function isDataUnknown(o: KubeObject): boolean {
+  return (o as Partial<DigestedOutput>).contentDigest === DATA_UNKNOWN;
 }
 
 /** Kinds whose writes are remembered until the cache shows them. */
@@ -61,6 +77,11 @@ export interface SourcesOptions {
   logger: Logger;
   onEvent: (e: SourceEvent) => void;
   backoff?: Partial<Backoff>;
+  /**
+   * How long a metadata-only event of an output that is not a write of ours waits before the output is read back
+   * (default READ_BACK_DELAY_MS): the event of a write can come before the write's answer, which then tells it.
+   */
+  readBackDelayMs?: number;
   /** How long `ensure` waits for a new cache to fill. */
   syncTimeoutMs?: number;
 }
@@ -85,6 +106,8 @@ export class ClusterSources implements ObjectSource {
   private readonly written = new Map<string, { fromVersion: string; obj: KubeObject | undefined; data?: Readonly<Record<string, string>> }>();
   /** Status lists (warnings, contributors) equal across RenderedMirrorConfigs, kept once. */
   private readonly statusLists = new Interner<unknown[]>();
+  /** Read-backs waiting for their delay (readBackDelayMs); cleared at stop. */
+  private readonly readBacks = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(private readonly opts: SourcesOptions) {
     for (const kind of CLUSTER_OBJECT_KINDS) {
@@ -115,11 +138,14 @@ export class ClusterSources implements ObjectSource {
     // Outputs are compared, never read back: their caches keep a digest of the data (outputs.ts).
     // NodePool outputs also keep the hash of their `config` key: a change of it rolls the NodePool (config-gate.ts).
     // The watch event of a write of ours is the object that write returned (same resourceVersion): its digest is known.
+    const { metadataWatch, readOutputConfigMap } = opts.api;
+    const metadataOnly = metadataWatch !== undefined && readOutputConfigMap !== undefined;
     this.outputConfigMaps = this.informer(
       RESOURCES.ConfigMap,
       outputs,
       'configmaps (outputs)',
-      (o) => this.ownWrite('ConfigMap', o) ?? withConfigHash(digested('ConfigMap', o), o),
+      (o) => this.ownWrite('ConfigMap', o) ?? (isPartial(o) ? this.dataUnknown(o) : withConfigHash(digested('ConfigMap', o), o)),
+      metadataOnly ? metadataWatch : undefined,
     );
     this.outputSecrets = this.informer(RESOURCES.Secret, outputs, 'secrets (outputs)', (o) => this.ownWrite('Secret', o) ?? digested('Secret', o));
     this.statuses = this.informer(
@@ -130,6 +156,17 @@ export class ClusterSources implements ObjectSource {
     );
     this.forward(this.outputConfigMaps, (event, obj) => {
       this.settle('ConfigMap', obj);
+      if (event !== 'delete' && isDataUnknown(obj) && readOutputConfigMap) {
+        const later = setTimeout(() => {
+          this.readBacks.delete(later);
+          void this.readBack(readOutputConfigMap, obj).then((known) => {
+            if (known && this.started) opts.onEvent({ type: 'output', kind: 'ConfigMap', event, obj: known });
+          });
+        }, opts.readBackDelayMs ?? READ_BACK_DELAY_MS);
+        later.unref?.();
+        this.readBacks.add(later);
+        return;
+      }
       opts.onEvent({ type: 'output', kind: 'ConfigMap', event, obj });
     });
     this.forward(this.outputSecrets, (event, obj) => {
@@ -171,6 +208,8 @@ export class ClusterSources implements ObjectSource {
 
   async stop(): Promise<void> {
     this.started = false;
+    for (const t of this.readBacks) clearTimeout(t);
+    this.readBacks.clear();
     const all = [...this.baseInformers(), this.nodes, ...this.namespaceConfigMaps.values(), ...this.objectWatches.values()];
     await Promise.all(all.map((i) => i.stop()));
   }
@@ -301,6 +340,49 @@ export class ClusterSources implements ObjectSource {
     return w.obj;
   }
 
+  /**
+   * An output ConfigMap from a metadata-only watch event that is not one of our writes (someone else changed it, or a
+   * write of ours the operator no longer remembers): its data is unknown until it is read back. The cache keeps it
+   * with DATA_UNKNOWN (a pass that meets it before the read writes the output again: a repair if the data changed, a
+   * no-op for the API server if not) and the `config` hash the cache had (the NodePool config gate decides as a moment
+   * before; the read brings the stored one).
+   */
+  private dataUnknown(o: KubeObject): KubeObject {
+    const { namespace = '', name } = o.metadata;
+    const before = this.outputConfigMaps?.get(name, namespace) as { configHash?: unknown } | undefined;
+    const configHash = typeof before?.configHash === 'string' ? { configHash: before.configHash } : {};
+    return { apiVersion: 'v1', kind: 'ConfigMap', metadata: o.metadata, contentDigest: DATA_UNKNOWN, ...configHash } as KubeObject;
+  }
+
+  /**
+   * Reads a changed output ConfigMap whole and remembers it digested over the cached version it was read for (as our
+   * writes are, until the cache moves on); its target's pass then compares with the stored data. What the read cannot
+   * tell (gone meanwhile: the delete event follows; an error) leaves the cached DATA_UNKNOWN in place.
+   */
+  private async readBack(read: (namespace: string, name: string) => Promise<KubeObject | undefined>, obj: KubeObject): Promise<KubeObject | undefined> {
+    const { namespace = '', name, resourceVersion = '' } = obj.metadata;
+    const key = `ConfigMap/${namespace}/${name}`;
+    // The cache has moved on: the newer version's event does what is needed.
+    if (this.outputConfigMaps.get(name, namespace)?.metadata.resourceVersion !== resourceVersion) return undefined;
+    // Our write of this very version, whose answer came after its watch event: nothing to read.
+    const ours = this.written.get(key)?.obj;
+    if (ours?.metadata.resourceVersion === resourceVersion) return ours;
+    try {
+      const full = await read(namespace, name);
+      if (!full) return obj;
+      const known = withConfigHash(digested('ConfigMap', stripManagedFields(full)), full);
+      // A write of ours since the event (or a newer read) knows better.
+      const cached = this.outputConfigMaps.get(name, namespace);
+      if (!this.written.has(key) && cached?.metadata.resourceVersion === resourceVersion) {
+        this.written.set(key, { fromVersion: resourceVersion, obj: known });
+      }
+      return known;
+    } catch (err) {
+      this.opts.logger.warn({ configMap: `${namespace}/${name}`, ...errorFields(err) }, 'cannot read back a changed output ConfigMap; its next pass writes it');
+      return obj;
+    }
+  }
+
   /** Writes remembered until the cache shows them (memory checks). */
   pendingWrites(): number {
     return this.written.size;
@@ -312,6 +394,8 @@ export class ClusterSources implements ObjectSource {
     const w = this.written.get(key);
     if (!w) return cached;
     if ((cached?.metadata.resourceVersion ?? '') === w.fromVersion) return w.obj;
+    // A metadata-only event of our own write that came before the write's answer: the write knows the data.
+    if (cached && isDataUnknown(cached) && w.obj?.metadata.resourceVersion === cached.metadata.resourceVersion) return w.obj;
     // The cache has caught up (or someone wrote after us): it is the truth again.
     this.written.delete(key);
     return cached;
@@ -451,13 +535,13 @@ export class ClusterSources implements ObjectSource {
   }
 
   /** Every cache leaves out managedFields, which nothing reads (client-go's TransformStripManagedFields). */
-  private informer(r: Resource, sel: Selectors, name: string, transform?: (o: KubeObject) => KubeObject): Informer<KubeObject> {
+  private informer(r: Resource, sel: Selectors, name: string, transform?: (o: KubeObject) => KubeObject, watch?: WatchFn): Informer<KubeObject> {
     return new Informer<KubeObject>({
       transform: transform ? (o) => transform(stripManagedFields(o)) : stripManagedFields,
       name,
       path: collectionPath(r, sel.namespace),
       list: this.opts.api.lister(r, sel),
-      watch: this.opts.api.watch,
+      watch: watch ?? this.opts.api.watch,
       labelSelector: sel.labelSelector,
       fieldSelector: sel.fieldSelector,
       backoff: this.opts.backoff,
@@ -524,4 +608,9 @@ export function refKey(r: Reference): string {
 export function parseRefKey(key: string): Reference {
   const [kind, namespace, ...rest] = key.split('/');
   return { kind: kind as NamespacedKind, namespace: namespace ?? '', name: rest.join('/') };
+}
+
+/** An object of a metadata-only watch event. */
+function isPartial(o: KubeObject): boolean {
+  return o.kind === 'PartialObjectMetadata';
 }

@@ -4,7 +4,7 @@ import { contentHash } from '../../../src/pipeline.js';
 import type { WatchFn } from '../../../src/controller/informer.js';
 import { collectionPath, type Resource, type Selectors } from '../../../src/controller/kube.js';
 import { silentLogger } from '../../../src/controller/log.js';
-import { CachesNotFilled, ClusterSources, type SourceEvent } from '../../../src/controller/sources.js';
+import { CachesNotFilled, ClusterSources, DATA_UNKNOWN, type SourceEvent } from '../../../src/controller/sources.js';
 import { noteWritten, storedAfterWrite } from '../../../src/controller/outputs.js';
 
 interface Watcher {
@@ -340,6 +340,129 @@ describe('ClusterSources', () => {
     api.change('MODIFIED', out);
     expect(events).to.have.length(1);
     expect(events[0]).to.deep.include({ type: 'output', kind: 'ConfigMap', event: 'update' });
+  });
+});
+
+/** FakeApi with the real controller's metadata-only watch of output ConfigMaps and its read of a whole one. */
+class MetadataFakeApi extends FakeApi {
+  reads: string[] = [];
+  readFails = false;
+
+  metadataWatch: WatchFn = async (path, query, cb) => {
+    const partial = (phase: string, o: unknown): void => {
+      const { metadata } = o as KubeObject;
+      cb(phase, { apiVersion: 'meta.k8s.io/v1', kind: 'PartialObjectMetadata', metadata });
+    };
+    this.watchers.push({ path, query, cb: partial });
+    return new AbortController();
+  };
+
+  readOutputConfigMap = async (namespace: string, name: string): Promise<KubeObject | undefined> => {
+    this.reads.push(`${namespace}/${name}`);
+    if (this.readFails) throw Object.assign(new Error('connection reset'), { code: 'ECONNRESET' });
+    const found = this.objects.find((o) => o.kind === 'ConfigMap' && o.metadata.namespace === namespace && o.metadata.name === name);
+    return found && structuredClone(found);
+  };
+}
+
+describe('ClusterSources with a metadata-only watch of the output ConfigMaps', () => {
+  let api: MetadataFakeApi;
+  let events: SourceEvent[];
+  let sources: ClusterSources;
+  const NAME = 'workers-image-mirrors';
+  const output = (data: Record<string, string>, extra: Record<string, string> = {}): KubeObject =>
+    obj('ConfigMap', 'clusters', NAME, { metadata: { name: NAME, labels: { 'imagemirror.io/output': 'true', ...extra } }, data });
+  const digestOf = (): string | undefined => (sources.outputConfigMap('clusters', NAME) as { contentDigest?: string } | undefined)?.contentDigest;
+  const settled = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
+
+  beforeEach(async () => {
+    api = new MetadataFakeApi();
+    api.objects.push(obj('NodePool', 'clusters', 'workers', { metadata: { name: 'workers', generation: 1 } }), output({ config: 'mc-1', k: 'listed' }));
+    events = [];
+    sources = new ClusterSources({
+      api,
+      operatorNamespace: 'ops',
+      hypershift: true,
+      logger: silentLogger(),
+      onEvent: (e) => events.push(e),
+      readBackDelayMs: 0,
+    });
+    sources.start();
+    expect(await sources.waitForSync(1000)).to.equal(true);
+    events.length = 0;
+  });
+
+  afterEach(() => sources.stop());
+
+  it('lists whole (the digest of the listed data), and watches the outputs with the metadata-only watch', () => {
+    expect(digestOf()).to.equal(`sha256:${contentHash({ config: 'mc-1', k: 'listed' })}`);
+    const outputWatches = api.watchers.filter((w) => w.path === '/api/v1/configmaps');
+    expect(outputWatches).to.have.length(1);
+  });
+
+  it('takes the metadata-only event of a write of ours from the write, reading nothing', () => {
+    const cached = sources.outputConfigMap('clusters', NAME) as KubeObject;
+    const sent = { config: 'mc-2', k: 'ours' };
+    const stored = { ...output(sent), metadata: { ...output(sent).metadata, resourceVersion: '500' } };
+    noteWritten(stored, sent, 'sha256:stand-in');
+    sources.recordWrite('ConfigMap', 'clusters', NAME, cached, stored);
+    api.rv = 499;
+    api.change('MODIFIED', stored);
+    expect(api.reads).to.deep.equal([]);
+    expect(sources.pendingWrites()).to.equal(0);
+    expect(digestOf()).to.equal('sha256:stand-in');
+    expect(events.map((e) => e.type)).to.deep.equal(['output']);
+  });
+
+  it('reads a change made by someone else back whole before its target hears of it; meanwhile the output counts as differing', async () => {
+    const before = sources.outputConfigMap('clusters', NAME) as { configHash?: string };
+    api.change('MODIFIED', output({ config: 'mc-1', k: 'edited by hand' }));
+    // Until the read answers: no event, the data unknown (a pass would write), the config hash as it was.
+    expect(events).to.deep.equal([]);
+    expect(digestOf()).to.equal(DATA_UNKNOWN);
+    expect((sources.outputConfigMap('clusters', NAME) as { configHash?: string }).configHash).to.equal(before.configHash);
+    await settled();
+    expect(api.reads).to.deep.equal([`clusters/${NAME}`]);
+    expect(digestOf()).to.equal(`sha256:${contentHash({ config: 'mc-1', k: 'edited by hand' })}`);
+    expect(events).to.have.length(1);
+    expect(events[0]).to.deep.include({ type: 'output', kind: 'ConfigMap', event: 'update' });
+    // The next version (a label added by hand) is read again: its data may have changed too.
+    api.change('MODIFIED', output({ config: 'mc-1', k: 'edited by hand' }, { team: 'a' }));
+    await settled();
+    expect(api.reads).to.have.length(2);
+    expect(digestOf()).to.equal(`sha256:${contentHash({ config: 'mc-1', k: 'edited by hand' })}`);
+  });
+
+  it("the event of a write of ours that comes before the write's answer: the answer tells it, nothing is read", async () => {
+    const cached = sources.outputConfigMap('clusters', NAME) as KubeObject;
+    const sent = { config: 'mc-2', k: 'ours' };
+    api.rv = 499;
+    api.change('MODIFIED', output(sent));
+    expect(digestOf()).to.equal(DATA_UNKNOWN);
+    // The answer (version 500) arrives now, before the delayed read.
+    const stored = { ...output(sent), metadata: { ...output(sent).metadata, resourceVersion: '500' } };
+    noteWritten(stored, sent, 'sha256:stand-in');
+    sources.recordWrite('ConfigMap', 'clusters', NAME, cached, stored);
+    expect(digestOf()).to.equal('sha256:stand-in');
+    await settled();
+    expect(api.reads).to.deep.equal([]);
+    expect(digestOf()).to.equal('sha256:stand-in');
+    expect(events).to.have.length(1);
+    expect((events[0] as { obj?: { contentDigest?: string } }).obj?.contentDigest).to.equal('sha256:stand-in');
+  });
+
+  it('a read that fails leaves the data unknown and tells the target, whose pass then writes the output again', async () => {
+    api.readFails = true;
+    api.change('MODIFIED', output({ config: 'mc-1', k: 'edited by hand' }));
+    await settled();
+    expect(digestOf()).to.equal(DATA_UNKNOWN);
+    expect(events).to.have.length(1);
+  });
+
+  it('a delete is told at once, with nothing read', () => {
+    api.change('DELETED', output({}));
+    expect(api.reads).to.deep.equal([]);
+    expect(events.map((e) => (e.type === 'output' ? e.event : e.type))).to.deep.equal(['delete']);
   });
 });
 
