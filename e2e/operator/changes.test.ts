@@ -198,19 +198,29 @@ describe('operator: change flows', function () {
   });
 
   it('leaves an output whose labels someone else changed as it is: read back, compared, not written', async () => {
-    const unchanged = (): Promise<number> => op.metric('imagemirror_reconcile_total', { result: 'unchanged' });
     const writes = (): Promise<number> => op.metric('imagemirror_api_writes_total', { kind: 'ConfigMap' });
-    const [passes, written] = [await unchanged(), await writes()];
+    const written = await writes();
     const labelled = await k.core.patchNamespacedConfigMap(
       { namespace: ns, name: out, body: { metadata: { labels: { 'team.example/owner': 'platform' } } } },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
-    // The watch event carries the metadata only: the operator reads the object back, then its pass finds nothing to write.
-    await waitUntil('a pass after the label was added', async () => (await unchanged()) > passes);
+    // The watch event carries the metadata only: the operator reads the object back (500 ms after the event), finds
+    // its data and labels as published, and writes nothing. An output counted as changed would be written at once.
+    await new Promise((r) => setTimeout(r, 2_500));
     const now = await readConfigMap(k, ns, out);
     expect(now?.metadata?.resourceVersion).to.equal(labelled.metadata?.resourceVersion);
     expect(await writes()).to.equal(written);
-    expect(now?.metadata?.labels).to.include({ 'team.example/owner': 'platform', 'imagemirror.io/output': 'true' });
+    // Its data edited next: repaired (the operator was watching), the label kept.
+    await k.core.patchNamespacedConfigMap(
+      { namespace: ns, name: out, body: { data: { 'registries.conf': '# edited by hand\n' } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    const repaired = await waitUntil('the edited output to be repaired', async () => {
+      const cm = await readConfigMap(k, ns, out);
+      return cm?.data?.['registries.conf'] !== '# edited by hand\n' && cm?.metadata?.resourceVersion !== labelled.metadata?.resourceVersion ? cm : undefined;
+    });
+    expect(repaired?.metadata?.labels).to.include({ 'team.example/owner': 'platform', 'imagemirror.io/output': 'true' });
+    expect(await writes()).to.equal(written + 1);
   });
 
   it('repairs an output edited or deleted by hand', async () => {
