@@ -395,7 +395,11 @@ export class ClusterSources implements ObjectSource {
     if (!w) return cached;
     if ((cached?.metadata.resourceVersion ?? '') === w.fromVersion) return w.obj;
     // A metadata-only event of our own write that came before the write's answer: the write knows the data.
-    if (cached && isDataUnknown(cached) && w.obj?.metadata.resourceVersion === cached.metadata.resourceVersion) return w.obj;
+    // It stands for that version from now on (not for the one it replaced: after a delete, that would bring it back).
+    if (cached && isDataUnknown(cached) && w.obj?.metadata.resourceVersion === cached.metadata.resourceVersion) {
+      this.written.set(key, { ...w, fromVersion: cached.metadata.resourceVersion ?? '' });
+      return w.obj;
+    }
     // The cache has caught up (or someone wrote after us): it is the truth again.
     this.written.delete(key);
     return cached;

@@ -451,6 +451,22 @@ describe('ClusterSources with a metadata-only watch of the output ConfigMaps', (
     expect((events[0] as { obj?: { contentDigest?: string } }).obj?.contentDigest).to.equal('sha256:stand-in');
   });
 
+  it('a create whose event came before its answer, then deleted: the output is gone, not brought back by the write', async () => {
+    api.change('DELETED', output({}));
+    const sent = { config: 'mc-3', k: 'created' };
+    api.rv = 599;
+    api.change('ADDED', output(sent));
+    const stored = { ...output(sent), metadata: { ...output(sent).metadata, resourceVersion: '600' } };
+    noteWritten(stored, sent, 'sha256:created');
+    sources.recordWrite('ConfigMap', 'clusters', NAME, undefined, stored);
+    expect(digestOf()).to.equal('sha256:created');
+    api.change('DELETED', stored);
+    expect(sources.outputConfigMap('clusters', NAME)).to.equal(undefined);
+    await settled();
+    expect(sources.outputConfigMap('clusters', NAME)).to.equal(undefined);
+    expect(api.reads).to.deep.equal([]);
+  });
+
   it('a read that fails leaves the data unknown and tells the target, whose pass then writes the output again', async () => {
     api.readFails = true;
     api.change('MODIFIED', output({ config: 'mc-1', k: 'edited by hand' }));
