@@ -10,7 +10,7 @@ import { quote } from './patterns.js';
 import { isEmptySelector, isWellFormedSelector, selectorMatches, type LabelSelector } from './selector.js';
 import { originOf, type Gathered, type KubeObject, type NamespacedKind, type ObjectSource, type Reference, type Target } from './source.js';
 import type { DefaultMirror, HostAccess, MirrorEntry, Origin, Problem, RenderWarning, ScopeEntry } from './types.js';
-import { mirrorEntriesOf, scopesOf, validateObject, validateObjectParts } from './validate.js';
+import { mirrorEntriesOf, scopesOf, validateObjectParts } from './validate.js';
 import { byteOrder } from '../common/values.js';
 
 /** Gathers the inputs of one target. Deterministic: the order of objects in `src` does not matter. */
@@ -263,7 +263,8 @@ class Collector {
   }
 
   private valid(obj: KubeObject, origin: Origin): boolean {
-    const problems = checkObject(obj, origin);
+    // The same read as `use`, for its problems only (a NodePool or ConfigMap has no entries or scopes).
+    const { problems } = readObject(obj, origin);
     this.problems.push(...problems.map((p) => ({ ...p })));
     return problems.length === 0;
   }
@@ -330,18 +331,6 @@ function readObject(obj: KubeObject, origin: Origin): ReadObject {
   });
   if (rv) reads.set(obj, read);
   return read;
-}
-
-/** validateObject of an API object, by the object and its resourceVersion (a NodePool is checked once per version, not once per pass). */
-const checks = new WeakMap<KubeObject, { origin: Origin; problems: readonly Problem[] }>();
-
-function checkObject(obj: KubeObject, origin: Origin): readonly Problem[] {
-  const rv = obj.metadata.resourceVersion;
-  const known = rv ? checks.get(obj) : undefined;
-  if (known && known.origin.resourceVersion === rv && sameOrigin(known.origin, origin)) return known.problems;
-  const problems = deepFreeze(validateObject(obj, origin));
-  if (rv) checks.set(obj, { origin, problems });
-  return problems;
 }
 
 function sameOrigin(a: Origin, b: Origin): boolean {
