@@ -21,9 +21,12 @@ import { keepAliveAgent } from './keepalive.js';
 /** How a write asks for its answer: the stored object, or its metadata only (a PartialObjectMetadata). */
 export type Answer = 'object' | 'metadata';
 
+/** The Accept header that asks the API server for PartialObjectMetadata: a write's answer here, the output watch's events (kube.ts). */
+export const ACCEPT_METADATA_ONLY = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+
 const ACCEPT: Record<Answer, string> = {
   object: 'application/json',
-  metadata: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1',
+  metadata: ACCEPT_METADATA_ONLY,
 };
 
 export class DirectRequests {

@@ -22,7 +22,7 @@ import { formatTime } from './conditions.js';
 import type { ListFn, ListPage, WatchFn } from './informer.js';
 import { ignoreNotFound, orUndefined, statusCode } from '../common/api-errors.js';
 import { jsonPatchNodePool, type PatchNodePool } from './nodepool-config-ref.js';
-import { DirectRequests } from './direct-requests.js';
+import { ACCEPT_METADATA_ONLY, DirectRequests } from './direct-requests.js';
 
 export type { ClusterObjectKind, Resource } from '../model/kinds.js';
 export { apiVersionOf };
@@ -88,8 +88,6 @@ export interface Writer {
   patchNodePool?: PatchNodePool;
 }
 
-const ACCEPT_METADATA = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
-
 /** The client-node clients of one kubeconfig. */
 export class KubeApi {
   readonly core: CoreV1Api;
@@ -106,7 +104,7 @@ export class KubeApi {
       getCurrentCluster: () => kc.getCurrentCluster(),
       applyToFetchOptions: async (opts: Parameters<KubeConfig['applyToFetchOptions']>[0]) => {
         const init = await kc.applyToFetchOptions(opts);
-        (init.headers as { set(name: string, value: string): void }).set('Accept', ACCEPT_METADATA);
+        (init.headers as { set(name: string, value: string): void }).set('Accept', ACCEPT_METADATA_ONLY);
         return init;
       },
     };
@@ -185,18 +183,14 @@ function hasName(o: Partial<KubeObject>): boolean {
   return typeof o.metadata?.name === 'string';
 }
 
-/*
- * Output writes ask for the stored object's metadata only (a PartialObjectMetadata) in their answer: the data of an
- * output is what we sent (storedAfterWrite), and a 22 KB output read back on every write cost the API server an
- * encoding and the operator a parse, for nothing. Errors (409, 422, ...) still come back as a Status.
- */
-
 /** The real writer; `count` is called once per write attempt (for the API writes metric). */
 export function apiWriter(api: KubeApi, count: (kind: string, verb: WriteVerb) => void): Writer {
   const { core, custom } = api;
   const ns = (o: { metadata?: { namespace?: string } }): string => o.metadata?.namespace ?? '';
   const nm = (o: { metadata?: { name?: string } }): string => o.metadata?.name ?? '';
-  // Outputs go out through direct-requests.ts: every output is written on a fleet-wide change.
+  // Outputs go out through direct-requests.ts (every output is written on a fleet-wide change) and ask for the stored
+  // metadata only in the answer: their data is what was sent (storedAfterWrite), and a 22 KB output read back on every
+  // write cost the API server an encoding and the operator a parse, for nothing. Errors still come back as a Status.
   const direct = new DirectRequests(api.kc);
   const path = (plural: 'configmaps' | 'secrets', o: { metadata?: { namespace?: string; name?: string } }, named: boolean): string =>
     `/api/v1/namespaces/${encodeURIComponent(ns(o))}/${plural}${named ? `/${encodeURIComponent(nm(o))}` : ''}`;

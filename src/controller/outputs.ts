@@ -479,7 +479,12 @@ async function createOrReplace<T extends OwnedMeta & { metadata?: { resourceVers
  * event of that version, which is compared with what was sent (sources.ts ownWrite).
  */
 export function storedAfterWrite<T extends { metadata?: object }>(sent: T, answer: T): T {
-  return (answer as { kind?: unknown }).kind === 'PartialObjectMetadata' ? { ...sent, metadata: answer.metadata } : answer;
+  return isPartialObjectMetadata(answer) ? { ...sent, metadata: answer.metadata } : answer;
+}
+
+/** An answer or a watch event that carries the object's metadata only (asked for with ACCEPT_METADATA_ONLY). */
+export function isPartialObjectMetadata(o: object): boolean {
+  return (o as { kind?: unknown }).kind === 'PartialObjectMetadata';
 }
 
 /** Our labels, annotation and owner over whatever else the stored object carries; keeps its resourceVersion. */

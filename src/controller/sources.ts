@@ -18,7 +18,7 @@ import { RESOURCES, collectionPath, type ClusterObjectKind, type Resource, type 
 import { errorFields, type Logger } from './log.js';
 import { configRefFingerprint } from './nodepool-config-ref.js';
 import { deliveryFingerprint, withConfigHash } from './nodepool-delivery.js';
-import { digested, type DigestedOutput, sameData } from './outputs.js';
+import { digested, type DigestedOutput, isPartialObjectMetadata, sameData } from './outputs.js';
 import { type NodeReport, nodeBelongsTo, nodeReportOf } from './reachability.js';
 
 /** What the informers need from the API (KubeApi in production, a fake in unit tests). */
@@ -27,7 +27,7 @@ export interface InformerApi {
   watch: WatchFn;
   /**
    * A watch whose events carry the objects' metadata only (PartialObjectMetadata), with a read of the whole object:
-   * the output ConfigMaps are watched so when both are given (see outputConfigMapEvent).
+   * the output ConfigMaps are watched so when both are given (dataUnknown, readBack).
    */
   metadataWatch?: WatchFn;
   readOutputConfigMap?: (namespace: string, name: string) => Promise<KubeObject | undefined>;
@@ -135,7 +135,8 @@ export class ClusterSources implements ObjectSource {
       );
     }
     const outputs = { labelSelector: OUTPUT_LABEL };
-    // Outputs are compared, never read back: their caches keep a digest of the data (outputs.ts).
+    // Outputs are compared: their caches keep a digest of the data (outputs.ts), not the data. The output ConfigMaps'
+    // watch is metadata-only where the API gives one: a change that is not ours is read back once (readBack).
     // NodePool outputs also keep the hash of their `config` key: a change of it rolls the NodePool (config-gate.ts).
     // The watch event of a write of ours is the object that write returned (same resourceVersion): its digest is known.
     const { metadataWatch, readOutputConfigMap } = opts.api;
@@ -144,7 +145,7 @@ export class ClusterSources implements ObjectSource {
       RESOURCES.ConfigMap,
       outputs,
       'configmaps (outputs)',
-      (o) => this.ownWrite('ConfigMap', o) ?? (isPartial(o) ? this.dataUnknown(o) : withConfigHash(digested('ConfigMap', o), o)),
+      (o) => this.ownWrite('ConfigMap', o) ?? (isPartialObjectMetadata(o) ? this.dataUnknown(o) : withConfigHash(digested('ConfigMap', o), o)),
       metadataOnly ? metadataWatch : undefined,
     );
     this.outputSecrets = this.informer(RESOURCES.Secret, outputs, 'secrets (outputs)', (o) => this.ownWrite('Secret', o) ?? digested('Secret', o));
@@ -612,9 +613,4 @@ export function refKey(r: Reference): string {
 export function parseRefKey(key: string): Reference {
   const [kind, namespace, ...rest] = key.split('/');
   return { kind: kind as NamespacedKind, namespace: namespace ?? '', name: rest.join('/') };
-}
-
-/** An object of a metadata-only watch event. */
-function isPartial(o: KubeObject): boolean {
-  return o.kind === 'PartialObjectMetadata';
 }
